@@ -1,0 +1,57 @@
+/*
+ * Error codes. Functions return 0 or a negative SH_E_* code; the wire code
+ * (sanhe.ErrorCode in proto/sanhe.proto) is its negation, so the two can
+ * never drift apart: sh_error_wire(SH_E_BAD_CLAIM) == SANHE__ERROR_CODE__BAD_CLAIM.
+ */
+#ifndef SH_ERROR_H
+#define SH_ERROR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum sh_err {
+    SH_OK = 0,
+    SH_E_BAD_CLAIM = -1,
+    SH_E_BAD_PERSON_ID = -2,
+    SH_E_UNKNOWN_HOSPITAL = -3,
+    SH_E_UNKNOWN_PERSON = -4,
+    SH_E_PERSON_DECEASED = -5,
+    SH_E_NO_POLICY = -6,
+    SH_E_UNKNOWN_ITEM = -7,
+    SH_E_NOT_FOUND = -8,
+    SH_E_ALREADY_REVERSED = -9,
+    SH_E_FORBIDDEN = -10,
+    SH_E_REQUEST_ID_REUSED = -11,
+    SH_E_BAD_REQUEST = -20,
+    SH_E_BAD_FRAME = -21,
+    SH_E_FRAME_TOO_LARGE = -22,
+    SH_E_LIMIT_EXCEEDED = -23,
+    SH_E_BAD_REFERENCE_DATA = -24,
+    SH_E_STORAGE_FULL = -25,
+    SH_E_UNAVAILABLE = -26,
+    SH_E_INTERNAL = -27,
+    SH_E_TIMEOUT = -28,
+};
+
+#define SH_ERROR_MSG_MAX 256
+
+/* A code and a message that names the offending line, field or value. */
+struct sh_error {
+    int code;
+    char msg[SH_ERROR_MSG_MAX];
+};
+
+/* The code's name as in RULES.md ("BAD_CLAIM"); "UNKNOWN_ERROR" for others. */
+const char *sh_error_name(int code);
+
+/* The code for a name, or 0 when the name is unknown. */
+int sh_error_from_name(const char *name);
+
+/* Sets err (when not NULL) and returns code, so callers can write
+ * `return sh_error_set(err, SH_E_BAD_CLAIM, "line %u: ...", i);`. */
+int sh_error_set(struct sh_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline int sh_error_wire(int code) { return -code; }
+
+#endif

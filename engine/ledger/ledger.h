@@ -1,0 +1,88 @@
+/*
+ * The ledger: every operation of RULES.md over the LMDB store, request in,
+ * packed sanhe.Response out. The server, the in-process conformance runner
+ * and the demo all call these; the transport is the only difference.
+ *
+ * Writes (settle, reverse, cancel, load) go through a batch: one LMDB write
+ * transaction for the requests of one loop iteration, each request inside a
+ * nested transaction so that one that fails cannot spoil the others, then a
+ * single durable commit. No reply of a batch may be sent before
+ * ledger_batch_commit has returned 0.
+ *
+ * Reads (presettle, query, eligibility, reconcile) see committed state
+ * through a reused read-only transaction and never wait for the writer.
+ */
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sanhe.pb-c.h"
+#include "sh_error.h"
+#include "sh_types.h"
+
+enum sh_role { SH_ROLE_COUNTER = 0, SH_ROLE_BUREAU, SH_ROLE_ADMIN };
+
+/* Who is asking: from the terminal table (server) or the case step (runner). */
+struct sh_caller {
+    char terminal[64];
+    char hospital[SH_CODE_MAX];
+    enum sh_role role;
+};
+
+struct ledger_config {
+    const char *dir;           /* an existing directory */
+    uint64_t map_size_initial; /* bytes; 0 = 64 MiB. Grows by itself when full. */
+    uint64_t map_size_max;     /* bytes; 0 = 64 GiB. A write that would pass it gets STORAGE_FULL. */
+    bool durable;              /* false: no fsync (tests only; never for real data) */
+    int32_t utc_offset_min;    /* the business day's time zone; Asia/Shanghai = 480 */
+};
+
+/* A packed sanhe.Response, malloc'd; the receiver frees data. */
+struct sh_reply {
+    uint8_t *data;
+    size_t len;
+};
+
+struct ledger;
+struct ledger_batch;
+
+int ledger_open(const struct ledger_config *config, struct ledger **out, struct sh_error *err);
+void ledger_close(struct ledger *ledger);
+
+/* True for the operations that go through a batch: settle, reverse, cancel, load. */
+bool ledger_request_writes(const Sanhe__Request *request);
+
+/* A read operation. Always fills *reply (a refusal is an error Response);
+ * returns 0, or a negative code when even that was impossible (out of memory). */
+int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
+                const Sanhe__Request *request, struct sh_reply *reply);
+
+/* now_ms is the wall clock (unix ms) that dates this batch's journal entries. */
+int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batch **out);
+
+/* Applies one write request inside the batch and fills *reply. A refusal is
+ * an error Response and changes nothing. Returns 0, or a negative code when
+ * the batch itself can no longer commit (every later call then fails too). */
+int ledger_batch_apply(struct ledger_batch *batch, const struct sh_caller *caller,
+                       const Sanhe__Request *request, struct sh_reply *reply);
+
+/* Commits durably and frees the batch. On failure nothing of the batch is
+ * kept, and its replies must be replaced with the returned error. */
+int ledger_batch_commit(struct ledger_batch *batch);
+void ledger_batch_abort(struct ledger_batch *batch);
+
+/* One request, read or write, in a batch of its own: for tools and tests. */
+int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
+                  const Sanhe__Request *request, int64_t now_ms, struct sh_reply *reply);
+
+/* Verifies the whole store offline (sanhe-engine check): every accumulator
+ * equals the sum of the deltas of the settlements not reversed, every
+ * idempotency record points at what it answered, the journal is complete,
+ * ordered and its hash chain intact. Writes one line per problem to report
+ * (when not NULL); returns 0 when there is none. */
+int ledger_check(struct ledger *ledger, void (*report)(void *ctx, const char *line), void *ctx);
+
+#endif

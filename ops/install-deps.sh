@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs every Debian package sanhe needs to build, test and benchmark.
+# Idempotent and quiet; run as root (or through sudo) on Debian 12.
+set -eu
+
+PACKAGES="
+  build-essential cmake pkg-config clang clang-format
+  libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl
+  libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
+  libjansson-dev libcsv-dev libinih-dev libhttp-parser-dev
+"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
