@@ -1,0 +1,33 @@
+/*
+ * The patient's receipt: hospital, patient (ID masked), visit, the bill's
+ * split, each fund's payment with the deductible applied, and what the
+ * patient pays, in yuan with two decimals. Chinese labels, or English.
+ */
+#ifndef SH_RECEIPT_H
+#define SH_RECEIPT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sanhe.pb-c.h"
+
+enum sh_lang { SH_LANG_ZH = 0, SH_LANG_EN };
+
+struct sh_receipt {
+    const char *hospital_code;
+    const char *hospital_name;  /* may be NULL */
+    const char *person_id;      /* printed masked */
+    const char *person_name;    /* may be NULL */
+    const char *visit;          /* "outpatient", "chronic", "inpatient" */
+    const char *date;
+    uint64_t settlement_id;     /* 0 for a presettle */
+    const char *business_day;   /* may be NULL */
+    const Sanhe__Breakdown *breakdown;
+};
+
+void sh_receipt_print(FILE *out, const struct sh_receipt *receipt, enum sh_lang lang);
+
+/* "1,234.56" (or "-1,234.56") for an amount in fen; out holds 32 bytes. */
+void sh_yuan_format(int64_t fen, char out[32]);
+
+#endif
