@@ -219,6 +219,20 @@ static bool file_run(const char *path, const struct driver_ops *ops, struct tall
     return rc == 0;
 }
 
+/* The engine and certs.sh beside this binary's build, unless named. */
+static void server_defaults(const char *argv0)
+{
+    static char engine[4096];
+    if (server_options.engine_path == NULL) {
+        const char *slash = strrchr(argv0, '/');
+        snprintf(engine, sizeof engine, "%.*ssanhe-engine", slash ? (int)(slash - argv0 + 1) : 0,
+                 argv0);
+        server_options.engine_path = engine;
+    }
+    if (server_options.certs_script == NULL)
+        server_options.certs_script = SANHE_SOURCE_DIR "/ops/certs.sh";
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: sanhe-conformance [--server] [--engine PATH] [--certs PATH] [--keep] FILE...\n"
@@ -256,6 +270,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    server_defaults(argv[0]);
     struct tally t = {0, 0};
     bool all_ran = true;
     for (int i = first; i < argc; i++)

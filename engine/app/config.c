@@ -1,0 +1,256 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The parse in progress. */
+struct config_parse {
+    struct config *config;
+    char dir[PATH_MAX]; /* the file's directory, for relative paths */
+    int problems;
+};
+
+enum key_type { KEY_U32, KEY_I32, KEY_BOOL, KEY_PATH, KEY_LISTEN, KEY_LOG_LEVEL };
+
+struct config_key {
+    const char *section;
+    const char *name;
+    enum key_type type;
+    size_t offset; /* into struct config */
+    int64_t min, max;
+};
+
+#define KEY(sec, name, type, field, min, max) \
+    {sec, name, type, offsetof(struct config, field), min, max}
+
+static const struct config_key config_keys[] = {
+    KEY("engine", "data_dir", KEY_PATH, data_dir, 0, 0),
+    KEY("engine", "listen", KEY_LISTEN, listen_host, 0, 0),
+    KEY("engine", "map_size_initial_mb", KEY_U32, map_size_initial_mb, 1, 1 << 24),
+    KEY("engine", "map_size_max_mb", KEY_U32, map_size_max_mb, 1, 1 << 24),
+    KEY("engine", "utc_offset_min", KEY_I32, utc_offset_min, -720, 840),
+    KEY("engine", "durable", KEY_BOOL, durable, 0, 0),
+    KEY("engine", "port_file", KEY_PATH, port_file, 0, 0),
+    KEY("engine", "stats_file", KEY_PATH, stats_file, 0, 0),
+    KEY("tls", "ca", KEY_PATH, tls_ca, 0, 0),
+    KEY("tls", "cert", KEY_PATH, tls_cert, 0, 0),
+    KEY("tls", "key", KEY_PATH, tls_key, 0, 0),
+    KEY("limits", "frame_max_bytes", KEY_U32, limits.frame_max_bytes, 64, 1 << 30),
+    KEY("limits", "connections_max", KEY_U32, limits.connections_max, 1, 1 << 20),
+    KEY("limits", "inflight_max", KEY_U32, limits.inflight_max, 1, 1 << 20),
+    KEY("limits", "batch_max", KEY_U32, limits.batch_max, 1, 1 << 20),
+    KEY("limits", "output_max_bytes", KEY_U32, limits.output_max_bytes, 4096, 1 << 30),
+    KEY("limits", "handshake_timeout_ms", KEY_U32, limits.handshake_timeout_ms, 1, 3600000),
+    KEY("limits", "idle_timeout_ms", KEY_U32, limits.idle_timeout_ms, 1, 86400000),
+    KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
+};
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
+    c->listen_port = 7443;
+    c->map_size_initial_mb = CONFIG_MAP_SIZE_INITIAL_MB_DEFAULT;
+    c->map_size_max_mb = CONFIG_MAP_SIZE_MAX_MB_DEFAULT;
+    c->utc_offset_min = CONFIG_UTC_OFFSET_MIN_DEFAULT;
+    c->durable = true;
+    c->limits = (struct net_limits){
+        .frame_max_bytes = NET_FRAME_MAX_BYTES_DEFAULT,
+        .connections_max = NET_CONNECTIONS_MAX_DEFAULT,
+        .inflight_max = NET_INFLIGHT_MAX_DEFAULT,
+        .batch_max = NET_BATCH_MAX_DEFAULT,
+        .output_max_bytes = NET_OUTPUT_MAX_BYTES_DEFAULT,
+        .handshake_timeout_ms = NET_HANDSHAKE_TIMEOUT_MS_DEFAULT,
+        .idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT,
+    };
+    c->log_level = NET_LOG_INFO;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+config_problem(struct config_parse *p, const char *section, const char *name, const char *fmt,
+               ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: [%s] %s: %s\n", p->config->path, section, name, msg);
+    p->problems++;
+    return 1; /* keep parsing: report every problem at once */
+}
+
+static bool parse_int(const char *value, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(const char *value, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+            *out = strcmp(value, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "host:port", "[v6]:port". */
+static bool parse_listen(const char *value, struct config *c)
+{
+    const char *colon = strrchr(value, ':');
+    int64_t port;
+    if (colon == NULL || !parse_int(colon + 1, 0, 65535, &port))
+        return false;
+    const char *host = value;
+    size_t len = (size_t)(colon - value);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof c->listen_host)
+        return false;
+    memcpy(c->listen_host, host, len);
+    c->listen_host[len] = '\0';
+    c->listen_port = (int)port;
+    return true;
+}
+
+static bool parse_path(const struct config_parse *p, const char *value, char *out)
+{
+    int n = value[0] == '/' || value[0] == '\0' || p->dir[0] == '\0'
+                ? snprintf(out, PATH_MAX, "%s", value)
+                : snprintf(out, PATH_MAX, "%s/%s", p->dir, value);
+    return n >= 0 && n < PATH_MAX;
+}
+
+static int config_set(struct config_parse *p, const struct config_key *k, const char *value)
+{
+    void *field = (char *)p->config + k->offset;
+    int64_t n;
+    bool ok = true;
+    switch (k->type) {
+    case KEY_U32:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(uint32_t *)field = (uint32_t)n;
+        break;
+    case KEY_I32:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(int32_t *)field = (int32_t)n;
+        break;
+    case KEY_BOOL:
+        ok = parse_bool(value, field);
+        break;
+    case KEY_PATH:
+        ok = parse_path(p, value, field);
+        break;
+    case KEY_LISTEN:
+        ok = parse_listen(value, p->config);
+        break;
+    case KEY_LOG_LEVEL:
+        ok = net_log_level_parse(value, field) == 0;
+        break;
+    }
+    if (!ok && (k->type == KEY_U32 || k->type == KEY_I32))
+        return config_problem(p, k->section, k->name, "\"%s\" is not an integer in [%lld, %lld]",
+                              value, (long long)k->min, (long long)k->max);
+    if (!ok)
+        return config_problem(p, k->section, k->name, "bad value \"%s\"", value);
+    return 1;
+}
+
+int config_role_parse(const char *name, enum sh_role *out)
+{
+    static const char *const names[] = {"counter", "bureau", "admin"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (enum sh_role)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Splits value into at most max whitespace-separated words (in place);
+ * returns the count, or max + 1 when there are more. */
+static size_t split_words(char *value, char **words, size_t max)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(value, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+        if (n == max)
+            return max + 1;
+        words[n++] = w;
+    }
+    return n;
+}
+
+/* [terminals] NAME = [HOSPITAL] ROLE */
+static int config_terminal(struct config_parse *p, const char *name, const char *value)
+{
+    struct config *c = p->config;
+    if (c->terminal_count == CONFIG_TERMINALS_MAX)
+        return config_problem(p, "terminals", name, "more than %d terminals", CONFIG_TERMINALS_MAX);
+    struct net_terminal *t = &c->terminals[c->terminal_count];
+    char copy[256], *words[2];
+    snprintf(copy, sizeof copy, "%s", value);
+    size_t n = split_words(copy, words, 2);
+    const char *hospital = n == 2 ? words[0] : "";
+    if (n < 1 || n > 2 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital ||
+        config_role_parse(words[n - 1], &t->role) != 0)
+        return config_problem(p, "terminals", name,
+                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin\"", value);
+    memcpy(t->name, name, strlen(name) + 1);
+    memcpy(t->hospital, hospital, strlen(hospital) + 1);
+    c->terminal_count++;
+    return 1;
+}
+
+static int config_on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct config_parse *p = user;
+    if (strcmp(section, "terminals") == 0)
+        return config_terminal(p, name, value);
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+        if (strcmp(section, config_keys[i].section) == 0 && strcmp(name, config_keys[i].name) == 0)
+            return config_set(p, &config_keys[i], value);
+    }
+    return config_problem(p, section, name, "unknown key");
+}
+
+int config_load(const char *path, struct config *config, struct sh_error *err)
+{
+    config_defaults(config);
+    snprintf(config->path, sizeof config->path, "%s", path);
+    struct config_parse p = {.config = config};
+    const char *slash = strrchr(path, '/');
+    if (slash != NULL)
+        snprintf(p.dir, sizeof p.dir, "%.*s", (int)(slash - path), path);
+    if (slash == path)
+        snprintf(p.dir, sizeof p.dir, "/");
+    int rc = ini_parse(path, config_on_key, &p);
+    if (rc < 0)
+        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot read: %s", path, strerror(errno));
+    if (rc > 0) /* inih's first syntax error (our handler never fails) */
+        config_problem(&p, "-", "-", "line %d is not INI syntax (or is over 200 bytes)", rc);
+    if (p.problems > 0)
+        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: %d problem%s, see above", path, p.problems,
+                            p.problems > 1 ? "s" : "");
+    if (config->map_size_initial_mb > config->map_size_max_mb)
+        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: map_size_initial_mb exceeds map_size_max_mb",
+                            path);
+    return 0;
+}

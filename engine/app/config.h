@@ -1,0 +1,61 @@
+/*
+ * sanhe-engine's configuration file (INI, read with inih). Every key, its
+ * default and its meaning: ops/sanhe-engine.conf.example. A key the engine
+ * does not know is an error, named, and the engine refuses to start: a typo
+ * must never silently leave a limit at its default.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net.h"
+#include "net_log.h"
+#include "sh_error.h"
+
+#define CONFIG_LISTEN_DEFAULT "127.0.0.1:7443"
+#define CONFIG_MAP_SIZE_INITIAL_MB_DEFAULT 64u
+#define CONFIG_MAP_SIZE_MAX_MB_DEFAULT 65536u
+#define CONFIG_UTC_OFFSET_MIN_DEFAULT 480
+#define CONFIG_TERMINALS_MAX 256
+
+struct config {
+    char path[PATH_MAX]; /* the file read, "" for none */
+    /* [engine] */
+    char data_dir[PATH_MAX];
+    char listen_host[64];
+    int listen_port;
+    uint32_t map_size_initial_mb;
+    uint32_t map_size_max_mb;
+    int32_t utc_offset_min;
+    bool durable;
+    char port_file[PATH_MAX];  /* "" = none */
+    char stats_file[PATH_MAX]; /* "" = none */
+    /* [tls] */
+    char tls_ca[PATH_MAX];
+    char tls_cert[PATH_MAX];
+    char tls_key[PATH_MAX];
+    /* [limits] */
+    struct net_limits limits;
+    /* [log] */
+    enum net_log_level log_level;
+    /* [terminals] NAME = [HOSPITAL] ROLE */
+    struct net_terminal terminals[CONFIG_TERMINALS_MAX];
+    size_t terminal_count;
+};
+
+/* Every key at its documented default. */
+void config_defaults(struct config *config);
+
+/* Defaults, then the file. Relative paths in the file are taken relative to
+ * the file's directory. Each problem (unknown section or key, bad value) is
+ * printed to stderr as "PATH: [section] key: ..."; then SH_E_BAD_REQUEST
+ * with the count. */
+int config_load(const char *path, struct config *config, struct sh_error *err);
+
+/* "counter", "bureau", "admin" -> role; -1 for another name. */
+int config_role_parse(const char *name, enum sh_role *out);
+
+#endif

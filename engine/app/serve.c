@@ -1,0 +1,144 @@
+/*
+ * sanhe-engine serve: the ledger, the network server and the signals on one
+ * libuv loop, on one thread.
+ *
+ *   SIGTERM, SIGINT  graceful stop: no new connections, what was read is
+ *                    committed and answered, connections close, the ledger
+ *                    closes; a second signal exits at once
+ *   SIGUSR1          one "stats ..." line to stderr (and stats_file)
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "net.h"
+#include "net_log.h"
+
+struct serve {
+    const struct config *config;
+    uv_loop_t loop;
+    struct net_server *server;
+    uv_signal_t sig_term, sig_int, sig_usr1;
+    bool stopping;
+};
+
+static void serve_stats(struct serve *s)
+{
+    char line[512];
+    net_stats_format(net_server_stats(s->server), line, sizeof line);
+    net_log_always("stats %s", line);
+    if (s->config->stats_file[0] != '\0' &&
+        net_stats_write_json(net_server_stats(s->server), s->config->stats_file) != 0)
+        net_log(NET_LOG_WARN, "cannot write stats_file %s", s->config->stats_file);
+}
+
+static void serve_on_stopped(void *ctx)
+{
+    struct serve *s = ctx;
+    uv_close((uv_handle_t *)&s->sig_term, NULL);
+    uv_close((uv_handle_t *)&s->sig_int, NULL);
+    uv_close((uv_handle_t *)&s->sig_usr1, NULL);
+}
+
+static void serve_on_signal(uv_signal_t *handle, int signum)
+{
+    struct serve *s = handle->data;
+    if (signum == SIGUSR1) {
+        serve_stats(s);
+        return;
+    }
+    if (s->stopping) {
+        net_log(NET_LOG_WARN, "second signal: exiting without a graceful stop");
+        _exit(APP_EXIT_FAIL);
+    }
+    s->stopping = true;
+    net_log_always("signal %d: stopping", signum);
+    net_server_stop(s->server, serve_on_stopped, s);
+}
+
+static void serve_signal(struct serve *s, uv_signal_t *handle, int signum)
+{
+    uv_signal_init(&s->loop, handle);
+    handle->data = s;
+    uv_signal_start(handle, serve_on_signal, signum);
+}
+
+/* The port file is written through a rename, so that a reader that sees it
+ * sees all of it; the stdout line is for people and simple scripts. */
+static int serve_announce(const struct serve *s)
+{
+    int port = net_server_port(s->server);
+    printf("listening on %s:%d\n", s->config->listen_host, port);
+    fflush(stdout);
+    const char *path = s->config->port_file;
+    if (path[0] == '\0')
+        return 0;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+        net_log(NET_LOG_ERROR, "cannot write port_file %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void serve_net_config(const struct config *c, struct net_config *nc)
+{
+    *nc = (struct net_config){
+        .listen_host = c->listen_host,
+        .listen_port = c->listen_port,
+        .tls_ca = c->tls_ca,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
+        .limits = c->limits,
+        .terminals = c->terminals,
+        .terminal_count = c->terminal_count,
+    };
+}
+
+static int serve_run(struct serve *s, struct ledger *ledger)
+{
+    struct net_config nc;
+    serve_net_config(s->config, &nc);
+    struct sh_error err = {0};
+    if (net_server_create(&s->loop, &nc, ledger, &s->server, &err) != 0) {
+        fprintf(stderr, "sanhe-engine: %s\n", err.msg);
+        return APP_EXIT_FAIL;
+    }
+    serve_signal(s, &s->sig_term, SIGTERM);
+    serve_signal(s, &s->sig_int, SIGINT);
+    serve_signal(s, &s->sig_usr1, SIGUSR1);
+    if (serve_announce(s) != 0)
+        net_server_stop(s->server, serve_on_stopped, s);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    serve_stats(s);
+    net_server_free(s->server);
+    return APP_EXIT_OK;
+}
+
+int app_serve(const struct config *config)
+{
+    if (config->tls_ca[0] == '\0' || config->tls_cert[0] == '\0' || config->tls_key[0] == '\0') {
+        fprintf(stderr, "sanhe-engine: [tls] ca, cert and key are required to serve\n");
+        return APP_EXIT_USAGE;
+    }
+    /* A peer that closes while we write must be an error, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    net_log_set_level(config->log_level);
+    struct serve s = {.config = config};
+    if (uv_loop_init(&s.loop) != 0)
+        return APP_EXIT_FAIL;
+    struct ledger *ledger;
+    int rc = APP_EXIT_FAIL;
+    if (app_ledger_open(config, true, &ledger) == 0) {
+        rc = serve_run(&s, ledger);
+        ledger_close(ledger);
+        net_log_always("ledger closed");
+    }
+    uv_run(&s.loop, UV_RUN_NOWAIT); /* close callbacks still due */
+    uv_loop_close(&s.loop);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/*
+ * Frames in. Everything complete in the input is decoded in one go
+ * (pipelining): reads are answered at once through ledger_read, writes go to
+ * the group-commit queue. Decoding pauses when the connection reaches a limit
+ * (conn_input_paused) and resumes from the buffer when it drains.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "net_internal.h"
+#include "net_log.h"
+
+#define INPUT_CAP_INITIAL (16 * 1024)
+#define INPUT_CAP_KEEP (64 * 1024) /* a larger buffer is given back once empty */
+
+/* Makes room for `need` undecoded bytes, moving them to the front first. */
+static int input_reserve(struct conn *c, size_t need)
+{
+    if (c->in_pos > 0) {
+        memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+        c->in_len -= c->in_pos;
+        c->in_pos = 0;
+    }
+    if (c->in_len == 0 && c->in_cap > INPUT_CAP_KEEP && need <= INPUT_CAP_INITIAL) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    if (need <= c->in_cap)
+        return 0;
+    size_t cap = c->in_cap > 0 ? c->in_cap : INPUT_CAP_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *in = realloc(c->in, cap);
+    if (in == NULL)
+        return -1;
+    c->in = in;
+    c->in_cap = cap;
+    return 0;
+}
+
+static void input_reply(struct conn *c, const char *request_id, int code, const char *message)
+{
+    struct sh_reply reply = {0};
+    if (frame_error_reply(request_id, code, message, &reply) == 0)
+        conn_queue_reply(c, &reply);
+    free(reply.data);
+}
+
+void conn_log_forbidden(struct conn *c, const Sanhe__Request *request)
+{
+    c->server->stats.forbidden++;
+    net_log(NET_LOG_WARN, "conn %llu %s: FORBIDDEN: terminal %s (hospital %s) op %s",
+            (unsigned long long)c->id, c->peer, c->cn[0] ? c->cn : "-",
+            c->has_caller ? c->caller.hospital : "-", frame_op_name(request));
+}
+
+static void input_read(struct conn *c, const Sanhe__Request *request)
+{
+    struct sh_reply reply = {0};
+    c->server->stats.reads++;
+    if (ledger_read(c->server->ledger, &c->caller, request, &reply) != 0) {
+        free(reply.data);
+        input_reply(c, request->request_id, SH_E_INTERNAL, "the engine could not answer");
+        return;
+    }
+    if (frame_reply_error(reply.data, reply.len) == SH_E_FORBIDDEN)
+        conn_log_forbidden(c, request);
+    conn_queue_reply(c, &reply);
+    free(reply.data);
+}
+
+/* Takes ownership of request. */
+static void input_dispatch(struct conn *c, Sanhe__Request *request)
+{
+    if (!c->has_caller && !terminal_resolve(c->server, c)) {
+        conn_log_forbidden(c, request);
+        input_reply(c, request->request_id, SH_E_FORBIDDEN,
+                    "this certificate names no terminal of the engine");
+    } else if (ledger_request_writes(request)) {
+        if (batch_enqueue(c->server, c, request) == 0)
+            return; /* answered after the commit */
+        input_reply(c, request->request_id, SH_E_INTERNAL, "out of memory");
+    } else {
+        input_read(c, request);
+    }
+    sanhe__request__free_unpacked(request, NULL);
+}
+
+/* Decodes one frame if complete: 1 when one was taken, 0 when more input is
+ * needed, -1 when the connection is being closed. */
+static int input_take_frame(struct conn *c)
+{
+    size_t avail = c->in_len - c->in_pos;
+    if (avail < FRAME_HEADER_BYTES)
+        return 0;
+    const uint8_t *p = c->in + c->in_pos;
+    uint32_t len = frame_length_get(p);
+    if (len > c->server->limits.frame_max_bytes) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "frame of %u bytes exceeds frame_max_bytes (%u)", len,
+                 c->server->limits.frame_max_bytes);
+        c->server->stats.frames_refused++;
+        conn_refuse(c, SH_E_FRAME_TOO_LARGE, msg);
+        return -1;
+    }
+    if (avail - FRAME_HEADER_BYTES < len)
+        return 0;
+    Sanhe__Request *request = sanhe__request__unpack(NULL, len, p + FRAME_HEADER_BYTES);
+    c->in_pos += FRAME_HEADER_BYTES + (size_t)len;
+    if (request == NULL) {
+        c->server->stats.frames_refused++;
+        conn_refuse(c, SH_E_BAD_FRAME, "the frame does not decode as a sanhe.Request");
+        return -1;
+    }
+    input_dispatch(c, request);
+    return 1;
+}
+
+/* The buffer size that lets the frame at in_pos complete. */
+static size_t input_needed(const struct conn *c)
+{
+    size_t avail = c->in_len - c->in_pos;
+    size_t need = FRAME_HEADER_BYTES;
+    if (avail >= FRAME_HEADER_BYTES)
+        need += frame_length_get(c->in + c->in_pos); /* <= frame_max_bytes: checked */
+    return need > INPUT_CAP_INITIAL ? need : INPUT_CAP_INITIAL;
+}
+
+/* Decrypts what OpenSSL has into the free space: 1 when bytes came, 0 when
+ * OpenSSL needs more from the socket, -1 when the connection is closing. */
+static int input_pull(struct conn *c)
+{
+    if (input_reserve(c, input_needed(c)) != 0) {
+        conn_abort(c, "out of memory");
+        return -1;
+    }
+    size_t got = 0;
+    int rc = tls_session_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len, &got);
+    if (rc == TLS_DONE) {
+        c->in_len += got;
+        return 1;
+    }
+    if (rc == TLS_AGAIN)
+        return 0;
+    if (rc == TLS_CLOSED) {
+        conn_finish(c, "peer sent close_notify");
+    } else {
+        char reason[256];
+        conn_abort(c, tls_last_error(reason, sizeof reason));
+    }
+    return -1;
+}
+
+void conn_input_process(struct conn *c)
+{
+    while (c->state == CONN_OPEN && !conn_input_paused(c)) {
+        int rc = input_take_frame(c);
+        if (rc < 0)
+            break;
+        if (rc == 0 && input_pull(c) <= 0)
+            break;
+    }
+    conn_flush(c); /* replies to reads, and whatever OpenSSL wants to send */
+    conn_update_reading(c);
+}

@@ -1,0 +1,100 @@
+/*
+ * A connection's output: replies are framed into a plaintext buffer during
+ * an iteration (conn_queue_reply), then encrypted together (conn_flush) so
+ * that replies of one batch share TLS records, and the ciphertext goes out
+ * in one uv_write. out_bytes counts what the socket has not taken yet; it
+ * drives the output backpressure (conn_input_paused).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "net_internal.h"
+
+struct conn_write {
+    uv_write_t req;
+    struct conn *conn;
+    size_t len;
+    uint8_t data[];
+};
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+    struct conn_write *w = (struct conn_write *)req;
+    struct conn *c = w->conn;
+    c->out_bytes -= w->len;
+    free(w);
+    if (status < 0) {
+        if (c->state != CONN_CLOSED)
+            conn_abort(c, uv_strerror(status));
+        return;
+    }
+    conn_update_reading(c); /* output below the limit again: resume */
+}
+
+/* Moves the ciphertext OpenSSL produced into one uv_write. */
+static void conn_send_ciphertext(struct conn *c)
+{
+    size_t pending = tls_session_pending(&c->tls);
+    if (pending == 0 || c->state == CONN_CLOSED)
+        return;
+    struct conn_write *w = malloc(sizeof *w + pending);
+    if (w == NULL) {
+        conn_abort(c, "out of memory");
+        return;
+    }
+    w->conn = c;
+    w->len = tls_session_drain(&c->tls, w->data, pending);
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, conn_on_write);
+    if (rc != 0) { /* its callback never runs */
+        free(w);
+        conn_abort(c, uv_strerror(rc));
+        return;
+    }
+    c->out_bytes += w->len;
+}
+
+/* Appends one framed reply to the plaintext output (encrypted by conn_flush,
+ * so that replies of one iteration share TLS records). */
+void conn_queue_reply(struct conn *c, const struct sh_reply *reply)
+{
+    if ((c->state != CONN_OPEN && c->state != CONN_CLOSING) || reply->data == NULL)
+        return;
+    size_t need = c->out_len + FRAME_HEADER_BYTES + reply->len;
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap > 0 ? c->out_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *out = realloc(c->out, cap);
+        if (out == NULL) {
+            conn_abort(c, "out of memory");
+            return;
+        }
+        c->out = out;
+        c->out_cap = cap;
+    }
+    frame_length_put(c->out + c->out_len, (uint32_t)reply->len);
+    memcpy(c->out + c->out_len + FRAME_HEADER_BYTES, reply->data, reply->len);
+    c->out_len = need;
+}
+
+void conn_flush(struct conn *c)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    if (c->out_len > 0) {
+        int rc = tls_session_write(&c->tls, c->out, c->out_len);
+        c->out_len = 0;
+        if (c->out_cap > 64 * 1024) { /* a big reply went out: give the memory back */
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+        if (rc != TLS_DONE) {
+            conn_abort(c, "TLS write failed");
+            return;
+        }
+    }
+    conn_send_ciphertext(c);
+}

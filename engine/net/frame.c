@@ -1,0 +1,130 @@
+#include "frame.h"
+
+#include <stdlib.h>
+
+int frame_error_reply(const char *request_id, int code, const char *message,
+                      struct sh_reply *reply)
+{
+    Sanhe__Error error = SANHE__ERROR__INIT;
+    error.has_code = 1;
+    error.code = (Sanhe__ErrorCode)sh_error_wire(code);
+    error.message = (char *)message;
+    Sanhe__Response response = SANHE__RESPONSE__INIT;
+    response.request_id = (char *)request_id;
+    response.error = &error;
+
+    reply->len = sanhe__response__get_packed_size(&response);
+    reply->data = malloc(reply->len > 0 ? reply->len : 1);
+    if (reply->data == NULL) {
+        reply->len = 0;
+        return SH_E_INTERNAL;
+    }
+    sanhe__response__pack(&response, reply->data);
+    return 0;
+}
+
+/* Reads a base-128 varint at *p (below end); false when malformed. */
+static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Skips one field's value of the given wire type. */
+static bool field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
+{
+    uint64_t n;
+    switch (wire_type) {
+    case 0:
+        return varint_read(p, end, &n);
+    case 1:
+        n = 8;
+        break;
+    case 2:
+        if (!varint_read(p, end, &n))
+            return false;
+        break;
+    case 5:
+        n = 4;
+        break;
+    default:
+        return false;
+    }
+    if (n > (uint64_t)(end - *p))
+        return false;
+    *p += n;
+    return true;
+}
+
+/* Finds field `number` (length-delimited) among the fields in [p, end). */
+static bool field_find(const uint8_t *p, const uint8_t *end, unsigned number,
+                       const uint8_t **value, size_t *value_len)
+{
+    while (p < end) {
+        uint64_t key, n;
+        if (!varint_read(&p, end, &key))
+            return false;
+        if (key >> 3 == number && (key & 7) == 2) {
+            if (!varint_read(&p, end, &n) || n > (uint64_t)(end - p))
+                return false;
+            *value = p;
+            *value_len = (size_t)n;
+            return true;
+        }
+        if (!field_skip(&p, end, (unsigned)(key & 7)))
+            return false;
+    }
+    return false;
+}
+
+int frame_reply_error(const uint8_t *data, size_t len)
+{
+    /* Response.error is field 2; Error.code is field 1, a varint. */
+    const uint8_t *error;
+    size_t error_len;
+    if (!field_find(data, data + len, 2, &error, &error_len))
+        return 0;
+    const uint8_t *p = error, *end = error + error_len;
+    while (p < end) {
+        uint64_t key, code;
+        if (!varint_read(&p, end, &key))
+            return 0;
+        if (key == (1 << 3 | 0))
+            return varint_read(&p, end, &code) && code > 0 && code < 1000 ? -(int)code : 0;
+        if (!field_skip(&p, end, (unsigned)(key & 7)))
+            return 0;
+    }
+    return 0;
+}
+
+const char *frame_op_name(const Sanhe__Request *request)
+{
+    switch (request->op_case) {
+    case SANHE__REQUEST__OP_SETTLE:
+        return "settle";
+    case SANHE__REQUEST__OP_PRESETTLE:
+        return "presettle";
+    case SANHE__REQUEST__OP_REVERSE:
+        return "reverse";
+    case SANHE__REQUEST__OP_CANCEL:
+        return "cancel";
+    case SANHE__REQUEST__OP_QUERY:
+        return "query";
+    case SANHE__REQUEST__OP_ELIGIBILITY:
+        return "eligibility";
+    case SANHE__REQUEST__OP_RECONCILE:
+        return "reconcile";
+    case SANHE__REQUEST__OP_LOAD:
+        return "load";
+    default:
+        return "none";
+    }
+}

@@ -1,0 +1,81 @@
+/*
+ * The sanhe-engine network server: TLS 1.3 terminals on a libuv loop,
+ * length-prefixed protobuf frames, reads answered at once, writes answered
+ * only after their group commit is durable.
+ *
+ * Usage: net_server_create on a loop, then uv_run; net_server_stop for a
+ * graceful end (its callback runs once every connection is closed and the
+ * last batch committed); net_server_free after the loop has stopped.
+ */
+#ifndef NET_H
+#define NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ledger.h"
+#include "net_stats.h"
+#include "sh_error.h"
+
+/* Defaults of the [limits] keys (ops/sanhe-engine.conf.example). */
+#define NET_FRAME_MAX_BYTES_DEFAULT (1024u * 1024u)
+#define NET_CONNECTIONS_MAX_DEFAULT 1024u
+#define NET_INFLIGHT_MAX_DEFAULT 256u
+#define NET_BATCH_MAX_DEFAULT 1024u
+#define NET_OUTPUT_MAX_BYTES_DEFAULT (4u * 1024u * 1024u)
+#define NET_HANDSHAKE_TIMEOUT_MS_DEFAULT 10000u
+#define NET_IDLE_TIMEOUT_MS_DEFAULT 300000u
+#define NET_LINGER_MS 2000u        /* after our close: how long we drain the peer's bytes */
+#define NET_STOP_TIMEOUT_MS 10000u /* graceful stop: connections still open then are cut */
+
+struct net_limits {
+    uint32_t frame_max_bytes;      /* a request frame's payload, header excluded */
+    uint32_t connections_max;      /* more are accepted, told LIMIT_EXCEEDED, closed */
+    uint32_t inflight_max;         /* per connection: writes awaiting commit; reading pauses */
+    uint32_t batch_max;            /* write requests per group commit */
+    uint32_t output_max_bytes;     /* per connection: unsent reply bytes; reading pauses */
+    uint32_t handshake_timeout_ms; /* from accept to a finished TLS handshake */
+    uint32_t idle_timeout_ms;      /* no bytes from the peer and nothing in flight */
+};
+
+/* A terminal from the configuration file, used when the ledger has none
+ * of that name. */
+struct net_terminal {
+    char name[64];
+    char hospital[SH_CODE_MAX];
+    enum sh_role role;
+};
+
+struct net_config {
+    const char *listen_host; /* numeric IPv4 or IPv6 address */
+    int listen_port;         /* 0: any free port (see net_server_port) */
+    const char *tls_ca;
+    const char *tls_cert;
+    const char *tls_key;
+    struct net_limits limits;
+    const struct net_terminal *terminals;
+    size_t terminal_count;
+};
+
+struct net_server;
+
+/* Loads the TLS context, binds and listens. On failure nothing is left
+ * behind (and no callback of the server will ever run). */
+int net_server_create(uv_loop_t *loop, const struct net_config *config, struct ledger *ledger,
+                      struct net_server **out, struct sh_error *err);
+
+/* The port actually bound (useful with listen_port 0). */
+int net_server_port(const struct net_server *server);
+
+/* Graceful stop: no new connections, no new requests; requests already
+ * read are committed and answered, then every connection is closed. done
+ * runs once, when the server holds no more handles. */
+void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *ctx);
+
+/* After done has run (or the loop was never run). */
+void net_server_free(struct net_server *server);
+
+const struct net_stats *net_server_stats(const struct net_server *server);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * Shared by the server's files: the server, a connection, the write queue.
+ *
+ *   listener.c   bind, listen, accept (and the connections_max refusal)
+ *   conn.c       a connection's life: accept, TLS handshake, timers,
+ *                reading and backpressure, the close sequence
+ *   conn_output.c replies out: framing, encryption, uv_write
+ *   conn_input.c frames in: decode, check, answer reads, queue writes
+ *   batch.c      group commit of the queued writes, once per loop iteration
+ *   terminal.c   certificate CN -> (hospital, role)
+ *   server.c     create, stop, free
+ */
+#ifndef NET_INTERNAL_H
+#define NET_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ledger.h"
+#include "net.h"
+#include "tls.h"
+
+/* ---- The write queue (batch.c) ------------------------------------------ */
+
+struct batch_item {
+    struct conn *conn; /* holds a reference (conn_ref) until the reply is handed over */
+    Sanhe__Request *request;
+    struct sh_caller caller;
+    struct sh_reply reply;
+};
+
+/* A ring of queued write requests, oldest first. Bounded by the limits:
+ * at most connections_max x inflight_max items, since a connection stops
+ * being read when it has inflight_max writes queued. */
+struct batch_queue {
+    struct batch_item *items;
+    size_t cap, head, len;
+};
+
+/* ---- A connection --------------------------------------------------------- */
+
+/* Only ever forward. */
+enum conn_state {
+    CONN_HANDSHAKE, /* TLS handshake under handshake_timeout_ms */
+    CONN_OPEN,      /* frames are read and answered */
+    CONN_CLOSING,   /* no more input; waiting for in-flight writes to be answered */
+    CONN_SHUTDOWN,  /* our side is shut (close_notify + FIN); draining the peer for a while */
+    CONN_CLOSED     /* uv_close called on both handles */
+};
+
+struct conn {
+    struct net_server *server;
+    struct conn *prev, *next; /* the server's list */
+    uint64_t id;              /* for log lines */
+    enum conn_state state;
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* handshake, then idle, then linger timeout */
+    uv_shutdown_t shutdown_req;
+    struct tls_session tls;
+    int handles_open; /* tcp + timer; freed when 0 and refs is 0 */
+    uint32_t refs;    /* batch items still holding this connection */
+    bool reading;     /* uv_read_start is in effect */
+    bool over_limit;  /* accepted past connections_max: refuse after the handshake */
+    bool has_caller;  /* the CN maps to a terminal */
+    struct sh_caller caller;
+    char cn[64];   /* the certificate's CN, "" before the handshake */
+    char peer[64]; /* "address:port" */
+    uint32_t inflight;   /* write requests queued and not yet answered */
+    uint64_t out_bytes;  /* ciphertext handed to uv_write, not yet written */
+    uint8_t *in;         /* decrypted input: [in_pos, in_len) not yet decoded */
+    size_t in_pos, in_len, in_cap;
+    uint8_t *out;        /* framed replies not yet encrypted */
+    size_t out_len, out_cap;
+};
+
+/* ---- The server --------------------------------------------------------- */
+
+struct net_server {
+    uv_loop_t *loop;
+    struct ledger *ledger;
+    SSL_CTX *tls_ctx;
+    struct net_limits limits;
+    struct net_terminal *terminals;
+    size_t terminal_count;
+    uv_tcp_t listener;
+    bool listening;
+    int port;
+    uv_check_t batch_check; /* group commit: after each iteration's I/O callbacks */
+    uv_idle_t batch_idle;   /* keeps poll from blocking while writes are queued */
+    uv_timer_t stop_timer;
+    struct batch_queue queue;
+    struct batch_item *batch_scratch; /* batch_max items, reused by every batch */
+    struct conn *conns;               /* every connection not yet freed */
+    uint64_t next_conn_id;
+    uint32_t conns_counted;   /* under connections_max (not over_limit ones) */
+    uint32_t conns_refusing;  /* over_limit ones still open */
+    int handles_open;         /* listener, check, idle, stop timer */
+    bool stopping;
+    void (*stop_done)(void *ctx);
+    void *stop_ctx;
+    uint8_t read_buf[64 * 1024]; /* every uv read lands here, then goes to OpenSSL */
+    struct net_stats stats;
+};
+
+/* listener.c */
+int listener_start(struct net_server *server, const char *host, int port, struct sh_error *err);
+void listener_close(struct net_server *server);
+
+/* conn.c */
+void conn_accept(struct net_server *server);
+void conn_ref(struct conn *conn);
+void conn_unref(struct conn *conn);
+void conn_queue_reply(struct conn *conn, const struct sh_reply *reply);
+void conn_flush(struct conn *conn);
+void conn_update_reading(struct conn *conn);
+void conn_finish(struct conn *conn, const char *why);
+void conn_refuse(struct conn *conn, int code, const char *message);
+void conn_abort(struct conn *conn, const char *why);
+void conn_write_done(struct conn *conn); /* an in-flight write was answered */
+bool conn_input_paused(const struct conn *conn);
+
+/* conn_input.c: decode and dispatch every complete frame while not paused. */
+void conn_input_process(struct conn *conn);
+/* FORBIDDEN is logged with terminal and operation, whoever refused. */
+void conn_log_forbidden(struct conn *conn, const Sanhe__Request *request);
+
+/* batch.c */
+int batch_init(struct net_server *server);
+void batch_close(struct net_server *server);
+int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
+bool batch_queue_empty(const struct net_server *server);
+
+/* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
+bool terminal_resolve(struct net_server *server, struct conn *conn);
+const char *terminal_role_name(enum sh_role role);
+
+/* server.c: a handle of the server's own was closed (stop bookkeeping). */
+void server_handle_closed(struct net_server *server);
+void server_conn_freed(struct net_server *server);
+
+#endif

@@ -1,0 +1,91 @@
+#include "net_stats.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static size_t stats_bucket(size_t size)
+{
+    size_t i = 0;
+    while (i + 1 < NET_STATS_BUCKETS && ((size_t)1 << i) < size)
+        i++;
+    return i;
+}
+
+void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok)
+{
+    stats->batches++;
+    stats->batch_writes += size;
+    if (size > stats->batch_size_max)
+        stats->batch_size_max = size;
+    stats->batch_hist[stats_bucket(size)]++;
+    stats->commit_us_total += commit_us;
+    if (commit_us > stats->commit_us_max)
+        stats->commit_us_max = commit_us;
+    if (!ok)
+        stats->commit_failures++;
+}
+
+const char *net_stats_bucket_label(size_t i)
+{
+    static const char *const labels[NET_STATS_BUCKETS] = {
+        "1", "2", "4", "8", "16", "32", "64", "128", "256", "512", "1024", "2048", "4096", "inf"};
+    return i < NET_STATS_BUCKETS ? labels[i] : "?";
+}
+
+static double stats_mean(uint64_t sum, uint64_t n) { return n > 0 ? (double)sum / (double)n : 0.0; }
+
+void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap,
+                     "batches=%llu writes=%llu mean=%.2f max=%llu commit_us_mean=%.0f "
+                     "commit_us_max=%llu failures=%llu reads=%llu connections=%llu/%llu "
+                     "refused=%llu hist=",
+                     (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
+                     stats_mean(s->batch_writes, s->batches),
+                     (unsigned long long)s->batch_size_max,
+                     stats_mean(s->commit_us_total, s->batches),
+                     (unsigned long long)s->commit_us_max, (unsigned long long)s->commit_failures,
+                     (unsigned long long)s->reads, (unsigned long long)s->connections_open,
+                     (unsigned long long)s->connections_accepted,
+                     (unsigned long long)s->connections_refused);
+    for (size_t i = 0; i < NET_STATS_BUCKETS && n >= 0 && (size_t)n < cap; i++) {
+        if (s->batch_hist[i] == 0)
+            continue;
+        n += snprintf(buf + n, cap - (size_t)n, "%s%s:%llu", buf[n - 1] == '=' ? "" : ",",
+                      net_stats_bucket_label(i), (unsigned long long)s->batch_hist[i]);
+    }
+}
+
+static json_t *stats_json(const struct net_stats *s)
+{
+    json_t *hist = json_object();
+    for (size_t i = 0; i < NET_STATS_BUCKETS; i++)
+        json_object_set_new(hist, net_stats_bucket_label(i),
+                            json_integer((json_int_t)s->batch_hist[i]));
+    return json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "batches", (json_int_t)s->batches, "batch_writes",
+                     (json_int_t)s->batch_writes, "batch_size_max",
+                     (json_int_t)s->batch_size_max, "batch_hist", hist, "commit_failures",
+                     (json_int_t)s->commit_failures, "commit_us_total",
+                     (json_int_t)s->commit_us_total, "commit_us_max",
+                     (json_int_t)s->commit_us_max, "reads", (json_int_t)s->reads,
+                     "connections_accepted", (json_int_t)s->connections_accepted,
+                     "connections_open", (json_int_t)s->connections_open,
+                     "connections_refused", (json_int_t)s->connections_refused,
+                     "handshake_failures", (json_int_t)s->handshake_failures, "frames_refused",
+                     (json_int_t)s->frames_refused, "forbidden", (json_int_t)s->forbidden);
+}
+
+int net_stats_write_json(const struct net_stats *stats, const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    json_t *doc = stats_json(stats);
+    int rc = doc != NULL ? json_dump_file(doc, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) : -1;
+    json_decref(doc);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * Counters of the server, above all the group commit's batch sizes: the
+ * number to watch under load (DESIGN.md's performance model).
+ */
+#ifndef NET_STATS_H
+#define NET_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bucket i counts batches of size in (2^(i-1), 2^i]: 1, 2, 3-4, 5-8, ...;
+ * the last bucket takes everything larger. */
+#define NET_STATS_BUCKETS 14
+
+struct net_stats {
+    uint64_t batches;
+    uint64_t batch_writes;       /* write requests over all batches */
+    uint64_t batch_size_max;
+    uint64_t batch_hist[NET_STATS_BUCKETS];
+    uint64_t commit_failures;    /* batches whose every reply became an error */
+    uint64_t commit_us_total;    /* begin..commit, microseconds */
+    uint64_t commit_us_max;
+    uint64_t reads;              /* read requests answered */
+    uint64_t connections_accepted;
+    uint64_t connections_open;
+    uint64_t connections_refused; /* over connections_max */
+    uint64_t handshake_failures;
+    uint64_t frames_refused;     /* FRAME_TOO_LARGE or BAD_FRAME */
+    uint64_t forbidden;          /* FORBIDDEN replies, ours or the ledger's */
+};
+
+void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);
+
+/* The upper bound of bucket i ("1", "2", "4", ..., "inf"). */
+const char *net_stats_bucket_label(size_t i);
+
+/* One line: "batches=.. writes=.. mean=.. max=.. commit_us_mean=.. hist=1:..,2:..". */
+void net_stats_format(const struct net_stats *stats, char *buf, size_t cap);
+
+/* The same as a JSON object, written to path through a temporary file and
+ * a rename, so that a reader never sees half of it. Returns 0 or -1. */
+int net_stats_write_json(const struct net_stats *stats, const char *path);
+
+#endif

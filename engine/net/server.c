@@ -1,0 +1,145 @@
+/* The server's lifetime: create, graceful stop, free. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+#include "net_log.h"
+
+/* Every handle of the server is closed: the stop is complete. */
+void server_handle_closed(struct net_server *server)
+{
+    server->handles_open--;
+    if (server->handles_open == 0 && server->stop_done != NULL) {
+        void (*done)(void *) = server->stop_done;
+        server->stop_done = NULL;
+        done(server->stop_ctx);
+    }
+}
+
+static void server_on_timer_closed(uv_handle_t *handle) { server_handle_closed(handle->data); }
+
+/* Once the last connection is gone (and with it every queued write, since
+ * a queued write holds its connection), the server's own handles go. */
+static void server_maybe_done(struct net_server *server)
+{
+    if (!server->stopping || server->conns != NULL || !batch_queue_empty(server))
+        return;
+    if (uv_is_closing((uv_handle_t *)&server->stop_timer))
+        return;
+    char line[512];
+    net_stats_format(&server->stats, line, sizeof line);
+    net_log_always("stopped: %s", line);
+    batch_close(server);
+    uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
+}
+
+void server_conn_freed(struct net_server *server) { server_maybe_done(server); }
+
+static void server_on_stop_timeout(uv_timer_t *timer)
+{
+    struct net_server *server = timer->data;
+    net_log(NET_LOG_WARN, "stop: connections still open after %u ms are cut",
+            NET_STOP_TIMEOUT_MS);
+    for (struct conn *c = server->conns; c != NULL; c = c->next)
+        conn_abort(c, "engine stopping");
+}
+
+void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *ctx)
+{
+    if (server->stopping)
+        return;
+    server->stopping = true;
+    server->stop_done = done;
+    server->stop_ctx = ctx;
+    net_log(NET_LOG_INFO, "stopping: no new connections; answering what was read");
+    listener_close(server);
+    for (struct conn *c = server->conns; c != NULL; c = c->next)
+        conn_finish(c, "engine stopping");
+    uv_timer_start(&server->stop_timer, server_on_stop_timeout, NET_STOP_TIMEOUT_MS, 0);
+    uv_unref((uv_handle_t *)&server->stop_timer);
+    server_maybe_done(server);
+}
+
+static int server_copy_config(struct net_server *server, const struct net_config *config)
+{
+    server->limits = config->limits;
+    if (server->limits.batch_max == 0)
+        server->limits.batch_max = 1;
+    if (server->limits.inflight_max == 0)
+        server->limits.inflight_max = 1;
+    if (config->terminal_count == 0)
+        return 0;
+    server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
+    if (server->terminals == NULL)
+        return SH_E_INTERNAL;
+    memcpy(server->terminals, config->terminals, config->terminal_count * sizeof *config->terminals);
+    server->terminal_count = config->terminal_count;
+    return 0;
+}
+
+/* Handles already initialised are closed; the loop runs (without blocking)
+ * until their callbacks have, so that no callback of ours ever runs later. */
+static void server_discard(struct net_server *server)
+{
+    server->stopping = true;
+    listener_close(server);
+    if (server->batch_scratch != NULL)
+        batch_close(server);
+    if (server->stop_timer.loop != NULL)
+        uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
+    while (server->handles_open > 0)
+        uv_run(server->loop, UV_RUN_NOWAIT);
+    net_server_free(server);
+}
+
+int net_server_create(uv_loop_t *loop, const struct net_config *config, struct ledger *ledger,
+                      struct net_server **out, struct sh_error *err)
+{
+    struct net_server *server = calloc(1, sizeof *server);
+    if (server == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    server->loop = loop;
+    server->ledger = ledger;
+    if (server_copy_config(server, config) != 0) {
+        net_server_free(server);
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    }
+    server->tls_ctx = tls_ctx_create(config->tls_ca, config->tls_cert, config->tls_key, err);
+    if (server->tls_ctx == NULL) {
+        net_server_free(server);
+        return err != NULL ? err->code : SH_E_INTERNAL;
+    }
+    uv_timer_init(loop, &server->stop_timer);
+    server->stop_timer.data = server;
+    server->handles_open++;
+    int rc = batch_init(server);
+    if (rc != 0)
+        sh_error_set(err, rc, "out of memory");
+    else
+        rc = listener_start(server, config->listen_host, config->listen_port, err);
+    if (rc != 0) {
+        server_discard(server);
+        return rc;
+    }
+    net_log_always("listening on %s port %d", config->listen_host, server->port);
+    *out = server;
+    return 0;
+}
+
+int net_server_port(const struct net_server *server) { return server->port; }
+
+const struct net_stats *net_server_stats(const struct net_server *server)
+{
+    return &server->stats;
+}
+
+void net_server_free(struct net_server *server)
+{
+    if (server == NULL)
+        return;
+    tls_ctx_free(server->tls_ctx);
+    free(server->terminals);
+    free(server->queue.items);
+    free(server->batch_scratch);
+    free(server);
+}
