@@ -65,7 +65,9 @@ int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batc
 
 /* Applies one write request inside the batch and fills *reply. A refusal is
  * an error Response and changes nothing. Returns 0, or a negative code when
- * the batch itself can no longer commit (every later call then fails too). */
+ * the batch itself can no longer commit (every later call then fails too).
+ * request and *caller must stay alive and unchanged until the batch is
+ * committed or aborted: a batch whose map must grow applies them again. */
 int ledger_batch_apply(struct ledger_batch *batch, const struct sh_caller *caller,
                        const Sanhe__Request *request, struct sh_reply *reply);
 
@@ -84,5 +86,21 @@ int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
  * ordered and its hash chain intact. Writes one line per problem to report
  * (when not NULL); returns 0 when there is none. */
 int ledger_check(struct ledger *ledger, void (*report)(void *ctx, const char *line), void *ctx);
+
+/* The terminal table (filled by an admin Load): fills *out (terminal = name,
+ * hospital, role) for the terminal of that certificate name, through the
+ * read path. Returns 0, SH_E_NOT_FOUND, or another negative code. */
+int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_caller *out);
+
+/* The store's size and contents at a glance, for metrics and tests. */
+struct ledger_info {
+    uint64_t map_size;       /* bytes mapped now */
+    uint64_t map_size_max;   /* the hard limit */
+    uint64_t map_used;       /* bytes up to the last page in use */
+    uint32_t map_grown;      /* times the map grew since open */
+    uint64_t settlements;    /* settlement ids handed out */
+    uint64_t journal_entries;
+};
+int ledger_info(struct ledger *ledger, struct ledger_info *out);
 
 #endif

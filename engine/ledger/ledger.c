@@ -1,0 +1,234 @@
+/*
+ * Open and close, the table of operations and roles, the read path and
+ * ledger_handle. Writes are in ledger_batch.c.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger_internal.h"
+#include "store_keys.h"
+
+/* ---- Operations and roles ----------------------------------------------------------- */
+
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_ALL (ROLE_BIT(SH_ROLE_COUNTER) | ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN))
+
+static const struct ledger_opdesc op_settle = {"settle", true, ROLE_BIT(SH_ROLE_COUNTER),
+                                               ledger_op_settle};
+static const struct ledger_opdesc op_presettle = {"presettle", false, ROLE_BIT(SH_ROLE_COUNTER),
+                                                  ledger_op_presettle};
+static const struct ledger_opdesc op_reverse = {"reverse", true, ROLE_BIT(SH_ROLE_COUNTER),
+                                                ledger_op_reverse};
+static const struct ledger_opdesc op_cancel = {"cancel", true, ROLE_BIT(SH_ROLE_COUNTER),
+                                               ledger_op_cancel};
+static const struct ledger_opdesc op_query = {"query", false, ROLES_ALL, ledger_op_query};
+static const struct ledger_opdesc op_eligibility = {"eligibility", false, ROLES_ALL,
+                                                    ledger_op_eligibility};
+static const struct ledger_opdesc op_reconcile = {"reconcile", false, ROLE_BIT(SH_ROLE_BUREAU),
+                                                  ledger_op_reconcile};
+static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN),
+                                             ledger_op_load};
+
+const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
+{
+    if (request == NULL)
+        return NULL;
+    switch (request->op_case) {
+    case SANHE__REQUEST__OP_SETTLE:
+        return &op_settle;
+    case SANHE__REQUEST__OP_PRESETTLE:
+        return &op_presettle;
+    case SANHE__REQUEST__OP_REVERSE:
+        return &op_reverse;
+    case SANHE__REQUEST__OP_CANCEL:
+        return &op_cancel;
+    case SANHE__REQUEST__OP_QUERY:
+        return &op_query;
+    case SANHE__REQUEST__OP_ELIGIBILITY:
+        return &op_eligibility;
+    case SANHE__REQUEST__OP_RECONCILE:
+        return &op_reconcile;
+    case SANHE__REQUEST__OP_LOAD:
+        return &op_load;
+    default:
+        return NULL;
+    }
+}
+
+bool ledger_request_writes(const Sanhe__Request *request)
+{
+    const struct ledger_opdesc *desc = ledger_opdesc_of(request);
+    return desc != NULL && desc->writes;
+}
+
+const char *ledger_role_name(enum sh_role role)
+{
+    switch (role) {
+    case SH_ROLE_COUNTER:
+        return "counter";
+    case SH_ROLE_BUREAU:
+        return "bureau";
+    case SH_ROLE_ADMIN:
+        return "admin";
+    default:
+        return "unknown";
+    }
+}
+
+int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *caller,
+                      struct sh_error *err)
+{
+    if ((unsigned)caller->role > SH_ROLE_ADMIN || (desc->roles & ROLE_BIT(caller->role)) == 0)
+        return sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal",
+                            desc->name, ledger_role_name(caller->role));
+    if (caller->role == SH_ROLE_COUNTER &&
+        (caller->hospital[0] == '\0' || memchr(caller->hospital, '\0', SH_CODE_MAX) == NULL))
+        return sh_error_set(err, SH_E_FORBIDDEN, "%s: this counter terminal has no hospital",
+                            desc->name);
+    return 0;
+}
+
+int ledger_request_id_check(struct ledger_op *op, const char *opname)
+{
+    const char *rid = op->request->request_id;
+    if (rid == NULL || rid[0] == '\0')
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s needs a request_id", opname);
+    if (strlen(rid) >= SH_CODE_MAX)
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s: request_id longer than %d bytes",
+                            opname, SH_CODE_MAX - 1);
+    return 0;
+}
+
+/* ---- Open and close ------------------------------------------------------------------ */
+
+/* Writes the schema version into a new store, refuses a store of another. */
+static int ledger_schema(struct ledger *ledger, struct sh_error *err)
+{
+    struct store_txn txn;
+    int rc = store_write_begin(&ledger->store, NULL, &txn);
+    if (rc != 0)
+        return sh_error_set(err, rc, "store: cannot begin a transaction");
+    MDB_val v;
+    const char *key = STORE_META_SCHEMA;
+    if (store_get(&txn, STORE_DB_META, key, strlen(key), &v)) {
+        uint32_t version = v.mv_size == 4 ? store_be32_get(v.mv_data) : 0;
+        store_write_abort(&txn);
+        if (version != STORE_SCHEMA_VERSION)
+            return sh_error_set(err, SH_E_INTERNAL, "store: schema version %u, this engine "
+                                "reads %u", version, STORE_SCHEMA_VERSION);
+        return 0;
+    }
+    uint8_t val[4];
+    store_be32_put(val, STORE_SCHEMA_VERSION);
+    store_put(&txn, STORE_DB_META, key, strlen(key), val, sizeof val);
+    rc = store_write_commit(&txn);
+    if (rc != 0)
+        return sh_error_set(err, rc, "store: cannot write the schema version");
+    return 0;
+}
+
+static int ledger_load_policies(struct ledger *ledger, struct sh_error *err)
+{
+    struct store_txn txn;
+    int rc = store_read_begin(&ledger->store, &txn);
+    if (rc != 0)
+        return sh_error_set(err, rc, "store: cannot begin a read");
+    rc = policy_set_load(&txn, &ledger->policies, err);
+    store_read_end(&txn);
+    return rc;
+}
+
+int ledger_open(const struct ledger_config *config, struct ledger **out, struct sh_error *err)
+{
+    assert(config != NULL && out != NULL);
+    *out = NULL;
+    struct ledger *ledger = calloc(1, sizeof *ledger);
+    if (ledger == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    ledger->utc_offset_min = config->utc_offset_min;
+    struct store_config sc = {.dir = config->dir,
+                              .map_size_initial = config->map_size_initial,
+                              .map_size_max = config->map_size_max,
+                              .durable = config->durable};
+    int rc = store_open(&ledger->store, &sc, err);
+    if (rc == 0)
+        rc = ledger_schema(ledger, err);
+    if (rc == 0)
+        rc = ledger_load_policies(ledger, err);
+    if (rc != 0) {
+        ledger_close(ledger);
+        return rc;
+    }
+    *out = ledger;
+    return 0;
+}
+
+void ledger_close(struct ledger *ledger)
+{
+    if (ledger == NULL)
+        return;
+    if (ledger->batch != NULL)
+        ledger_batch_abort(ledger->batch);
+    policy_set_free(ledger->policies);
+    store_close(&ledger->store);
+    free(ledger);
+}
+
+/* ---- Reads -------------------------------------------------------------------------- */
+
+int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
+                const Sanhe__Request *request, struct sh_reply *reply)
+{
+    assert(ledger != NULL && caller != NULL && request != NULL && reply != NULL);
+    memset(reply, 0, sizeof *reply);
+    const struct ledger_opdesc *desc = ledger_opdesc_of(request);
+    struct ledger_op op = {.ledger = ledger, .caller = caller, .request = request,
+                           .policies = ledger->policies};
+    int rc;
+    if (desc == NULL)
+        rc = sh_error_set(&op.err, SH_E_BAD_REQUEST, "the request names no operation");
+    else if (desc->writes)
+        rc = sh_error_set(&op.err, SH_E_BAD_REQUEST, "%s writes: it goes through a batch",
+                          desc->name);
+    else
+        rc = ledger_role_check(desc, caller, &op.err);
+    struct store_txn txn = {0};
+    if (rc == 0 && (rc = store_read_begin(&ledger->store, &txn)) == 0) {
+        op.txn = &txn;
+        rc = desc->fn(&op);
+        store_read_end(&txn);
+    }
+    if (rc == 0) {
+        *reply = op.reply;
+        return 0;
+    }
+    free(op.reply.data);
+    return ledger_reply_failure(&op, rc, reply);
+}
+
+/* ---- One request, one batch --------------------------------------------------------------- */
+
+int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
+                  const Sanhe__Request *request, int64_t now_ms, struct sh_reply *reply)
+{
+    if (!ledger_request_writes(request))
+        return ledger_read(ledger, caller, request, reply);
+    memset(reply, 0, sizeof *reply);
+    struct ledger_batch *batch = NULL;
+    int rc = ledger_batch_begin(ledger, now_ms, &batch);
+    if (rc == 0) {
+        rc = ledger_batch_apply(batch, caller, request, reply);
+        if (rc == 0)
+            rc = ledger_batch_commit(batch);
+        else
+            ledger_batch_abort(batch);
+    }
+    if (rc == 0)
+        return 0;
+    free(reply->data);
+    memset(reply, 0, sizeof *reply);
+    return ledger_reply_error(request, rc,
+                              "the write could not be committed; nothing was recorded", reply);
+}

@@ -1,0 +1,137 @@
+/*
+ * The ledger's insides, shared by its files:
+ *
+ *   ledger.c          open/close, the operation table, roles, ledger_read, ledger_handle
+ *   ledger_batch.c    group commit: the batch, nested transactions, the map's growth
+ *   ledger_reply.c    packing Responses and error replies
+ *   ledger_settle.c   settle and presettle
+ *   ledger_reverse.c  reverse and cancel (and the reversal they share)
+ *   ledger_read.c     query, eligibility, reconcile, the terminal table
+ *   ledger_load.c     the admin Load
+ *   ledger_check.c    the offline verification
+ *   convert.c         protobuf <-> core structs
+ *   refdata.c         person, hospital, item and terminal records
+ *   accum.c           accumulators
+ *   requests.c        idempotency records and payload hashes
+ *   settlement.c      settlement records and the meta counters
+ *   journal.c         the hash-chained journal
+ *   policies.c        the policies, parsed, in memory
+ *
+ * Every operation runs as an op_fn over a struct ledger_op: a transaction
+ * (the reused read transaction for reads, a child of the batch's for
+ * writes), the caller, the request. It returns 0 with op->reply filled, or
+ * a negative code: a refusal (op->err says why; the transaction has no
+ * error) or a storage failure (op->txn->ret, op->txn->mdb_rc).
+ */
+#ifndef LEDGER_INTERNAL_H
+#define LEDGER_INTERNAL_H
+
+#include "ledger.h"
+#include "sh_date.h"
+#include "store.h"
+
+/* Limits of the ledger (the core's are in sh_types.h). */
+#define LEDGER_POLICIES_MAX 256        /* policies kept in memory, all regions */
+#define LEDGER_YEAR_ACCS_MAX 512       /* accumulators of one person and year */
+#define LEDGER_PERSON_ACCS_MAX 4096    /* accumulators of one person, all years */
+#define LEDGER_RETRIES_MAX 24          /* a request retried after growth or a fresh txn */
+#define LEDGER_TERMINAL_NAME_MAX 64    /* as struct sh_caller.terminal */
+#define LEDGER_HASH_LEN 32             /* SHA-256 */
+
+/* All the policies of the store, parsed (policies.c). */
+struct policy_set {
+    size_t count;
+    struct sh_policy *items;         /* count entries */
+    const struct sh_policy **ptrs;   /* the same, for sh_policy_find */
+};
+
+struct ledger {
+    struct store store;
+    int32_t utc_offset_min;
+    struct policy_set *policies;   /* as committed */
+    struct ledger_batch *batch;    /* the open batch, if any */
+};
+
+/* A request the batch transaction holds: what it takes to apply it again
+ * (ledger_batch.c) and to know that it answered the same. */
+struct batch_entry {
+    struct sh_caller caller;
+    const Sanhe__Request *request; /* the caller's, alive until commit or abort */
+    uint8_t reply_hash[LEDGER_HASH_LEN];
+};
+
+struct ledger_batch {
+    struct ledger *ledger;
+    struct store_txn txn;          /* the batch's outermost write transaction */
+    struct batch_entry *log;       /* the requests txn holds, in order */
+    size_t log_len;
+    size_t log_cap;
+    int64_t now_ms;
+    uint32_t day;                  /* business day of now_ms */
+    char day_str[SH_DATE_STR_LEN];
+    struct policy_set *policies;   /* after a Load in this batch; NULL: the ledger's */
+    int fatal;                     /* nonzero: the batch cannot commit */
+};
+
+struct ledger_op {
+    struct ledger *ledger;
+    struct store_txn *txn;
+    const struct sh_caller *caller;
+    const Sanhe__Request *request;
+    const struct policy_set *policies; /* what this request sees */
+    int64_t now_ms;                 /* writes: the batch's clock */
+    uint32_t day;
+    const char *day_str;
+    struct sh_error err;            /* a refusal's message */
+    struct sh_reply reply;          /* filled on success */
+    struct policy_set *new_policies; /* a Load's new set, owned until the child commits */
+};
+
+typedef int (*op_fn)(struct ledger_op *op);
+
+/* ---- ledger.c ---- */
+const char *ledger_role_name(enum sh_role role);
+/* A request id usable as an idempotency key: 0, or BAD_REQUEST into op->err. */
+int ledger_request_id_check(struct ledger_op *op, const char *opname);
+/* Whether an operation may run in a batch / as a read, with its function. */
+struct ledger_opdesc {
+    const char *name;
+    bool writes;
+    unsigned roles; /* bit (1 << role) */
+    op_fn fn;
+};
+/* NULL when the request has no operation. */
+const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request);
+/* FORBIDDEN into err when the caller's role may not run it. */
+int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *caller,
+                      struct sh_error *err);
+
+/* ---- ledger_reply.c ---- */
+int ledger_reply_pack(const Sanhe__Response *response, struct sh_reply *out);
+int ledger_reply_error(const Sanhe__Request *request, int code, const char *message,
+                       struct sh_reply *out);
+int ledger_reply_copy(const uint8_t *data, size_t len, struct sh_reply *out);
+/* The error reply for a failed op: its refusal, or a storage message. */
+int ledger_reply_failure(const struct ledger_op *op, int code, struct sh_reply *out);
+
+/* ---- the operations ---- */
+int ledger_op_settle(struct ledger_op *op);
+int ledger_op_presettle(struct ledger_op *op);
+int ledger_op_reverse(struct ledger_op *op);
+int ledger_op_cancel(struct ledger_op *op);
+int ledger_op_query(struct ledger_op *op);
+int ledger_op_eligibility(struct ledger_op *op);
+int ledger_op_reconcile(struct ledger_op *op);
+int ledger_op_load(struct ledger_op *op);
+
+/* ---- policies.c ---- */
+int policy_set_load(struct store_txn *txn, struct policy_set **out, struct sh_error *err);
+void policy_set_free(struct policy_set *set);
+const struct sh_policy *policy_set_find(const struct policy_set *set, const char *region,
+                                        uint32_t date);
+/* base with the given policies added, each replacing one of the same region
+ * and effective_from; validated as a set (no overlap). */
+int policy_set_merge(const struct policy_set *base, const struct sh_policy *added,
+                     size_t added_count, struct policy_set **out, struct sh_error *err);
+
+#endif

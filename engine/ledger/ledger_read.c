@@ -1,0 +1,295 @@
+/*
+ * The reads that are not a claim: query, eligibility, reconcile (not yet),
+ * and the terminal table the server consults on each new connection.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accum.h"
+#include "refdata.h"
+#include "requests.h"
+#include "settlement.h"
+#include "sh_person_id.h"
+#include "sh_policy.h"
+#include "sh_rules.h"
+
+/* ---- query ----------------------------------------------------------------------------------- */
+
+static Sanhe__SettlementRecord *query_by_id(struct ledger_op *op, uint64_t id, int *rc)
+{
+    Sanhe__SettlementRecord *rec = settlement_get(op->txn, id);
+    *rc = op->txn->ret;
+    if (*rc == 0 && rec == NULL)
+        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, id);
+    if (*rc == 0 && op->caller->role == SH_ROLE_COUNTER &&
+        strcmp(rec->settlement->hospital, op->caller->hospital) != 0)
+        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN,
+                           "settlement %" PRIu64 " is not of hospital %s", id,
+                           op->caller->hospital);
+    if (*rc != 0 && rec != NULL) {
+        sanhe__settlement_record__free_unpacked(rec, NULL);
+        rec = NULL;
+    }
+    return rec;
+}
+
+static Sanhe__SettlementRecord *query_by_request(struct ledger_op *op, const char *hospital,
+                                                 const char *rid, int *rc)
+{
+    if (hospital == NULL || hospital[0] == '\0') {
+        *rc = sh_error_set(&op->err, SH_E_BAD_REQUEST, "query by request id: name the hospital");
+        return NULL;
+    }
+    if (rid == NULL || rid[0] == '\0') {
+        *rc = sh_error_set(&op->err, SH_E_BAD_REQUEST, "query: empty settlement_request_id");
+        return NULL;
+    }
+    Sanhe__RequestRecord *req = request_get(op->txn, hospital, rid);
+    *rc = op->txn->ret;
+    uint64_t id = 0;
+    if (req != NULL && req->kind == SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE)
+        id = req->settlement_id;
+    if (req != NULL)
+        sanhe__request_record__free_unpacked(req, NULL);
+    if (*rc != 0)
+        return NULL;
+    if (id == 0) {
+        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement of request \"%.40s\" at "
+                           "hospital %.40s", rid, hospital);
+        return NULL;
+    }
+    Sanhe__SettlementRecord *rec = settlement_get(op->txn, id);
+    *rc = op->txn->ret;
+    if (*rc == 0 && rec == NULL)
+        *rc = sh_error_set(&op->err, SH_E_INTERNAL, "settlement %" PRIu64 " is missing", id);
+    return rec;
+}
+
+int ledger_op_query(struct ledger_op *op)
+{
+    const Sanhe__QueryRequest *q = op->request->query;
+    if (q == NULL)
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "query: no target");
+    bool counter = op->caller->role == SH_ROLE_COUNTER;
+    if (counter && q->hospital != NULL && q->hospital[0] != '\0' &&
+        strcmp(q->hospital, op->caller->hospital) != 0)
+        return sh_error_set(&op->err, SH_E_FORBIDDEN,
+                            "query: a counter sees only its own hospital's settlements");
+    int rc = 0;
+    Sanhe__SettlementRecord *rec = NULL;
+    if (q->target_case == SANHE__QUERY_REQUEST__TARGET_SETTLEMENT_ID)
+        rec = query_by_id(op, q->settlement_id, &rc);
+    else if (q->target_case == SANHE__QUERY_REQUEST__TARGET_SETTLEMENT_REQUEST_ID)
+        rec = query_by_request(op, counter ? op->caller->hospital : q->hospital,
+                               q->settlement_request_id, &rc);
+    else
+        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                          "query: name the settlement (settlement_id or settlement_request_id)");
+    if (rec == NULL)
+        return rc;
+    Sanhe__QueryReply qr = SANHE__QUERY_REPLY__INIT;
+    qr.settlement = rec->settlement;
+    Sanhe__Response resp = SANHE__RESPONSE__INIT;
+    resp.request_id = op->request->request_id;
+    resp.result_case = SANHE__RESPONSE__RESULT_QUERY;
+    resp.query = &qr;
+    rc = ledger_reply_pack(&resp, &op->reply);
+    sanhe__settlement_record__free_unpacked(rec, NULL);
+    return rc != 0 ? sh_error_set(&op->err, rc, "out of memory") : 0;
+}
+
+/* ---- eligibility ------------------------------------------------------------------------------- */
+
+struct elig_acc {
+    Sanhe__Accumulator msg;
+    char fund[STORE_PAD];
+    char cap_group[STORE_PAD];
+};
+
+struct elig_accs {
+    size_t count;
+    size_t cap;
+    struct elig_acc *items;
+};
+
+static int elig_acc_one(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct elig_accs *list = ctx;
+    struct accum_entry e;
+    if (!accum_entry_decode(key, val, &e))
+        return SH_E_INTERNAL;
+    if (list->count == LEDGER_PERSON_ACCS_MAX)
+        return SH_E_LIMIT_EXCEEDED;
+    if (list->count == list->cap) {
+        size_t cap = list->cap > 0 ? list->cap * 2 : 16;
+        struct elig_acc *items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL)
+            return SH_E_INTERNAL;
+        list->items = items;
+        list->cap = cap;
+    }
+    struct elig_acc *a = &list->items[list->count++];
+    sanhe__accumulator__init(&a->msg);
+    memcpy(a->fund, e.fund, sizeof a->fund);
+    memcpy(a->cap_group, e.cap_group, sizeof a->cap_group);
+    a->msg.has_year = a->msg.has_paid = a->msg.has_payable = a->msg.has_deductible_met = true;
+    a->msg.year = e.year;
+    a->msg.paid = e.paid;
+    a->msg.payable = e.payable;
+    a->msg.deductible_met = e.deductible_met;
+    return 0;
+}
+
+struct elig_funds {
+    Sanhe__FundStatus msgs[SH_FUNDS_MAX];
+    Sanhe__FundStatus *ptrs[SH_FUNDS_MAX];
+};
+
+static void elig_fund(const struct sh_policy *policy, const struct sh_fund *f,
+                      const struct sh_person *person, uint32_t date, Sanhe__FundStatus *m)
+{
+    sanhe__fund_status__init(m);
+    const struct sh_ruleset *rs = sh_fund_ruleset_for(policy, f, person, date);
+    bool insurance = f->kind == SH_FUND_INSURANCE;
+    m->fund = (char *)f->id;
+    m->name = (char *)f->name;
+    m->kind = insurance ? "insurance" : "category";
+    m->has_applies = true;
+    m->applies = rs != NULL;
+    if (rs != NULL && !insurance)
+        m->category = (char *)rs->category;
+    if (rs == NULL)
+        m->reason = insurance ? "not_enrolled" : "no_category";
+}
+
+static int elig_reply(struct ledger_op *op, const struct sh_person *person, uint32_t date,
+                      const struct elig_accs *accs)
+{
+    const struct sh_policy *policy = policy_set_find(op->policies, person->region, date);
+    Sanhe__EligibilityReply er = SANHE__ELIGIBILITY_REPLY__INIT;
+    er.person = (char *)person->id;
+    er.name = (char *)person->name;
+    er.region = (char *)person->region;
+    er.has_deceased = true;
+    er.deceased = person->died != 0 && date > person->died;
+    struct elig_funds funds;
+    if (policy != NULL) {
+        er.policy_name = (char *)policy->name;
+        for (uint32_t i = 0; i < policy->fund_count && i < SH_FUNDS_MAX; i++) {
+            elig_fund(policy, &policy->funds[i], person, date, &funds.msgs[i]);
+            funds.ptrs[i] = &funds.msgs[i];
+        }
+        er.n_funds = policy->fund_count;
+        er.funds = funds.ptrs;
+    }
+    Sanhe__Accumulator **ptrs = calloc(accs->count > 0 ? accs->count : 1, sizeof *ptrs);
+    if (ptrs == NULL)
+        return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
+    /* Key order is year, then fund, then cap group, each in byte order. */
+    for (size_t i = 0; i < accs->count; i++) {
+        accs->items[i].msg.fund = accs->items[i].fund;
+        accs->items[i].msg.cap_group = accs->items[i].cap_group;
+        ptrs[i] = &accs->items[i].msg;
+    }
+    er.n_accumulators = accs->count;
+    er.accumulators = ptrs;
+    Sanhe__Response resp = SANHE__RESPONSE__INIT;
+    resp.request_id = op->request->request_id;
+    resp.result_case = SANHE__RESPONSE__RESULT_ELIGIBILITY;
+    resp.eligibility = &er;
+    int rc = ledger_reply_pack(&resp, &op->reply);
+    free(ptrs);
+    return rc != 0 ? sh_error_set(&op->err, rc, "out of memory") : 0;
+}
+
+int ledger_op_eligibility(struct ledger_op *op)
+{
+    const Sanhe__EligibilityRequest *e = op->request->eligibility;
+    if (e == NULL)
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "eligibility: no person");
+    char masked[19];
+    sh_person_id_mask(e->person != NULL ? e->person : "", masked);
+    if (e->person == NULL || !sh_person_id_valid(e->person))
+        return sh_error_set(&op->err, SH_E_BAD_PERSON_ID,
+                            "eligibility: %s is not a valid resident ID", masked);
+    struct sh_person person;
+    if (!refdata_person_get(op->txn, e->person, &person))
+        return op->txn->ret != 0 ? op->txn->ret
+                                 : sh_error_set(&op->err, SH_E_UNKNOWN_PERSON,
+                                                "eligibility: person %s is unknown", masked);
+    uint32_t date = sh_date_parse(e->date);
+    if (date == 0)
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "eligibility: date: not YYYY-MM-DD");
+    struct elig_accs accs = {0};
+    store_scan(op->txn, STORE_DB_ACCUMULATORS, person.id, SH_PERSON_ID_LEN, elig_acc_one, &accs);
+    int rc = op->txn->ret;
+    if (rc == SH_E_LIMIT_EXCEEDED && op->txn->mdb_rc == 0)
+        sh_error_set(&op->err, rc, "eligibility: more than %d accumulators",
+                     LEDGER_PERSON_ACCS_MAX);
+    if (rc == 0)
+        rc = elig_reply(op, &person, date, &accs);
+    free(accs.items);
+    return rc;
+}
+
+/* ---- reconcile ------------------------------------------------------------------------------------ */
+
+int ledger_op_reconcile(struct ledger_op *op)
+{
+    return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: not implemented yet");
+}
+
+/* ---- The terminal table ------------------------------------------------------------------------------ */
+
+int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_caller *out)
+{
+    if (ledger == NULL || name == NULL || out == NULL)
+        return SH_E_INTERNAL;
+    struct store_txn txn;
+    int rc = store_read_begin(&ledger->store, &txn);
+    if (rc != 0)
+        return rc;
+    struct ledger_terminal t;
+    bool found = refdata_terminal_get(&txn, name, &t);
+    rc = txn.ret;
+    store_read_end(&txn);
+    if (rc != 0)
+        return rc;
+    if (!found)
+        return SH_E_NOT_FOUND;
+    memset(out, 0, sizeof *out);
+    snprintf(out->terminal, sizeof out->terminal, "%s", t.name);
+    snprintf(out->hospital, sizeof out->hospital, "%s", t.hospital);
+    out->role = t.role;
+    return 0;
+}
+
+/* ---- Info ----------------------------------------------------------------------------------- */
+
+int ledger_info(struct ledger *ledger, struct ledger_info *out)
+{
+    if (ledger == NULL || out == NULL)
+        return SH_E_INTERNAL;
+    memset(out, 0, sizeof *out);
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(ledger->store.env, &info) != 0 || mdb_env_stat(ledger->store.env, &st) != 0)
+        return SH_E_INTERNAL;
+    out->map_size = ledger->store.map_size;
+    out->map_size_max = ledger->store.map_max;
+    out->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    out->map_grown = ledger->store.grow_count;
+    if (ledger->store.reading)
+        return 0; /* inside a read: the counters cannot be read now */
+    struct store_txn txn;
+    int rc = store_read_begin(&ledger->store, &txn);
+    if (rc != 0)
+        return rc;
+    out->settlements = meta_peek(&txn, STORE_META_NEXT_SETTLEMENT) - 1;
+    out->journal_entries = meta_peek(&txn, STORE_META_NEXT_SEQ) - 1;
+    rc = txn.ret;
+    store_read_end(&txn);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * Test-only hooks of the ledger (linked in, harmless: nothing calls them
+ * outside tests).
+ */
+#ifndef LEDGER_TEST_H
+#define LEDGER_TEST_H
+
+#include <stdint.h>
+
+#include "ledger.h"
+
+/* The nth LMDB put or delete from now fails with mdb_code (an LMDB or
+ * errno code, as if LMDB had returned it). 0 clears the hook. */
+void ledger_test_fail_write(struct ledger *ledger, uint32_t nth, int mdb_code);
+/* Writes still to go before the injected failure; 0 once it happened or
+ * when none is set. */
+uint32_t ledger_test_fail_pending(const struct ledger *ledger);
+
+/* SHA-256 over every key and value of one database ("accumulators",
+ * "journal", ...; NULL: all of them, with their names), committed state. */
+int ledger_test_digest(struct ledger *ledger, const char *db, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,199 @@
+#include "requests.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sh_date.h"
+#include "sh_rules.h"
+#include "store_keys.h"
+
+/* ---- Records ------------------------------------------------------------------------ */
+
+Sanhe__RequestRecord *request_get(struct store_txn *txn, const char *hospital,
+                                  const char *request_id)
+{
+    uint8_t key[STORE_REQUEST_KEY_MAX];
+    int len = store_key_request(key, hospital, request_id);
+    MDB_val v;
+    if (len < 0 || !store_get(txn, STORE_DB_REQUESTS, key, (size_t)len, &v))
+        return NULL; /* an id too long to be a key was never used */
+    Sanhe__RequestRecord *rec = sanhe__request_record__unpack(NULL, v.mv_size, v.mv_data);
+    if (rec == NULL || !rec->has_kind)
+        store_txn_fail_code(txn, SH_E_INTERNAL);
+    if (rec != NULL && !rec->has_kind) {
+        sanhe__request_record__free_unpacked(rec, NULL);
+        rec = NULL;
+    }
+    return rec;
+}
+
+void request_put(struct store_txn *txn, const char *hospital, const char *request_id,
+                 const Sanhe__RequestRecord *rec)
+{
+    if (txn->ret != 0)
+        return;
+    uint8_t key[STORE_REQUEST_KEY_MAX];
+    int klen = store_key_request(key, hospital, request_id);
+    size_t len = sanhe__request_record__get_packed_size(rec);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    if (klen < 0 || buf == NULL) {
+        free(buf);
+        store_txn_fail_code(txn, SH_E_INTERNAL);
+        return;
+    }
+    sanhe__request_record__pack(rec, buf);
+    store_put(txn, STORE_DB_REQUESTS, key, (size_t)klen, buf, len);
+    free(buf);
+}
+
+/* ---- Payload hashes ------------------------------------------------------------------- */
+
+struct hasher {
+    EVP_MD_CTX *ctx;
+    bool ok;
+};
+
+static void hasher_begin(struct hasher *h, Sanhe__RequestKind kind)
+{
+    h->ctx = EVP_MD_CTX_new();
+    h->ok = h->ctx != NULL && EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1;
+    uint8_t k = (uint8_t)kind;
+    h->ok = h->ok && EVP_DigestUpdate(h->ctx, &k, 1) == 1;
+}
+
+static void hash_bytes(struct hasher *h, const void *p, size_t n)
+{
+    h->ok = h->ok && (n == 0 || EVP_DigestUpdate(h->ctx, p, n) == 1);
+}
+
+static void hash_u64(struct hasher *h, uint64_t v)
+{
+    uint8_t b[8];
+    store_be64_put(b, v);
+    hash_bytes(h, b, sizeof b);
+}
+
+static void hash_u32(struct hasher *h, uint32_t v)
+{
+    uint8_t b[4];
+    store_be32_put(b, v);
+    hash_bytes(h, b, sizeof b);
+}
+
+static void hash_str(struct hasher *h, const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    hash_u32(h, (uint32_t)n);
+    hash_bytes(h, s, n);
+}
+
+static int hasher_end(struct hasher *h, uint8_t out[LEDGER_HASH_LEN])
+{
+    unsigned int n = 0;
+    h->ok = h->ok && EVP_DigestFinal_ex(h->ctx, out, &n) == 1 && n == LEDGER_HASH_LEN;
+    EVP_MD_CTX_free(h->ctx);
+    return h->ok ? 0 : SH_E_INTERNAL;
+}
+
+int request_hash_settle(const Sanhe__Claim *claim, uint8_t out[LEDGER_HASH_LEN])
+{
+    struct hasher h;
+    hasher_begin(&h, SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE);
+    hash_str(&h, claim->hospital);
+    hash_str(&h, claim->person);
+    hash_u32(&h, (uint32_t)(claim->visit != NULL ? sh_visit_parse(claim->visit) : -1));
+    hash_u32(&h, sh_date_parse(claim->date));
+    hash_u32(&h, (uint32_t)claim->n_lines);
+    for (size_t i = 0; i < claim->n_lines; i++) {
+        const Sanhe__Line *l = claim->lines[i];
+        hash_str(&h, l->code);
+        hash_u64(&h, (uint64_t)(l->has_qty_milli ? l->qty_milli : 0));
+        hash_u64(&h, (uint64_t)(l->has_amount ? l->amount : 0));
+        uint8_t defect = (uint8_t)(l->has_defect ? l->defect : 0);
+        hash_bytes(&h, &defect, 1);
+    }
+    return hasher_end(&h, out);
+}
+
+int request_hash_reverse(const Sanhe__ReverseRequest *reverse, uint8_t out[LEDGER_HASH_LEN])
+{
+    struct hasher h;
+    hasher_begin(&h, SANHE__REQUEST_KIND__REQUEST_KIND_REVERSE);
+    uint8_t target = (uint8_t)reverse->target_case;
+    hash_bytes(&h, &target, 1);
+    if (reverse->target_case == SANHE__REVERSE_REQUEST__TARGET_SETTLEMENT_ID)
+        hash_u64(&h, reverse->settlement_id);
+    else
+        hash_str(&h, reverse->settlement_request_id);
+    return hasher_end(&h, out);
+}
+
+int request_hash_cancel(const char *cancel_of, uint8_t out[LEDGER_HASH_LEN])
+{
+    struct hasher h;
+    hasher_begin(&h, SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL);
+    hash_str(&h, cancel_of);
+    return hasher_end(&h, out);
+}
+
+/* ---- Checks 1 and 2 ----------------------------------------------------------------------- */
+
+static const char *kind_name(Sanhe__RequestKind kind)
+{
+    switch (kind) {
+    case SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE:
+        return "a settle";
+    case SANHE__REQUEST_KIND__REQUEST_KIND_REVERSE:
+        return "a reverse";
+    case SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL:
+        return "a cancel";
+    default:
+        return "another request";
+    }
+}
+
+int request_check_own(struct ledger_op *op, Sanhe__RequestKind kind,
+                      const uint8_t hash[LEDGER_HASH_LEN], bool *replayed)
+{
+    const char *rid = op->request->request_id;
+    *replayed = false;
+    Sanhe__RequestRecord *rec = request_get(op->txn, op->caller->hospital, rid);
+    if (rec == NULL)
+        return op->txn->ret;
+    int rc = 0;
+    if (rec->kind == SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED) {
+        rc = sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
+                          "request id \"%s\" was cancelled before it arrived", rid);
+    } else if (rec->kind == kind && rec->payload_hash.len == LEDGER_HASH_LEN &&
+               memcmp(rec->payload_hash.data, hash, LEDGER_HASH_LEN) == 0 &&
+               rec->reply.len > 0) {
+        rc = ledger_reply_copy(rec->reply.data, rec->reply.len, &op->reply);
+        *replayed = rc == 0;
+    } else {
+        rc = sh_error_set(&op->err, SH_E_REQUEST_ID_REUSED,
+                          "request id \"%s\" was already used by %s%s", rid,
+                          kind_name(rec->kind), rec->kind == kind ? " with another payload" : "");
+    }
+    sanhe__request_record__free_unpacked(rec, NULL);
+    return rc;
+}
+
+void request_put_own(struct ledger_op *op, Sanhe__RequestKind kind,
+                     const uint8_t hash[LEDGER_HASH_LEN], uint64_t settlement_id,
+                     const char *target)
+{
+    Sanhe__RequestRecord rec = SANHE__REQUEST_RECORD__INIT;
+    rec.has_kind = true;
+    rec.kind = kind;
+    rec.has_payload_hash = true;
+    rec.payload_hash.data = (uint8_t *)hash;
+    rec.payload_hash.len = LEDGER_HASH_LEN;
+    rec.has_settlement_id = settlement_id != 0;
+    rec.settlement_id = settlement_id;
+    rec.has_reply = true;
+    rec.reply.data = op->reply.data;
+    rec.reply.len = op->reply.len;
+    rec.target = (char *)target;
+    request_put(op->txn, op->caller->hospital, op->request->request_id, &rec);
+}

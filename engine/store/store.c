@@ -1,0 +1,386 @@
+/*
+ * The LMDB environment, its transactions and the map's growth.
+ * See store.h for the rules every caller follows.
+ */
+#include "store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+static const char *const db_names[STORE_DB_COUNT] = {
+    [STORE_DB_META] = "meta",
+    [STORE_DB_PERSONS] = "persons",
+    [STORE_DB_HOSPITALS] = "hospitals",
+    [STORE_DB_CATALOG] = "catalog",
+    [STORE_DB_POLICIES] = "policies",
+    [STORE_DB_TERMINALS] = "terminals",
+    [STORE_DB_ACCUMULATORS] = "accumulators",
+    [STORE_DB_SETTLEMENTS] = "settlements",
+    [STORE_DB_REQUESTS] = "requests",
+    [STORE_DB_JOURNAL] = "journal",
+    [STORE_DB_JOURNAL_DAY] = "journal_day",
+};
+
+const char *store_db_name(enum store_db db)
+{
+    assert(db < STORE_DB_COUNT);
+    return db_names[db];
+}
+
+/* ---- Errors ------------------------------------------------------------------ */
+
+int store_error_map(int mdb_rc)
+{
+    assert(mdb_rc != 0);
+    switch (mdb_rc) {
+    case MDB_MAP_FULL:
+        return SH_E_STORAGE_FULL;
+    case MDB_TXN_FULL:
+        return SH_E_LIMIT_EXCEEDED;
+    default:
+        return SH_E_INTERNAL;
+    }
+}
+
+bool store_error_is_pressure(int mdb_rc) { return mdb_rc == MDB_MAP_FULL || mdb_rc == MDB_TXN_FULL; }
+
+bool store_error_is_fatal(int mdb_rc)
+{
+    return mdb_rc == MDB_PANIC || mdb_rc == MDB_CORRUPTED || mdb_rc == MDB_BAD_TXN ||
+           mdb_rc == MDB_VERSION_MISMATCH || mdb_rc == MDB_INVALID || mdb_rc == EIO;
+}
+
+void store_txn_fail(struct store_txn *txn, int mdb_rc)
+{
+    assert(mdb_rc != 0);
+    if (txn->ret != 0)
+        return;
+    txn->ret = store_error_map(mdb_rc);
+    txn->mdb_rc = mdb_rc;
+}
+
+void store_txn_fail_code(struct store_txn *txn, int code)
+{
+    assert(code < 0);
+    if (txn->ret == 0)
+        txn->ret = code;
+}
+
+/* ---- Environment ------------------------------------------------------------ */
+
+static uint64_t round_up(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * unit; }
+
+static void store_refresh_size(struct store *store)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(store->env, &info) == 0)
+        store->map_size = info.me_mapsize;
+}
+
+/* Opens every named database (creating it) in one write transaction. */
+static int store_open_dbs(struct store *store, struct sh_error *err)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0)
+        txn = NULL;
+    for (int i = 0; rc == 0 && i < STORE_DB_COUNT; i++)
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &store->dbi[i]);
+    if (rc != 0) {
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+        return sh_error_set(err, store_error_map(rc), "store: cannot open the databases: %s",
+                            mdb_strerror(rc));
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        return sh_error_set(err, store_error_map(rc), "store: cannot create the databases: %s",
+                            mdb_strerror(rc));
+    return 0;
+}
+
+static int store_env_open(struct store *store, const struct store_config *config,
+                          struct sh_error *err)
+{
+    int rc = mdb_env_create(&store->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(store->env, STORE_DB_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(store->env, (size_t)store->map_size);
+    /* MDB_NOTLS: see store.h. No MDB_WRITEMAP: nested transactions. */
+    unsigned flags = MDB_NOTLS | (config->durable ? 0u : MDB_NOSYNC);
+    if (rc == 0)
+        rc = mdb_env_open(store->env, config->dir, flags, 0600);
+    if (rc != 0)
+        return sh_error_set(err, SH_E_INTERNAL, "store: cannot open the environment in %s: %s",
+                            config->dir, mdb_strerror(rc));
+    int dead = 0;
+    mdb_reader_check(store->env, &dead); /* slots left by a crashed process */
+    store_refresh_size(store);
+    return 0;
+}
+
+int store_open(struct store *store, const struct store_config *config, struct sh_error *err)
+{
+    assert(store != NULL && config != NULL);
+    memset(store, 0, sizeof *store);
+    if (config->dir == NULL || config->dir[0] == '\0')
+        return sh_error_set(err, SH_E_BAD_REQUEST, "store: no directory");
+    uint64_t initial = config->map_size_initial ? config->map_size_initial : STORE_MAP_DEFAULT;
+    uint64_t max = config->map_size_max ? config->map_size_max : STORE_MAP_MAX_DEFAULT;
+    initial = round_up(initial < STORE_MAP_MIN ? STORE_MAP_MIN : initial, 4096);
+    max = round_up(max, 4096);
+    if (max < initial)
+        return sh_error_set(err, SH_E_BAD_REQUEST,
+                            "store: map_size_max (%llu) is below map_size_initial (%llu)",
+                            (unsigned long long)max, (unsigned long long)initial);
+    store->map_size = initial;
+    store->map_max = max;
+    int rc = store_env_open(store, config, err);
+    if (rc == 0)
+        rc = store_open_dbs(store, err);
+    if (rc == 0) {
+        int mrc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->read_txn);
+        if (mrc != 0)
+            rc = sh_error_set(err, SH_E_INTERNAL, "store: no read transaction: %s",
+                              mdb_strerror(mrc));
+        else
+            mdb_txn_reset(store->read_txn);
+    }
+    if (rc != 0)
+        store_close(store);
+    return rc;
+}
+
+void store_close(struct store *store)
+{
+    if (store == NULL || store->env == NULL)
+        return;
+    assert(store->write_txn == NULL);
+    if (store->read_txn != NULL)
+        mdb_txn_abort(store->read_txn);
+    mdb_env_close(store->env);
+    memset(store, 0, sizeof *store);
+}
+
+/* ---- Growth ------------------------------------------------------------------- */
+
+int store_grow(struct store *store)
+{
+    /* LMDB remaps in place: no transaction of this process may be active. */
+    assert(store->write_txn == NULL && !store->reading);
+    if (store->map_size >= store->map_max)
+        return SH_E_STORAGE_FULL;
+    uint64_t next = store->map_size * 2;
+    if (next > store->map_max || next < store->map_size)
+        next = store->map_max;
+    int rc = mdb_env_set_mapsize(store->env, (size_t)next);
+    if (rc != 0)
+        return store_error_map(rc);
+    store_refresh_size(store);
+    store->grow_count++;
+    return 0;
+}
+
+int store_grow_ahead(struct store *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return SH_E_INTERNAL;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (used * 2 <= store->map_size)
+        return 0;
+    int rc = store_grow(store);
+    return rc == SH_E_STORAGE_FULL ? 0 : rc; /* at the limit: writes will say so */
+}
+
+/* ---- Transactions ------------------------------------------------------------ */
+
+int store_write_begin(struct store *store, struct store_txn *parent, struct store_txn *txn)
+{
+    assert(parent != NULL || store->write_txn == NULL);
+    memset(txn, 0, sizeof *txn);
+    txn->store = store;
+    txn->parent = parent;
+    int rc = mdb_txn_begin(store->env, parent != NULL ? parent->txn : NULL, 0, &txn->txn);
+    if (rc == MDB_MAP_RESIZED && parent == NULL) {
+        /* Another process grew the map: adopt its size, then begin again. */
+        rc = mdb_env_set_mapsize(store->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin(store->env, NULL, 0, &txn->txn);
+        store_refresh_size(store);
+    }
+    if (rc != 0) {
+        txn->txn = NULL;
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    if (parent == NULL)
+        store->write_txn = txn->txn;
+    return 0;
+}
+
+static void store_write_end(struct store_txn *txn)
+{
+    if (txn->parent == NULL)
+        txn->store->write_txn = NULL;
+    txn->txn = NULL;
+}
+
+int store_write_commit(struct store_txn *txn)
+{
+    assert(!txn->read_only);
+    if (txn->txn == NULL)
+        return txn->ret != 0 ? txn->ret : SH_E_INTERNAL;
+    if (txn->ret != 0) {
+        mdb_txn_abort(txn->txn);
+        store_write_end(txn);
+        return txn->ret;
+    }
+    int rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
+    store_write_end(txn);
+    if (rc != 0)
+        store_txn_fail(txn, rc);
+    return txn->ret;
+}
+
+void store_write_abort(struct store_txn *txn)
+{
+    if (txn->txn != NULL)
+        mdb_txn_abort(txn->txn);
+    store_write_end(txn);
+}
+
+int store_read_begin(struct store *store, struct store_txn *txn)
+{
+    assert(!store->reading);
+    memset(txn, 0, sizeof *txn);
+    txn->store = store;
+    txn->read_only = true;
+    int rc = mdb_txn_renew(store->read_txn);
+    if (rc != 0) {
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    txn->txn = store->read_txn;
+    store->reading = true;
+    return 0;
+}
+
+void store_read_end(struct store_txn *txn)
+{
+    if (txn->txn == NULL)
+        return;
+    assert(txn->store->reading);
+    mdb_txn_reset(txn->txn);
+    txn->store->reading = false;
+    txn->txn = NULL;
+}
+
+/* ---- Data ------------------------------------------------------------------------ */
+
+bool store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+               MDB_val *val)
+{
+    assert(db < STORE_DB_COUNT && key_len > 0);
+    if (txn->ret != 0)
+        return false;
+    MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
+    int rc = mdb_get(txn->txn, txn->store->dbi[db], &k, val);
+    if (rc == MDB_NOTFOUND)
+        return false;
+    if (rc != 0) {
+        store_txn_fail(txn, rc);
+        return false;
+    }
+    return true;
+}
+
+/* The test hook: the nth write from now fails as if LMDB had said so. */
+static int store_injected(struct store *store)
+{
+    if (store->fail_nth == 0)
+        return 0;
+    return --store->fail_nth == 0 ? store->fail_code : 0;
+}
+
+void store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+               const void *val, size_t val_len)
+{
+    assert(db < STORE_DB_COUNT && key_len > 0 && !txn->read_only);
+    if (txn->ret != 0)
+        return;
+    int rc = store_injected(txn->store);
+    if (rc == 0) {
+        MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
+        MDB_val v = {.mv_size = val_len, .mv_data = (void *)val};
+        rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
+    }
+    if (rc != 0)
+        store_txn_fail(txn, rc);
+}
+
+void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t key_len)
+{
+    assert(db < STORE_DB_COUNT && key_len > 0 && !txn->read_only);
+    if (txn->ret != 0)
+        return;
+    int rc = store_injected(txn->store);
+    if (rc == 0) {
+        MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
+        rc = mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (rc != 0)
+        store_txn_fail(txn, rc);
+}
+
+static bool has_prefix(const MDB_val *key, const void *prefix, size_t prefix_len)
+{
+    return prefix_len == 0 ||
+           (key->mv_size >= prefix_len && memcmp(key->mv_data, prefix, prefix_len) == 0);
+}
+
+void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
+                store_scan_fn fn, void *ctx)
+{
+    assert(db < STORE_DB_COUNT && fn != NULL);
+    if (txn->ret != 0)
+        return;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &cur);
+    if (rc != 0) {
+        store_txn_fail(txn, rc);
+        return;
+    }
+    MDB_val k = {.mv_size = prefix_len, .mv_data = (void *)prefix};
+    MDB_val v;
+    rc = mdb_cursor_get(cur, &k, &v, prefix_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && has_prefix(&k, prefix, prefix_len)) {
+        int stop = fn(ctx, &k, &v);
+        if (stop < 0)
+            store_txn_fail_code(txn, stop);
+        if (stop != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        store_txn_fail(txn, rc);
+}
+
+uint64_t store_count(struct store_txn *txn, enum store_db db)
+{
+    if (txn->ret != 0)
+        return 0;
+    MDB_stat st;
+    int rc = mdb_stat(txn->txn, txn->store->dbi[db], &st);
+    if (rc != 0) {
+        store_txn_fail(txn, rc);
+        return 0;
+    }
+    return st.ms_entries;
+}

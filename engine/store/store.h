@@ -1,0 +1,139 @@
+/*
+ * The LMDB store: one environment, named databases, and transactions with a
+ * sticky error (in the manner of Knot DNS): every step on a store_txn is a
+ * no-op once one has failed, so a caller does a sequence of gets and puts
+ * and checks txn->ret once at the end.
+ *
+ * LMDB errors become SH_E_* codes in one place (store_error_map). The map
+ * grows by itself: a write that fills it fails with MDB_MAP_FULL, the caller
+ * ends every transaction and calls store_grow (LMDB can only remap when no
+ * transaction is active), then retries. At map_size_max store_grow refuses
+ * with SH_E_STORAGE_FULL.
+ *
+ * Threads: the ledger uses a store from one thread at a time. The
+ * environment is opened with MDB_NOTLS so that the reused read-only
+ * transaction owns its reader slot; that thread can then hold that (reset)
+ * read transaction and a write transaction at once, which plain LMDB
+ * forbids, and a reset read transaction does not block store_grow.
+ *
+ * MDB_WRITEMAP is never used: nested transactions need it off.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sh_error.h"
+
+enum store_db {
+    STORE_DB_META = 0,
+    STORE_DB_PERSONS,
+    STORE_DB_HOSPITALS,
+    STORE_DB_CATALOG,
+    STORE_DB_POLICIES,
+    STORE_DB_TERMINALS,
+    STORE_DB_ACCUMULATORS,
+    STORE_DB_SETTLEMENTS,
+    STORE_DB_REQUESTS,
+    STORE_DB_JOURNAL,
+    STORE_DB_JOURNAL_DAY,
+    STORE_DB_COUNT
+};
+
+#define STORE_SCHEMA_VERSION 1u
+#define STORE_MAP_DEFAULT (64ull << 20)
+#define STORE_MAP_MAX_DEFAULT (64ull << 30)
+#define STORE_MAP_MIN (256ull << 10) /* smaller maps cannot even hold the databases */
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_DB_COUNT];
+    MDB_txn *read_txn;   /* reused: renewed for each read, reset after */
+    bool reading;        /* read_txn is renewed */
+    MDB_txn *write_txn;  /* the outermost write transaction, when one is open */
+    uint64_t map_size;   /* the current map */
+    uint64_t map_max;    /* the hard limit */
+    uint32_t grow_count; /* times the map grew since open */
+    /* Test hook: the fail_nth-th put or delete from now fails with fail_code. */
+    uint32_t fail_nth;
+    int fail_code;
+};
+
+struct store_txn {
+    struct store *store;
+    MDB_txn *txn;
+    struct store_txn *parent; /* NULL for the outermost */
+    int ret;                  /* sticky: 0, or the first SH_E_* code */
+    int mdb_rc;               /* the LMDB code behind ret, 0 when ret is not LMDB's */
+    bool read_only;
+};
+
+struct store_config {
+    const char *dir;
+    uint64_t map_size_initial;
+    uint64_t map_size_max;
+    bool durable;
+};
+
+const char *store_db_name(enum store_db db);
+
+int store_open(struct store *store, const struct store_config *config, struct sh_error *err);
+void store_close(struct store *store);
+
+/* The one place where an LMDB code becomes an SH_E_* code:
+ * MDB_MAP_FULL -> SH_E_STORAGE_FULL, MDB_TXN_FULL -> SH_E_LIMIT_EXCEEDED,
+ * anything else -> SH_E_INTERNAL. */
+int store_error_map(int mdb_rc);
+
+/* True for the LMDB codes that a bigger map or a fresh write transaction
+ * can cure (the request that met it is retried after store_grow). */
+bool store_error_is_pressure(int mdb_rc);
+
+/* True for the codes after which the environment must not be written to. */
+bool store_error_is_fatal(int mdb_rc);
+
+/* Records a failure on the transaction unless it already has one. */
+void store_txn_fail(struct store_txn *txn, int mdb_rc);
+void store_txn_fail_code(struct store_txn *txn, int code);
+
+/* Write transactions. parent NULL: the outermost (at most one at a time). */
+int store_write_begin(struct store *store, struct store_txn *parent, struct store_txn *txn);
+/* Commits when txn->ret is 0 (else aborts and returns ret). */
+int store_write_commit(struct store_txn *txn);
+void store_write_abort(struct store_txn *txn);
+
+/* The reused read-only transaction: begin renews it, end resets it. */
+int store_read_begin(struct store *store, struct store_txn *txn);
+void store_read_end(struct store_txn *txn);
+
+/* Doubles the map (capped at map_max). Only with no transaction active.
+ * Returns 0, or SH_E_STORAGE_FULL when already at the hard limit. */
+int store_grow(struct store *store);
+
+/* Grows ahead of need when more than half of the map is used, so that a
+ * batch rarely meets a full map. Only with no transaction active. */
+int store_grow_ahead(struct store *store);
+
+/* Data access. A get returns true when found (val points into the map, valid
+ * until the transaction ends or writes); false when absent or failed. */
+bool store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+               MDB_val *val);
+void store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+               const void *val, size_t val_len);
+/* Deleting an absent key is not an error. */
+void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t key_len);
+
+/* Calls fn for every key starting with prefix (all keys when prefix_len is
+ * 0), in key order, until fn returns nonzero (a negative return is recorded
+ * as the transaction's error; a positive one just stops). */
+typedef int (*store_scan_fn)(void *ctx, const MDB_val *key, const MDB_val *val);
+void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
+                store_scan_fn fn, void *ctx);
+
+/* Number of entries of a database. */
+uint64_t store_count(struct store_txn *txn, enum store_db db);
+
+#endif
