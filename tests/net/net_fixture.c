@@ -1,5 +1,7 @@
 #include "net_fixture.h"
 
+#include "engine_proc.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -23,34 +25,9 @@ const char *fixture_path(const struct engine_fixture *f, const char *rel, char *
     return buf;
 }
 
-static void redirect(int fd, const char *path)
-{
-    int to = open(path != NULL ? path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (to >= 0) {
-        dup2(to, fd);
-        close(to);
-    }
-}
-
-static pid_t spawn(const char *const argv[], const char *out_path, const char *err_path)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        redirect(STDOUT_FILENO, out_path);
-        redirect(STDERR_FILENO, err_path);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 int fixture_run(const char *const argv[], const char *out_path, const char *err_path)
 {
-    pid_t pid = spawn(argv, out_path, err_path);
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
+    return proc_run(argv, out_path, err_path);
 }
 
 static void print_file(const char *path)
@@ -145,30 +122,6 @@ static int load_data(const struct engine_fixture *f)
     return 0;
 }
 
-/* Waits for the port file; fails early when the engine has exited. */
-static int wait_port(struct engine_fixture *f)
-{
-    char path[PATH_MAX];
-    fixture_path(f, "port", path);
-    for (int waited = 0; waited < 15000; waited += 20) {
-        FILE *in = fopen(path, "r");
-        if (in != NULL) {
-            int ok = fscanf(in, "%d", &f->port) == 1;
-            fclose(in);
-            if (ok)
-                return 0;
-        }
-        if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
-            f->pid = -1;
-            break;
-        }
-        sleep_ms(20);
-    }
-    fprintf(stderr, "fixture: the engine did not start:\n");
-    print_file(fixture_path(f, "engine.err", path));
-    return -1;
-}
-
 int fixture_start(struct engine_fixture *f, const char *limits)
 {
     memset(f, 0, sizeof *f);
@@ -178,11 +131,18 @@ int fixture_start(struct engine_fixture *f, const char *limits)
         return -1;
     if (make_certs(f) != 0 || write_config(f, limits) != 0 || load_data(f) != 0)
         return -1;
-    char conf[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
-    const char *const argv[] = {SANHE_ENGINE_PATH, "serve", "-c",
-                                fixture_path(f, "engine.conf", conf), NULL};
-    f->pid = spawn(argv, fixture_path(f, "engine.out", out), fixture_path(f, "engine.err", err));
-    return f->pid > 0 ? wait_port(f) : -1;
+    char conf[PATH_MAX], port[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+    struct engine_proc engine;
+    if (engine_proc_start(&engine, SANHE_ENGINE_PATH, fixture_path(f, "engine.conf", conf),
+                          fixture_path(f, "port", port), fixture_path(f, "engine.out", out),
+                          fixture_path(f, "engine.err", err), 15000) != 0) {
+        fprintf(stderr, "fixture: the engine did not start:\n");
+        print_file(err);
+        return -1;
+    }
+    f->pid = engine.pid;
+    f->port = engine.port;
+    return 0;
 }
 
 static void remove_tree(const char *dir)
@@ -197,25 +157,11 @@ static void remove_tree(const char *dir)
 
 int fixture_stop(struct engine_fixture *f)
 {
-    int status = -1, rc = -1;
     if (f->stopped)
         return f->exit_status;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        for (int waited = 0; waited < 15000; waited += 20) {
-            if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
-                rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-                f->pid = -1;
-                break;
-            }
-            sleep_ms(20);
-        }
-        if (f->pid > 0) {
-            kill(f->pid, SIGKILL);
-            waitpid(f->pid, &status, 0);
-            f->pid = -1;
-        }
-    }
+    struct engine_proc engine = {.pid = f->pid, .port = f->port};
+    int rc = engine_proc_stop(&engine, 15000);
+    f->pid = -1;
     if (rc != 0) {
         char path[PATH_MAX];
         fprintf(stderr, "fixture: the engine exited with %d:\n", rc);
