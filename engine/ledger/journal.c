@@ -1,5 +1,6 @@
 #include "journal.h"
 
+#include <assert.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -122,6 +123,8 @@ void journal_append(struct store_txn *txn, struct journal_entry *e)
     journal_last_hash(txn, e->prev_hash);
     if (txn->ret != 0)
         return;
+    assert(e->kind == JOURNAL_SETTLE || e->kind == JOURNAL_REVERSAL);
+    assert(e->settlement_id != 0 && e->seq != 0 && e->fund_count <= SH_FUNDS_MAX);
     uint8_t value[JOURNAL_VALUE_MAX];
     size_t body = journal_body_encode(e, value, JOURNAL_BODY_MAX);
     if (body == 0 || journal_hash(e->prev_hash, value, body, e->hash) != 0) {

@@ -84,7 +84,8 @@ int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
  * equals the sum of the deltas of the settlements not reversed, every
  * idempotency record points at what it answered, the journal is complete,
  * ordered and its hash chain intact. Writes one line per problem to report
- * (when not NULL); returns 0 when there is none. */
+ * (when not NULL); returns 0 when there is none, else the number of
+ * problems, or a negative code when the check could not run. */
 int ledger_check(struct ledger *ledger, void (*report)(void *ctx, const char *line), void *ctx);
 
 /* The terminal table (filled by an admin Load): fills *out (terminal = name,

@@ -100,7 +100,7 @@ int ledger_op_query(struct ledger_op *op)
     return rc != 0 ? sh_error_set(&op->err, rc, "out of memory") : 0;
 }
 
-/* ---- eligibility ------------------------------------------------------------------------------- */
+/* ---- eligibility ----------------------------------------------------------------------------- */
 
 struct elig_acc {
     Sanhe__Accumulator msg;
@@ -234,14 +234,14 @@ int ledger_op_eligibility(struct ledger_op *op)
     return rc;
 }
 
-/* ---- reconcile ------------------------------------------------------------------------------------ */
+/* ---- reconcile ------------------------------------------------------------------------------- */
 
 int ledger_op_reconcile(struct ledger_op *op)
 {
     return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: not implemented yet");
 }
 
-/* ---- The terminal table ------------------------------------------------------------------------------ */
+/* ---- The terminal table ---------------------------------------------------------------------- */
 
 int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_caller *out)
 {

@@ -5,6 +5,7 @@
  * back out, a counter-entry in the journal on today's business day with
  * every amount negated, and the request's idempotency record.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,18 @@
 #include "requests.h"
 #include "settlement.h"
 
+static bool is_reversed(const Sanhe__SettlementRecord *rec)
+{
+    return rec->settlement->has_state &&
+           rec->settlement->state == SANHE__SETTLEMENT_STATE__REVERSED;
+}
+
 /* Reverses settlement id (rec, not reversed yet) on behalf of the op. */
 static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRecord *rec)
 {
     struct store_txn *txn = op->txn;
     Sanhe__Settlement *s = rec->settlement;
+    assert(!txn->read_only && id != 0 && !is_reversed(rec));
     settlement_apply_deltas(txn, rec, -1);
     struct journal_entry e = {.day = op->day, .kind = JOURNAL_REVERSAL, .settlement_id = id,
                               .time_ms = op->now_ms};
@@ -45,12 +53,6 @@ static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRe
     s->reversal_request_id = old_rid;
     s->reversal_day = old_day;
     return txn->ret;
-}
-
-static bool is_reversed(const Sanhe__SettlementRecord *rec)
-{
-    return rec->settlement->has_state &&
-           rec->settlement->state == SANHE__SETTLEMENT_STATE__REVERSED;
 }
 
 static int already_reversed(struct ledger_op *op, uint64_t id, const Sanhe__SettlementRecord *rec)

@@ -7,6 +7,7 @@
  * accumulators, the settlement, its journal entry and its idempotency
  * record, all in the request's child transaction.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,8 @@ static int settle_record(struct ledger_op *op, const Sanhe__Claim *claim,
                          const struct settle_work *w, const uint8_t hash[LEDGER_HASH_LEN])
 {
     struct store_txn *txn = op->txn;
+    assert(!txn->read_only && w->breakdown.fund_count <= SH_FUNDS_MAX);
+    assert(strlen(w->claim.person) == SH_PERSON_ID_LEN); /* checked by the rules */
     uint64_t id = meta_take(txn, STORE_META_NEXT_SETTLEMENT);
     struct settle_deltas deltas;
     settle_apply_deltas(txn, w, &deltas);

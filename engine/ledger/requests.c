@@ -1,5 +1,6 @@
 #include "requests.h"
 
+#include <assert.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,8 @@ void request_put_own(struct ledger_op *op, Sanhe__RequestKind kind,
                      const uint8_t hash[LEDGER_HASH_LEN], uint64_t settlement_id,
                      const char *target)
 {
+    assert(op->reply.data != NULL && op->reply.len > 0);
+    assert(kind != SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED);
     Sanhe__RequestRecord rec = SANHE__REQUEST_RECORD__INIT;
     rec.has_kind = true;
     rec.kind = kind;

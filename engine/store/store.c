@@ -43,7 +43,10 @@ int store_error_map(int mdb_rc)
     }
 }
 
-bool store_error_is_pressure(int mdb_rc) { return mdb_rc == MDB_MAP_FULL || mdb_rc == MDB_TXN_FULL; }
+bool store_error_is_pressure(int mdb_rc)
+{
+    return mdb_rc == MDB_MAP_FULL || mdb_rc == MDB_TXN_FULL;
+}
 
 bool store_error_is_fatal(int mdb_rc)
 {

@@ -271,7 +271,7 @@ static void cancel_after_settle_reverses_it(void **state)
     assert_int_equal(fx_check(f), 0);
 }
 
-/* ---- query ------------------------------------------------------------------------------------ */
+/* ---- query ----------------------------------------------------------------------------------- */
 
 static void query_by_id_and_request_id(void **state)
 {
@@ -302,7 +302,7 @@ static void query_by_id_and_request_id(void **state)
     assert_int_equal(fx_code(f, &bureau, rq_query_id(id + 1)), SH_E_NOT_FOUND);
 }
 
-/* ---- eligibility -------------------------------------------------------------------------------- */
+/* ---- eligibility ----------------------------------------------------------------------------- */
 
 static void eligibility_lists_every_accumulator_sorted(void **state)
 {
@@ -374,7 +374,7 @@ static void eligibility_refusals_and_deceased(void **state)
     sanhe__response__free_unpacked(r, NULL);
 }
 
-/* ---- load ---------------------------------------------------------------------------------------- */
+/* ---- load ------------------------------------------------------------------------------------ */
 
 static void load_is_all_or_nothing(void **state)
 {
@@ -460,7 +460,7 @@ static void load_replaces_and_terminals_are_found(void **state)
     assert_int_equal(fx_check(f), 0);
 }
 
-/* ---- Roles and bad requests --------------------------------------------------------------------- */
+/* ---- Roles and bad requests ------------------------------------------------------------------ */
 
 static void roles_are_enforced(void **state)
 {

@@ -6,6 +6,7 @@
 #include "test_ledger_fixture.h"
 
 #define MIB (1ull << 20)
+#define KIB (1ull << 10)
 
 static Sanhe__Request *rq_numbered(const char *prefix, int i)
 {
@@ -23,7 +24,7 @@ static Sanhe__Request *rq_numbered(const char *prefix, int i)
 static void map_grows_between_batches(void **state)
 {
     (void)state;
-    struct fx *f = fx_new_loaded(1 * MIB, 0);
+    struct fx *f = fx_new_loaded(256 * KIB, 0);
     struct sh_caller c = fx_counter(H1);
     struct ledger_info info;
     int i = 0;
@@ -32,7 +33,7 @@ static void map_grows_between_batches(void **state)
         assert_int_equal(ledger_info(f->ledger, &info), 0);
     } while (info.map_grown < 3 && i < 100000);
     assert_true(info.map_grown >= 3);
-    assert_true(info.map_size >= 8 * MIB);
+    assert_true(info.map_size >= 2 * MIB);
     assert_int_equal(info.settlements, (uint64_t)i);
     assert_int_equal(fx_check(f), 0);
     fx_free(f);
@@ -41,9 +42,9 @@ static void map_grows_between_batches(void **state)
 static void map_grows_in_the_middle_of_a_batch(void **state)
 {
     (void)state;
-    struct fx *f = fx_new_loaded(1 * MIB, 0);
+    struct fx *f = fx_new_loaded(256 * KIB, 0);
     struct sh_caller c = fx_counter(H1);
-    enum { N = 3000 };
+    enum { N = 1200 };
     static Sanhe__Request *reqs[N]; /* alive until the commit */
     struct ledger_batch *b;
     assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
@@ -93,15 +94,15 @@ static int fill_to_the_limit(struct fx *f, const char *prefix, int *refused_at)
 static void hard_limit_refuses_and_keeps_what_was_committed(void **state)
 {
     (void)state;
-    struct fx *f = fx_new_loaded(1 * MIB, 2 * MIB);
+    struct fx *f = fx_new_loaded(256 * KIB, 512 * KIB);
     struct sh_caller c = fx_counter(H1);
     struct sh_caller bureau = fx_role(SH_ROLE_BUREAU);
     int refused_at = -1;
     int landed = fill_to_the_limit(f, "h", &refused_at);
-    assert_true(landed > 100);
+    assert_true(landed > 50);
     struct ledger_info info;
     assert_int_equal(ledger_info(f->ledger, &info), 0);
-    assert_int_equal(info.map_size, 2 * MIB);
+    assert_int_equal(info.map_size, 512 * KIB);
     assert_int_equal(info.settlements, (uint64_t)landed);
     uint8_t before[32], after[32];
     assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
@@ -133,7 +134,7 @@ static void hard_limit_refuses_and_keeps_what_was_committed(void **state)
 static void hard_limit_in_the_middle_of_a_batch(void **state)
 {
     (void)state;
-    struct fx *f = fx_new_loaded(1 * MIB, 2 * MIB);
+    struct fx *f = fx_new_loaded(256 * KIB, 512 * KIB);
     struct sh_caller c = fx_counter(H1);
     int refused_at = -1;
     int landed = fill_to_the_limit(f, "a", &refused_at);

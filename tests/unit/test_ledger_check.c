@@ -1,0 +1,349 @@
+/*
+ * ledger_check: clean after a random mix of every write in batches of
+ * random size, and not clean after the store is tampered with through raw
+ * LMDB. Failure injection: the nth LMDB write of a request fails, for every
+ * n; each time the request is refused, nothing changes and the store stays
+ * consistent.
+ */
+#include <lmdb.h>
+
+#include "test_ledger_fixture.h"
+
+/* ---- A reproducible random mix -------------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static int rng_below(int n) { return (int)(rng() % (uint64_t)n); }
+
+static const char *const hospitals[] = {H1, H2, H3};
+static const char *const persons[] = {P_LOWINC, P_DEAD, P_PLAIN, P_NOTENR};
+static const char *const visits[] = {"outpatient", "chronic", "inpatient"};
+static const char *const codes[] = {"A001", "A002", "A003", "B001", "C001", "Z999"};
+
+/* The claim of settle number k, the same every time it is built. */
+static Sanhe__Claim *mix_claim(const char *hospital, uint64_t k)
+{
+    uint64_t saved = rng_state;
+    rng_state = k * 0x9E3779B97F4A7C15ull + 1;
+    char date[40];
+    snprintf(date, sizeof date, "%d-%02d-%02d", 2025 + rng_below(2), 1 + rng_below(12),
+             1 + rng_below(28));
+    Sanhe__Claim *c = claim_new(hospital, persons[rng_below(4)], visits[rng_below(3)], date);
+    int lines = 1 + rng_below(4);
+    for (int i = 0; i < lines; i++)
+        claim_line(c, codes[rng_below(rng_below(40) == 0 ? 6 : 5)], 1000 * (1 + rng_below(3)),
+                   1 + rng_below(3000000));
+    rng_state = saved;
+    return c;
+}
+
+struct mix {
+    int settles; /* settle k has request id "s<k>" at hospital hospitals[k % 3] */
+    int others;
+};
+
+static Sanhe__Request *mix_request(struct mix *m, struct sh_caller *caller)
+{
+    char rid[SH_CODE_MAX], target[SH_CODE_MAX];
+    int h = rng_below(3);
+    *caller = fx_counter(hospitals[h]);
+    int k = m->settles > 0 ? rng_below(m->settles) : 0;
+    snprintf(target, sizeof target, "s%d", k);
+    switch (rng_below(10)) {
+    case 0: /* a retry of an earlier settle: the same payload, or not */
+        *caller = fx_counter(hospitals[k % 3]);
+        return rq_settle(target, mix_claim(hospitals[k % 3], (uint64_t)k + (rng_below(4) == 0)));
+    case 1:
+    case 2:
+        snprintf(rid, sizeof rid, "o%d", m->others++);
+        *caller = fx_counter(hospitals[k % 3]);
+        return rq_reverse_rid(rid, target);
+    case 3:
+        snprintf(rid, sizeof rid, "o%d", m->others++);
+        return rq_reverse_id(rid, 1 + (uint64_t)rng_below(m->settles + 1));
+    case 4: /* a cancel of a settle, of a future settle, or of another cancel */
+        snprintf(rid, sizeof rid, "o%d", m->others++);
+        if (rng_below(3) == 0)
+            snprintf(target, sizeof target, "s%d", m->settles + rng_below(3));
+        else if (rng_below(3) == 0)
+            snprintf(target, sizeof target, "o%d", rng_below(m->others));
+        *caller = fx_counter(hospitals[rng_below(2) ? k % 3 : h]);
+        return rq_cancel(rid, target);
+    default: {
+        int s = m->settles++;
+        snprintf(rid, sizeof rid, "s%d", s);
+        *caller = fx_counter(hospitals[s % 3]);
+        return rq_settle(rid, mix_claim(hospitals[s % 3], (uint64_t)s));
+    }
+    }
+}
+
+/* n batches of 1..8 random writes; returns how many were answered ok. */
+static int mix_run(struct fx *f, struct mix *m, int batches)
+{
+    int ok = 0;
+    for (int n = 0; n < batches; n++) {
+        enum { MAX = 8 };
+        Sanhe__Request *reqs[MAX];
+        struct sh_caller callers[MAX];
+        struct sh_reply replies[MAX];
+        int count = 1 + rng_below(MAX);
+        struct ledger_batch *b;
+        f->now_ms += 3600000 * (int64_t)rng_below(30);
+        assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+        for (int i = 0; i < count; i++) {
+            reqs[i] = mix_request(m, &callers[i]);
+            assert_int_equal(ledger_batch_apply(b, &callers[i], reqs[i], &replies[i]), 0);
+        }
+        assert_int_equal(ledger_batch_commit(b), 0);
+        for (int i = 0; i < count; i++) {
+            Sanhe__Response *r = fx_unpack(replies[i]);
+            ok += r->error == NULL;
+            if (r->error != NULL && r->error->code == SANHE__ERROR_CODE__INTERNAL)
+                fail_msg("INTERNAL: %s", r->error->message);
+            sanhe__response__free_unpacked(r, NULL);
+            sanhe__request__free_unpacked(reqs[i], NULL);
+        }
+    }
+    return ok;
+}
+
+static void check_is_clean_after_a_random_mix(void **state)
+{
+    struct fx *f = *state;
+    struct mix m = {0};
+    rng_state = 20260301;
+    int ok = 0;
+    for (int round = 0; round < 6; round++) {
+        ok += mix_run(f, &m, 40);
+        assert_int_equal(fx_check(f), 0);
+    }
+    assert_true(ok > 300);
+    struct ledger_info info;
+    assert_int_equal(ledger_info(f->ledger, &info), 0);
+    assert_true(info.settlements > 100);
+    assert_true(info.journal_entries > info.settlements); /* some reversals */
+    fx_reopen(f);
+    assert_int_equal(fx_check(f), 0);
+}
+
+/* ---- Tampering through raw LMDB ------------------------------------------------------------ */
+
+enum tamper_kind { TAMPER_BUMP_LAST_BYTE, TAMPER_FLIP_MIDDLE_BYTE, TAMPER_DELETE, TAMPER_COPY };
+
+/* Changes the first entry of a database (ledger closed), then reopens. */
+static void tamper(struct fx *f, const char *db, enum tamper_kind kind)
+{
+    ledger_close(f->ledger);
+    f->ledger = NULL;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    uint8_t key[512], val[4096];
+    assert_true(k.mv_size <= sizeof key && v.mv_size <= sizeof val);
+    memcpy(key, k.mv_data, k.mv_size);
+    memcpy(val, v.mv_data, v.mv_size);
+    MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+    MDB_val nv = {.mv_size = v.mv_size, .mv_data = val};
+    mdb_cursor_close(cur);
+    if (kind == TAMPER_DELETE) {
+        assert_int_equal(mdb_del(txn, dbi, &nk, NULL), 0);
+    } else if (kind == TAMPER_COPY) {
+        key[nk.mv_size - 1] ^= 0x01; /* the same value under another key */
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+    } else {
+        size_t at = kind == TAMPER_BUMP_LAST_BYTE ? nv.mv_size - 1 : nv.mv_size / 2;
+        val[at] ^= 0x01;
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    fx_open_ledger(f);
+}
+
+static void tamper_case(void **state, const char *db, enum tamper_kind kind)
+{
+    struct fx *f = *state;
+    struct mix m = {0};
+    rng_state = 7;
+    mix_run(f, &m, 12);
+    struct sh_caller c = fx_counter(H1);
+    uint64_t id = fx_settle_ok(f, &c, rq_settle_std("t1", H1, P_LOWINC, "2026-03-01", 2500000));
+    assert_int_equal(fx_code(f, &c, rq_reverse_id("t2", id)), 0);
+    fx_settle_ok(f, &c, rq_settle_std("t3", H1, P_LOWINC, "2026-03-01", 2500000));
+    assert_int_equal(fx_check(f), 0);
+    tamper(f, db, kind);
+    int problems = fx_check(f);
+    if (problems <= 0)
+        fail_msg("tampering with %s (%d) went unnoticed", db, (int)kind);
+}
+
+static void tamper_accumulator_value(void **s)
+{
+    tamper_case(s, "accumulators", TAMPER_BUMP_LAST_BYTE);
+}
+static void tamper_accumulator_delete(void **s) { tamper_case(s, "accumulators", TAMPER_DELETE); }
+static void tamper_accumulator_extra(void **s) { tamper_case(s, "accumulators", TAMPER_COPY); }
+static void tamper_journal_amount(void **s) { tamper_case(s, "journal", TAMPER_FLIP_MIDDLE_BYTE); }
+static void tamper_journal_hash(void **s) { tamper_case(s, "journal", TAMPER_BUMP_LAST_BYTE); }
+static void tamper_journal_delete(void **s) { tamper_case(s, "journal", TAMPER_DELETE); }
+static void tamper_journal_day(void **s) { tamper_case(s, "journal_day", TAMPER_DELETE); }
+static void tamper_request_delete(void **s) { tamper_case(s, "requests", TAMPER_DELETE); }
+static void tamper_settlement_delete(void **s) { tamper_case(s, "settlements", TAMPER_DELETE); }
+static void tamper_settlement_value(void **s)
+{
+    tamper_case(s, "settlements", TAMPER_FLIP_MIDDLE_BYTE);
+}
+
+/* ---- Failure injection ----------------------------------------------------------------------- */
+
+typedef Sanhe__Request *(*make_fn)(void);
+
+static Sanhe__Request *mk_settle(void)
+{
+    return rq_settle_std("f1", H1, P_LOWINC, "2026-03-02", 2500000);
+}
+static Sanhe__Request *mk_reverse(void) { return rq_reverse_rid("f2", "base"); }
+static Sanhe__Request *mk_cancel_landed(void) { return rq_cancel("f3", "base2"); }
+static Sanhe__Request *mk_cancel_marker(void) { return rq_cancel("f4", "never"); }
+static Sanhe__Request *mk_load(void) { return rq_load_default(); }
+
+/* For n = 1, 2, ...: the nth write of the request fails with mdb_code; the
+ * request must be refused with want, change nothing and leave the store
+ * consistent; until n passes its number of writes and it succeeds. */
+static void inject_each_write(struct fx *f, const struct sh_caller *caller, make_fn make,
+                              int mdb_code, int want, int writes)
+{
+    uint8_t before[32], after[32];
+    int n = 1;
+    for (;; n++) {
+        assert_true(n < 100);
+        assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
+        ledger_test_fail_write(f->ledger, (uint32_t)n, mdb_code);
+        int code = fx_code(f, caller, make());
+        bool fired = ledger_test_fail_pending(f->ledger) == 0;
+        ledger_test_fail_write(f->ledger, 0, 0);
+        if (!fired) {
+            assert_int_equal(code, 0);
+            break;
+        }
+        assert_int_equal(code, want);
+        assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
+        assert_memory_equal(before, after, 32);
+        assert_int_equal(fx_check(f), 0);
+    }
+    if (n - 1 != writes)
+        fail_msg("%d writes, expected %d", n - 1, writes); /* each made to fail once */
+    assert_int_equal(fx_check(f), 0);
+}
+
+static void inject_all_ops(struct fx *f, int mdb_code, int want)
+{
+    struct sh_caller c = fx_counter(H1);
+    struct sh_caller admin = fx_role(SH_ROLE_ADMIN);
+    inject_each_write(f, &admin, mk_load, mdb_code, want, 17);
+    fx_settle_ok(f, &c, rq_settle_std("base", H1, P_LOWINC, "2026-03-01", 2500000));
+    inject_each_write(f, &c, mk_settle, mdb_code, want, 9);
+    inject_each_write(f, &c, mk_reverse, mdb_code, want, 8);
+    inject_each_write(f, &c, mk_cancel_marker, mdb_code, want, 2);
+    /* and a cancel that reverses a settle that landed */
+    fx_settle_ok(f, &c, rq_settle_std("base2", H1, P_LOWINC, "2026-03-01", 1000));
+    inject_each_write(f, &c, mk_cancel_landed, mdb_code, want, 7);
+}
+
+static void injected_write_failures_change_nothing(void **state)
+{
+    inject_all_ops(*state, MDB_BAD_VALSIZE, SH_E_INTERNAL);
+}
+
+/* A fatal LMDB error breaks the batch: the whole batch is refused. */
+static void injected_panic_fails_the_batch(void **state)
+{
+    inject_all_ops(*state, MDB_PANIC, SH_E_INTERNAL);
+}
+
+/* At the hard limit an injected MDB_MAP_FULL is STORAGE_FULL. */
+static void injected_map_full_at_the_limit(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new_loaded(1ull << 20, 1ull << 20);
+    inject_all_ops(f, MDB_MAP_FULL, SH_E_STORAGE_FULL);
+    fx_free(f);
+}
+
+/* Below the limit an injected MDB_MAP_FULL grows the map and the request
+ * succeeds, whichever write met it. */
+static void injected_map_full_below_the_limit_grows(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new_loaded(1ull << 20, 0);
+    struct sh_caller c = fx_counter(H1);
+    fx_settle_ok(f, &c, rq_settle_std("base", H1, P_LOWINC, "2026-03-01", 2500000));
+    for (uint32_t n = 1; n <= 9; n++) {
+        struct ledger_info before, after;
+        assert_int_equal(ledger_info(f->ledger, &before), 0);
+        /* In a batch with an earlier request, so that the rebuild replays it. */
+        char rid[16];
+        snprintf(rid, sizeof rid, "g%u", n);
+        Sanhe__Request *first = rq_settle_std(rid, H1, P_PLAIN, "2026-03-01", 100000);
+        snprintf(rid, sizeof rid, "h%u", n);
+        Sanhe__Request *second = rq_settle_std(rid, H1, P_LOWINC, "2026-03-02", 100000);
+        struct ledger_batch *b;
+        struct sh_reply r1, r2;
+        assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+        assert_int_equal(ledger_batch_apply(b, &c, first, &r1), 0);
+        ledger_test_fail_write(f->ledger, n, MDB_MAP_FULL);
+        assert_int_equal(ledger_batch_apply(b, &c, second, &r2), 0);
+        assert_int_equal(ledger_test_fail_pending(f->ledger), 0);
+        assert_int_equal(ledger_batch_commit(b), 0);
+        assert_int_equal(fx_code_of(fx_unpack(r1)), 0);
+        assert_int_equal(fx_code_of(fx_unpack(r2)), 0);
+        sanhe__request__free_unpacked(first, NULL);
+        sanhe__request__free_unpacked(second, NULL);
+        assert_int_equal(ledger_info(f->ledger, &after), 0);
+        assert_int_equal(after.map_grown, before.map_grown + 1);
+        assert_int_equal(after.settlements, before.settlements + 2);
+    }
+    assert_int_equal(fx_check(f), 0);
+    fx_free(f);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(check_is_clean_after_a_random_mix),
+        T(tamper_accumulator_value),
+        T(tamper_accumulator_delete),
+        T(tamper_accumulator_extra),
+        T(tamper_journal_amount),
+        T(tamper_journal_hash),
+        T(tamper_journal_delete),
+        T(tamper_journal_day),
+        T(tamper_request_delete),
+        T(tamper_settlement_delete),
+        T(tamper_settlement_value),
+        T(injected_write_failures_change_nothing),
+        T(injected_panic_fails_the_batch),
+        cmocka_unit_test(injected_map_full_at_the_limit),
+        cmocka_unit_test(injected_map_full_below_the_limit_grows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
