@@ -172,18 +172,6 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
     return 1;
 }
 
-int config_role_parse(const char *name, enum sh_role *out)
-{
-    static const char *const names[] = {"counter", "bureau", "admin"};
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, names[i]) == 0) {
-            *out = (enum sh_role)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Splits value into at most max whitespace-separated words (in place);
  * returns the count, or max + 1 when there are more. */
 static size_t split_words(char *value, char **words, size_t max)
@@ -209,10 +197,11 @@ static int config_terminal(struct config_parse *p, const char *name, const char 
     snprintf(copy, sizeof copy, "%s", value);
     size_t n = split_words(copy, words, 2);
     const char *hospital = n == 2 ? words[0] : "";
-    if (n < 1 || n > 2 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital ||
-        config_role_parse(words[n - 1], &t->role) != 0)
+    int role = n >= 1 && n <= 2 ? sh_role_parse(words[n - 1]) : -1;
+    if (role < 0 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital)
         return config_problem(p, "terminals", name,
                               "\"%s\" is not \"[HOSPITAL] counter|bureau|admin\"", value);
+    t->role = (enum sh_role)role;
     memcpy(t->name, name, strlen(name) + 1);
     memcpy(t->hospital, hospital, strlen(hospital) + 1);
     c->terminal_count++;

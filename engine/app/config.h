@@ -55,7 +55,5 @@ void config_defaults(struct config *config);
  * with the count. */
 int config_load(const char *path, struct config *config, struct sh_error *err);
 
-/* "counter", "bureau", "admin" -> role; -1 for another name. */
-int config_role_parse(const char *name, enum sh_role *out);
 
 #endif

@@ -190,17 +190,6 @@ int convert_item(const Sanhe__CatalogItem *in, size_t index, struct sh_item *out
     return 0;
 }
 
-int convert_role_parse(const char *name)
-{
-    static const char *const names[] = {[SH_ROLE_COUNTER] = "counter",
-                                        [SH_ROLE_BUREAU] = "bureau",
-                                        [SH_ROLE_ADMIN] = "admin"};
-    for (int i = 0; name != NULL && i < (int)(sizeof names / sizeof names[0]); i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* ---- Breakdown --------------------------------------------------------------- */
 
 static const char *fund_name(const struct sh_policy *policy, const char *id)

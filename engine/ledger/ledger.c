@@ -63,7 +63,7 @@ bool ledger_request_writes(const Sanhe__Request *request)
     return desc != NULL && desc->writes;
 }
 
-const char *ledger_role_name(enum sh_role role)
+const char *sh_role_name(enum sh_role role)
 {
     switch (role) {
     case SH_ROLE_COUNTER:
@@ -77,12 +77,20 @@ const char *ledger_role_name(enum sh_role role)
     }
 }
 
+int sh_role_parse(const char *name)
+{
+    for (int role = SH_ROLE_COUNTER; name != NULL && role <= SH_ROLE_ADMIN; role++)
+        if (strcmp(name, sh_role_name((enum sh_role)role)) == 0)
+            return role;
+    return -1;
+}
+
 int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *caller,
                       struct sh_error *err)
 {
     if ((unsigned)caller->role > SH_ROLE_ADMIN || (desc->roles & ROLE_BIT(caller->role)) == 0)
         return sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal",
-                            desc->name, ledger_role_name(caller->role));
+                            desc->name, sh_role_name(caller->role));
     if (caller->role == SH_ROLE_COUNTER &&
         (caller->hospital[0] == '\0' || memchr(caller->hospital, '\0', SH_CODE_MAX) == NULL))
         return sh_error_set(err, SH_E_FORBIDDEN, "%s: this counter terminal has no hospital",

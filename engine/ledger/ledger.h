@@ -25,6 +25,12 @@
 
 enum sh_role { SH_ROLE_COUNTER = 0, SH_ROLE_BUREAU, SH_ROLE_ADMIN };
 
+/* "counter", "bureau", "admin" (and "unknown" for anything else). */
+const char *sh_role_name(enum sh_role role);
+
+/* The role of a name, or -1 for a name that is none. */
+int sh_role_parse(const char *name);
+
 /* Who is asking: from the terminal table (server) or the case step (runner). */
 struct sh_caller {
     char terminal[64];

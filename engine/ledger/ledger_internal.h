@@ -89,8 +89,6 @@ struct ledger_op {
 
 typedef int (*op_fn)(struct ledger_op *op);
 
-/* ---- ledger.c ---- */
-const char *ledger_role_name(enum sh_role role);
 /* A request id usable as an idempotency key: 0, or BAD_REQUEST into op->err. */
 int ledger_request_id_check(struct ledger_op *op, const char *opname);
 /* Whether an operation may run in a batch / as a read, with its function. */

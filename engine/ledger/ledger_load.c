@@ -65,7 +65,7 @@ static int load_terminal(struct ledger_op *op, const Sanhe__Terminal *in, size_t
     memset(t, 0, sizeof *t);
     const char *name = in->name != NULL ? in->name : "";
     const char *hospital = in->hospital != NULL ? in->hospital : "";
-    int role = convert_role_parse(in->role);
+    int role = sh_role_parse(in->role);
     const char *why = NULL;
     struct sh_hospital h;
     if (name[0] == '\0' || strlen(name) >= sizeof t->name)

@@ -260,7 +260,7 @@ static void conn_on_handshake_done(struct conn *c)
     if (terminal_resolve(c->server, c))
         net_log(NET_LOG_INFO, "conn %llu %s: terminal %s (hospital %s, role %s)",
                 (unsigned long long)c->id, c->peer, c->cn,
-                c->caller.hospital[0] ? c->caller.hospital : "-", terminal_role_name(c->caller.role));
+                c->caller.hospital[0] ? c->caller.hospital : "-", sh_role_name(c->caller.role));
     else
         net_log(NET_LOG_WARN, "conn %llu %s: certificate CN \"%s\" is no terminal: every request "
                 "will be FORBIDDEN", (unsigned long long)c->id, c->peer, c->cn);

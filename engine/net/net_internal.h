@@ -133,7 +133,6 @@ bool batch_queue_empty(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);
-const char *terminal_role_name(enum sh_role role);
 
 /* server.c: a handle of the server's own was closed (stop bookkeeping). */
 void server_handle_closed(struct net_server *server);

@@ -40,17 +40,3 @@ bool terminal_resolve(struct net_server *server, struct conn *conn)
     }
     return found;
 }
-
-const char *terminal_role_name(enum sh_role role)
-{
-    switch (role) {
-    case SH_ROLE_COUNTER:
-        return "counter";
-    case SH_ROLE_BUREAU:
-        return "bureau";
-    case SH_ROLE_ADMIN:
-        return "admin";
-    default:
-        return "?";
-    }
-}
