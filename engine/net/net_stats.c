@@ -33,18 +33,23 @@ const char *net_stats_bucket_label(size_t i)
     return i < NET_STATS_BUCKETS ? labels[i] : "?";
 }
 
-static double stats_mean(uint64_t sum, uint64_t n) { return n > 0 ? (double)sum / (double)n : 0.0; }
+/* Means in hundredths, in integers: engine/ keeps floating point out. */
+static unsigned long long stats_mean_x100(uint64_t sum, uint64_t n)
+{
+    return n > 0 ? (unsigned long long)((sum * 100 + n / 2) / n) : 0;
+}
 
 void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap,
-                     "batches=%llu writes=%llu mean=%.2f max=%llu commit_us_mean=%.0f "
+                     "batches=%llu writes=%llu mean=%llu.%02llu max=%llu commit_us_mean=%llu "
                      "commit_us_max=%llu failures=%llu reads=%llu connections=%llu/%llu "
                      "refused=%llu hist=",
                      (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
-                     stats_mean(s->batch_writes, s->batches),
+                     stats_mean_x100(s->batch_writes, s->batches) / 100,
+                     stats_mean_x100(s->batch_writes, s->batches) % 100,
                      (unsigned long long)s->batch_size_max,
-                     stats_mean(s->commit_us_total, s->batches),
+                     (stats_mean_x100(s->commit_us_total, s->batches) + 50) / 100,
                      (unsigned long long)s->commit_us_max, (unsigned long long)s->commit_failures,
                      (unsigned long long)s->reads, (unsigned long long)s->connections_open,
                      (unsigned long long)s->connections_accepted,
