@@ -1,7 +1,8 @@
 #!/bin/sh
-# Installs dependencies, builds, and runs the demo: a demonstration day in
-# Haiyan county settled bill by bill, with a receipt for each.
-# Usage: ops/demo.sh [--lang en]
+# Installs dependencies, builds, and runs the demo: starts sanhe-engine on a
+# fresh directory with its own certificates and settles a demonstration day
+# in Haiyan county over TLS, bill by bill, with a receipt for each.
+# Usage: ops/demo.sh [--lang en] [--keep]
 set -eu
 cd "$(dirname "$0")/.."
 ./ops/install-deps.sh
