@@ -1,0 +1,68 @@
+/* sanhe-counter: the cashier's command line on libsanhe-client. */
+#ifndef SANHE_COUNTER_H
+#define SANHE_COUNTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "receipt.h"
+#include "sanhe/client.h"
+
+/* Exit codes, documented in --help; a calling program may rely on them. */
+enum counter_exit {
+    EXIT_OK = 0,          /* done; for settle, the receipt is printed */
+    EXIT_REFUSED = 1,     /* the engine refused (code and message on stderr) */
+    EXIT_USAGE = 2,       /* bad command line, config or bill file */
+    EXIT_UNREACHABLE = 3, /* engine unreachable, or settle outcome unknown (no queue) */
+    EXIT_QUEUED = 4,      /* settle queued in the outbox (--queue); flush sends it */
+    EXIT_LOCAL = 5,       /* a local failure: out of memory, certificates, queue db */
+};
+
+struct counter_opts {
+    char engines[512], ca[1024], cert[1024], key[1024];
+    char hospital[64], hospital_name[256], terminal[64], queue[1024];
+    char request_id[SANHE_REQUEST_ID_MAX]; /* settle: the caller's, else generated */
+    enum sh_lang lang;
+    bool json;
+    bool daemon;     /* flush: keep flushing every interval_ms until killed */
+    int timeout_ms, interval_ms;
+};
+
+/* A bill read from a file, owning its strings. */
+struct bill {
+    char hospital[64], person[32], visit[16], date[16];
+    struct sanhe_line *lines;
+    char (*codes)[64];
+    size_t count, cap;
+};
+
+/* counter_config.c: the INI file (section [counter]), then flags. */
+int counter_config_load(struct counter_opts *o, const char *path);
+int counter_client(const struct counter_opts *o, sanhe_client **out);
+
+/* counter_bill.c: JSON (a case-file claim object) or CSV by content. */
+int bill_read(const char *path, struct bill *b, char *msg, size_t msg_size);
+int bill_add_line(struct bill *b, const char *code, long long qty_milli, long long amount);
+void bill_free(struct bill *b);
+void bill_claim(const struct bill *b, struct sanhe_claim *out);
+
+/* counter_print.c: receipts and replies, from the last reply's bytes. */
+int print_claim_reply(const struct counter_opts *o, sanhe_client *c, const struct bill *b,
+                      const char *patient_name);
+int print_reply_json(sanhe_client *c);
+int print_query_json(sanhe_client *c);
+int exit_of(sanhe_client *c, int rc, const char *what);
+
+/* counter_cmds.c */
+int cmd_settle(const struct counter_opts *o, const char *file, bool trial);
+int cmd_reverse(const struct counter_opts *o, const char *id);
+int cmd_cancel(const struct counter_opts *o, const char *request_id);
+int cmd_query(const struct counter_opts *o, const char *id, const char *request_id);
+int cmd_eligibility(const struct counter_opts *o, const char *person, const char *date);
+
+/* counter_queue.c: the store-and-forward outbox. */
+int cmd_settle_queued(const struct counter_opts *o, const struct bill *b);
+int cmd_flush(const struct counter_opts *o);
+int cmd_queue_list(const struct counter_opts *o);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * One TLS 1.3 connection to an engine, every operation bounded by an
+ * absolute deadline (CLOCK_MONOTONIC ms). Frames are a 4-byte big-endian
+ * length and a packed sanhe.Response.
+ */
+#ifndef SANHE_CONN_H
+#define SANHE_CONN_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sanhe_conn;
+
+/* Monotonic milliseconds. */
+int64_t sanhe_now_ms(void);
+
+/* An SSL_CTX for a terminal: TLS 1.3, the engine verified against ca.
+ * NULL on failure (msg says why). */
+SSL_CTX *sanhe_ctx_new(const char *ca, const char *cert, const char *key, char *msg,
+                       size_t msg_size);
+
+/* TCP connect and TLS handshake before deadline. 0, or SANHE_E_UNREACHABLE
+ * (msg says why). */
+int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, const char *port,
+                    int64_t deadline, char *msg, size_t msg_size);
+
+/* Writes all of data. 0, or SANHE_E_UNREACHABLE (broken or timed out). */
+int sanhe_conn_write(struct sanhe_conn *c, const uint8_t *data, size_t len, int64_t deadline);
+
+/* Reads one frame into a malloc'ed buffer. 0; SANHE_E_TIMEOUT; or
+ * SANHE_E_UNREACHABLE when the connection broke or closed. */
+int sanhe_conn_read_frame(struct sanhe_conn *c, uint8_t **out, size_t *len, int64_t deadline);
+
+void sanhe_conn_close(struct sanhe_conn *c);
+
+#endif

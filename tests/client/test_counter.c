@@ -1,0 +1,366 @@
+/*
+ * sanhe-counter against a real engine: every settle of a case file through
+ * the counter, its printed (English) receipt parsed back: the fund lines plus
+ * the patient's share equal the bill, and the totals are the case's; the
+ * same with --json; a CSV bill; eligibility, query, reverse, cancel; and the
+ * store-and-forward outbox: engine down -> queued (exit 4) -> engine up ->
+ * flush -> each entry settled exactly once, with its recorded reply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_fixture.h"
+
+static int failures;
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                               \
+        }                                                                             \
+    } while (0)
+
+#define OUT_MAX (256 * 1024)
+
+static struct client_fixture f;
+static char out[OUT_MAX];
+
+/* Runs sanhe-counter as counter-HOSPITAL with args; stdout into out.
+ * Returns the exit status. */
+static int counter(const char *hospital, const char *args)
+{
+    char port[64], cmd[24576];
+    snprintf(cmd, sizeof cmd,
+             "%s --engine %s --ca %s/certs/ca.crt --cert %s/certs/counter-%s.crt "
+             "--key %s/certs/counter-%s.key --terminal-hospital %s --timeout-ms 3000 %s",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), f.sb.dir, f.sb.dir, hospital, f.sb.dir,
+             hospital, hospital, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = p != NULL ? fread(out, 1, OUT_MAX - 1, p) : 0;
+    out[n] = '\0';
+    int status = p != NULL ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* "1,234.56" at the end of a line -> fen. */
+static int64_t yuan_at_end(const char *line, size_t len)
+{
+    size_t start = len;
+    while (start > 0 && line[start - 1] != ' ')
+        start--;
+    int64_t v = 0;
+    bool neg = false;
+    for (size_t i = start; i < len; i++)
+        if (line[i] >= '0' && line[i] <= '9')
+            v = v * 10 + (line[i] - '0');
+        else if (line[i] == '-')
+            neg = true;
+    return neg ? -v : v;
+}
+
+/* Parses an English receipt: the total, the fund rows, the patient's share. */
+static void parse_receipt(const char *text, int64_t *total, int64_t *funds, int64_t *patient,
+                          int64_t *fund_total)
+{
+    *total = *funds = *patient = *fund_total = -1;
+    int rules = 0; /* "-" rules seen: the fund rows lie between the 3rd and the 4th */
+    int64_t sum = 0;
+    for (const char *l = text; *l != '\0';) {
+        size_t len = strcspn(l, "\n");
+        if (len > 0 && l[0] == '-')
+            rules++;
+        else if (strncmp(l, "Total bill", 10) == 0)
+            *total = yuan_at_end(l, len);
+        else if (strncmp(l, "Funds pay in total", 18) == 0)
+            *fund_total = yuan_at_end(l, len);
+        else if (strncmp(l, "Patient pays", 12) == 0)
+            *patient = yuan_at_end(l, len);
+        else if (rules == 3 && strncmp(l, "    ", 4) != 0 && len > 0)
+            sum += yuan_at_end(l, len);
+        l += len + (l[len] == '\n');
+    }
+    *funds = sum;
+}
+
+static const char *write_temp(const char *name, const char *text, char *path)
+{
+    sandbox_path(&f.sb, name, path);
+    FILE *o = fopen(path, "w");
+    fputs(text, o);
+    fclose(o);
+    return path;
+}
+
+static const char *hospital_name(const char *code)
+{
+    const json_t *hs = json_object_get(f.doc, "hospitals");
+    for (size_t i = 0; i < json_array_size(hs); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(hs, i), "code")), code) == 0)
+            return json_string_value(json_object_get(json_array_get(hs, i), "name"));
+    return "";
+}
+
+/* Every settle step: a receipt that adds up, with the case's figures. */
+static void test_case_receipts(void)
+{
+    const json_t *steps = json_object_get(f.doc, "steps");
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        const json_t *s = json_array_get(steps, i), *e = json_object_get(s, "expect");
+        if (strcmp(json_string_value(json_object_get(s, "op")), "settle") != 0)
+            continue;
+        const char *h = json_string_value(json_object_get(s, "hospital"));
+        char *claim = json_dumps(json_object_get(s, "claim"), 0), path[4096], args[16384];
+        snprintf(args, sizeof args, "--lang en --hospital-name '%s' --request-id %s settle %s",
+                 hospital_name(h), json_string_value(json_object_get(s, "request_id")),
+                 write_temp("bill.json", claim, path));
+        free(claim);
+        CHECK(counter(h, args) == 0);
+        int64_t total, funds, patient, fund_total;
+        parse_receipt(out, &total, &funds, &patient, &fund_total);
+        CHECK(total > 0 && funds + patient == total && fund_total == funds);
+        CHECK(total == json_integer_value(json_object_get(e, "total")));
+        CHECK(patient == json_integer_value(json_object_get(e, "patient_pays")));
+        if (i == 0)
+            fputs(out, stdout); /* one receipt in the log */
+        if (funds + patient != total)
+            fprintf(stderr, "step %zu receipt does not add up:\n%s", i, out);
+    }
+}
+
+/* --json: the full breakdown; a replay of the same request id. */
+static void test_json_replay(void)
+{
+    const json_t *s = json_array_get(json_object_get(f.doc, "steps"), 0);
+    char *claim = json_dumps(json_object_get(s, "claim"), 0), path[4096], args[16384];
+    snprintf(args, sizeof args, "--json --request-id in0 settle %s",
+             write_temp("bill.json", claim, path));
+    free(claim);
+    CHECK(counter("H330424001", args) == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK(j != NULL);
+    int64_t sum = json_integer_value(json_object_get(j, "patient_pays"));
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "funds"), key, v)
+        sum += json_integer_value(json_object_get(v, "pay"));
+    CHECK(sum == json_integer_value(json_object_get(j, "total")));
+    CHECK(json_integer_value(json_object_get(j, "settlement_id")) > 0);
+    json_decref(j);
+}
+
+/* The first case bill as CSV (hospital systems' export), presettled. */
+static void test_csv(void)
+{
+    char path[4096], args[8192];
+    write_temp("bill.csv",
+               "hospital,person,visit,date,code,qty,amount\n"
+               "H330424001,330424194502020026,inpatient,2026-06-15,A002,12,600000\n"
+               "H330424001,330424194502020026,inpatient,2026-06-15,A003,1.000,1500000\n"
+               "H330424001,330424194502020026,inpatient,2026-06-15,B001,10,150000\n"
+               "H330424001,330424194502020026,inpatient,2026-06-15,C001,2,200000\n",
+               path);
+    snprintf(args, sizeof args, "--lang en presettle %s", path);
+    CHECK(counter("H330424001", args) == 0);
+    int64_t total, funds, patient, fund_total;
+    parse_receipt(out, &total, &funds, &patient, &fund_total);
+    CHECK(total == 2450000 && funds + patient == total);
+    CHECK(strstr(out, "Presettlement estimate") != NULL);
+    write_temp("bad.csv", "hospital,person,code,qty,amount\nH,1,A,1,1\n", path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    CHECK(counter("H330424001", args) == 2);
+}
+
+static void test_other_commands(void)
+{
+    CHECK(counter("H330424001", "eligibility 330424194502020026 2026-06-15") == 0);
+    CHECK(strstr(out, "paid") != NULL);
+    CHECK(counter("H330424001", "eligibility 330424194502020027 2026-06-15") == 1);
+    CHECK(counter("H330424001", "query --request-id in0") == 0 && strstr(out, "in force"));
+    CHECK(counter("H330424001", "cancel never-sent") == 0 && strstr(out, "had not settled"));
+    CHECK(counter("H330424001", "--json query --request-id in1") == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    json_int_t id = json_integer_value(json_object_get(j, "settlement_id"));
+    CHECK(id > 0 && json_object_get(j, "breakdown") != NULL);
+    json_decref(j);
+    char args[128];
+    snprintf(args, sizeof args, "--request-id rev-in1 reverse %lld", (long long)id);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed"));
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed")); /* a replay */
+    snprintf(args, sizeof args, "reverse %lld", (long long)id);
+    CHECK(counter("H330424001", args) == 1); /* a new reversal: ALREADY_REVERSED */
+    CHECK(counter("H330424001", "query --request-id in1") == 0 && strstr(out, "REVERSED"));
+}
+
+/* Outbox: three settles while the engine is down, then flush. */
+static void test_queue(void)
+{
+    const json_t *steps = json_object_get(f.doc, "steps");
+    char qdir[4096], path[4096], args[16384], name[32];
+    sandbox_path(&f.sb, "outbox", qdir);
+    CHECK(fixture_stop(&f) == 0);
+    for (int i = 0; i < 3; i++) {
+        const json_t *s = json_array_get(steps, (size_t)(8 + i)); /* out0..out2 */
+        char *claim = json_dumps(json_object_get(s, "claim"), 0);
+        snprintf(name, sizeof name, "q%d.json", i);
+        snprintf(args, sizeof args, "--queue %s --request-id q-%d settle %s", qdir, i,
+                 write_temp(name, claim, path));
+        free(claim);
+        CHECK(counter("H330424201", args) == 4 && strstr(out, "QUEUED"));
+    }
+    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") != NULL &&
+          strstr(out, "q-2") != NULL);
+    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    CHECK(counter("H330424201", args) == 3);
+    CHECK(fixture_restart(&f) == 0);
+    CHECK(counter("H330424201", args) == 0);
+    CHECK(counter("H330424201", args) == 0 && strstr(out, "nothing waits"));
+    snprintf(args, sizeof args, "--json --queue %s queue", qdir);
+    CHECK(counter("H330424201", args) == 0);
+    int answered = 0;
+    for (const char *l = out; *l != '\0';) {
+        size_t len = strcspn(l, "\n");
+        json_t *rec = json_loadb(l, len, 0, NULL);
+        answered += rec != NULL &&
+                    strcmp(json_string_value(json_object_get(rec, "state")), "answered") == 0 &&
+                    json_integer_value(json_object_get(json_object_get(rec, "reply"),
+                                                       "settlement_id")) > 0;
+        json_decref(rec);
+        l += len + (l[len] == '\n');
+    }
+    CHECK(answered == 3);
+}
+
+/* After the outbox test: each queued request id names exactly one settlement,
+ * and resending it is a replay, not a new settlement. */
+static void test_queue_exactly_once(void)
+{
+    for (int i = 0; i < 3; i++) {
+        char args[16384];
+        snprintf(args, sizeof args, "--json query --request-id q-%d", i);
+        CHECK(counter("H330424201", args) == 0);
+        json_t *j = json_loads(out, 0, NULL);
+        json_int_t sid = json_integer_value(json_object_get(j, "settlement_id"));
+        json_decref(j);
+        const json_t *s = json_array_get(json_object_get(f.doc, "steps"), (size_t)(8 + i));
+        char *claim = json_dumps(json_object_get(s, "claim"), 0), path[4096];
+        snprintf(args, sizeof args, "--json --request-id q-%d settle %s", i,
+                 write_temp("again.json", claim, path));
+        free(claim);
+        CHECK(counter("H330424201", args) == 0);
+        j = json_loads(out, 0, NULL);
+        CHECK(sid > 0 && json_integer_value(json_object_get(j, "settlement_id")) == sid);
+        json_decref(j);
+    }
+}
+
+/* kill -9 of the counter while its settle is in flight (the engine frozen):
+ * the outbox still holds the entry, flush completes it, exactly once. */
+static void test_queue_kill9(void)
+{
+    char qdir[4096], path[4096], port[64], ca[4096], cert[4096], key[4096];
+    const json_t *s = json_array_get(json_object_get(f.doc, "steps"), 11); /* out3 */
+    char *claim = json_dumps(json_object_get(s, "claim"), 0);
+    write_temp("k.json", claim, path);
+    free(claim);
+    sandbox_path(&f.sb, "outbox-kill9", qdir);
+    sandbox_path(&f.sb, "certs/ca.crt", ca);
+    sandbox_path(&f.sb, "certs/counter-H330424201.crt", cert);
+    sandbox_path(&f.sb, "certs/counter-H330424201.key", key);
+    kill(f.sb.engine.pid, SIGSTOP);
+    fflush(stdout); /* or the child's freopen would print our buffer again */
+    pid_t child = fork();
+    if (child == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(SANHE_COUNTER_PATH, "sanhe-counter", "--engine", fixture_engine(&f, port), "--ca",
+              ca, "--cert", cert, "--key", key, "--queue", qdir, "--request-id", "k-1", "settle",
+              path, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec pause = {0, 800 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status)); /* it was still waiting for the frozen engine */
+    kill(f.sb.engine.pid, SIGCONT);
+    char args[16384];
+    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") && strstr(out, "k-1"));
+    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    CHECK(counter("H330424201", args) == 0);
+    CHECK(counter("H330424201", "--json query --request-id k-1") == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    json_int_t sid = json_integer_value(json_object_get(j, "settlement_id"));
+    json_decref(j);
+    snprintf(args, sizeof args, "--json --request-id k-1 settle %s", path);
+    CHECK(counter("H330424201", args) == 0);
+    j = json_loads(out, 0, NULL);
+    CHECK(sid > 0 && json_integer_value(json_object_get(j, "settlement_id")) == sid);
+    json_decref(j);
+}
+
+/* flush --daemon: started while the engine is down, it delivers the queued
+ * settle once the engine is back on the same address. */
+static void test_flush_daemon(void)
+{
+    char qdir[4096], path[4096], port[64], ca[4096], cert[4096], key[4096], args[16384];
+    const json_t *s = json_array_get(json_object_get(f.doc, "steps"), 12); /* out4 */
+    char *claim = json_dumps(json_object_get(s, "claim"), 0);
+    write_temp("d.json", claim, path);
+    free(claim);
+    sandbox_path(&f.sb, "outbox-daemon", qdir);
+    CHECK(fixture_pin_port(&f) == 0);
+    fixture_engine(&f, port);
+    CHECK(fixture_stop(&f) == 0);
+    snprintf(args, sizeof args, "--queue %s --request-id d-1 settle %s", qdir, path);
+    CHECK(counter("H330424201", args) == 4);
+    sandbox_path(&f.sb, "certs/ca.crt", ca);
+    sandbox_path(&f.sb, "certs/counter-H330424201.crt", cert);
+    sandbox_path(&f.sb, "certs/counter-H330424201.key", key);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        execl(SANHE_COUNTER_PATH, "sanhe-counter", "--engine", port, "--ca", ca, "--cert", cert,
+              "--key", key, "--queue", qdir, "--daemon", "--interval-ms", "200", "--timeout-ms",
+              "1000", "flush", (char *)NULL);
+        _exit(127);
+    }
+    CHECK(fixture_restart(&f) == 0);
+    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    bool answered = false;
+    for (int i = 0; i < 100 && !answered; i++) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        answered = counter("H330424201", args) == 0 && strstr(out, "answered") != NULL;
+    }
+    CHECK(answered);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(counter("H330424201", "query --request-id d-1") == 0 && strstr(out, "in force"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || fixture_start(&f, argv[1]) != 0)
+        return 1;
+    test_case_receipts();
+    test_json_replay();
+    test_csv();
+    test_other_commands();
+    test_queue();
+    test_queue_exactly_once();
+    test_queue_kill9();
+    test_flush_daemon();
+    CHECK(fixture_finish(&f) == 0);
+    printf("%s\n", failures == 0 ? "test_counter: ok" : "test_counter: FAILED");
+    return failures != 0;
+}
