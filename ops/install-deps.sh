@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs every Debian package sanhe needs to build, test and benchmark.
 # Idempotent and quiet; run as root (or through sudo) on Debian 12.
+# libclang-rt-14-dev holds libFuzzer and clang's sanitizer runtimes (clang-14
+# only recommends it): the fuzz targets of tests/fuzz need it.
 set -eu
 
 PACKAGES="
-  build-essential cmake pkg-config clang clang-format
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl
   libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
   libjansson-dev libcsv-dev libinih-dev libhttp-parser-dev

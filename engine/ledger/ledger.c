@@ -26,8 +26,9 @@ static const struct ledger_opdesc op_cancel = {"cancel", true, ROLE_BIT(SH_ROLE_
 static const struct ledger_opdesc op_query = {"query", false, ROLES_ALL, ledger_op_query};
 static const struct ledger_opdesc op_eligibility = {"eligibility", false, ROLES_ALL,
                                                     ledger_op_eligibility};
-static const struct ledger_opdesc op_reconcile = {"reconcile", false, ROLE_BIT(SH_ROLE_BUREAU),
-                                                  ledger_op_reconcile};
+/* A counter reconciles its own hospital only (ledger_op_reconcile). */
+static const struct ledger_opdesc op_reconcile = {
+    "reconcile", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_COUNTER), ledger_op_reconcile};
 static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN),
                                              ledger_op_load};
 
@@ -137,6 +138,24 @@ static int ledger_schema(struct ledger *ledger, struct sh_error *err)
     return 0;
 }
 
+/* A read-only open: the store must already be of this schema. */
+static int ledger_schema_read(struct ledger *ledger, struct sh_error *err)
+{
+    struct store_txn txn;
+    int rc = store_read_begin(&ledger->store, &txn);
+    if (rc != 0)
+        return sh_error_set(err, rc, "store: cannot begin a read");
+    MDB_val v;
+    const char *key = STORE_META_SCHEMA;
+    bool has = store_get(&txn, STORE_DB_META, key, strlen(key), &v);
+    uint32_t version = has && v.mv_size == 4 ? store_be32_get(v.mv_data) : 0;
+    store_read_end(&txn);
+    if (version != STORE_SCHEMA_VERSION)
+        return sh_error_set(err, SH_E_INTERNAL, "store: schema version %u, this engine reads %u",
+                            version, STORE_SCHEMA_VERSION);
+    return 0;
+}
+
 static int ledger_load_policies(struct ledger *ledger, struct sh_error *err)
 {
     struct store_txn txn;
@@ -159,10 +178,11 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
     struct store_config sc = {.dir = config->dir,
                               .map_size_initial = config->map_size_initial,
                               .map_size_max = config->map_size_max,
-                              .durable = config->durable};
+                              .durable = config->durable,
+                              .read_only = config->read_only};
     int rc = store_open(&ledger->store, &sc, err);
     if (rc == 0)
-        rc = ledger_schema(ledger, err);
+        rc = config->read_only ? ledger_schema_read(ledger, err) : ledger_schema(ledger, err);
     if (rc == 0)
         rc = ledger_load_policies(ledger, err);
     if (rc != 0) {

@@ -44,6 +44,7 @@ struct ledger_config {
     uint64_t map_size_max;     /* bytes; 0 = 64 GiB. A write that would pass it gets STORAGE_FULL. */
     bool durable;              /* false: no fsync (tests only; never for real data) */
     int32_t utc_offset_min;    /* the business day's time zone; Asia/Shanghai = 480 */
+    bool read_only;            /* an existing store, reads only (offline audits); writes fail */
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */

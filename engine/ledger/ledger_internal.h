@@ -6,7 +6,8 @@
  *   ledger_reply.c    packing Responses and error replies
  *   ledger_settle.c   settle and presettle
  *   ledger_reverse.c  reverse and cancel (and the reversal they share)
- *   ledger_read.c     query, eligibility, reconcile, the terminal table
+ *   ledger_read.c     query, eligibility, the terminal table
+ *   ledger_reconcile.c  reconcile (reconcile_*.c: sums, comparison, reply)
  *   ledger_load.c     the admin Load
  *   ledger_check.c    the offline verification
  *   convert.c         protobuf <-> core structs

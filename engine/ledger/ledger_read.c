@@ -1,6 +1,7 @@
 /*
- * The reads that are not a claim: query, eligibility, reconcile (not yet),
- * and the terminal table the server consults on each new connection.
+ * The reads that are not a claim: query and eligibility (reconcile is in
+ * ledger_reconcile.c), and the terminal table the server consults on each
+ * new connection.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -232,13 +233,6 @@ int ledger_op_eligibility(struct ledger_op *op)
         rc = elig_reply(op, &person, date, &accs);
     free(accs.items);
     return rc;
-}
-
-/* ---- reconcile ------------------------------------------------------------------------------- */
-
-int ledger_op_reconcile(struct ledger_op *op)
-{
-    return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: not implemented yet");
 }
 
 /* ---- The terminal table ---------------------------------------------------------------------- */

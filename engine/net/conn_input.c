@@ -93,24 +93,23 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
  * needed, -1 when the connection is being closed. */
 static int input_take_frame(struct conn *c)
 {
-    size_t avail = c->in_len - c->in_pos;
-    if (avail < FRAME_HEADER_BYTES)
-        return 0;
     const uint8_t *p = c->in + c->in_pos;
-    uint32_t len = frame_length_get(p);
-    if (len > c->server->limits.frame_max_bytes) {
+    uint32_t max = c->server->limits.frame_max_bytes;
+    Sanhe__Request *request;
+    size_t used;
+    enum frame_status st = frame_decode(p, c->in_len - c->in_pos, max, &request, &used);
+    c->in_pos += used;
+    if (st == FRAME_PARTIAL)
+        return 0;
+    if (st == FRAME_OVERSIZE) {
         char msg[128];
-        snprintf(msg, sizeof msg, "frame of %u bytes exceeds frame_max_bytes (%u)", len,
-                 c->server->limits.frame_max_bytes);
+        snprintf(msg, sizeof msg, "frame of %u bytes exceeds frame_max_bytes (%u)",
+                 frame_length_get(p), max);
         c->server->stats.frames_refused++;
         conn_refuse(c, SH_E_FRAME_TOO_LARGE, msg);
         return -1;
     }
-    if (avail - FRAME_HEADER_BYTES < len)
-        return 0;
-    Sanhe__Request *request = sanhe__request__unpack(NULL, len, p + FRAME_HEADER_BYTES);
-    c->in_pos += FRAME_HEADER_BYTES + (size_t)len;
-    if (request == NULL) {
+    if (st == FRAME_UNDECODABLE) {
         c->server->stats.frames_refused++;
         conn_refuse(c, SH_E_BAD_FRAME, "the frame does not decode as a sanhe.Request");
         return -1;

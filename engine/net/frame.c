@@ -23,6 +23,23 @@ int frame_error_reply(const char *request_id, int code, const char *message,
     return 0;
 }
 
+enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max,
+                               Sanhe__Request **out, size_t *consumed)
+{
+    *out = NULL;
+    *consumed = 0;
+    if (len < FRAME_HEADER_BYTES)
+        return FRAME_PARTIAL;
+    uint32_t body = frame_length_get(buf);
+    if (body > max)
+        return FRAME_OVERSIZE;
+    if (len - FRAME_HEADER_BYTES < body)
+        return FRAME_PARTIAL;
+    *consumed = FRAME_HEADER_BYTES + (size_t)body;
+    *out = sanhe__request__unpack(NULL, body, buf + FRAME_HEADER_BYTES);
+    return *out != NULL ? FRAME_REQUEST : FRAME_UNDECODABLE;
+}
+
 /* Reads a base-128 varint at *p (below end); false when malformed. */
 static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {

@@ -26,6 +26,26 @@ static inline void frame_length_put(uint8_t *p, uint32_t len)
     p[3] = (uint8_t)len;
 }
 
+/* What frame_decode found at the front of the input. */
+enum frame_status {
+    FRAME_PARTIAL = 0,      /* the frame is not complete yet: nothing taken */
+    FRAME_REQUEST = 1,      /* one request decoded */
+    FRAME_OVERSIZE = -1,    /* the length prefix exceeds the limit */
+    FRAME_UNDECODABLE = -2, /* the frame's bytes are not a sanhe.Request */
+};
+
+/*
+ * Decodes the frame at the front of buf (len bytes received so far): the
+ * length prefix, the limit (checked on the prefix alone, so that a peer can
+ * never make the engine wait for, or buffer, more than max bytes), then
+ * sanhe__request__unpack. On FRAME_REQUEST *out is the request (free it with
+ * sanhe__request__free_unpacked); on FRAME_REQUEST and FRAME_UNDECODABLE
+ * *consumed is the frame's size with its header, else 0. Pure: no I/O, no
+ * state, so the fuzz target (tests/fuzz) runs exactly the server's decoder.
+ */
+enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max,
+                               Sanhe__Request **out, size_t *consumed);
+
 /* A packed Response carrying only request_id (may be NULL) and an error.
  * Returns 0, or SH_E_INTERNAL when out of memory (reply left empty). */
 int frame_error_reply(const char *request_id, int code, const char *message,

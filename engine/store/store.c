@@ -82,14 +82,14 @@ static void store_refresh_size(struct store *store)
 }
 
 /* Opens every named database (creating it) in one write transaction. */
-static int store_open_dbs(struct store *store, struct sh_error *err)
+static int store_open_dbs(struct store *store, bool read_only, struct sh_error *err)
 {
     MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(store->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
         txn = NULL;
     for (int i = 0; rc == 0 && i < STORE_DB_COUNT; i++)
-        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &store->dbi[i]);
+        rc = mdb_dbi_open(txn, db_names[i], read_only ? 0 : MDB_CREATE, &store->dbi[i]);
     if (rc != 0) {
         if (txn != NULL)
             mdb_txn_abort(txn);
@@ -112,7 +112,8 @@ static int store_env_open(struct store *store, const struct store_config *config
     if (rc == 0)
         rc = mdb_env_set_mapsize(store->env, (size_t)store->map_size);
     /* MDB_NOTLS: see store.h. No MDB_WRITEMAP: nested transactions. */
-    unsigned flags = MDB_NOTLS | (config->durable ? 0u : MDB_NOSYNC);
+    unsigned flags = MDB_NOTLS | (config->durable ? 0u : MDB_NOSYNC) |
+                     (config->read_only ? MDB_RDONLY : 0u);
     if (rc == 0)
         rc = mdb_env_open(store->env, config->dir, flags, 0600);
     if (rc != 0)
@@ -142,7 +143,7 @@ int store_open(struct store *store, const struct store_config *config, struct sh
     store->map_max = max;
     int rc = store_env_open(store, config, err);
     if (rc == 0)
-        rc = store_open_dbs(store, err);
+        rc = store_open_dbs(store, config->read_only, err);
     if (rc == 0) {
         int mrc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->read_txn);
         if (mrc != 0)

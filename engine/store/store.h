@@ -76,6 +76,10 @@ struct store_config {
     uint64_t map_size_initial;
     uint64_t map_size_max;
     bool durable;
+    /* Opens an existing store for reading only (MDB_RDONLY): no database is
+     * created, every write transaction fails. For offline audits (sanhe-bureau
+     * verify), safe next to a running engine. */
+    bool read_only;
 };
 
 const char *store_db_name(enum store_db db);

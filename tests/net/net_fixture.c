@@ -155,9 +155,9 @@ static void remove_tree(const char *dir)
     fixture_run(argv, NULL, NULL);
 }
 
-int fixture_stop(struct engine_fixture *f)
+int fixture_halt(struct engine_fixture *f)
 {
-    if (f->stopped)
+    if (f->halted)
         return f->exit_status;
     struct engine_proc engine = {.pid = f->pid, .port = f->port};
     int rc = engine_proc_stop(&engine, 15000);
@@ -167,9 +167,34 @@ int fixture_stop(struct engine_fixture *f)
         fprintf(stderr, "fixture: the engine exited with %d:\n", rc);
         print_file(fixture_path(f, "engine.err", path));
     }
+    f->halted = true;
+    f->exit_status = rc;
+    return rc;
+}
+
+int fixture_stop(struct engine_fixture *f)
+{
+    if (f->stopped)
+        return f->exit_status;
+    int rc = fixture_halt(f);
     remove_tree(f->dir);
     f->stopped = true;
-    f->exit_status = rc;
+    return rc;
+}
+
+int fixture_check(struct engine_fixture *f)
+{
+    if (fixture_halt(f) != 0)
+        return -1;
+    char conf[PATH_MAX], out[PATH_MAX];
+    const char *const argv[] = {SANHE_ENGINE_PATH, "check", "-c",
+                                fixture_path(f, "engine.conf", conf), NULL};
+    fixture_path(f, "check.out", out);
+    int rc = fixture_run(argv, out, out);
+    if (rc != 0) {
+        fprintf(stderr, "fixture: sanhe-engine check exited with %d:\n", rc);
+        print_file(out);
+    }
     return rc;
 }
 

@@ -31,8 +31,9 @@ struct engine_fixture {
     char dir[128];
     pid_t pid;
     int port;
-    bool stopped;
-    int exit_status; /* of fixture_stop, returned again by a later call */
+    bool halted;     /* the engine has stopped (the directory may remain) */
+    bool stopped;    /* ... and the directory is gone */
+    int exit_status; /* of the stop, returned again by a later call */
 };
 
 /* limits: extra "key = value" lines for [limits] (NULL for none). Returns 0,
@@ -43,6 +44,17 @@ int fixture_start(struct engine_fixture *f, const char *limits);
  * (-1 when it had to be killed); removes the directory. A second call
  * returns the first one's status. */
 int fixture_stop(struct engine_fixture *f);
+
+/* Stops the engine as fixture_stop does but keeps the directory, so that
+ * its data can be examined; fixture_stop removes it later (and returns the
+ * same status). */
+int fixture_halt(struct engine_fixture *f);
+
+/* Halts the engine, then runs `sanhe-engine check -c engine.conf` on its
+ * data (output in check.out, printed when it fails); returns check's exit
+ * status (0: the store is consistent), or -1 when the engine did not stop
+ * cleanly. */
+int fixture_check(struct engine_fixture *f);
 
 /* dir/rel into buf (PATH_MAX). */
 const char *fixture_path(const struct engine_fixture *f, const char *rel, char *buf);

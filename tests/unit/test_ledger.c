@@ -485,12 +485,15 @@ static void roles_are_enforced(void **state)
     rec->op_case = SANHE__REQUEST__OP_RECONCILE;
     rec->reconcile = malloc(sizeof *rec->reconcile);
     sanhe__reconcile_request__init(rec->reconcile);
+    /* A counter reconciles only its own hospital (test_ledger_reconcile.c). */
+    rec->reconcile->hospital = fx_strdup(H2);
+    rec->reconcile->day = fx_strdup("2026-03-01");
     assert_int_equal(fx_code(f, c_h1(), rec), SH_E_FORBIDDEN);
     rec = rq_new("rc");
     rec->op_case = SANHE__REQUEST__OP_RECONCILE;
     rec->reconcile = malloc(sizeof *rec->reconcile);
     sanhe__reconcile_request__init(rec->reconcile);
-    assert_int_equal(fx_code(f, &bureau, rec), SH_E_BAD_REQUEST); /* not yet */
+    assert_int_equal(fx_code(f, &bureau, rec), SH_E_BAD_REQUEST); /* no day */
     struct sh_caller nohosp = fx_counter("");
     assert_int_equal(fx_code(f, &nohosp, rq_settle_std("b6", "", P_LOWINC, "2026-03-01", 1)),
                      SH_E_FORBIDDEN);

@@ -1,0 +1,360 @@
+/*
+ * The exported day as CSV, for spreadsheets: amounts in yuan with two
+ * decimals, written from integer fen without floating point and without
+ * thousands separators (a spreadsheet reads "1234.56" everywhere). One
+ * table, one header row (column names Chinese or English; the funds as
+ * "fund:ID"), then rows whose first field is a fixed key:
+ *
+ *   settlements | reversals | net   a hospital's totals ("" hospital: all of them)
+ *   item                            one settlement of the day (id, total, fund_total)
+ *
+ * Read back with libcsv for `verify`, by column position: the header's
+ * language does not matter, only its fund ids.
+ */
+#include <csv.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bureau.h"
+
+#define FIXED 9 /* section .. patient_pays */
+#define CSV_FUNDS_MAX 16
+#define CSV_FIELD_MAX 256
+
+void bureau_fen_plain(int64_t fen, char out[32])
+{
+    uint64_t abs = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
+    snprintf(out, 32, "%s%llu.%02u", fen < 0 ? "-" : "", (unsigned long long)(abs / 100),
+             (unsigned)(abs % 100));
+}
+
+/* "-1234.56" (exactly two decimals) into fen. */
+bool bureau_plain_fen(const char *s, int64_t *out)
+{
+    bool neg = *s == '-';
+    s += neg;
+    const char *dot = strchr(s, '.');
+    if (dot == NULL || dot == s || strlen(dot) != 3 || dot[1] < '0' || dot[1] > '9' ||
+        dot[2] < '0' || dot[2] > '9')
+        return false;
+    uint64_t v = 0;
+    for (const char *p = s; p < dot; p++) {
+        if (*p < '0' || *p > '9' || v > (uint64_t)INT64_MAX / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > ((uint64_t)INT64_MAX - 99) / 100)
+        return false;
+    v = v * 100 + (uint64_t)(dot[1] - '0') * 10 + (uint64_t)(dot[2] - '0');
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+struct csv_out {
+    FILE *f;
+    const char *funds[CSV_FUNDS_MAX];
+    size_t n_funds;
+};
+
+static void field(FILE *f, const char *s, bool first)
+{
+    if (!first)
+        fputc(',', f);
+    csv_fwrite(f, s, strlen(s));
+}
+
+static void fen_field(FILE *f, int64_t fen)
+{
+    char text[32];
+    bureau_fen_plain(fen, text);
+    field(f, text, false);
+}
+
+static void totals_row(const struct csv_out *o, const char *section,
+                       const Sanhe__ReconcileReply *rr, const Sanhe__Totals *t)
+{
+    char count[24];
+    snprintf(count, sizeof count, "%llu", (unsigned long long)t->count);
+    field(o->f, section, true);
+    field(o->f, rr->hospital != NULL ? rr->hospital : "", false);
+    field(o->f, rr->hospital_name != NULL ? rr->hospital_name : "", false);
+    field(o->f, rr->day, false);
+    field(o->f, "", false);
+    field(o->f, count, false);
+    fen_field(o->f, t->total);
+    fen_field(o->f, t->fund_total);
+    fen_field(o->f, t->patient_pays);
+    for (size_t i = 0; i < o->n_funds; i++) {
+        int64_t a = 0;
+        for (size_t j = 0; j < t->n_funds; j++)
+            if (strcmp(t->funds[j]->fund, o->funds[i]) == 0)
+                a = t->funds[j]->amount;
+        fen_field(o->f, a);
+    }
+    fputc('\n', o->f);
+}
+
+static void item_row(const struct csv_out *o, const Sanhe__ReconcileReply *rr,
+                     const Sanhe__ReconcileItem *it)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)it->settlement_id);
+    field(o->f, "item", true);
+    field(o->f, rr->hospital, false);
+    field(o->f, "", false);
+    field(o->f, rr->day, false);
+    field(o->f, id, false);
+    field(o->f, "", false);
+    fen_field(o->f, it->total);
+    fen_field(o->f, it->fund_total);
+    field(o->f, "", false);
+    for (size_t i = 0; i < o->n_funds; i++)
+        field(o->f, "", false);
+    fputc('\n', o->f);
+}
+
+static void reply_rows(const struct csv_out *o, const Sanhe__ReconcileReply *rr, bool items)
+{
+    totals_row(o, "settlements", rr, rr->settlements);
+    totals_row(o, "reversals", rr, rr->reversals);
+    totals_row(o, "net", rr, rr->net);
+    for (size_t i = 0; items && i < rr->n_only_engine; i++)
+        item_row(o, rr, rr->only_engine[i]);
+}
+
+int bureau_reply_to_csv(const Sanhe__ReconcileReply *rr, bool with_items, const char *path,
+                        enum sh_lang lang, struct sh_error *err)
+{
+    struct csv_out o = {0};
+    const Sanhe__Totals *net = rr->net; /* every fund of the day, sorted by id */
+    for (size_t i = 0; i < net->n_funds && o.n_funds < CSV_FUNDS_MAX; i++)
+        o.funds[o.n_funds++] = net->funds[i]->fund;
+    if (net->n_funds > CSV_FUNDS_MAX)
+        return sh_error_set(err, SH_E_LIMIT_EXCEEDED, "more than %d funds", CSV_FUNDS_MAX);
+    o.f = fopen(path, "w");
+    if (o.f == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "%s: %s", path, strerror(errno));
+    const enum label head[FIXED] = {L_KIND, L_HOSPITAL, L_NAME, L_DAY, L_SETTLEMENT_ID,
+                                    L_COUNT, L_TOTAL, L_FUND_TOTAL, L_PATIENT};
+    for (size_t i = 0; i < FIXED; i++)
+        field(o.f, label(lang, head[i]), i == 0);
+    for (size_t i = 0; i < o.n_funds; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "fund:%s", o.funds[i]);
+        field(o.f, name, false);
+    }
+    fputc('\n', o.f);
+    reply_rows(&o, rr, with_items);
+    for (size_t i = 0; i < rr->n_hospitals; i++)
+        reply_rows(&o, rr->hospitals[i], false);
+    if (fclose(o.f) != 0)
+        return sh_error_set(err, SH_E_INTERNAL, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* ---- Reading it back (verify) -------------------------------------------------------------- */
+
+struct csv_in {
+    char fields[FIXED + CSV_FUNDS_MAX][CSV_FIELD_MAX];
+    size_t n;            /* fields of the row so far */
+    size_t row;
+    char funds[CSV_FUNDS_MAX][CSV_FIELD_MAX];
+    size_t n_funds;
+    Sanhe__ReconcileReply *replies[BUREAU_HOSPITALS_MAX + 1];
+    size_t n_replies;
+    bool has_items;
+    int bad_row;         /* the first row that does not parse, 0: none */
+};
+
+static void in_field(void *data, size_t len, void *ctx)
+{
+    struct csv_in *s = ctx;
+    if (s->n < FIXED + CSV_FUNDS_MAX)
+        snprintf(s->fields[s->n], CSV_FIELD_MAX, "%.*s", (int)(len < CSV_FIELD_MAX - 1 ? len
+                                                                   : CSV_FIELD_MAX - 1),
+                 (const char *)data);
+    s->n++;
+}
+
+/* The reply of hospital h (in file order), made when new; NULL when full. */
+static Sanhe__ReconcileReply *reply_for(struct csv_in *s, const char *h, const char *name,
+                                        const char *day)
+{
+    for (size_t i = 0; i < s->n_replies; i++)
+        if (strcmp(s->replies[i]->hospital, h) == 0)
+            return s->replies[i];
+    if (s->n_replies == BUREAU_HOSPITALS_MAX + 1)
+        return NULL;
+    Sanhe__ReconcileReply *rr = calloc(1, sizeof *rr);
+    if (rr == NULL)
+        return NULL;
+    sanhe__reconcile_reply__init(rr);
+    s->replies[s->n_replies++] = rr;
+    rr->hospital = strdup(h);
+    rr->hospital_name = name[0] != '\0' ? strdup(name) : NULL;
+    rr->day = strdup(day);
+    if (rr->hospital != NULL && rr->day != NULL)
+        return rr;
+    s->n_replies--; /* out of memory: not kept half-made (its hospital is compared later) */
+    sanhe__reconcile_reply__free_unpacked(rr, NULL);
+    return NULL;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+static Sanhe__Totals *totals_of_row(const struct csv_in *s)
+{
+    Sanhe__Totals *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    sanhe__totals__init(t);
+    t->has_count = t->has_total = t->has_fund_total = t->has_patient_pays = true;
+    t->funds = calloc(s->n_funds + 1, sizeof *t->funds);
+    bool ok = t->funds != NULL && parse_u64(s->fields[5], &t->count) &&
+              bureau_plain_fen(s->fields[6], &t->total) &&
+              bureau_plain_fen(s->fields[7], &t->fund_total) &&
+              bureau_plain_fen(s->fields[8], &t->patient_pays);
+    for (size_t i = 0; ok && i < s->n_funds; i++) {
+        Sanhe__FundAmount *f = calloc(1, sizeof *f);
+        ok = f != NULL;
+        if (!ok)
+            break;
+        sanhe__fund_amount__init(f);
+        t->funds[t->n_funds++] = f;
+        f->fund = strdup(s->funds[i]);
+        f->has_amount = true;
+        ok = f->fund != NULL && bureau_plain_fen(s->fields[FIXED + i], &f->amount);
+    }
+    if (!ok) {
+        sanhe__totals__free_unpacked(t, NULL);
+        t = NULL;
+    }
+    return t;
+}
+
+static bool item_of_row(const struct csv_in *s, Sanhe__ReconcileReply *rr)
+{
+    Sanhe__ReconcileItem **items =
+        realloc(rr->only_engine, (rr->n_only_engine + 1) * sizeof *items);
+    Sanhe__ReconcileItem *it = calloc(1, sizeof *it);
+    if (items != NULL)
+        rr->only_engine = items;
+    if (items == NULL || it == NULL) {
+        free(it);
+        return false;
+    }
+    sanhe__reconcile_item__init(it);
+    rr->only_engine[rr->n_only_engine++] = it;
+    it->has_settlement_id = it->has_total = it->has_fund_total = true;
+    return parse_u64(s->fields[4], &it->settlement_id) &&
+           bureau_plain_fen(s->fields[6], &it->total) &&
+           bureau_plain_fen(s->fields[7], &it->fund_total);
+}
+
+static bool data_row(struct csv_in *s)
+{
+    if (s->n != FIXED + s->n_funds)
+        return false;
+    Sanhe__ReconcileReply *rr = reply_for(s, s->fields[1], s->fields[2], s->fields[3]);
+    if (rr == NULL || strcmp(rr->day, s->fields[3]) != 0)
+        return false;
+    const char *section = s->fields[0];
+    Sanhe__Totals **slot = strcmp(section, "settlements") == 0 ? &rr->settlements
+                           : strcmp(section, "reversals") == 0 ? &rr->reversals
+                           : strcmp(section, "net") == 0       ? &rr->net
+                                                               : NULL;
+    if (slot == NULL) {
+        s->has_items |= strcmp(section, "item") == 0;
+        return strcmp(section, "item") == 0 && item_of_row(s, rr);
+    }
+    if (*slot != NULL)
+        return false; /* twice */
+    *slot = totals_of_row(s);
+    return *slot != NULL;
+}
+
+static void in_row(int c, void *ctx)
+{
+    (void)c;
+    struct csv_in *s = ctx;
+    bool ok = true;
+    if (s->row == 0) {
+        ok = s->n >= FIXED && s->n - FIXED <= CSV_FUNDS_MAX;
+        for (size_t i = FIXED; ok && i < s->n; i++) {
+            const char *colon = strrchr(s->fields[i], ':');
+            snprintf(s->funds[s->n_funds++], CSV_FIELD_MAX, "%s",
+                     colon != NULL ? colon + 1 : s->fields[i]);
+        }
+    } else if (s->bad_row == 0) {
+        ok = data_row(s);
+    }
+    s->row++;
+    if (!ok && s->bad_row == 0)
+        s->bad_row = (int)s->row;
+    s->n = 0;
+}
+
+/* The replies read, as one: the summary (hospital "") with the others as
+ * its hospitals, or the one hospital's. */
+static Sanhe__ReconcileReply *compose(struct csv_in *s)
+{
+    Sanhe__ReconcileReply *top = NULL;
+    for (size_t i = 0; i < s->n_replies; i++) {
+        Sanhe__ReconcileReply *r = s->replies[i];
+        if (r->settlements == NULL || r->reversals == NULL || r->net == NULL)
+            return NULL;
+        if (r->hospital[0] == '\0')
+            top = r;
+    }
+    if (top == NULL)
+        return s->n_replies == 1 ? s->replies[0] : NULL;
+    top->hospitals = calloc(s->n_replies, sizeof *top->hospitals);
+    for (size_t i = 0; top->hospitals != NULL && i < s->n_replies; i++)
+        if (s->replies[i] != top)
+            top->hospitals[top->n_hospitals++] = s->replies[i];
+    return top->hospitals != NULL ? top : NULL;
+}
+
+int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *has_items,
+                          struct sh_error *err)
+{
+    *out = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (bureau_read_all(path, &data, &len) != 0)
+        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot read it", path);
+    struct csv_in *s = calloc(1, sizeof *s);
+    struct csv_parser p;
+    int rc = s == NULL || csv_init(&p, CSV_APPEND_NULL) != 0 ? SH_E_INTERNAL : 0;
+    if (rc == 0) {
+        if (csv_parse(&p, data, len, in_field, in_row, s) != len ||
+            csv_fini(&p, in_field, in_row, s) != 0)
+            s->bad_row = s->bad_row != 0 ? s->bad_row : (int)s->row + 1;
+        csv_free(&p);
+    }
+    Sanhe__ReconcileReply *rr = rc == 0 && s->bad_row == 0 ? compose(s) : NULL;
+    if (rr == NULL && rc == 0)
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: row %d: not an exported sanhe day",
+                          path, s->bad_row);
+    for (size_t i = 0; s != NULL && i < s->n_replies; i++)
+        if (rr == NULL || (s->replies[i] != rr && rr->hospital[0] != '\0'))
+            sanhe__reconcile_reply__free_unpacked(s->replies[i], NULL);
+    if (rr != NULL)
+        *has_items = s->has_items;
+    *out = rr;
+    free(s);
+    free(data);
+    return rc == SH_E_INTERNAL ? sh_error_set(err, rc, "out of memory") : rc;
+}

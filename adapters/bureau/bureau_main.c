@@ -1,0 +1,237 @@
+/*
+ * sanhe-bureau: the insurance bureau's command line (see bureau.h).
+ *
+ *   sanhe-bureau [OPTIONS] day DATE [--hospital H]...
+ *   sanhe-bureau [OPTIONS] reconcile --hospital H --day DATE [--figures F.json]
+ *                                    [--items F.csv|F.json]
+ *   sanhe-bureau [OPTIONS] export DATE [--out DIR]
+ *   sanhe-bureau [OPTIONS] verify FILE [--data DIR]
+ *   sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bureau.h"
+#include "sh_date.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: sanhe-bureau [OPTIONS] day DATE [--hospital H]...\n"
+          "       sanhe-bureau [OPTIONS] reconcile --hospital H --day DATE\n"
+          "                    [--figures FILE.json] [--items FILE.csv|FILE.json]\n"
+          "       sanhe-bureau [OPTIONS] export DATE [--out DIR]\n"
+          "       sanhe-bureau [OPTIONS] verify FILE [--data DIR]\n"
+          "       sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]\n"
+          "\n"
+          "day        the day's settlements per hospital and fund, with totals (net of\n"
+          "           reversals; counts of settlements and reversals); every hospital with\n"
+          "           activity that day, or those named\n"
+          "reconcile  one hospital-day: the engine's settlements, reversals and net, and with\n"
+          "           the hospital's figures (JSON: count, total, fund_total, patient_pays,\n"
+          "           funds {id: fen}) and/or list (CSV settlement_id,total,fund_total, or\n"
+          "           JSON) whether they balance, and exactly what differs. Amounts in files\n"
+          "           are integer fen; exit status 1 when not balanced.\n"
+          "export     the day's files into DIR (default sanhe-DATE): per hospital and a\n"
+          "           summary, JSON (fen) and CSV (yuan), each signed with the engine's\n"
+          "           Ed25519 key into FILE.sig\n"
+          "verify     checks FILE's signature, then its figures against the journal of the\n"
+          "           engine's data directory, opened read-only (offline)\n"
+          "report     the day as a static HTML page (default sanhe-DATE.html): totals per\n"
+          "           hospital and fund, a chart by hour and by fund; with --books DIR each\n"
+          "           hospital's figures DIR/HOSPITAL.json are reconciled, unbalanced marked\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE   INI, section [bureau]: engine = HOST:PORT, ca, cert, key,\n"
+          "                      timeout_ms, lang, signing_key, verify_key, data_dir\n"
+          "                      (relative paths from the file's directory)\n"
+          "      --engine HOST:PORT, --ca FILE, --cert FILE, --key FILE, --signing-key FILE,\n"
+          "      --verify-key FILE, --data DIR   override the config\n"
+          "      --lang zh|en    column names (default zh)\n"
+          "  -h, --help          this text\n"
+          "\n"
+          "exit status: 0 success, 1 failure or not balanced, 2 usage.\n",
+          out);
+}
+
+struct args {
+    const char *command;
+    const char *date; /* or verify's FILE */
+    const char *out;
+    const char *books;
+    char *hospitals[BUREAU_HOSPITALS_MAX];
+    size_t n_hospitals;
+    struct reconcile_args rec;
+};
+
+/* The value after argv[*i], for an option that takes one; NULL at the end. */
+static const char *value_of(int argc, char **argv, int *i)
+{
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* A global option at argv[*i]: 1 taken, 0 not one, -1 bad. */
+static int global_option(struct bureau_config *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    struct sh_error err = {0};
+    char *dest = strcmp(a, "--ca") == 0            ? c->ca
+                 : strcmp(a, "--cert") == 0        ? c->cert
+                 : strcmp(a, "--key") == 0         ? c->key
+                 : strcmp(a, "--signing-key") == 0 ? c->signing_key
+                 : strcmp(a, "--verify-key") == 0  ? c->verify_key
+                 : strcmp(a, "--data") == 0        ? c->data_dir
+                                                   : NULL;
+    const char *v;
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0)
+        return value_of(argc, argv, i) != NULL ? 1 : -1; /* read first, in main */
+    if (dest != NULL) {
+        if ((v = value_of(argc, argv, i)) == NULL)
+            return -1;
+        snprintf(dest, PATH_MAX, "%s", v);
+        return 1;
+    }
+    if (strcmp(a, "--engine") == 0) {
+        v = value_of(argc, argv, i);
+        if (v != NULL && bureau_config_engine(c, v, &err) == 0)
+            return 1;
+        fprintf(stderr, "sanhe-bureau: %s\n", v != NULL ? err.msg : "--engine HOST:PORT");
+        return -1;
+    }
+    if (strcmp(a, "--lang") == 0) {
+        v = value_of(argc, argv, i);
+        if (v == NULL || (strcmp(v, "zh") != 0 && strcmp(v, "en") != 0))
+            return -1;
+        c->lang = strcmp(v, "en") == 0 ? SH_LANG_EN : SH_LANG_ZH;
+        return 1;
+    }
+    return 0;
+}
+
+/* A command's option at argv[*i]: 1 taken, 0 not one, -1 bad. */
+static int command_option(struct args *a, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i];
+    const char **dest = strcmp(opt, "--day") == 0       ? &a->rec.day
+                        : strcmp(opt, "--figures") == 0 ? &a->rec.figures
+                        : strcmp(opt, "--items") == 0   ? &a->rec.items
+                        : strcmp(opt, "--out") == 0     ? &a->out
+                        : strcmp(opt, "--books") == 0   ? &a->books
+                                                        : NULL;
+    if (strcmp(opt, "--hospital") == 0) {
+        const char *v = value_of(argc, argv, i);
+        if (v == NULL || a->n_hospitals == BUREAU_HOSPITALS_MAX)
+            return -1;
+        a->hospitals[a->n_hospitals++] = (char *)v;
+        a->rec.hospital = v;
+        return 1;
+    }
+    if (dest == NULL)
+        return 0;
+    *dest = value_of(argc, argv, i);
+    return *dest != NULL ? 1 : -1;
+}
+
+/* 0 go on, 1 exit 0 (help), 2 usage. */
+static int parse(struct bureau_config *c, struct args *a, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        int took = global_option(c, argc, argv, &i);
+        if (took == 0)
+            took = command_option(a, argc, argv, &i);
+        if (took < 0)
+            return 2;
+        if (took > 0)
+            continue;
+        if (argv[i][0] == '-')
+            return 2;
+        if (a->command == NULL)
+            a->command = argv[i];
+        else if (a->date == NULL)
+            a->date = argv[i];
+        else
+            return 2;
+    }
+    return a->command == NULL ? 2 : 0;
+}
+
+/* Reads -c CONFIG (wherever it is) before the options that override it. */
+static int read_config(struct bureau_config *c, int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+            struct sh_error err = {0};
+            if (bureau_config_load(argv[i + 1], c, &err) != 0) {
+                fprintf(stderr, "sanhe-bureau: %s\n", err.msg);
+                return 2;
+            }
+            return 0;
+        }
+    return 0;
+}
+
+static int run(const struct bureau_config *c, const struct args *a)
+{
+    if (strcmp(a->command, "day") == 0) {
+        if (a->date == NULL || sh_date_parse(a->date) == 0 || a->rec.day || a->rec.figures ||
+            a->rec.items) {
+            fprintf(stderr, "sanhe-bureau: day DATE (YYYY-MM-DD) [--hospital H]...\n");
+            return 2;
+        }
+        return bureau_day(c, a->date, (char **)a->hospitals, a->n_hospitals);
+    }
+    if (strcmp(a->command, "reconcile") == 0) {
+        if (a->rec.hospital == NULL || a->n_hospitals != 1 || a->rec.day == NULL ||
+            a->date != NULL) {
+            fprintf(stderr, "sanhe-bureau: reconcile --hospital H --day DATE [--figures F] "
+                            "[--items F]\n");
+            return 2;
+        }
+        return bureau_reconcile_cmd(c, &a->rec);
+    }
+    if (strcmp(a->command, "export") == 0 && a->date != NULL && sh_date_parse(a->date) != 0 &&
+        a->n_hospitals == 0) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "sanhe-%s", a->date);
+        return bureau_export(c, a->date, a->out != NULL ? a->out : dir);
+    }
+    if (strcmp(a->command, "verify") == 0 && a->date != NULL && a->n_hospitals == 0)
+        return bureau_verify(c, a->date);
+    if (strcmp(a->command, "report") == 0 && a->date != NULL && sh_date_parse(a->date) != 0 &&
+        a->n_hospitals == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "sanhe-%s.html", a->date);
+        return bureau_report(c, a->date, a->out != NULL ? a->out : path, a->books);
+    }
+    if (strcmp(a->command, "export") == 0 || strcmp(a->command, "verify") == 0 ||
+        strcmp(a->command, "report") == 0) {
+        fprintf(stderr, "sanhe-bureau: export DATE [--out DIR] | verify FILE [--data DIR] | "
+                        "report DATE [--out FILE] [--books DIR]\n");
+        return 2;
+    }
+    fprintf(stderr, "sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
+                        "report)\n",
+            a->command);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct bureau_config c;
+    bureau_config_defaults(&c);
+    struct args a;
+    memset(&a, 0, sizeof a);
+    int rc = read_config(&c, argc, argv);
+    if (rc == 0)
+        rc = parse(&c, &a, argc, argv);
+    if (rc == 1)
+        return 0;
+    if (rc == 2) {
+        usage(stderr);
+        return 2;
+    }
+    return run(&c, &a);
+}
