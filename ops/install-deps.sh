@@ -2,7 +2,8 @@
 # Installs every Debian package sanhe needs to build, test and benchmark.
 # Idempotent and quiet; run as root (or through sudo) on Debian 12.
 # libclang-rt-14-dev holds libFuzzer and clang's sanitizer runtimes (clang-14
-# only recommends it): the fuzz targets of tests/fuzz need it.
+# only recommends it): the fuzz targets of tests/fuzz need it. chromium and
+# fonts-noto-cjk let the bureau's report page be tested in a headless browser.
 set -eu
 
 PACKAGES="
@@ -10,6 +11,7 @@ PACKAGES="
   libuv1-dev liblmdb-dev lmdb-utils libssl-dev openssl
   libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
   libjansson-dev libcsv-dev libinih-dev libhttp-parser-dev
+  chromium fonts-noto-cjk
 "
 
 missing=""
