@@ -1,0 +1,322 @@
+/*
+ * A run's life: load the dataset, connect every connection, start the
+ * schedule once all are open, drain, take the engine's stats, close.
+ * Bounded: a deadline timer ends the run whatever the engine does.
+ */
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lg_util.h"
+#include "run_internal.h"
+
+#define CONNECT_TIMEOUT_S 10
+#define DEADLINE_SLACK_S 10
+#define INFLIGHT_INITIAL 4096
+
+/* ---- The end ---------------------------------------------------------------------- */
+
+static void run_close_all(struct lg_run *r)
+{
+    if (r->phase == LG_CLOSING)
+        return;
+    r->phase = LG_CLOSING;
+    sched_stop(r);
+    for (uint32_t i = 0; i < r->nconns; i++)
+        lg_conn_close(&r->conns[i]);
+    uv_close((uv_handle_t *)&r->deadline, NULL);
+    uv_close((uv_handle_t *)&r->drain, NULL);
+    lg_engine_probe_close(&r->probe);
+}
+
+static void run_on_end_stats(struct lg_engine_probe *probe)
+{
+    struct lg_run *r = probe->owner;
+    lg_engine_delta(&r->stats_start, &r->stats_end, &r->res->engine);
+    run_close_all(r);
+}
+
+/* Whatever is still pending will not be answered; then the engine's stats. */
+static void run_end_window(struct lg_run *r)
+{
+    if (r->phase != LG_DRAINING)
+        return;
+    r->phase = LG_ENDING;
+    uv_timer_stop(&r->drain);
+    replies_expire_all(r);
+    /* No engine to ask, no first snapshot, or it is somehow still being taken. */
+    if (r->opt->engine_pid <= 0 || !r->stats_start.valid ||
+        uv_is_active((uv_handle_t *)&r->probe.timer)) {
+        run_close_all(r);
+        return;
+    }
+    r->probe.out = &r->stats_end;
+    r->probe.done = run_on_end_stats;
+    lg_engine_probe_start(&r->probe, &r->loop);
+}
+
+static void run_on_drain_timeout(uv_timer_t *t) { run_end_window(t->data); }
+
+void run_check_drained(struct lg_run *r)
+{
+    if (r->phase == LG_DRAINING && r->inflight.count == 0)
+        run_end_window(r);
+}
+
+void run_all_sent(struct lg_run *r)
+{
+    sched_stop(r);
+    r->phase = LG_DRAINING;
+    uv_timer_start(&r->drain, run_on_drain_timeout, (uint64_t)r->opt->drain_s * 1000, 0);
+    run_check_drained(r);
+}
+
+static void run_on_deadline(uv_timer_t *t)
+{
+    struct lg_run *r = t->data;
+    snprintf(r->res->failure, sizeof r->res->failure,
+             "the run's deadline passed (phase %d); stopped", (int)r->phase);
+    if (r->phase == LG_RUNNING || r->phase == LG_DRAINING || r->phase == LG_ENDING) {
+        r->phase = LG_DRAINING;
+        replies_expire_all(r);
+    }
+    run_close_all(r);
+}
+
+/* ---- The window's start: the engine's first snapshot ------------------------------- */
+
+static void run_on_start_stats(struct lg_engine_probe *probe)
+{
+    (void)probe; /* stats_start.valid says whether it came */
+}
+
+void run_window_start(struct lg_run *r)
+{
+    if (r->opt->engine_pid <= 0)
+        return;
+    r->probe.out = &r->stats_start;
+    r->probe.done = run_on_start_stats;
+    lg_engine_probe_start(&r->probe, &r->loop);
+}
+
+/* ---- Connections ------------------------------------------------------------------- */
+
+static void run_on_open(struct lg_conn *c)
+{
+    struct lg_run *r = c->owner;
+    if (++r->nopen == r->nconns && r->phase == LG_CONNECTING && sched_start(r) != 0)
+        run_close_all(r);
+}
+
+static void run_on_lost(struct lg_conn *c, const char *why)
+{
+    struct lg_run *r = c->owner;
+    r->nlost++;
+    if (r->phase == LG_CONNECTING) {
+        snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", c->index, why);
+        run_close_all(r);
+        return;
+    }
+    fprintf(stderr, "sanhe-loadgen: connection %u lost: %s\n", c->index, why);
+    replies_fail_conn(r, c->index);
+    if (r->nlost == r->nconns && r->phase == LG_RUNNING) {
+        /* Nothing left to send on: the rest of the window fails unsent. */
+        uint64_t from = r->next_seq > r->win_first ? r->next_seq : r->win_first;
+        if (r->total > from) {
+            r->res->scheduled += r->total - from;
+            r->res->errors[LG_ERR_DISCONNECTED] += r->total - from;
+        }
+        r->next_seq = r->total;
+        snprintf(r->res->failure, sizeof r->res->failure, "every connection was lost (%s)", why);
+        run_all_sent(r);
+    }
+    run_check_drained(r);
+}
+
+static const struct lg_conn_events conn_events = {
+    .open = run_on_open, .frame = replies_on_frame, .lost = run_on_lost};
+
+static int run_resolve(const struct lg_options *o, struct sockaddr_storage *addr)
+{
+    if (uv_ip4_addr(o->host, o->port, (struct sockaddr_in *)addr) == 0 ||
+        uv_ip6_addr(o->host, o->port, (struct sockaddr_in6 *)addr) == 0)
+        return 0;
+    return -1;
+}
+
+static int run_connect(struct lg_run *r)
+{
+    struct sockaddr_storage addr;
+    if (run_resolve(r->opt, &addr) != 0) {
+        snprintf(r->res->failure, sizeof r->res->failure, "--host %s: not a numeric address",
+                 r->opt->host);
+        return -1;
+    }
+    r->conns = calloc(r->nconns, sizeof *r->conns);
+    if (r->conns == NULL)
+        return -1;
+    for (uint32_t i = 0; i < r->nconns; i++) {
+        struct lg_conn *c = &r->conns[i];
+        c->index = i;
+        c->owner = r;
+        c->ev = &conn_events;
+        if (lg_conn_start(c, &r->loop, run_terminal(r, c)->ctx, r->opt->host,
+                          (const struct sockaddr *)&addr) != 0) {
+            snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", i, c->error);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- Set-up ---------------------------------------------------------------------------- */
+
+static int run_terminals(struct lg_run *r)
+{
+    const struct lg_options *o = r->opt;
+    r->nterms = o->terminal_count;
+    r->terms = calloc(r->nterms, sizeof *r->terms);
+    if (r->terms == NULL)
+        return -1;
+    for (size_t i = 0; i < r->nterms; i++) {
+        const struct lg_terminal_opt *t = &o->terminals[i];
+        r->terms[i].hospital = t->hospital;
+        r->terms[i].ctx = lg_tls_ctx(o->ca, t->cert, t->key, r->res->failure,
+                                     sizeof r->res->failure);
+        if (r->terms[i].ctx == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static int run_dataset(struct lg_run *r)
+{
+    const struct lg_options *o = r->opt;
+    char *err = r->res->failure;
+    size_t cap = sizeof r->res->failure;
+    int rc = o->dataset != NULL ? lg_dataset_read(o->dataset, &r->catalog, &r->persons, err, cap)
+                                : lg_catalog_builtin(&r->catalog);
+    if (rc == 0)
+        rc = lg_persons_select(o->persons_spec, &r->persons, err, cap);
+    r->res->persons = r->persons.n;
+    return rc;
+}
+
+/* The request id prefix: base 36 of the time and pid, so that runs against
+ * the same engine never reuse an id (which would be REQUEST_ID_REUSED). */
+static void run_tag(struct lg_run *r)
+{
+    if (r->opt->run_tag != NULL) {
+        lg_copy(r->tag, sizeof r->tag, r->opt->run_tag);
+        return;
+    }
+    uint64_t v = (uint64_t)time(NULL) * 100000u + (uint64_t)getpid() % 100000u;
+    char digits[16];
+    size_t n = 0;
+    while (v > 0 && n < sizeof digits) {
+        digits[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+        v /= 36;
+    }
+    size_t used = 0;
+    r->tag[used++] = 'g';
+    while (n > 0)
+        r->tag[used++] = digits[--n];
+    r->tag[used] = '\0';
+}
+
+static void run_result_init(struct lg_run *r)
+{
+    const struct lg_options *o = r->opt;
+    struct lg_result *res = r->res;
+    lg_hist_init(&res->latency);
+    lg_hist_init(&res->service);
+    lg_hist_init(&res->lag);
+    for (int i = 0; i < LG_OP_COUNT; i++)
+        lg_hist_init(&res->ops[i].hist);
+    lg_copy(res->label, sizeof res->label, o->label != NULL ? o->label : "");
+    lg_weights_format(&o->mix, res->mix, sizeof res->mix);
+    lg_weights_format(&o->shape.visits, res->visits, sizeof res->visits);
+    if (o->lines_spec != NULL)
+        snprintf(res->lines, sizeof res->lines, "%s", o->lines_spec);
+    else
+        snprintf(res->lines, sizeof res->lines, "outpatient 1-5, chronic 2-8, inpatient 10-40");
+    lg_copy(res->date, sizeof res->date, o->date);
+    lg_copy(res->tag, sizeof res->tag, r->tag);
+    res->rate = o->rate;
+    res->connections = o->connections;
+    res->terminals = (uint32_t)o->terminal_count;
+    res->duration_s = o->duration_s;
+    res->warmup_s = o->warmup_s;
+    res->drain_s = o->drain_s;
+    res->seed = o->seed;
+}
+
+static int run_setup(struct lg_run *r)
+{
+    const struct lg_options *o = r->opt;
+    r->nconns = o->connections;
+    r->rng = o->seed;
+    r->tfd = -1;
+    r->total = (uint64_t)o->rate * (o->warmup_s + o->duration_s);
+    r->win_first = (uint64_t)o->rate * o->warmup_s;
+    run_tag(r);
+    run_result_init(r);
+    if (run_dataset(r) != 0 || run_terminals(r) != 0 ||
+        lg_inflight_init(&r->inflight, INFLIGHT_INITIAL) != 0)
+        return -1;
+    uv_timer_init(&r->loop, &r->deadline);
+    uv_timer_init(&r->loop, &r->drain);
+    r->deadline.data = r->drain.data = r;
+    r->probe.pid = o->engine_pid;
+    r->probe.path = o->engine_stats;
+    r->probe.owner = r;
+    uint64_t limit_s = CONNECT_TIMEOUT_S + o->warmup_s + o->duration_s + o->drain_s + DEADLINE_SLACK_S;
+    uv_timer_start(&r->deadline, run_on_deadline, limit_s * 1000, 0);
+    return 0;
+}
+
+static void run_free(struct lg_run *r)
+{
+    for (uint32_t i = 0; r->conns != NULL && i < r->nconns; i++) {
+        if (r->conns[i].bytes_unsent_max > r->res->bytes_unsent_max)
+            r->res->bytes_unsent_max = r->conns[i].bytes_unsent_max;
+        lg_conn_free(&r->conns[i]);
+    }
+    for (size_t i = 0; r->terms != NULL && i < r->nterms; i++) {
+        SSL_CTX_free(r->terms[i].ctx);
+        free(r->terms[i].settled.e);
+    }
+    free(r->conns);
+    free(r->terms);
+    lg_inflight_free(&r->inflight);
+    lg_catalog_free(&r->catalog);
+    lg_persons_free(&r->persons);
+}
+
+int lg_run(const struct lg_options *opt, struct lg_result *res)
+{
+    struct lg_run *r = calloc(1, sizeof *r); /* the builder alone is ~100 KB */
+    if (r == NULL || uv_loop_init(&r->loop) != 0) {
+        free(r);
+        return -1;
+    }
+    memset(res, 0, sizeof *res);
+    r->opt = opt;
+    r->res = res;
+    r->phase = LG_CONNECTING;
+    int rc = run_setup(r);
+    if (rc == 0 && run_connect(r) != 0)
+        rc = -1;
+    if (rc != 0 && r->deadline.data != NULL)
+        run_close_all(r);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    if (res->failure[0] != '\0' && res->sent == 0)
+        rc = -1;
+    run_free(r);
+    uv_loop_close(&r->loop);
+    free(r);
+    return rc;
+}
