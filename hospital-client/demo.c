@@ -5,6 +5,11 @@
  * sample bill over TLS as its hospital's counter terminal and prints the
  * receipt, shows that a retried settle is answered with the same
  * settlement, then stops the engine and verifies its data offline.
+ *
+ * It talks to the engine through libsanhe-client, as a counter does: the
+ * settles with sanhe_settle, the admin's load with sanhe_call_raw. The
+ * sandbox (tests/support) only makes the directory, the certificates and
+ * the config, and starts and stops the engine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 
 #include "receipt.h"
 #include "sandbox.h"
+#include "sanhe/client.h"
 #include "sh_json.h"
 #include "sh_json_load.h"
 
@@ -36,18 +42,39 @@ static const char *find_name(const json_t *doc, const char *array, const char *k
     return NULL;
 }
 
-/* One request over a new TLS connection as the terminal `name`. */
-static Sanhe__Response *call_as(const struct demo *d, const char *name, const Sanhe__Request *req)
+/* A libsanhe-client handle for the terminal `name` of the sandbox. One
+ * attempt per connection: the engine is local, and a load may take a while. */
+static int client_for(const struct demo *d, const char *name, sanhe_client **out)
 {
-    struct sh_error err = {0};
-    struct tc *tc = NULL;
-    Sanhe__Response *resp = NULL;
-    if (sandbox_connect(&d->sb, name, &tc, &err) < 0)
-        fprintf(stderr, "sanhe-demo: %s\n", err.msg);
-    else if (tc_call(tc, req, &resp, DEMO_TIMEOUT_MS) < 0)
-        fprintf(stderr, "sanhe-demo: %s\n", tc_last_error(tc));
-    tc_close(tc);
-    return resp;
+    char engine[64], ca[4096], cert[4096], key[4096], rel[128];
+    snprintf(engine, sizeof engine, "127.0.0.1:%d", d->sb.engine.port);
+    snprintf(rel, sizeof rel, "certs/%s.crt", name);
+    sandbox_path(&d->sb, rel, cert);
+    snprintf(rel, sizeof rel, "certs/%s.key", name);
+    sandbox_path(&d->sb, rel, key);
+    struct sanhe_client_options o = {
+        .engines = engine,
+        .ca_file = sandbox_path(&d->sb, "certs/ca.crt", ca),
+        .cert_file = cert,
+        .key_file = key,
+        .terminal = name,
+        .timeout_ms = DEMO_TIMEOUT_MS,
+        .attempt_timeout_ms = DEMO_TIMEOUT_MS,
+    };
+    int rc = sanhe_client_new(out, &o);
+    if (rc != 0)
+        fprintf(stderr, "sanhe-demo: %s: %s\n", name, sanhe_strerror(rc));
+    return rc;
+}
+
+/* Why a call failed: the engine's refusal, or what the library saw. */
+static void report(sanhe_client *c, const char *what, int rc)
+{
+    if (rc == SANHE_E_REFUSED)
+        fprintf(stderr, "sanhe-demo: %s refused: %s\n", what, sanhe_last_message(c));
+    else
+        fprintf(stderr, "sanhe-demo: %s: %s (%s)\n", what, sanhe_strerror(rc),
+                sanhe_last_message(c));
 }
 
 static void print_receipt(const struct demo *d, const Sanhe__Claim *claim,
@@ -68,37 +95,88 @@ static void print_receipt(const struct demo *d, const Sanhe__Claim *claim,
     fputc('\n', stdout);
 }
 
-/* Settles one sample bill; returns its settlement id, or 0. */
+/* The claim as libsanhe-client takes it (pointing into pb); lines holds
+ * pb->n_lines entries. */
+static struct sanhe_claim claim_view(const Sanhe__Claim *pb, struct sanhe_line *lines)
+{
+    for (size_t i = 0; i < pb->n_lines; i++)
+        lines[i] = (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli,
+                                       pb->lines[i]->amount};
+    return (struct sanhe_claim){pb->hospital, pb->person, pb->visit, pb->date, lines, pb->n_lines};
+}
+
+/* The receipt from the settle's reply as it came (sanhe_last_reply): the
+ * printer takes the protocol's breakdown, every field of it. */
+static void print_last(const struct demo *d, sanhe_client *c, const Sanhe__Claim *claim)
+{
+    size_t len = 0;
+    const void *bytes = sanhe_last_reply(c, &len);
+    Sanhe__Response *resp = bytes != NULL ? sanhe__response__unpack(NULL, len, bytes) : NULL;
+    if (resp != NULL && resp->settle != NULL)
+        print_receipt(d, claim, resp->settle);
+    if (resp != NULL)
+        sanhe__response__free_unpacked(resp, NULL);
+}
+
+/* Settles one sample bill as its hospital's counter, with the bill's
+ * request id; returns its settlement id, or 0. */
 static uint64_t settle(const struct demo *d, const json_t *step, bool print)
 {
     struct sh_error err = {0};
-    Sanhe__Claim *claim = NULL;
-    if (sh_json_to_claim(json_object_get(step, "claim"), &claim, &err) < 0) {
+    Sanhe__Claim *pb = NULL;
+    if (sh_json_to_claim(json_object_get(step, "claim"), &pb, &err) < 0) {
         fprintf(stderr, "sanhe-demo: a sample bill is malformed: %s\n", err.msg);
         return 0;
     }
     char terminal[64];
-    snprintf(terminal, sizeof terminal, "counter-%s", claim->hospital ? claim->hospital : "");
-    Sanhe__SettleRequest op = SANHE__SETTLE_REQUEST__INIT;
-    op.claim = claim;
-    Sanhe__Request req = SANHE__REQUEST__INIT;
-    req.request_id = (char *)json_string_value(json_object_get(step, "request_id"));
-    req.op_case = SANHE__REQUEST__OP_SETTLE;
-    req.settle = &op;
-    Sanhe__Response *resp = call_as(d, terminal, &req);
+    snprintf(terminal, sizeof terminal, "counter-%s", pb->hospital ? pb->hospital : "");
+    const char *rid = json_string_value(json_object_get(step, "request_id"));
+    struct sanhe_line *lines = calloc(pb->n_lines > 0 ? pb->n_lines : 1, sizeof *lines);
+    sanhe_client *c = NULL;
     uint64_t id = 0;
-    if (resp != NULL && resp->error != NULL)
-        fprintf(stderr, "sanhe-demo: settle %s refused: %s\n", req.request_id,
-                resp->error->message ? resp->error->message : "");
-    else if (resp != NULL && resp->settle != NULL) {
-        id = resp->settle->settlement_id;
-        if (print)
-            print_receipt(d, claim, resp->settle);
+    if (lines != NULL && client_for(d, terminal, &c) == 0) {
+        struct sanhe_claim claim = claim_view(pb, lines);
+        struct sanhe_settle_result r;
+        int rc = sanhe_settle(c, &claim, rid, 0, &r);
+        char what[64];
+        snprintf(what, sizeof what, "settle %s", rid != NULL ? rid : "");
+        if (rc != 0)
+            report(c, what, rc);
+        id = rc == 0 ? r.settlement_id : 0;
+        if (rc == 0 && print)
+            print_last(d, c, pb);
+        sanhe_settle_result_free(&r);
     }
-    if (resp != NULL)
-        sanhe__response__free_unpacked(resp, NULL);
-    sanhe__claim__free_unpacked(claim, NULL);
+    sanhe_client_free(c);
+    free(lines);
+    sanhe__claim__free_unpacked(pb, NULL);
     return id;
+}
+
+/* The admin's load has no call of its own in libsanhe-client: it goes
+ * through sanhe_call_raw, packed here. */
+static int send_load(const struct demo *d, const Sanhe__LoadRequest *msg)
+{
+    Sanhe__Request req = SANHE__REQUEST__INIT;
+    req.request_id = "demo-load";
+    req.op_case = SANHE__REQUEST__OP_LOAD;
+    req.load = (Sanhe__LoadRequest *)msg;
+    size_t len = sanhe__request__get_packed_size(&req);
+    uint8_t *packed = malloc(len > 0 ? len : 1);
+    sanhe_client *c = NULL;
+    int rc = packed != NULL ? client_for(d, "demo-admin", &c) : SANHE_E_NOMEM;
+    void *reply = NULL;
+    size_t reply_len = 0;
+    if (rc == 0) {
+        sanhe__request__pack(&req, packed);
+        rc = sanhe_call_raw(c, packed, len, 0, &reply, &reply_len);
+    }
+    if (rc != 0 && c != NULL)
+        report(c, "reference data", rc);
+    free(reply);
+    sanhe_client_free(c);
+    free(packed);
+    return rc;
 }
 
 static int load(struct demo *d)
@@ -106,18 +184,11 @@ static int load(struct demo *d)
     struct sh_error err = {0};
     Sanhe__LoadRequest msg;
     int rc = sh_json_to_load(d->doc, &msg, &err);
-    Sanhe__Request req = SANHE__REQUEST__INIT;
-    req.request_id = "demo-load";
-    req.op_case = SANHE__REQUEST__OP_LOAD;
-    req.load = &msg;
-    Sanhe__Response *resp = rc == 0 ? call_as(d, "demo-admin", &req) : NULL;
-    if (rc == 0 && (resp == NULL || resp->error != NULL))
-        rc = sh_error_set(&err, SH_E_BAD_REFERENCE_DATA, "%s",
-                          resp && resp->error->message ? resp->error->message : "no reply");
-    if (rc < 0)
+    if (rc < 0) {
         fprintf(stderr, "sanhe-demo: reference data refused: %s\n", err.msg);
-    if (resp != NULL)
-        sanhe__response__free_unpacked(resp, NULL);
+        return rc;
+    }
+    rc = send_load(d, &msg);
     sh_json_load_free(&msg);
     return rc;
 }

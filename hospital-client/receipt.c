@@ -69,8 +69,8 @@ static void rule(FILE *out, char c)
 }
 
 /* Policy fund names read "中文名 English name": one half per language. */
-static void fund_label(const char *name, const char *fallback, enum sh_lang lang, char *out,
-                       size_t size)
+void sh_fund_label(const char *name, const char *fallback, enum sh_lang lang, char *out,
+                   size_t size)
 {
     const char *space = name != NULL ? strchr(name, ' ') : NULL;
     if (name == NULL)
@@ -83,7 +83,7 @@ static void fund_label(const char *name, const char *fallback, enum sh_lang lang
         snprintf(out, size, "%s", space + 1);
 }
 
-static const char *visit_label(const char *visit, enum sh_lang lang)
+const char *sh_visit_label(const char *visit, enum sh_lang lang)
 {
     static const char *const names[][3] = {
         {"outpatient", "门诊", "Outpatient"},
@@ -96,7 +96,7 @@ static const char *visit_label(const char *visit, enum sh_lang lang)
     return visit != NULL ? visit : "?";
 }
 
-static const char *reason_label(const char *reason, enum sh_lang lang)
+const char *sh_reason_label(const char *reason, enum sh_lang lang)
 {
     static const char *const names[][3] = {
         {"not_designated", "非定点", "not designated"},
@@ -106,10 +106,10 @@ static const char *reason_label(const char *reason, enum sh_lang lang)
         {"claim_cap", "达单次限额", "claim cap reached"},
         {"annual_cap", "达年度限额", "annual cap reached"},
     };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    for (size_t i = 0; reason != NULL && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(reason, names[i][0]) == 0)
             return names[i][lang == SH_LANG_ZH ? 1 : 2];
-    return reason;
+    return reason != NULL ? reason : "";
 }
 
 static void print_header(FILE *out, const struct sh_receipt *r, enum sh_lang lang)
@@ -125,7 +125,7 @@ static void print_header(FILE *out, const struct sh_receipt *r, enum sh_lang lan
     rule(out, '-');
     fprintf(out, "%s %s  %s\n", zh ? "患者:" : "Patient:", r->person_name ? r->person_name : "",
             masked);
-    fprintf(out, "%s %s  %s\n", zh ? "就诊:" : "Visit:  ", visit_label(r->visit, lang),
+    fprintf(out, "%s %s  %s\n", zh ? "就诊:" : "Visit:  ", sh_visit_label(r->visit, lang),
             r->date ? r->date : "");
     if (r->settlement_id != 0)
         fprintf(out, "%s %llu  %s %s\n", zh ? "结算号:" : "Settlement:",
@@ -134,10 +134,24 @@ static void print_header(FILE *out, const struct sh_receipt *r, enum sh_lang lan
     rule(out, '-');
 }
 
+/* The bill by catalog class, as the engine summed it. Class C is exactly
+ * what is out of scope, so its row stands for that one. */
+static void print_classes(FILE *out, const Sanhe__Breakdown *b, bool zh)
+{
+    row(out, zh ? "  甲类费用" : "  Class A items", b->class_a_total);
+    row(out, zh ? "  乙类费用" : "  Class B items", b->class_b_total);
+    row(out, zh ? "  丙类费用（目录外）" : "  Class C items (out of scope)", b->class_c_total);
+}
+
 static void print_split(FILE *out, const Sanhe__Breakdown *b, bool zh)
 {
     row(out, zh ? "医疗费用总额" : "Total bill", b->total);
-    row(out, zh ? "  目录外（丙类）" : "  Out of scope (class C)", b->out_of_scope);
+    /* A reply of an engine (or a settlement recorded) before the class
+     * totals existed has none: the split then names class C alone. */
+    if (b->has_class_a_total && b->has_class_b_total && b->has_class_c_total)
+        print_classes(out, b, zh);
+    else
+        row(out, zh ? "  目录外（丙类）" : "  Out of scope (class C)", b->out_of_scope);
     row(out, zh ? "  超限价部分" : "  Over price cap", b->over_limit);
     row(out, zh ? "  乙类先行自付" : "  Class B first self-pay", b->pre_selfpay);
     row(out, zh ? "  政策范围内费用" : "  In scope", b->in_scope);
@@ -150,7 +164,7 @@ static void print_funds(FILE *out, const Sanhe__Breakdown *b, enum sh_lang lang)
     for (size_t i = 0; i < b->n_funds; i++) {
         const Sanhe__FundShare *f = b->funds[i];
         char label[192];
-        fund_label(f->name, f->fund, lang, label, sizeof label);
+        sh_fund_label(f->name, f->fund, lang, label, sizeof label);
         row(out, label, f->pay);
         if (f->deductible != 0) {
             char yuan[32];
@@ -160,7 +174,7 @@ static void print_funds(FILE *out, const Sanhe__Breakdown *b, enum sh_lang lang)
         if (f->category != NULL)
             fprintf(out, "    %s %s\n", zh ? "资格类别:" : "category:", f->category);
         if (f->reason != NULL)
-            fprintf(out, "    %s %s\n", zh ? "说明:" : "note:", reason_label(f->reason, lang));
+            fprintf(out, "    %s %s\n", zh ? "说明:" : "note:", sh_reason_label(f->reason, lang));
     }
     rule(out, '-');
     row(out, zh ? "基金支付合计" : "Funds pay in total", b->fund_total);

@@ -5,7 +5,7 @@
  *
  *   bureau_main.c       arguments and commands
  *   bureau_config.c     the INI configuration ([bureau] section) and overrides
- *   bureau_conn.c       one TLS connection, request and answer
+ *   bureau_conn.c       one request and its answer, through libsanhe-client
  *   bureau_table.c      text tables whose columns line up with Chinese text
  *   bureau_labels.c     column names, Chinese or English
  *   bureau_day.c        `day`: a table per hospital and fund, with totals
@@ -16,9 +16,9 @@
  *                       offline (bureau_compare.c)
  *   bureau_report*.c    `report`: the day as a static HTML page with inline SVG charts
  *
- * The TLS client is, for now, the project's small blocking test client
- * (tests/support/tls_client.h, library sanhe_test_client), as sanhe-demo
- * does until libsanhe-client lands.
+ * The connection is libsanhe-client's (sanhe_call_raw): a deadline per
+ * request, reconnects and resends with the same request id, and the
+ * engine's refusals as replies.
  */
 #ifndef BUREAU_H
 #define BUREAU_H
@@ -61,8 +61,9 @@ int bureau_config_load(const char *path, struct bureau_config *c, struct sh_erro
 int bureau_config_engine(struct bureau_config *c, const char *value, struct sh_error *err);
 
 /* ---- bureau_conn.c ---- */
-/* One request over a fresh connection; *out is freed by the caller
- * (sanhe__response__free_unpacked). A refusal is a Response with an error. */
+/* One request over a fresh connection, within c->timeout_ms; *out is freed
+ * by the caller (sanhe__response__free_unpacked). A refusal is a Response
+ * with an error. A request without a request_id gets a generated one. */
 int bureau_call(const struct bureau_config *c, const Sanhe__Request *req, Sanhe__Response **out,
                 struct sh_error *err);
 /* A reconcile request, answered with a ReconcileReply (else err says why,

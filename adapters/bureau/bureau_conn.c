@@ -1,8 +1,85 @@
-/* One request to the engine over a fresh TLS connection, as this terminal. */
+/*
+ * One request to the engine as this terminal, through libsanhe-client's
+ * escape hatch for operations it has no call of its own for
+ * (sanhe_call_raw): its deadline, reconnects and resends with the same
+ * request id, and its error model.
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bureau.h"
-#include "tls_client.h"
+#include "sanhe/client.h"
+
+/* A client of the configured engine. One attempt may take the whole
+ * deadline: a reconcile of a busy day can take longer than the library's
+ * default attempt, and resending it early would only queue the same work
+ * again. */
+static int client_new(const struct bureau_config *c, sanhe_client **out, struct sh_error *err)
+{
+    char engine[300];
+    if (strchr(c->host, ':') != NULL) /* an IPv6 address, in brackets */
+        snprintf(engine, sizeof engine, "[%s]:%d", c->host, c->port);
+    else
+        snprintf(engine, sizeof engine, "%s:%d", c->host, c->port);
+    struct sanhe_client_options o = {
+        .engines = engine,
+        .ca_file = c->ca,
+        .cert_file = c->cert,
+        .key_file = c->key,
+        .terminal = "bureau",
+        .timeout_ms = c->timeout_ms,
+        .attempt_timeout_ms = c->timeout_ms,
+    };
+    int rc = sanhe_client_new(out, &o);
+    if (rc != 0)
+        return sh_error_set(err, rc == SANHE_E_INVAL ? SH_E_BAD_REQUEST : SH_E_INTERNAL,
+                            "engine %s, ca %s, cert %s, key %s: %s", engine, c->ca, c->cert, c->key,
+                            sanhe_strerror(rc));
+    return 0;
+}
+
+/* The library's failure as the bureau's error, naming the engine. */
+static int failure(const struct bureau_config *c, sanhe_client *sc, int rc, struct sh_error *err)
+{
+    if (rc == SANHE_E_UNREACHABLE)
+        return sh_error_set(err, SH_E_UNAVAILABLE,
+                            "cannot connect to %s:%d (%s): is the engine running, and are "
+                            "these the bureau's certificates?",
+                            c->host, c->port, sanhe_last_message(sc));
+    if (rc == SANHE_E_TIMEOUT || rc == SANHE_E_OUTCOME_UNKNOWN)
+        return sh_error_set(err, SH_E_TIMEOUT, "%s:%d: no reply within %d ms", c->host, c->port,
+                            c->timeout_ms);
+    return sh_error_set(err, rc == SANHE_E_PROTOCOL ? SH_E_BAD_FRAME : SH_E_INTERNAL,
+                        "%s:%d: %s %s", c->host, c->port, sanhe_strerror(rc),
+                        sanhe_last_message(sc));
+}
+
+/* The reply's bytes as a Response. */
+static int unpack(const void *bytes, size_t len, Sanhe__Response **out, struct sh_error *err)
+{
+    *out = bytes != NULL ? sanhe__response__unpack(NULL, len, bytes) : NULL;
+    return *out != NULL ? 0 : sh_error_set(err, SH_E_BAD_FRAME, "a reply is not a Response");
+}
+
+/* Sends packed over sc: 0 with *out the reply, a refusal included (the
+ * library keeps a refusal's bytes as the last reply). */
+static int exchange(const struct bureau_config *c, sanhe_client *sc, const uint8_t *packed,
+                    size_t len, Sanhe__Response **out, struct sh_error *err)
+{
+    void *reply = NULL;
+    size_t reply_len = 0;
+    int rc = sanhe_call_raw(sc, packed, len, c->timeout_ms, &reply, &reply_len);
+    if (rc == 0)
+        rc = unpack(reply, reply_len, out, err);
+    else if (rc == SANHE_E_REFUSED) {
+        const void *bytes = sanhe_last_reply(sc, &reply_len);
+        rc = unpack(bytes, reply_len, out, err);
+    } else
+        rc = failure(c, sc, rc, err);
+    free(reply);
+    return rc;
+}
 
 int bureau_call(const struct bureau_config *c, const Sanhe__Request *req, Sanhe__Response **out,
                 struct sh_error *err)
@@ -11,16 +88,17 @@ int bureau_call(const struct bureau_config *c, const Sanhe__Request *req, Sanhe_
     if (c->ca[0] == '\0' || c->cert[0] == '\0' || c->key[0] == '\0')
         return sh_error_set(err, SH_E_BAD_REQUEST,
                             "no certificates: give -c CONFIG or --ca, --cert and --key");
-    struct tc *tc = NULL;
-    int rc = tc_connect(&tc, c->host, c->port, c->ca, c->cert, c->key, c->timeout_ms);
-    if (rc < 0)
-        return sh_error_set(err, rc, "cannot connect to %s:%d (%s): is the engine running, "
-                            "and are these the bureau's certificates?", c->host, c->port,
-                            sh_error_name(rc));
-    rc = tc_call(tc, req, out, c->timeout_ms);
-    if (rc < 0)
-        sh_error_set(err, rc, "%s:%d: %s", c->host, c->port, tc_last_error(tc));
-    tc_close(tc);
+    size_t len = sanhe__request__get_packed_size(req);
+    uint8_t *packed = malloc(len > 0 ? len : 1);
+    if (packed == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    sanhe__request__pack(req, packed);
+    sanhe_client *sc = NULL;
+    int rc = client_new(c, &sc, err);
+    if (rc == 0)
+        rc = exchange(c, sc, packed, len, out, err);
+    sanhe_client_free(sc);
+    free(packed);
     return rc;
 }
 
@@ -28,7 +106,7 @@ int bureau_reconcile(const struct bureau_config *c, const Sanhe__ReconcileReques
                      Sanhe__Response **out, struct sh_error *err)
 {
     Sanhe__Request req = SANHE__REQUEST__INIT;
-    req.request_id = "bureau-reconcile";
+    req.request_id = NULL; /* the library makes a unique one */
     req.op_case = SANHE__REQUEST__OP_RECONCILE;
     req.reconcile = (Sanhe__ReconcileRequest *)q;
     int rc = bureau_call(c, &req, out, err);

@@ -51,6 +51,13 @@ json_t *sh_json_from_breakdown(const Sanhe__Breakdown *b)
         json_object_set_new(o, "policy_region", json_string(b->policy_region));
     if (b->has_policy_year)
         set_int(o, "policy_year", b->policy_year);
+    /* Absent from settlements recorded before the engine reported them;
+     * the case files do not name them, and the runner ignores extra keys. */
+    if (b->has_class_a_total && b->has_class_b_total && b->has_class_c_total) {
+        set_int(o, "class_a_total", b->class_a_total);
+        set_int(o, "class_b_total", b->class_b_total);
+        set_int(o, "class_c_total", b->class_c_total);
+    }
     return o;
 }
 
@@ -71,17 +78,70 @@ static json_t *accumulators_json(const Sanhe__EligibilityReply *e, int nonzero_o
     return list;
 }
 
+/* An optional amount: the number, or null when absent (no cap). */
+static json_t *int_or_null(protobuf_c_boolean has, int64_t value)
+{
+    return has ? json_integer((json_int_t)value) : json_null();
+}
+
+static json_t *deductible_levels_json(const Sanhe__FundLimit *l)
+{
+    static const char *const levels[] = {"village", "township", "county", "municipal",
+                                         "provincial"};
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < l->n_deductible_by_level && i < 5; i++)
+        set_int(o, levels[i], l->deductible_by_level[i]);
+    return o;
+}
+
+/* {visit, cap_group, year, annual_cap, paid, remaining, claim_cap,
+ *  deductible_scope, deductible_by_level, deductible?, deductible_met};
+ * caps are null when the rule has none. */
+static json_t *fund_limit_json(const Sanhe__FundLimit *l)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "visit", json_string(l->visit != NULL ? l->visit : ""));
+    json_object_set_new(o, "cap_group", json_string(l->cap_group != NULL ? l->cap_group : ""));
+    set_int(o, "year", l->year);
+    json_object_set_new(o, "annual_cap", int_or_null(l->has_annual_cap, l->annual_cap));
+    set_int(o, "paid", l->paid);
+    json_object_set_new(o, "remaining",
+                        int_or_null(l->has_annual_cap && l->has_remaining, l->remaining));
+    json_object_set_new(o, "claim_cap", int_or_null(l->has_claim_cap, l->claim_cap));
+    json_object_set_new(o, "deductible_scope",
+                        json_string(l->deductible_scope != NULL ? l->deductible_scope : ""));
+    json_object_set_new(o, "deductible_by_level", deductible_levels_json(l));
+    if (l->has_deductible)
+        set_int(o, "deductible", l->deductible);
+    set_int(o, "deductible_met", l->deductible_met);
+    return o;
+}
+
+static json_t *fund_status_json(const Sanhe__FundStatus *f)
+{
+    json_t *fo = json_pack("{s:b}", "applies", f->applies);
+    if (fo != NULL && f->category != NULL)
+        json_object_set_new(fo, "category", json_string(f->category));
+    if (fo != NULL && f->reason != NULL)
+        json_object_set_new(fo, "reason", json_string(f->reason));
+    if (fo != NULL && f->n_limits > 0) {
+        json_t *limits = json_array();
+        for (size_t i = 0; limits != NULL && i < f->n_limits; i++)
+            json_array_append_new(limits, fund_limit_json(f->limits[i]));
+        json_object_set_new(fo, "limits", limits);
+    }
+    return fo;
+}
+
 static json_t *eligibility_json(const Sanhe__EligibilityReply *e, int nonzero_only)
 {
     json_t *o = json_object();
     json_t *funds = json_object();
     for (size_t i = 0; funds != NULL && i < e->n_funds; i++) {
         const Sanhe__FundStatus *f = e->funds[i];
-        json_t *fo = json_pack("{s:b}", "applies", f->applies);
-        if (fo != NULL && f->category != NULL)
-            json_object_set_new(fo, "category", json_string(f->category));
-        if (fo != NULL && f->reason != NULL)
-            json_object_set_new(fo, "reason", json_string(f->reason));
+        json_t *fo = fund_status_json(f);
         if (f->fund != NULL)
             json_object_set_new(funds, f->fund, fo);
         else

@@ -233,6 +233,7 @@ void sh_rules_split(const struct sh_claim *claim, const struct sh_item *const *i
                     int32_t class_b_selfpay_bp, struct sh_breakdown *out)
 {
     sh_fen total = 0, out_of_scope = 0, over_limit = 0, pre_selfpay = 0, in_scope = 0;
+    sh_fen class_a = 0, class_b = 0;
     assert(claim->line_count <= SH_CLAIM_LINES_MAX);
     assert(class_b_selfpay_bp >= 0 && class_b_selfpay_bp <= SH_BP_ONE);
     for (uint32_t i = 0; i < claim->line_count; i++) {
@@ -252,6 +253,10 @@ void sh_rules_split(const struct sh_claim *claim, const struct sh_item *const *i
         sh_fen over = cap >= 0 ? max_fen(0, line->amount - cap) : 0;
         sh_fen rest = line->amount - over;
         sh_fen pre = 0;
+        if (item->cls == SH_CLASS_A)
+            class_a += line->amount;
+        else
+            class_b += line->amount;
         if (item->cls == SH_CLASS_B) {
             int32_t bp = item->selfpay_bp >= 0 ? item->selfpay_bp : class_b_selfpay_bp;
             assert(bp <= SH_BP_ONE);
@@ -268,6 +273,12 @@ void sh_rules_split(const struct sh_claim *claim, const struct sh_item *const *i
     out->over_limit = over_limit;
     out->pre_selfpay = pre_selfpay;
     out->in_scope = in_scope;
+    /* Class C is what step 1 puts out of scope, so the three add up to the
+     * total by construction. */
+    out->class_a_total = class_a;
+    out->class_b_total = class_b;
+    out->class_c_total = out_of_scope;
+    assert(class_a + class_b + out_of_scope == total);
 }
 
 /* ---- Eligibility ----------------------------------------------------------------- */

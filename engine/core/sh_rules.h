@@ -38,7 +38,8 @@ int sh_rules_settle(const struct sh_rules_input *in, struct sh_breakdown *out,
 int sh_rules_check_claim(const struct sh_claim *claim, struct sh_error *err);
 
 /* Step 1 alone: split the lines into out's total, out_of_scope, over_limit,
- * pre_selfpay and in_scope. items must all be non-NULL. */
+ * pre_selfpay and in_scope, and the class totals class_a_total,
+ * class_b_total, class_c_total (= out_of_scope). items must all be non-NULL. */
 void sh_rules_split(const struct sh_claim *claim, const struct sh_item *const *items,
                     int32_t class_b_selfpay_bp, struct sh_breakdown *out);
 

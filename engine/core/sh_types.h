@@ -208,6 +208,13 @@ struct sh_breakdown {
     sh_fen over_limit;
     sh_fen pre_selfpay;
     sh_fen in_scope;
+    /* The bill by catalog class (Σ amount of the lines of each class):
+     * class_a_total + class_b_total + class_c_total == total, and
+     * class_c_total == out_of_scope. For the receipt: the cashier's bill
+     * lists 甲类/乙类/丙类, which the split above does not separate. */
+    sh_fen class_a_total;
+    sh_fen class_b_total;
+    sh_fen class_c_total;
     sh_fen fund_total;
     sh_fen patient_pays;
     int32_t year; /* the policy (accumulator) year */

@@ -241,6 +241,10 @@ void convert_breakdown(const struct sh_breakdown *b, const struct sh_policy *pol
         m->policy_region = (char *)policy->region;
     m->has_policy_year = true;
     m->policy_year = b->year;
+    m->has_class_a_total = m->has_class_b_total = m->has_class_c_total = true;
+    m->class_a_total = b->class_a_total;
+    m->class_b_total = b->class_b_total;
+    m->class_c_total = b->class_c_total;
     for (uint32_t i = 0; i < b->fund_count; i++) {
         convert_share(&b->funds[i], policy, &out->shares[i]);
         out->share_ptrs[i] = &out->shares[i];

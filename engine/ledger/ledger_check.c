@@ -142,6 +142,28 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
                       PRId64, id, paid, rec->settlement->breakdown->fund_total);
 }
 
+/* RULES.md's sums within one breakdown, and the claim's lines adding up to
+ * its total: what the journal does not carry (class totals, lines) is
+ * still held to the arithmetic it must obey. */
+static void check_breakdown(struct check *c, uint64_t id, const Sanhe__Settlement *s)
+{
+    const Sanhe__Breakdown *b = s->breakdown;
+    sh_fen lines = 0, funds = 0;
+    for (size_t i = 0; s->claim != NULL && i < s->claim->n_lines; i++)
+        lines += s->claim->lines[i]->amount;
+    for (size_t i = 0; i < b->n_funds; i++)
+        funds += b->funds[i]->pay;
+    bool ok = b->total == b->out_of_scope + b->over_limit + b->pre_selfpay + b->in_scope &&
+              b->total == b->fund_total + b->patient_pays && funds == b->fund_total &&
+              (s->claim == NULL || lines == b->total);
+    if (b->has_class_a_total || b->has_class_b_total || b->has_class_c_total)
+        ok = ok && b->class_a_total + b->class_b_total + b->class_c_total == b->total &&
+             b->class_c_total == b->out_of_scope && b->class_a_total >= 0 &&
+             b->class_b_total >= 0;
+    if (!ok)
+        check_problem(c, "settlement %" PRIu64 ": its amounts do not add up", id);
+}
+
 static void check_settlement(struct check *c, uint64_t id, const Sanhe__SettlementRecord *rec)
 {
     const Sanhe__Settlement *s = rec->settlement;
@@ -149,6 +171,7 @@ static void check_settlement(struct check *c, uint64_t id, const Sanhe__Settleme
     if (s->settlement_id != id)
         check_problem(c, "settlement %" PRIu64 ": the record says %" PRIu64, id, s->settlement_id);
     c->flags[id] |= CHECK_SEEN | (reversed ? CHECK_REVERSED : 0);
+    check_breakdown(c, id, s);
     check_deltas(c, id, rec, reversed);
     check_points_at(c, s->hospital, s->request_id, id, SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE,
                     SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE, "settle");

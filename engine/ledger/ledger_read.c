@@ -143,14 +143,87 @@ static int elig_acc_one(void *ctx, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
+/* The FundStatus messages and their limits, in one block for the reply;
+ * every string points into the policy or the accumulator list. */
 struct elig_funds {
     Sanhe__FundStatus msgs[SH_FUNDS_MAX];
     Sanhe__FundStatus *ptrs[SH_FUNDS_MAX];
+    Sanhe__FundLimit limits[SH_FUNDS_MAX][SH_VISIT_COUNT];
+    Sanhe__FundLimit *limit_ptrs[SH_FUNDS_MAX][SH_VISIT_COUNT];
+    int64_t deductibles[SH_FUNDS_MAX][SH_VISIT_COUNT][SH_LEVEL_COUNT];
 };
 
-static void elig_fund(const struct sh_policy *policy, const struct sh_fund *f,
-                      const struct sh_person *person, uint32_t date, Sanhe__FundStatus *m)
+/* What one eligibility answer needs besides the fund: the person's
+ * accumulators, the policy year and the caller's hospital level. */
+struct elig_ctx {
+    const struct elig_accs *accs;
+    int32_t year;
+    int level; /* the calling counter's hospital level; -1: none */
+};
+
+static const Sanhe__Accumulator *elig_acc_find(const struct elig_ctx *cx, const char *fund,
+                                               const char *cap_group)
 {
+    for (size_t i = 0; i < cx->accs->count; i++) {
+        const struct elig_acc *a = &cx->accs->items[i];
+        if (a->msg.year == cx->year && strcmp(a->fund, fund) == 0 &&
+            strcmp(a->cap_group, cap_group) == 0)
+            return &a->msg;
+    }
+    return NULL;
+}
+
+/* The annual cap and what is left of it, as the rules core applies it
+ * (RULES.md step 2.6: annual_cap - acc.paid, never below 0). */
+static void elig_limit_cap(const struct sh_rule *rule, sh_fen paid, Sanhe__FundLimit *m)
+{
+    m->has_paid = true;
+    m->paid = paid;
+    if (rule->annual_cap >= 0) {
+        m->has_annual_cap = m->has_remaining = true;
+        m->annual_cap = rule->annual_cap;
+        /* paid is never below 0 in the store (accum_apply refuses that);
+         * reading one as 0 keeps the difference in range regardless. */
+        sh_fen used = paid > 0 ? paid : 0;
+        m->remaining = rule->annual_cap > used ? rule->annual_cap - used : 0;
+    }
+    if (rule->claim_cap >= 0) {
+        m->has_claim_cap = true;
+        m->claim_cap = rule->claim_cap;
+    }
+}
+
+static void elig_limit(const struct elig_ctx *cx, const struct sh_fund *f,
+                       const struct sh_rule *rule, int visit, int64_t deductibles[SH_LEVEL_COUNT],
+                       Sanhe__FundLimit *m)
+{
+    sanhe__fund_limit__init(m);
+    const Sanhe__Accumulator *acc = elig_acc_find(cx, f->id, rule->cap_group);
+    m->visit = (char *)sh_visit_name((enum sh_visit)visit);
+    m->cap_group = (char *)rule->cap_group;
+    m->has_year = true;
+    m->year = cx->year;
+    elig_limit_cap(rule, acc != NULL ? acc->paid : 0, m);
+    m->deductible_scope = rule->deductible_annual ? "annual" : "claim";
+    for (int l = 0; l < SH_LEVEL_COUNT; l++)
+        deductibles[l] = rule->deductible[l];
+    m->n_deductible_by_level = SH_LEVEL_COUNT;
+    m->deductible_by_level = deductibles;
+    if (cx->level >= 0) {
+        m->has_deductible = true;
+        m->deductible = rule->deductible[cx->level];
+    }
+    /* Only an annual deductible is met across claims; a claim-scope one is
+     * paid again by each claim, so nothing of it carries over. */
+    m->has_deductible_met = true;
+    m->deductible_met = rule->deductible_annual && acc != NULL ? acc->deductible_met : 0;
+}
+
+static void elig_fund(const struct elig_ctx *cx, const struct sh_policy *policy, uint32_t index,
+                      const struct sh_person *person, uint32_t date, struct elig_funds *out)
+{
+    const struct sh_fund *f = &policy->funds[index];
+    Sanhe__FundStatus *m = &out->msgs[index];
     sanhe__fund_status__init(m);
     const struct sh_ruleset *rs = sh_fund_ruleset_for(policy, f, person, date);
     bool insurance = f->kind == SH_FUND_INSURANCE;
@@ -161,8 +234,78 @@ static void elig_fund(const struct sh_policy *policy, const struct sh_fund *f,
     m->applies = rs != NULL;
     if (rs != NULL && !insurance)
         m->category = (char *)rs->category;
-    if (rs == NULL)
+    if (rs == NULL) {
         m->reason = insurance ? "not_enrolled" : "no_category";
+        return;
+    }
+    for (int v = 0; v < SH_VISIT_COUNT; v++) {
+        const struct sh_rule *rule = sh_ruleset_rule(rs, v);
+        if (rule == NULL)
+            continue;
+        Sanhe__FundLimit *lim = &out->limits[index][m->n_limits];
+        elig_limit(cx, f, rule, v, out->deductibles[index][m->n_limits], lim);
+        out->limit_ptrs[index][m->n_limits++] = lim;
+    }
+    m->limits = out->limit_ptrs[index];
+}
+
+/* The calling counter's hospital level, or -1 (another role, or a hospital
+ * not in reference data): the deductible it will apply is the one to show. */
+static int elig_caller_level(struct ledger_op *op)
+{
+    struct sh_hospital h;
+    if (op->caller == NULL || op->caller->role != SH_ROLE_COUNTER ||
+        op->caller->hospital[0] == '\0' || !refdata_hospital_get(op->txn, op->caller->hospital, &h))
+        return -1;
+    return (unsigned)h.level < SH_LEVEL_COUNT ? (int)h.level : -1;
+}
+
+/* The funds of the policy in force into er; *funds is malloc'd (free it,
+ * also on failure). 0, or a negative code. */
+static int elig_funds_fill(struct ledger_op *op, const struct sh_policy *policy,
+                           const struct sh_person *person, uint32_t date,
+                           const struct elig_accs *accs, Sanhe__EligibilityReply *er,
+                           struct elig_funds **funds)
+{
+    *funds = malloc(sizeof **funds); /* some kilobytes: not on a reader's stack */
+    if (*funds == NULL)
+        return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
+    struct elig_ctx cx = {accs, policy->year, elig_caller_level(op)};
+    if (op->txn->ret != 0)
+        return op->txn->ret; /* the caller's hospital record did not decode */
+    uint32_t n = policy->fund_count < SH_FUNDS_MAX ? policy->fund_count : SH_FUNDS_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        elig_fund(&cx, policy, i, person, date, *funds);
+        (*funds)->ptrs[i] = &(*funds)->msgs[i];
+    }
+    er->policy_name = (char *)policy->name;
+    er->n_funds = n;
+    er->funds = (*funds)->ptrs;
+    return 0;
+}
+
+/* Packs the reply; er's accumulators are accs, in key order (year, then
+ * fund, then cap group, each in byte order). */
+static int elig_pack(struct ledger_op *op, Sanhe__EligibilityReply *er,
+                     const struct elig_accs *accs)
+{
+    Sanhe__Accumulator **ptrs = calloc(accs->count > 0 ? accs->count : 1, sizeof *ptrs);
+    if (ptrs == NULL)
+        return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < accs->count; i++) {
+        accs->items[i].msg.fund = accs->items[i].fund;
+        accs->items[i].msg.cap_group = accs->items[i].cap_group;
+        ptrs[i] = &accs->items[i].msg;
+    }
+    er->n_accumulators = accs->count;
+    er->accumulators = ptrs;
+    Sanhe__Response resp = SANHE__RESPONSE__INIT;
+    resp.request_id = op->request->request_id;
+    resp.result_case = SANHE__RESPONSE__RESULT_ELIGIBILITY;
+    resp.eligibility = er;
+    int rc = ledger_reply_pack(&resp, &op->reply);
+    free(ptrs);
+    return rc != 0 ? sh_error_set(&op->err, rc, "out of memory") : 0;
 }
 
 static int elig_reply(struct ledger_op *op, const struct sh_person *person, uint32_t date,
@@ -175,34 +318,12 @@ static int elig_reply(struct ledger_op *op, const struct sh_person *person, uint
     er.region = (char *)person->region;
     er.has_deceased = true;
     er.deceased = person->died != 0 && date > person->died;
-    struct elig_funds funds;
-    if (policy != NULL) {
-        er.policy_name = (char *)policy->name;
-        for (uint32_t i = 0; i < policy->fund_count && i < SH_FUNDS_MAX; i++) {
-            elig_fund(policy, &policy->funds[i], person, date, &funds.msgs[i]);
-            funds.ptrs[i] = &funds.msgs[i];
-        }
-        er.n_funds = policy->fund_count;
-        er.funds = funds.ptrs;
-    }
-    Sanhe__Accumulator **ptrs = calloc(accs->count > 0 ? accs->count : 1, sizeof *ptrs);
-    if (ptrs == NULL)
-        return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
-    /* Key order is year, then fund, then cap group, each in byte order. */
-    for (size_t i = 0; i < accs->count; i++) {
-        accs->items[i].msg.fund = accs->items[i].fund;
-        accs->items[i].msg.cap_group = accs->items[i].cap_group;
-        ptrs[i] = &accs->items[i].msg;
-    }
-    er.n_accumulators = accs->count;
-    er.accumulators = ptrs;
-    Sanhe__Response resp = SANHE__RESPONSE__INIT;
-    resp.request_id = op->request->request_id;
-    resp.result_case = SANHE__RESPONSE__RESULT_ELIGIBILITY;
-    resp.eligibility = &er;
-    int rc = ledger_reply_pack(&resp, &op->reply);
-    free(ptrs);
-    return rc != 0 ? sh_error_set(&op->err, rc, "out of memory") : 0;
+    struct elig_funds *funds = NULL;
+    int rc = policy != NULL ? elig_funds_fill(op, policy, person, date, accs, &er, &funds) : 0;
+    if (rc == 0)
+        rc = elig_pack(op, &er, accs);
+    free(funds);
+    return rc;
 }
 
 int ledger_op_eligibility(struct ledger_op *op)
@@ -242,13 +363,16 @@ int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_call
     if (ledger == NULL || name == NULL || out == NULL)
         return SH_E_INTERNAL;
     struct store_txn txn;
+    ledger_lock_shared(ledger);
     int rc = store_read_begin(&ledger->store, &txn);
-    if (rc != 0)
-        return rc;
     struct ledger_terminal t;
-    bool found = refdata_terminal_get(&txn, name, &t);
-    rc = txn.ret;
-    store_read_end(&txn);
+    bool found = false;
+    if (rc == 0) {
+        found = refdata_terminal_get(&txn, name, &t);
+        rc = txn.ret;
+        store_read_end(&txn);
+    }
+    ledger_unlock(ledger);
     if (rc != 0)
         return rc;
     if (!found)
@@ -262,11 +386,8 @@ int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_call
 
 /* ---- Info ----------------------------------------------------------------------------------- */
 
-int ledger_info(struct ledger *ledger, struct ledger_info *out)
+static int info_read(struct ledger *ledger, struct ledger_info *out)
 {
-    if (ledger == NULL || out == NULL)
-        return SH_E_INTERNAL;
-    memset(out, 0, sizeof *out);
     MDB_envinfo info;
     MDB_stat st;
     if (mdb_env_info(ledger->store.env, &info) != 0 || mdb_env_stat(ledger->store.env, &st) != 0)
@@ -285,5 +406,16 @@ int ledger_info(struct ledger *ledger, struct ledger_info *out)
     out->journal_entries = meta_peek(&txn, STORE_META_NEXT_SEQ) - 1;
     rc = txn.ret;
     store_read_end(&txn);
+    return rc;
+}
+
+int ledger_info(struct ledger *ledger, struct ledger_info *out)
+{
+    if (ledger == NULL || out == NULL)
+        return SH_E_INTERNAL;
+    memset(out, 0, sizeof *out);
+    ledger_lock_shared(ledger); /* the map's size may not change under us */
+    int rc = info_read(ledger, out);
+    ledger_unlock(ledger);
     return rc;
 }

@@ -51,6 +51,10 @@ int print_claim_reply(const struct counter_opts *o, sanhe_client *c, const struc
                       const char *patient_name);
 int print_reply_json(sanhe_client *c);
 int print_query_json(sanhe_client *c);
+/* counter_elig.c: funds, limits (cap, used, left, deductible) and the year's
+ * accumulators, in o->lang. date NULL: today. */
+void print_eligibility(const struct counter_opts *o, const struct sanhe_eligibility *e,
+                       const char *date);
 int exit_of(sanhe_client *c, int rc, const char *what);
 
 /* counter_cmds.c */

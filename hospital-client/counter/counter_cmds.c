@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "counter.h"
 
@@ -139,44 +138,6 @@ int cmd_query(const struct counter_opts *o, const char *id, const char *request_
     return rc;
 }
 
-/* The year of "YYYY-MM-DD", or this year for NULL. */
-static int year_of(const char *date)
-{
-    if (date == NULL) {
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        return tm.tm_year + 1900;
-    }
-    return (int)strtol(date, NULL, 10);
-}
-
-/* Used this year per fund; what is left needs the policy's annual caps,
- * which the eligibility reply does not carry. */
-static void print_eligibility(const struct sanhe_eligibility *e, const char *date)
-{
-    int year = year_of(date);
-    printf("%s  %s  region %s%s\n", e->name, e->policy_name, e->region,
-           e->deceased ? "  DECEASED" : "");
-    for (size_t i = 0; i < e->fund_count; i++)
-        printf("  fund %-10s %-9s %s%s%s\n", e->funds[i].fund, e->funds[i].kind,
-               e->funds[i].applies ? "applies" : "does not apply: ",
-               e->funds[i].applies ? (e->funds[i].category[0] ? ", category " : "") : e->funds[i].reason,
-               e->funds[i].applies ? e->funds[i].category : "");
-    printf("  used (paid by each fund, per accumulator):\n");
-    for (size_t i = 0; i < e->accumulator_count; i++) {
-        const struct sanhe_accumulator *a = &e->accumulators[i];
-        if (a->year != year)
-            continue;
-        char paid[32], met[32];
-        sh_yuan_format(a->paid, paid);
-        sh_yuan_format(a->deductible_met, met);
-        printf("    %d %-10s %-12s paid %14s  deductible met %12s\n", a->year, a->fund,
-               a->cap_group, paid, met);
-    }
-    printf("  (what is left: the engine's eligibility reply carries no annual caps)\n");
-}
-
 int cmd_eligibility(const struct counter_opts *o, const char *person, const char *date)
 {
     sanhe_client *c;
@@ -188,7 +149,7 @@ int cmd_eligibility(const struct counter_opts *o, const char *person, const char
     if (rc == EXIT_OK && o->json)
         print_reply_json(c);
     else if (rc == EXIT_OK)
-        print_eligibility(&e, date);
+        print_eligibility(o, &e, date);
     sanhe_eligibility_free(&e);
     sanhe_client_free(c);
     return rc;

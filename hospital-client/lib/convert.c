@@ -76,6 +76,12 @@ int sanhe_breakdown_from_pb(const Sanhe__Breakdown *pb, struct sanhe_breakdown *
     o->fund_total = pb->fund_total, o->patient_pays = pb->patient_pays;
     o->trial = pb->trial ? 1 : 0;
     o->policy_year = pb->policy_year;
+    o->has_class_totals = pb->has_class_a_total && pb->has_class_b_total && pb->has_class_c_total;
+    if (o->has_class_totals) {
+        o->class_a_total = pb->class_a_total;
+        o->class_b_total = pb->class_b_total;
+        o->class_c_total = pb->class_c_total;
+    }
     o->policy_region = dup_or_empty(pb->policy_region);
     o->funds = calloc(pb->n_funds + 1, sizeof *o->funds);
     int rc = o->policy_region != NULL && o->funds != NULL ? 0 : SANHE_E_NOMEM;
@@ -141,12 +147,37 @@ void sanhe_eligibility_free(struct sanhe_eligibility *e)
     for (size_t i = 0; e->funds != NULL && i < e->fund_count; i++) {
         struct sanhe_fund_status *f = &e->funds[i];
         free(f->fund), free(f->name), free(f->kind), free(f->category), free(f->reason);
+        for (size_t k = 0; f->limits != NULL && k < f->limit_count; k++)
+            free(f->limits[k].visit), free(f->limits[k].cap_group),
+                free(f->limits[k].deductible_scope);
+        free(f->limits);
     }
     for (size_t i = 0; e->accumulators != NULL && i < e->accumulator_count; i++)
         free(e->accumulators[i].fund), free(e->accumulators[i].cap_group);
     free(e->funds), free(e->accumulators);
     free(e->person), free(e->name), free(e->region), free(e->policy_name);
     memset(e, 0, sizeof *e);
+}
+
+/* Absent optional amounts stay 0, with their has_ flag 0. */
+static int fund_limit_from_pb(const Sanhe__FundLimit *l, struct sanhe_fund_limit *o)
+{
+    o->year = l->year;
+    o->has_annual_cap = l->has_annual_cap ? 1 : 0;
+    o->annual_cap = l->has_annual_cap ? l->annual_cap : 0;
+    o->remaining = l->has_annual_cap && l->has_remaining ? l->remaining : 0;
+    o->paid = l->paid;
+    o->has_claim_cap = l->has_claim_cap ? 1 : 0;
+    o->claim_cap = l->has_claim_cap ? l->claim_cap : 0;
+    for (size_t i = 0; i < l->n_deductible_by_level && i < 5; i++)
+        o->deductible_by_level[i] = l->deductible_by_level[i];
+    o->has_deductible = l->has_deductible ? 1 : 0;
+    o->deductible = l->deductible;
+    o->deductible_met = l->deductible_met;
+    o->visit = dup_or_empty(l->visit);
+    o->cap_group = dup_or_empty(l->cap_group);
+    o->deductible_scope = dup_or_empty(l->deductible_scope);
+    return o->visit && o->cap_group && o->deductible_scope ? 0 : SANHE_E_NOMEM;
 }
 
 static int fund_status_from_pb(const Sanhe__FundStatus *f, struct sanhe_fund_status *o)
@@ -157,7 +188,14 @@ static int fund_status_from_pb(const Sanhe__FundStatus *f, struct sanhe_fund_sta
     o->kind = dup_or_empty(f->kind);
     o->category = dup_or_empty(f->category);
     o->reason = dup_or_empty(f->reason);
-    return o->fund && o->name && o->kind && o->category && o->reason ? 0 : SANHE_E_NOMEM;
+    o->limits = calloc(f->n_limits + 1, sizeof *o->limits);
+    int rc =
+        o->fund && o->name && o->kind && o->category && o->reason && o->limits ? 0 : SANHE_E_NOMEM;
+    for (size_t i = 0; rc == 0 && i < f->n_limits; i++) {
+        o->limit_count = i + 1; /* so that a partial copy frees */
+        rc = fund_limit_from_pb(f->limits[i], &o->limits[i]);
+    }
+    return rc;
 }
 
 static int accumulator_from_pb(const Sanhe__Accumulator *a, struct sanhe_accumulator *o)

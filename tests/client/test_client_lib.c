@@ -49,6 +49,46 @@ static int64_t expect_of(const json_t *doc, size_t step, const char *key)
     return json_integer_value(json_object_get(json_object_get(s, "expect"), key));
 }
 
+static const struct sanhe_fund_limit *limit_of(const struct sanhe_eligibility *e, const char *fund,
+                                               const char *visit)
+{
+    for (size_t i = 0; i < e->fund_count; i++)
+        for (size_t k = 0; strcmp(e->funds[i].fund, fund) == 0 && k < e->funds[i].limit_count; k++)
+            if (strcmp(e->funds[i].limits[k].visit, visit) == 0)
+                return &e->funds[i].limits[k];
+    return NULL;
+}
+
+/* After lib-1 (step 0's bill for 患者2 at a county hospital): the limits
+ * of the Haiyan 2026 policy as the engine states them, by hand. */
+static void test_eligibility_limits(sanhe_client *c, const struct test_claim *t)
+{
+    struct sanhe_eligibility e;
+    CHECK(sanhe_eligibility(c, t->claim.person, t->claim.date, 0, &e) == 0);
+    CHECK(e.name[0] != '\0' && e.accumulator_count > 0 && e.fund_count == 3);
+    /* coop inpatient: cap 30000000, paid 1674000, deductible 80000 at the
+     * county level (the caller's hospital), by level 0/30000/80000/150000/200000 */
+    const struct sanhe_fund_limit *l = limit_of(&e, "coop", "inpatient");
+    CHECK(l != NULL && l->year == 2026 && strcmp(l->cap_group, "inpatient") == 0);
+    CHECK(l != NULL && l->has_annual_cap && l->annual_cap == 30000000 && l->paid == 1674000);
+    CHECK(l != NULL && l->remaining == 30000000 - 1674000);
+    CHECK(l != NULL && l->has_deductible && l->deductible == 80000 &&
+          strcmp(l->deductible_scope, "claim") == 0 && l->deductible_met == 0);
+    CHECK(l != NULL && l->deductible_by_level[0] == 0 && l->deductible_by_level[1] == 30000 &&
+          l->deductible_by_level[4] == 200000);
+    /* coop chronic: an annual deductible of 50000, not met yet */
+    l = limit_of(&e, "coop", "chronic");
+    CHECK(l != NULL && strcmp(l->deductible_scope, "annual") == 0 && l->deductible == 50000 &&
+          l->deductible_met == 0 && l->remaining == 800000);
+    /* youfu disabled_1_6: no annual cap; paid 561000 */
+    l = limit_of(&e, "youfu", "inpatient");
+    CHECK(l != NULL && !l->has_annual_cap && l->annual_cap == 0 && l->paid == 561000);
+    CHECK(e.funds[1].applies && strcmp(e.funds[1].category, "disabled_1_6") == 0);
+    /* assist: no category, so no limits */
+    CHECK(!e.funds[2].applies && e.funds[2].limit_count == 0);
+    sanhe_eligibility_free(&e);
+}
+
 static void test_basics(struct client_fixture *f, sanhe_client *c, const struct test_claim *t)
 {
     struct sanhe_settle_result r, again, trial;
@@ -57,18 +97,24 @@ static void test_basics(struct client_fixture *f, sanhe_client *c, const struct 
     CHECK(r.breakdown.total == expect_of(f->doc, 0, "total"));
     CHECK(r.breakdown.patient_pays == expect_of(f->doc, 0, "patient_pays"));
     CHECK(r.breakdown.fund_total + r.breakdown.patient_pays == r.breakdown.total);
+    /* Step 0's bill by class: A002 + A003, B001, C001. */
+    CHECK(r.breakdown.has_class_totals == 1);
+    CHECK(r.breakdown.class_a_total == 600000 + 1500000);
+    CHECK(r.breakdown.class_b_total == 150000);
+    CHECK(r.breakdown.class_c_total == 200000);
+    CHECK(r.breakdown.class_a_total + r.breakdown.class_b_total + r.breakdown.class_c_total ==
+          r.breakdown.total);
     CHECK(sanhe_settle(c, &t->claim, "lib-1", 0, &again) == 0);
     CHECK(again.settlement_id == r.settlement_id);
+    CHECK(again.breakdown.class_b_total == 150000); /* the replayed reply */
     CHECK(sanhe_presettle(c, &t->claim, 0, &trial) == 0 && trial.breakdown.trial == 1);
     sanhe_settle_result_free(&trial);
     struct sanhe_settlement q;
     CHECK(sanhe_query(c, 0, "lib-1", 0, &q) == 0 && q.settlement_id == r.settlement_id &&
           q.state == SANHE_SETTLED);
+    CHECK(q.breakdown.has_class_totals && q.breakdown.class_a_total == 2100000);
     sanhe_settlement_free(&q);
-    struct sanhe_eligibility e;
-    CHECK(sanhe_eligibility(c, t->claim.person, t->claim.date, 0, &e) == 0);
-    CHECK(e.name[0] != '\0' && e.accumulator_count > 0);
-    sanhe_eligibility_free(&e);
+    test_eligibility_limits(c, t);
     struct sanhe_claim bad = t->claim;
     bad.person = "123";
     CHECK(sanhe_settle(c, &bad, NULL, 0, &trial) == SANHE_E_REFUSED);
@@ -81,6 +127,32 @@ static void test_basics(struct client_fixture *f, sanhe_client *c, const struct 
           sanhe_refusal_code(c) == SANHE_REFUSAL_REQUEST_ID_REUSED);
     sanhe_settle_result_free(&r);
     sanhe_settle_result_free(&again);
+}
+
+/* The library's own conversion (lib/internal.h; the static library used
+ * here exports it): a Breakdown as recorded before the class totals existed
+ * converts with has_class_totals 0 and the totals 0, not garbage. */
+int sanhe_breakdown_from_pb(const Sanhe__Breakdown *pb, struct sanhe_breakdown *out);
+void sanhe_breakdown_free(struct sanhe_breakdown *b);
+
+static void test_breakdown_without_class_totals(void)
+{
+    Sanhe__Breakdown old = SANHE__BREAKDOWN__INIT;
+    old.has_total = old.has_out_of_scope = true;
+    old.total = 2450000;
+    old.out_of_scope = 200000;
+    struct sanhe_breakdown b;
+    memset(&b, 0x5a, sizeof b);
+    CHECK(sanhe_breakdown_from_pb(&old, &b) == 0);
+    CHECK(b.total == 2450000 && b.has_class_totals == 0);
+    CHECK(b.class_a_total == 0 && b.class_b_total == 0 && b.class_c_total == 0);
+    sanhe_breakdown_free(&b);
+    old.has_class_a_total = old.has_class_b_total = old.has_class_c_total = true;
+    old.class_a_total = 2100000, old.class_b_total = 150000, old.class_c_total = 200000;
+    CHECK(sanhe_breakdown_from_pb(&old, &b) == 0);
+    CHECK(b.has_class_totals == 1 && b.class_a_total == 2100000 && b.class_b_total == 150000 &&
+          b.class_c_total == 200000);
+    sanhe_breakdown_free(&b);
 }
 
 /* Port 1 refuses; the client fails over to the engine. */
@@ -179,6 +251,7 @@ int main(int argc, char **argv)
     o.attempt_timeout_ms = 500;
     sanhe_client *c;
     CHECK(sanhe_client_new(&c, &o) == 0);
+    test_breakdown_without_class_totals();
     test_basics(&f, c, &t);
     test_failover(&f, &t);
     test_unknown_then_retry(&f, c, &t);

@@ -87,6 +87,44 @@ static void parse_receipt(const char *text, int64_t *total, int64_t *funds, int6
     *funds = sum;
 }
 
+/* The amount at the end of the first line that starts with label; -1. */
+static int64_t row_value(const char *text, const char *label)
+{
+    for (const char *l = text; *l != '\0';) {
+        size_t len = strcspn(l, "\n");
+        if (strncmp(l, label, strlen(label)) == 0)
+            return yuan_at_end(l, len);
+        l += len + (l[len] == '\n');
+    }
+    return -1;
+}
+
+/* The class of a catalog code in the case file ('?' when unknown). */
+static char class_of(const char *code)
+{
+    const json_t *items = json_object_get(f.doc, "catalog");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "code")), code) == 0)
+            return json_string_value(json_object_get(it, "class"))[0];
+    }
+    return '?';
+}
+
+/* The sums of a claim's line amounts by class, from the case's catalog:
+ * what the receipt's class rows must show. */
+static void class_sums(const json_t *claim, int64_t sums[3])
+{
+    const json_t *lines = json_object_get(claim, "lines");
+    sums[0] = sums[1] = sums[2] = 0;
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        const json_t *l = json_array_get(lines, i);
+        char c = class_of(json_string_value(json_object_get(l, "code")));
+        if (c >= 'A' && c <= 'C')
+            sums[c - 'A'] += json_integer_value(json_object_get(l, "amount"));
+    }
+}
+
 static const char *write_temp(const char *name, const char *text, char *path)
 {
     sandbox_path(&f.sb, name, path);
@@ -125,6 +163,13 @@ static void test_case_receipts(void)
         CHECK(total > 0 && funds + patient == total && fund_total == funds);
         CHECK(total == json_integer_value(json_object_get(e, "total")));
         CHECK(patient == json_integer_value(json_object_get(e, "patient_pays")));
+        int64_t sums[3];
+        class_sums(json_object_get(s, "claim"), sums);
+        CHECK(row_value(out, "  Class A items") == sums[0]);
+        CHECK(row_value(out, "  Class B items") == sums[1]);
+        CHECK(row_value(out, "  Class C items (out of scope)") == sums[2]);
+        CHECK(sums[0] + sums[1] + sums[2] == total);
+        CHECK(sums[2] == json_integer_value(json_object_get(e, "out_of_scope")));
         if (i == 0)
             fputs(out, stdout); /* one receipt in the log */
         if (funds + patient != total)
@@ -150,7 +195,32 @@ static void test_json_replay(void)
         sum += json_integer_value(json_object_get(v, "pay"));
     CHECK(sum == json_integer_value(json_object_get(j, "total")));
     CHECK(json_integer_value(json_object_get(j, "settlement_id")) > 0);
+    /* Step 0: A002 6,000.00 + A003 15,000.00; B001 1,500.00; C001 2,000.00. */
+    CHECK(json_integer_value(json_object_get(j, "class_a_total")) == 2100000);
+    CHECK(json_integer_value(json_object_get(j, "class_b_total")) == 150000);
+    CHECK(json_integer_value(json_object_get(j, "class_c_total")) == 200000);
     json_decref(j);
+}
+
+/* The Chinese receipt of step 0's bill (a presettle): the class rows after
+ * the visit, then the funds with the deductible, then the patient's share. */
+static void test_zh_receipt(void)
+{
+    const json_t *s = json_array_get(json_object_get(f.doc, "steps"), 0);
+    char *claim = json_dumps(json_object_get(s, "claim"), 0), path[4096], args[16384];
+    snprintf(args, sizeof args, "presettle %s", write_temp("bill.json", claim, path));
+    free(claim);
+    CHECK(counter("H330424001", args) == 0);
+    CHECK(row_value(out, "医疗费用总额") == 2450000);
+    CHECK(row_value(out, "  甲类费用") == 2100000);
+    CHECK(row_value(out, "  乙类费用") == 150000);
+    CHECK(row_value(out, "  丙类费用（目录外）") == 200000);
+    CHECK(strstr(out, "本次起付线: 800.00") != NULL); /* coop, county level */
+    CHECK(row_value(out, "个人自付") == 215000);
+    const char *visit = strstr(out, "就诊:"), *cls = strstr(out, "  甲类费用");
+    const char *fund = strstr(out, "城乡居民合作医疗"), *patient = strstr(out, "个人自付");
+    CHECK(visit && cls && fund && patient && visit < cls && cls < fund && fund < patient);
+    fputs(out, stdout);
 }
 
 /* The first case bill as CSV (hospital systems' export), presettled. */
@@ -175,10 +245,123 @@ static void test_csv(void)
     CHECK(counter("H330424001", args) == 2);
 }
 
+/* The limit of fund for visit in a `--json eligibility` reply, or NULL. */
+static const json_t *limit_of(const json_t *elig, const char *fund, const char *visit)
+{
+    const json_t *limits =
+        json_object_get(json_object_get(json_object_get(elig, "funds"), fund), "limits");
+    for (size_t i = 0; i < json_array_size(limits); i++) {
+        const json_t *l = json_array_get(limits, i);
+        if (strcmp(json_string_value(json_object_get(l, "visit")), visit) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static int64_t limit_int(const json_t *elig, const char *fund, const char *visit, const char *key)
+{
+    const json_t *v = json_object_get(limit_of(elig, fund, visit), key);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static json_t *eligibility_json(const char *person)
+{
+    char args[256];
+    snprintf(args, sizeof args, "--json eligibility %s 2026-06-15", person);
+    CHECK(counter("H330424001", args) == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK(j != NULL);
+    return j;
+}
+
+/* 患者3 (veteran, dibao) after the case's in1 (inpatient) and out1
+ * (outpatient) settles: the inpatient caps of the policy and what is
+ * left, computed by hand; then the same inpatient bill again, and each
+ * fund's remaining drops by exactly its pay. */
+static void test_eligibility_remaining(void)
+{
+    const char *p3 = "33042419500303003X";
+    json_t *before = eligibility_json(p3);
+    /* coop inpatient: cap 300,000.00; in1 paid 16,740.00 */
+    CHECK(limit_int(before, "coop", "inpatient", "annual_cap") == 30000000);
+    CHECK(limit_int(before, "coop", "inpatient", "paid") == 1674000);
+    CHECK(limit_int(before, "coop", "inpatient", "remaining") == 28326000);
+    CHECK(limit_int(before, "coop", "inpatient", "deductible") == 80000); /* county */
+    /* coop outpatient (cap group outpatient): cap 1,500.00; out1 paid 48.00 */
+    CHECK(limit_int(before, "coop", "outpatient", "remaining") == 150000 - 4800);
+    /* youfu veteran inpatient: cap 30,000.00, in1 paid 4,488.00 */
+    CHECK(limit_int(before, "youfu", "inpatient", "remaining") == 3000000 - 448800);
+    /* assist dibao inpatient: cap 50,000.00, in1 paid 785.40 */
+    CHECK(limit_int(before, "assist", "inpatient", "remaining") == 5000000 - 78540);
+
+    const json_t *s = json_array_get(json_object_get(f.doc, "steps"), 1); /* in1's bill */
+    char *claim = json_dumps(json_object_get(s, "claim"), 0), path[4096], args[16384];
+    snprintf(args, sizeof args, "--json --request-id elig-1 settle %s",
+             write_temp("elig.json", claim, path));
+    free(claim);
+    CHECK(counter("H330424001", args) == 0);
+    json_t *settle = json_loads(out, 0, NULL);
+    json_t *after = eligibility_json(p3);
+    static const char *const funds[] = {"coop", "youfu", "assist"};
+    static const int64_t pays[] = {1674000, 448800, 78540}; /* as in1: same bill */
+    for (int i = 0; i < 3; i++) {
+        int64_t pay = json_integer_value(
+            json_object_get(json_object_get(json_object_get(settle, "funds"), funds[i]), "pay"));
+        CHECK(pay == pays[i]);
+        CHECK(limit_int(after, funds[i], "inpatient", "remaining") ==
+              limit_int(before, funds[i], "inpatient", "remaining") - pay);
+        CHECK(limit_int(after, funds[i], "inpatient", "paid") ==
+              limit_int(before, funds[i], "inpatient", "paid") + pay);
+    }
+    CHECK(limit_int(after, "coop", "outpatient", "remaining") == 145200); /* untouched */
+    /* youfu's chronic rule shares the cap group youfu with inpatient. */
+    CHECK(limit_int(after, "youfu", "chronic", "paid") == 2 * 448800);
+    json_decref(before);
+    json_decref(settle);
+    json_decref(after);
+
+    /* The same in the cashier's words: 300,000.00 - 2 × 16,740.00 left. */
+    CHECK(counter("H330424001", "--lang en eligibility 33042419500303003X 2026-06-15") == 0);
+    CHECK(strstr(out, "annual cap 300,000.00  used this year 33,480.00  left 266,520.00"));
+    CHECK(strstr(out, "deductible here: 800.00 (on every claim)"));
+    CHECK(counter("H330424001", "eligibility 33042419500303003X 2026-06-15") == 0);
+    CHECK(strstr(out, "年度限额 300,000.00  本年已支付 33,480.00  剩余 266,520.00"));
+    CHECK(strstr(out, "年度限额 30,000.00  本年已支付 8,976.00  剩余 21,024.00"));
+    fputs(out, stdout);
+}
+
+/* 患者6 (dibao_edge): an annual deductible of 1,500.00, met by in4, and a
+ * fund with no category; 患者2's youfu rules (disabled_1_6) have no annual
+ * cap: paid is shown, remaining is null. */
+static void test_eligibility_deductible_and_no_cap(void)
+{
+    json_t *j = eligibility_json("330424199006060064");
+    CHECK(limit_int(j, "assist", "inpatient", "deductible") == 150000);
+    CHECK(limit_int(j, "assist", "inpatient", "deductible_met") == 150000);
+    CHECK(limit_int(j, "assist", "inpatient", "paid") == 246600);
+    CHECK(limit_int(j, "assist", "inpatient", "remaining") == 4000000 - 246600);
+    CHECK(limit_of(j, "youfu", "inpatient") == NULL);
+    json_decref(j);
+    CHECK(counter("H330424001", "--lang en eligibility 330424199006060064 2026-06-15") == 0);
+    CHECK(strstr(out, "deductible here: 1,500.00 (once a year)  met 1,500.00  still to meet 0.00"));
+    CHECK(strstr(out, "(youfu): does not apply (no category)"));
+    j = eligibility_json("330424194502020026");
+    const json_t *l = limit_of(j, "youfu", "inpatient");
+    CHECK(l != NULL && json_is_null(json_object_get(l, "annual_cap")) &&
+          json_is_null(json_object_get(l, "remaining")));
+    /* disabled_1_6's rules all use the cap group youfu: in0 5,610.00 and
+     * out0 32.00 */
+    CHECK(limit_int(j, "youfu", "inpatient", "paid") == 561000 + 3200);
+    CHECK(limit_int(j, "youfu", "outpatient", "paid") == 561000 + 3200);
+    json_decref(j);
+    CHECK(counter("H330424001", "--lang en eligibility 330424194502020026 2026-06-15") == 0);
+    CHECK(strstr(out, "annual cap: none  used this year 5,642.00"));
+}
+
 static void test_other_commands(void)
 {
-    CHECK(counter("H330424001", "eligibility 330424194502020026 2026-06-15") == 0);
-    CHECK(strstr(out, "paid") != NULL);
+    CHECK(counter("H330424001", "--lang en eligibility 330424194502020026 2026-06-15") == 0);
+    CHECK(strstr(out, "paid") != NULL && strstr(out, "left") != NULL);
     CHECK(counter("H330424001", "eligibility 330424194502020027 2026-06-15") == 1);
     CHECK(counter("H330424001", "query --request-id in0") == 0 && strstr(out, "in force"));
     CHECK(counter("H330424001", "cancel never-sent") == 0 && strstr(out, "had not settled"));
@@ -355,6 +538,9 @@ int main(int argc, char **argv)
     test_case_receipts();
     test_json_replay();
     test_csv();
+    test_zh_receipt();
+    test_eligibility_remaining();
+    test_eligibility_deductible_and_no_cap();
     test_other_commands();
     test_queue();
     test_queue_exactly_once();

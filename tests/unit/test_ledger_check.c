@@ -137,7 +137,34 @@ static void check_is_clean_after_a_random_mix(void **state)
 
 /* ---- Tampering through raw LMDB ------------------------------------------------------------ */
 
-enum tamper_kind { TAMPER_BUMP_LAST_BYTE, TAMPER_FLIP_MIDDLE_BYTE, TAMPER_DELETE, TAMPER_COPY };
+enum tamper_kind {
+    TAMPER_BUMP_LAST_BYTE,
+    TAMPER_FLIP_MIDDLE_BYTE,
+    TAMPER_DELETE,
+    TAMPER_COPY,
+    TAMPER_SETTLEMENT_CLASS, /* a class total 1 fen more (not in the journal) */
+    TAMPER_SETTLEMENT_LINE,  /* a line 1 fen more (not in the journal) */
+    TAMPER_SETTLEMENT_PAY,   /* the patient's share 1 fen more */
+};
+
+/* A settlement record with one amount changed, packed again into val. */
+static void tamper_settlement(enum tamper_kind kind, uint8_t *val, MDB_val *nv, size_t cap)
+{
+    Sanhe__SettlementRecord *rec = sanhe__settlement_record__unpack(NULL, nv->mv_size, val);
+    assert_non_null(rec);
+    Sanhe__Settlement *s = rec->settlement;
+    assert_true(s->breakdown->has_class_a_total && s->claim->n_lines > 0);
+    if (kind == TAMPER_SETTLEMENT_CLASS)
+        s->breakdown->class_a_total += 1;
+    else if (kind == TAMPER_SETTLEMENT_LINE)
+        s->claim->lines[0]->amount += 1;
+    else
+        s->breakdown->patient_pays += 1;
+    nv->mv_size = sanhe__settlement_record__get_packed_size(rec);
+    assert_true(nv->mv_size <= cap);
+    sanhe__settlement_record__pack(rec, val);
+    sanhe__settlement_record__free_unpacked(rec, NULL);
+}
 
 /* Changes the first entry of a database (ledger closed), then reopens. */
 static void tamper(struct fx *f, const char *db, enum tamper_kind kind)
@@ -167,6 +194,9 @@ static void tamper(struct fx *f, const char *db, enum tamper_kind kind)
         assert_int_equal(mdb_del(txn, dbi, &nk, NULL), 0);
     } else if (kind == TAMPER_COPY) {
         key[nk.mv_size - 1] ^= 0x01; /* the same value under another key */
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+    } else if (kind >= TAMPER_SETTLEMENT_CLASS) {
+        tamper_settlement(kind, val, &nv, sizeof val);
         assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
     } else {
         size_t at = kind == TAMPER_BUMP_LAST_BYTE ? nv.mv_size - 1 : nv.mv_size / 2;
@@ -207,10 +237,12 @@ static void tamper_journal_delete(void **s) { tamper_case(s, "journal", TAMPER_D
 static void tamper_journal_day(void **s) { tamper_case(s, "journal_day", TAMPER_DELETE); }
 static void tamper_request_delete(void **s) { tamper_case(s, "requests", TAMPER_DELETE); }
 static void tamper_settlement_delete(void **s) { tamper_case(s, "settlements", TAMPER_DELETE); }
-static void tamper_settlement_value(void **s)
+static void tamper_settlement_class(void **s)
 {
-    tamper_case(s, "settlements", TAMPER_FLIP_MIDDLE_BYTE);
+    tamper_case(s, "settlements", TAMPER_SETTLEMENT_CLASS);
 }
+static void tamper_settlement_line(void **s) { tamper_case(s, "settlements", TAMPER_SETTLEMENT_LINE); }
+static void tamper_settlement_pay(void **s) { tamper_case(s, "settlements", TAMPER_SETTLEMENT_PAY); }
 
 /* ---- Failure injection ----------------------------------------------------------------------- */
 
@@ -339,7 +371,9 @@ int main(void)
         T(tamper_journal_day),
         T(tamper_request_delete),
         T(tamper_settlement_delete),
-        T(tamper_settlement_value),
+        T(tamper_settlement_class),
+        T(tamper_settlement_line),
+        T(tamper_settlement_pay),
         T(injected_write_failures_change_nothing),
         T(injected_panic_fails_the_batch),
         cmocka_unit_test(injected_map_full_at_the_limit),

@@ -222,6 +222,10 @@ static const struct sh_breakdown *settle_ok(struct world *w)
     assert_int_equal(b->total, b->out_of_scope + b->over_limit + b->pre_selfpay + b->in_scope);
     assert_int_equal(b->total, b->fund_total + b->patient_pays);
     assert_int_equal(b->fund_count, w->policy.fund_count);
+    /* The receipt's class rows add up to the bill; class C is out of scope. */
+    assert_int_equal(b->class_a_total + b->class_b_total + b->class_c_total, b->total);
+    assert_true(b->class_a_total >= 0 && b->class_b_total >= 0 && b->class_c_total >= 0);
+    assert_int_equal(b->class_c_total, b->out_of_scope);
     return b;
 }
 
@@ -263,6 +267,9 @@ static void split_classes(void **state)
     assert_int_equal(b->fund_total, 0);
     assert_int_equal(b->patient_pays, 48333);
     assert_int_equal(b->year, 2026);
+    assert_int_equal(b->class_a_total, 10000);
+    assert_int_equal(b->class_b_total, 33333); /* the whole line, its self-paid share too */
+    assert_int_equal(b->class_c_total, 5000);
 }
 
 static void split_alone_matches_settle(void **state)
@@ -281,6 +288,55 @@ static void split_alone_matches_settle(void **state)
     assert_int_equal(b.over_limit, 100250);
     assert_int_equal(b.pre_selfpay, 240000);
     assert_int_equal(b.in_scope, 3750 + 560000);
+    /* Class totals are the lines as billed, before any price cap. */
+    assert_int_equal(b.class_a_total, 4000);
+    assert_int_equal(b.class_b_total, 900000);
+    assert_int_equal(b.class_c_total, 7);
+}
+
+/* Several lines of each class, price caps and shares: each class total is
+ * the sum of its lines' amounts, whatever step 1 makes of them. */
+static void class_totals_sum_the_lines(void **state)
+{
+    (void)state;
+    struct world *w = world_init();
+    catalog(w);
+    insurance(w, "coop", 5000);
+    add_line(w, "A001", 2000, 3000);   /* A; cap 2400: over 600 */
+    add_line(w, "A002", 1000, 10000);  /* A */
+    add_line(w, "Z000", 1000, 250);    /* A; cap 0: all over */
+    add_line(w, "B001", 1000, 20000);  /* B; pre 2000 */
+    add_line(w, "B002", 1000, 900000); /* B; over 100000, pre 240000 */
+    add_line(w, "B003", 1000, 4444);   /* B; share 0 */
+    add_line(w, "C001", 1000, 7000);   /* C */
+    add_line(w, "C001", 3000, 1);      /* C */
+    const struct sh_breakdown *b = settle_ok(w);
+    assert_int_equal(b->class_a_total, 3000 + 10000 + 250);
+    assert_int_equal(b->class_b_total, 20000 + 900000 + 4444);
+    assert_int_equal(b->class_c_total, 7001);
+    assert_int_equal(b->total, 13250 + 924444 + 7001);
+    assert_int_equal(b->over_limit, 600 + 250 + 100000);
+    assert_int_equal(b->pre_selfpay, 2000 + 240000);
+    /* in scope: A 2400 + 10000, B 18000 + 560000 + 4444; coop pays half */
+    assert_int_equal(b->in_scope, 12400 + 582444);
+    assert_int_equal(b->fund_total, 297422);
+}
+
+/* A bill of one class: the other two are 0, not left unset. */
+static void class_totals_of_a_single_class(void **state)
+{
+    (void)state;
+    struct world *w = world_init();
+    catalog(w);
+    insurance(w, "coop", 10000);
+    add_line(w, "C001", 1000, 12345);
+    struct sh_breakdown *b = &w->out;
+    memset(b, 0x5a, sizeof *b);
+    settle_ok(w);
+    assert_int_equal(b->class_a_total, 0);
+    assert_int_equal(b->class_b_total, 0);
+    assert_int_equal(b->class_c_total, 12345);
+    assert_int_equal(b->fund_total, 0);
 }
 
 static void selfpay_rounds_half_up(void **state)
@@ -353,6 +409,8 @@ static void unknown_class_is_out_of_scope_in_split(void **state)
     assert_int_equal(b.total, 1);
     assert_int_equal(b.out_of_scope, 1);
     assert_int_equal(b.in_scope, 0);
+    assert_int_equal(b.class_c_total, 1);
+    assert_int_equal(b.class_a_total + b.class_b_total, 0);
 }
 
 /* 10000 lines of 10^10 fen: the largest claim stays inside int64. */
@@ -386,6 +444,8 @@ static void largest_claim_stays_in_range(void **state)
      * in yuan: rnd(num, 10^6) × 100 = 999900000000 × 100 */
     sh_fen num = 10000 + (INT64_C(100000000000000) - 1) * 9999;
     assert_int_equal(w->out.total, INT64_C(100000000000000));
+    assert_int_equal(w->out.class_a_total, INT64_C(100000000000000));
+    assert_int_equal(w->out.class_b_total + w->out.class_c_total, 0);
     assert_int_equal(w->out.funds[0].pay, (num + 500000) / 1000000 * 100);
     assert_int_equal(w->out.funds[0].pay, INT64_C(99990000000000));
 }
@@ -1217,6 +1277,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_classes),
         cmocka_unit_test(split_alone_matches_settle),
+        cmocka_unit_test(class_totals_sum_the_lines),
+        cmocka_unit_test(class_totals_of_a_single_class),
         cmocka_unit_test(selfpay_rounds_half_up),
         cmocka_unit_test(price_cap_uses_thousandths),
         cmocka_unit_test(price_cap_then_class_b_share),

@@ -481,6 +481,12 @@ static void ref_split(const struct pclaim *pc, int32_t class_b_bp, struct sh_bre
         const struct sh_item *it = pc->items[i];
         wide amount = l->amount;
         e->total += l->amount;
+        if (it->cls == SH_CLASS_A)
+            e->class_a_total += l->amount;
+        else if (it->cls == SH_CLASS_B)
+            e->class_b_total += l->amount;
+        else
+            e->class_c_total += l->amount;
         if (it->cls == SH_CLASS_C) {
             e->out_of_scope += l->amount;
             continue;
@@ -597,6 +603,9 @@ static void expect_same(const struct sh_breakdown *got, const struct sh_breakdow
     CHECK_EQ(got->over_limit, want->over_limit, "over_limit");
     CHECK_EQ(got->pre_selfpay, want->pre_selfpay, "pre_selfpay");
     CHECK_EQ(got->in_scope, want->in_scope, "in_scope");
+    CHECK_EQ(got->class_a_total, want->class_a_total, "class_a_total");
+    CHECK_EQ(got->class_b_total, want->class_b_total, "class_b_total");
+    CHECK_EQ(got->class_c_total, want->class_c_total, "class_c_total");
     CHECK_EQ(got->fund_total, want->fund_total, "fund_total");
     CHECK_EQ(got->patient_pays, want->patient_pays, "patient_pays");
     CHECK_EQ(got->year, want->year, "year");
@@ -636,6 +645,12 @@ static void expect_invariants(const struct pclaim *pc, const struct sh_breakdown
     CHECK_EQ(b->total, b->fund_total + b->patient_pays, "total = fund_total + patient_pays");
     CHECK(b->patient_pays >= b->out_of_scope + b->over_limit + b->pre_selfpay,
           "patient_pays %lld", (long long)b->patient_pays);
+    CHECK_EQ(b->total, b->class_a_total + b->class_b_total + b->class_c_total,
+             "total = class_a_total + class_b_total + class_c_total");
+    CHECK(b->class_a_total >= 0 && b->class_b_total >= 0 && b->class_c_total >= 0,
+          "class totals %lld %lld %lld", (long long)b->class_a_total, (long long)b->class_b_total,
+          (long long)b->class_c_total);
+    CHECK_EQ(b->class_c_total, b->out_of_scope, "class_c_total = out_of_scope");
     sh_fen paid = 0;
     for (uint32_t i = 0; i < b->fund_count; i++) {
         const struct sh_fund_result *r = &b->funds[i];

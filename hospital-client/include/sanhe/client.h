@@ -158,6 +158,12 @@ struct sanhe_breakdown {
     int policy_year;
     struct sanhe_fund_share *funds; /* in the policy's order */
     size_t fund_count;
+    /* The bill by catalog class (甲类, 乙类, 丙类): the sums of the line
+     * amounts of each class; they add up to total. has_class_totals is 0
+     * for a settlement recorded before the engine reported them (the three
+     * are then 0). */
+    int has_class_totals;
+    int64_t class_a_total, class_b_total, class_c_total;
 };
 
 struct sanhe_settle_result {
@@ -192,9 +198,30 @@ struct sanhe_settlement {
     struct sanhe_breakdown breakdown;
 };
 
+/* One annual limit of a fund that applies (proto/sanhe.proto FundLimit):
+ * the rule of one visit type, in the policy year of the date asked. */
+struct sanhe_fund_limit {
+    char *visit;             /* "outpatient", "chronic" or "inpatient" */
+    char *cap_group;         /* rules of a fund sharing it share paid */
+    int year;                /* the policy (accumulator) year */
+    int has_annual_cap;      /* 0: no annual cap (annual_cap, remaining 0) */
+    int64_t annual_cap;
+    int64_t paid;            /* paid this year under the cap group */
+    int64_t remaining;       /* max(0, annual_cap - paid) */
+    int has_claim_cap;
+    int64_t claim_cap;
+    char *deductible_scope;  /* "claim" (every claim) or "annual" */
+    int64_t deductible_by_level[5]; /* village, township, county, municipal, provincial */
+    int has_deductible;      /* the calling counter's hospital level was known */
+    int64_t deductible;      /* at that level */
+    int64_t deductible_met;  /* this year (annual scope; 0 for claim scope) */
+};
+
 struct sanhe_fund_status {
     char *fund, *name, *kind, *category, *reason;
     int applies;
+    struct sanhe_fund_limit *limits; /* when it applies: one per visit type with a rule */
+    size_t limit_count;
 };
 
 struct sanhe_accumulator {
@@ -270,6 +297,42 @@ int sanhe_presettle_async(sanhe_client *client, void *uv_loop, const struct sanh
                           int timeout_ms, sanhe_settle_cb done, void *arg);
 int sanhe_cancel_async(sanhe_client *client, void *uv_loop, const char *cancel_of,
                        const char *request_id, int timeout_ms, sanhe_cancel_cb done, void *arg);
+
+/* reverse, query and eligibility, the same way: done gets what the
+ * synchronous call fills in (reverse: SANHE_E_OUTCOME_UNKNOWN when it was
+ * sent and no reply came). The string arguments are copied: they need not
+ * outlive the call. done owns a query's or an eligibility's contents: free
+ * them with sanhe_settlement_free or sanhe_eligibility_free. */
+typedef void (*sanhe_reverse_cb)(sanhe_client *client, int status,
+                                 struct sanhe_reverse_result *result, void *arg);
+typedef void (*sanhe_query_cb)(sanhe_client *client, int status, struct sanhe_settlement *result,
+                               void *arg);
+typedef void (*sanhe_eligibility_cb)(sanhe_client *client, int status,
+                                     struct sanhe_eligibility *result, void *arg);
+
+int sanhe_reverse_async(sanhe_client *client, void *uv_loop, uint64_t settlement_id,
+                        const char *request_id, int timeout_ms, sanhe_reverse_cb done, void *arg);
+int sanhe_query_async(sanhe_client *client, void *uv_loop, uint64_t settlement_id,
+                      const char *settle_request_id, int timeout_ms, sanhe_query_cb done,
+                      void *arg);
+int sanhe_eligibility_async(sanhe_client *client, void *uv_loop, const char *person,
+                            const char *date, int timeout_ms, sanhe_eligibility_cb done, void *arg);
+
+/* ---- Any request: the escape hatch for bureau and admin operations ----
+ * For operations this header has no call for (reconcile, load): request is
+ * a packed sanhe.Request (proto/sanhe.proto); the call sends it with the
+ * same deadline, retries and fail-over as the others. Its request_id is
+ * used as it is (at most 31 bytes); when it is absent or empty, one is
+ * generated (sanhe_last_request_id). A request that may change the
+ * engine's state (anything but presettle, query, eligibility and
+ * reconcile) gives SANHE_E_OUTCOME_UNKNOWN when it was sent and no reply
+ * came. On 0, *reply is the packed sanhe.Response (malloc'ed: free() it)
+ * and *reply_len its length. A refusal is SANHE_E_REFUSED, as for every
+ * call (sanhe_refusal_code; sanhe_last_reply has its bytes); on any error
+ * *reply is NULL. SANHE_E_INVAL: request does not decode as a
+ * sanhe.Request naming an operation. */
+int sanhe_call_raw(sanhe_client *client, const void *request, size_t len, int timeout_ms,
+                   void **reply, size_t *reply_len);
 
 #ifdef __cplusplus
 }
