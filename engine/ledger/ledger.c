@@ -16,21 +16,21 @@
 #define ROLES_ALL (ROLE_BIT(SH_ROLE_COUNTER) | ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN))
 
 static const struct ledger_opdesc op_settle = {"settle", true, ROLE_BIT(SH_ROLE_COUNTER),
-                                               ledger_op_settle};
+                                               ledger_op_settle, false};
 static const struct ledger_opdesc op_presettle = {"presettle", false, ROLE_BIT(SH_ROLE_COUNTER),
-                                                  ledger_op_presettle};
+                                                  ledger_op_presettle, false};
 static const struct ledger_opdesc op_reverse = {"reverse", true, ROLE_BIT(SH_ROLE_COUNTER),
-                                                ledger_op_reverse};
+                                                ledger_op_reverse, false};
 static const struct ledger_opdesc op_cancel = {"cancel", true, ROLE_BIT(SH_ROLE_COUNTER),
-                                               ledger_op_cancel};
-static const struct ledger_opdesc op_query = {"query", false, ROLES_ALL, ledger_op_query};
+                                               ledger_op_cancel, false};
+static const struct ledger_opdesc op_query = {"query", false, ROLES_ALL, ledger_op_query, false};
 static const struct ledger_opdesc op_eligibility = {"eligibility", false, ROLES_ALL,
-                                                    ledger_op_eligibility};
+                                                    ledger_op_eligibility, false};
 /* A counter reconciles its own hospital only (ledger_op_reconcile). */
 static const struct ledger_opdesc op_reconcile = {
-    "reconcile", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_COUNTER), ledger_op_reconcile};
+    "reconcile", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_COUNTER), ledger_op_reconcile, false};
 static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN),
-                                             ledger_op_load};
+                                             ledger_op_load, true};
 
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
 {
@@ -110,6 +110,26 @@ int ledger_request_id_check(struct ledger_op *op, const char *opname)
     return 0;
 }
 
+/* ---- The lock ------------------------------------------------------------------------ */
+
+void ledger_lock_shared(struct ledger *ledger)
+{
+    if (pthread_rwlock_rdlock(&ledger->lock) != 0)
+        abort();
+}
+
+void ledger_lock_exclusive(struct ledger *ledger)
+{
+    if (pthread_rwlock_wrlock(&ledger->lock) != 0)
+        abort();
+}
+
+void ledger_unlock(struct ledger *ledger)
+{
+    if (pthread_rwlock_unlock(&ledger->lock) != 0)
+        abort();
+}
+
 /* ---- Open and close ------------------------------------------------------------------ */
 
 /* Writes the schema version into a new store, refuses a store of another. */
@@ -174,6 +194,10 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
     struct ledger *ledger = calloc(1, sizeof *ledger);
     if (ledger == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    if (pthread_rwlock_init(&ledger->lock, NULL) != 0) {
+        free(ledger);
+        return sh_error_set(err, SH_E_INTERNAL, "cannot create the ledger's lock");
+    }
     ledger->utc_offset_min = config->utc_offset_min;
     struct store_config sc = {.dir = config->dir,
                               .map_size_initial = config->map_size_initial,
@@ -201,6 +225,7 @@ void ledger_close(struct ledger *ledger)
         ledger_batch_abort(ledger->batch);
     policy_set_free(ledger->policies);
     store_close(&ledger->store);
+    pthread_rwlock_destroy(&ledger->lock);
     free(ledger);
 }
 
@@ -212,6 +237,7 @@ int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
     assert(ledger != NULL && caller != NULL && request != NULL && reply != NULL);
     memset(reply, 0, sizeof *reply);
     const struct ledger_opdesc *desc = ledger_opdesc_of(request);
+    ledger_lock_shared(ledger); /* the policies and the map stay as they are */
     struct ledger_op op = {.ledger = ledger, .caller = caller, .request = request,
                            .policies = ledger->policies};
     int rc;
@@ -229,11 +255,14 @@ int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
         store_read_end(&txn);
     }
     if (rc == 0) {
+        ledger_unlock(ledger);
         *reply = op.reply;
         return 0;
     }
     free(op.reply.data);
-    return ledger_reply_failure(&op, rc, reply);
+    rc = ledger_reply_failure(&op, rc, reply);
+    ledger_unlock(ledger);
+    return rc;
 }
 
 /* ---- One request, one batch --------------------------------------------------------------- */

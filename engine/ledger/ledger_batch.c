@@ -1,19 +1,27 @@
 /*
- * Group commit. A batch is one LMDB write transaction; each request runs in
- * a child (nested) transaction of it, committed into the batch when the
- * request succeeds and aborted when it is refused or fails, so that one
- * request never spoils the others and later requests see the earlier ones'
- * accumulator changes, exactly as if they had come one by one.
+ * Group commit. A batch is one LMDB write transaction. Each request runs
+ * straight in it, so later requests see the earlier ones' accumulator
+ * changes, exactly as if they had come one by one, and one request never
+ * spoils the others:
+ *   - a refusal that wrote nothing (the operations check before they write)
+ *     leaves the transaction as it was;
+ *   - a request that failed after writing (a storage error, or a refusal
+ *     late in the operation) leaves a part of itself behind: the
+ *     transaction is dropped and rebuilt from the batch's log (below), and
+ *     the request is refused alone.
+ * The one operation that checks as it writes, the admin Load, runs in a
+ * child (nested) transaction instead; LMDB copies every page a child
+ * touches, a cost too high for every settle.
  *
  * The batch keeps a log of the requests its transaction holds (the
  * caller's request, a copy of the caller, a hash of the reply given).
  *
  * A full map. LMDB can only grow the map with no transaction active, and a
  * transaction that met MDB_MAP_FULL cannot reliably commit either (its
- * commit needs pages too). So when a request's child meets MDB_MAP_FULL
- * below map_size_max, the batch rebuilds itself:
- *   1. the child and the whole batch transaction are aborted (nothing of
- *      the batch was on disk: nothing acknowledged is touched);
+ * commit needs pages too). So when a request meets MDB_MAP_FULL below
+ * map_size_max, the batch rebuilds itself:
+ *   1. the whole batch transaction is aborted (nothing of the batch was on
+ *      disk: nothing acknowledged is touched);
  *   2. the map doubles;
  *   3. a new batch transaction applies the logged requests again, in order,
  *      with the same clock. The ledger is deterministic, so each gives the
@@ -54,14 +62,28 @@ static int batch_fatal(struct ledger_batch *b, int code)
     return b->fatal;
 }
 
-/* The policies committed with the batch become the ledger's. */
+/* The policies committed with the batch become the ledger's (readers on
+ * another thread may hold the old ones until they let go of the lock). */
 static void batch_promote_policies(struct ledger_batch *b)
 {
     if (b->policies == NULL)
         return;
+    ledger_lock_exclusive(b->ledger);
     policy_set_free(b->ledger->policies);
     b->ledger->policies = b->policies;
+    ledger_unlock(b->ledger);
     b->policies = NULL;
+}
+
+/* Growth with no reader in the middle of a transaction (LMDB's rule). */
+static int batch_grow(struct ledger *ledger, bool ahead)
+{
+    ledger_lock_exclusive(ledger);
+    int rc = ledger->store.reading ? SH_E_INTERNAL /* a batch inside a read */
+             : ahead               ? store_grow_ahead(&ledger->store)
+                                   : store_grow(&ledger->store);
+    ledger_unlock(ledger);
+    return rc;
 }
 
 static int reply_hash(const struct sh_reply *reply, uint8_t out[LEDGER_HASH_LEN])
@@ -75,10 +97,10 @@ int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batc
 {
     assert(ledger != NULL && out != NULL);
     *out = NULL;
-    if (ledger->batch != NULL || ledger->store.reading)
-        return SH_E_INTERNAL; /* one batch at a time, never inside a read */
+    if (ledger->batch != NULL)
+        return SH_E_INTERNAL; /* one batch at a time */
     /* Growing now, with no transaction open, is cheap; in a batch it is not. */
-    int rc = store_grow_ahead(&ledger->store);
+    int rc = batch_grow(ledger, true);
     if (rc != 0)
         return rc;
     struct ledger_batch *b = calloc(1, sizeof *b);
@@ -115,21 +137,58 @@ static void op_reset(struct ledger_op *op, struct ledger_batch *b,
     op->day_str = b->day_str;
 }
 
-/* Runs the op in a child transaction; 0 when it succeeded and is in the
- * batch (its new policies, if any, are the batch's). */
-static int batch_try(struct ledger_batch *b, const struct ledger_opdesc *desc,
-                     struct ledger_op *op, struct store_txn *child)
+/* How a request that did not make it into the batch left the batch. */
+struct batch_failure {
+    int mdb_rc;            /* the LMDB code behind a storage failure, else 0 */
+    bool spoiled;          /* the batch transaction holds a part of the request */
+    struct store_txn txn;  /* the transaction as it failed, for the reply's message */
+};
+
+/* An isolated op, in a child transaction: a failure leaves the batch as it was. */
+static int batch_try_child(struct ledger_batch *b, const struct ledger_opdesc *desc,
+                           struct ledger_op *op, struct batch_failure *f)
 {
-    int rc = store_write_begin(&b->ledger->store, &b->txn, child);
-    op->txn = child;
+    struct store_txn child = {0};
+    int rc = store_write_begin(&b->ledger->store, &b->txn, &child);
+    op->txn = &child;
     if (rc == 0)
         rc = desc->fn(op);
-    if (rc == 0 && child->ret != 0)
-        rc = child->ret; /* an op must not succeed over a failed step */
+    if (rc == 0 && child.ret != 0)
+        rc = child.ret; /* an op must not succeed over a failed step */
     if (rc == 0)
-        rc = store_write_commit(child);
+        rc = store_write_commit(&child);
     else
-        store_write_abort(child);
+        store_write_abort(&child);
+    f->mdb_rc = child.mdb_rc;
+    f->txn = child;
+    return rc;
+}
+
+/* Any other op, straight in the batch transaction. */
+static int batch_try_direct(struct ledger_batch *b, const struct ledger_opdesc *desc,
+                            struct ledger_op *op, struct batch_failure *f)
+{
+    uint64_t writes = b->txn.writes;
+    op->txn = &b->txn;
+    int rc = desc->fn(op);
+    if (rc == 0 && b->txn.ret != 0)
+        rc = b->txn.ret;
+    assert(op->new_policies == NULL); /* only a Load makes policies, and it is isolated */
+    if (rc != 0) {
+        f->mdb_rc = b->txn.mdb_rc;
+        f->spoiled = b->txn.ret != 0 || b->txn.writes != writes;
+        f->txn = b->txn;
+    }
+    return rc;
+}
+
+/* Runs the op; 0 when it succeeded and is in the batch (its new policies,
+ * if any, are the batch's). Else *f tells how it failed. */
+static int batch_try(struct ledger_batch *b, const struct ledger_opdesc *desc,
+                     struct ledger_op *op, struct batch_failure *f)
+{
+    memset(f, 0, sizeof *f);
+    int rc = desc->isolated ? batch_try_child(b, desc, op, f) : batch_try_direct(b, desc, op, f);
     if (rc != 0)
         return rc;
     if (op->new_policies != NULL) {
@@ -172,12 +231,12 @@ static int batch_replay(struct ledger_batch *b, int *mdb_rc)
     for (size_t i = 0; i < b->log_len && rc == 0; i++) {
         const struct batch_entry *e = &b->log[i];
         const struct ledger_opdesc *desc = ledger_opdesc_of(e->request);
-        struct store_txn child = {0};
+        struct batch_failure f = {0};
         uint8_t hash[LEDGER_HASH_LEN];
         op_reset(&op, b, &e->caller, e->request);
-        rc = desc != NULL ? batch_try(b, desc, &op, &child) : SH_E_INTERNAL;
+        rc = desc != NULL ? batch_try(b, desc, &op, &f) : SH_E_INTERNAL;
         if (rc != 0)
-            *mdb_rc = child.mdb_rc;
+            *mdb_rc = f.mdb_rc;
         else if (reply_hash(&op.reply, hash) != 0 ||
                  memcmp(hash, e->reply_hash, LEDGER_HASH_LEN) != 0)
             rc = SH_E_INTERNAL; /* not the same answer: never hand out both */
@@ -187,19 +246,19 @@ static int batch_replay(struct ledger_batch *b, int *mdb_rc)
 }
 
 /*
- * The batch transaction is to be dropped (open, or already ended by a
- * failed commit): grows the map and applies the log again in a new one,
- * growing more if that does not fit either. Returns 0, or the batch's
- * fatal code.
+ * The batch transaction is to be dropped (open, spoiled by a failed
+ * request, or already ended by a failed commit): applies the log again in a
+ * new one, in a map grown first when grow is set, and grown (again) when
+ * the log does not fit. Returns 0, or the batch's fatal code.
  */
-static int batch_rebuild(struct ledger_batch *b)
+static int batch_rebuild(struct ledger_batch *b, bool grow)
 {
     struct store *store = &b->ledger->store;
     for (int attempt = 0; attempt < LEDGER_RETRIES_MAX; attempt++) {
         store_write_abort(&b->txn);
         policy_set_free(b->policies);
         b->policies = NULL;
-        int rc = store_grow(store);
+        int rc = grow || attempt > 0 ? batch_grow(b->ledger, false) : 0;
         if (rc != 0)
             return batch_fatal(b, rc); /* STORAGE_FULL: the batch no longer fits */
         rc = store_write_begin(store, NULL, &b->txn);
@@ -227,19 +286,26 @@ static int batch_flush(struct ledger_batch *b)
     return rc != 0 ? batch_fatal(b, rc) : 0;
 }
 
-/* After a request met pressure (mdb_rc): 0 to run it again, or the code
+/* After a request met pressure (f->mdb_rc): 0 to run it again, or the code
  * that refuses it (the batch's fatal code when the batch broke). */
-static int batch_relieve(struct ledger_batch *b, int mdb_rc, struct sh_error *err)
+static int batch_relieve(struct ledger_batch *b, const struct batch_failure *f,
+                         struct sh_error *err)
 {
     struct store *store = &b->ledger->store;
-    if (mdb_rc == MDB_MAP_FULL) {
-        if (store->map_size >= store->map_max)
-            return sh_error_set(err, SH_E_STORAGE_FULL, "the store reached its size limit "
-                                "(%llu MiB); nothing was recorded",
-                                (unsigned long long)(store->map_max >> 20));
-        return batch_rebuild(b);
+    if (f->mdb_rc == MDB_MAP_FULL) {
+        if (store->map_size < store->map_max)
+            return batch_rebuild(b, true);
+        int rc = f->spoiled ? batch_rebuild(b, false) : 0;
+        if (rc != 0)
+            return rc;
+        return sh_error_set(err, SH_E_STORAGE_FULL, "the store reached its size limit "
+                            "(%llu MiB); nothing was recorded",
+                            (unsigned long long)(store->map_max >> 20));
     }
-    assert(mdb_rc == MDB_TXN_FULL);
+    assert(f->mdb_rc == MDB_TXN_FULL);
+    int rc = f->spoiled ? batch_rebuild(b, false) : 0;
+    if (rc != 0)
+        return rc;
     if (b->log_len == 0)
         return sh_error_set(err, SH_E_LIMIT_EXCEEDED, "the request is too large for one "
                             "transaction; nothing was recorded");
@@ -267,6 +333,22 @@ static int batch_refuse(struct ledger_batch *b, struct ledger_op *op, int rc,
     return pack != 0 ? batch_fatal(b, pack) : 0;
 }
 
+/* A request that failed: the batch made whole again (fatal when it cannot
+ * be), then the request refused, or 0 to run it again after pressure. */
+static int batch_recover(struct ledger_batch *b, struct ledger_op *op, int rc,
+                         struct batch_failure *f, int attempt)
+{
+    if (f->mdb_rc != 0 && store_error_is_fatal(f->mdb_rc))
+        return batch_fatal(b, SH_E_INTERNAL);
+    if (f->mdb_rc != 0 && store_error_is_pressure(f->mdb_rc) && attempt < LEDGER_RETRIES_MAX) {
+        op->err = (struct sh_error){0};
+        return batch_relieve(b, f, &op->err);
+    }
+    if (f->spoiled && batch_rebuild(b, false) != 0)
+        return b->fatal;
+    return rc;
+}
+
 int ledger_batch_apply(struct ledger_batch *b, const struct sh_caller *caller,
                        const Sanhe__Request *request, struct sh_reply *reply)
 {
@@ -278,9 +360,9 @@ int ledger_batch_apply(struct ledger_batch *b, const struct sh_caller *caller,
     struct ledger_op op = {0};
     op_reset(&op, b, caller, request);
     int rc = batch_precheck(desc, caller, &op.err);
+    struct batch_failure f = {0};
     for (int attempt = 0; rc == 0; attempt++) {
-        struct store_txn child;
-        rc = batch_try(b, desc, &op, &child);
+        rc = batch_try(b, desc, &op, &f);
         if (rc == 0) {
             if (batch_log(b, caller, request, &op.reply) != 0) {
                 op_reset(&op, b, NULL, NULL);
@@ -289,22 +371,16 @@ int ledger_batch_apply(struct ledger_batch *b, const struct sh_caller *caller,
             *reply = op.reply;
             return 0;
         }
-        int mdb_rc = child.mdb_rc;
-        if (mdb_rc != 0 && store_error_is_fatal(mdb_rc)) {
-            op_reset(&op, b, NULL, NULL);
-            return batch_fatal(b, SH_E_INTERNAL);
-        }
-        if (mdb_rc == 0 || !store_error_is_pressure(mdb_rc) || attempt >= LEDGER_RETRIES_MAX) {
-            op.txn = &child; /* ended, but its codes tell the failure */
-            return batch_refuse(b, &op, rc, reply);
-        }
+        struct sh_error refusal = op.err;
         op_reset(&op, b, caller, request);
-        rc = batch_relieve(b, mdb_rc, &op.err);
+        op.err = refusal;
+        rc = batch_recover(b, &op, rc, &f, attempt);
         if (b->fatal != 0) {
             op_reset(&op, b, NULL, NULL);
             return b->fatal;
         }
     }
+    op.txn = &f.txn; /* ended, but its codes tell the failure */
     return batch_refuse(b, &op, rc, reply);
 }
 
@@ -332,7 +408,7 @@ int ledger_batch_commit(struct ledger_batch *b)
         /* Nothing of this commit was kept; in a bigger map it fits. */
         if (b->txn.mdb_rc == MDB_MAP_FULL && store->map_size < store->map_max &&
             attempt < LEDGER_RETRIES_MAX)
-            rc = batch_rebuild(b);
+            rc = batch_rebuild(b, true);
     }
     store_write_abort(&b->txn); /* a no-op unless the batch failed */
     batch_free(b);

@@ -27,6 +27,8 @@
 #ifndef LEDGER_INTERNAL_H
 #define LEDGER_INTERNAL_H
 
+#include <pthread.h>
+
 #include "ledger.h"
 #include "sh_date.h"
 #include "store.h"
@@ -46,12 +48,27 @@ struct policy_set {
     const struct sh_policy **ptrs;   /* the same, for sh_policy_find */
 };
 
+/*
+ * Threads. The server runs reads on its loop thread while the batch is
+ * applied and committed on a writer thread. LMDB lets a read transaction
+ * and the write transaction run at once; what they must not do at once is
+ * what lock guards: the map's growth (LMDB remaps only with no transaction
+ * of the process active) and the swap of the committed policies after a
+ * Load. Every read holds lock shared; the writer takes it exclusive for
+ * those two moments only, never while it applies or commits.
+ */
 struct ledger {
     struct store store;
     int32_t utc_offset_min;
-    struct policy_set *policies;   /* as committed */
-    struct ledger_batch *batch;    /* the open batch, if any */
+    struct policy_set *policies;   /* as committed; replaced under lock (exclusive) */
+    struct ledger_batch *batch;    /* the open batch, if any (writer thread only) */
+    pthread_rwlock_t lock;
 };
+
+/* The lock above; abort()s on a failure (a broken lock is a bug). */
+void ledger_lock_shared(struct ledger *ledger);
+void ledger_lock_exclusive(struct ledger *ledger);
+void ledger_unlock(struct ledger *ledger);
 
 /* A request the batch transaction holds: what it takes to apply it again
  * (ledger_batch.c) and to know that it answered the same. */
@@ -98,6 +115,12 @@ struct ledger_opdesc {
     bool writes;
     unsigned roles; /* bit (1 << role) */
     op_fn fn;
+    /* A write that may refuse after it has written (a Load checks each record
+     * as it writes it) runs in a child transaction. The others run straight
+     * in the batch's transaction, which is much cheaper (LMDB copies every
+     * page a child touches); when one of those fails after writing, the
+     * batch transaction is rebuilt from its log (ledger_batch.c). */
+    bool isolated;
 };
 /* NULL when the request has no operation. */
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request);

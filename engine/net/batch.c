@@ -1,12 +1,12 @@
 /*
- * Group commit, in the manner of Redis's beforeSleep.
+ * Group commit, in the manner of Redis's beforeSleep, with the commit off
+ * the loop thread.
  *
  * libuv runs one loop iteration as: timers, pending callbacks, idle, prepare,
  * poll (every I/O callback: our reads, hence every decoded write request),
- * check, close callbacks. The batch runs in a uv_check hook: right after the
- * poll phase, so every request read during this iteration is in the batch,
- * and before the loop blocks again. (A uv_prepare hook would run before the
- * poll, leaving this iteration's requests to wait for the next one.)
+ * check, close callbacks. A uv_check hook runs right after the poll phase, so
+ * every write read during this iteration is queued by then. (A uv_prepare
+ * hook would run before the poll, leaving them to wait an iteration.)
  *
  * One batch: ledger_batch_begin, ledger_batch_apply for each queued write in
  * arrival order (so claims see each other's accumulator changes as if they
@@ -14,9 +14,17 @@
  * are handed to their connections. If the commit fails, nothing of the batch
  * is on disk and every reply becomes an error with the commit's code.
  *
- * At most batch_max writes per batch; the rest stays queued, and an idle
- * handle keeps the next poll from blocking so the next batch comes at once.
+ * The batch runs on libuv's thread pool (uv_queue_work), one at a time:
+ * while it applies and waits for fdatasync, the loop thread goes on with
+ * TLS, framing, reads (ledger_read, which may run beside the writer) and
+ * queueing the writes that arrive. When the batch is durable its after-work
+ * callback answers it and starts the next batch at once with everything
+ * queued meanwhile, so the batch grows with the load by itself. When no
+ * batch is in flight, the check hook starts one.
+ *
+ * At most batch_max writes per batch; the rest waits for the next one.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -140,34 +148,66 @@ static void batch_deliver(struct batch_item *items, size_t n)
     }
 }
 
-static void batch_run(struct net_server *server)
+/* The writer thread: applies and commits the batch. It touches the ledger's
+ * write side and the batch's items only; the loop thread leaves both alone
+ * until batch_after_work (libuv orders the two). */
+static void batch_work(uv_work_t *work)
 {
-    size_t n = server->queue.len < server->limits.batch_max ? server->queue.len
-                                                            : server->limits.batch_max;
-    struct batch_item *items = server->batch_scratch;
-    for (size_t i = 0; i < n; i++)
-        queue_pop(&server->queue, &items[i]);
+    struct net_server *server = work->data;
+    server->batch_rc = batch_apply_all(server, server->batch_scratch, server->batch_len);
+}
 
-    uint64_t t0 = clock_us();
-    int rc = batch_apply_all(server, items, n);
-    net_stats_record_batch(&server->stats, n, clock_us() - t0, rc == 0);
+static void batch_start(struct net_server *server);
+
+/* Back on the loop thread, the batch durable or failed: answer it, and
+ * start the next one with whatever was read meanwhile. */
+static void batch_after_work(uv_work_t *work, int status)
+{
+    struct net_server *server = work->data;
+    struct batch_item *items = server->batch_scratch;
+    size_t n = server->batch_len;
+    int rc = status == 0 ? server->batch_rc : SH_E_INTERNAL; /* we never cancel */
+    server->batch_busy = false;
+    server->batch_len = 0;
+    net_stats_record_batch(&server->stats, n, clock_us() - server->batch_start_us, rc == 0);
     if (rc < 0)
         batch_fail_replies(items, n, rc);
     batch_deliver(items, n);
+    if (!server->batch_busy && !batch_queue_empty(server))
+        batch_start(server);
 }
 
-static void batch_on_idle(uv_idle_t *idle) { (void)idle; }
+/* Hands the oldest queued writes (at most batch_max) to the writer thread.
+ * Meanwhile the loop goes on: TLS, decoding, reads, and queueing the writes
+ * that make the next batch. One batch at a time: LMDB has one writer. */
+static void batch_start(struct net_server *server)
+{
+    assert(!server->batch_busy && !batch_queue_empty(server));
+    size_t n = server->queue.len < server->limits.batch_max ? server->queue.len
+                                                            : server->limits.batch_max;
+    for (size_t i = 0; i < n; i++)
+        queue_pop(&server->queue, &server->batch_scratch[i]);
+    server->batch_len = n;
+    server->batch_busy = true;
+    server->batch_start_us = clock_us();
+    server->batch_work.data = server;
+    if (uv_queue_work(server->loop, &server->batch_work, batch_work, batch_after_work) != 0) {
+        /* Only for invalid arguments; do the batch here rather than never. */
+        batch_work(&server->batch_work);
+        batch_after_work(&server->batch_work, 0);
+    }
+}
+
+bool batch_idle(const struct net_server *server)
+{
+    return !server->batch_busy && batch_queue_empty(server);
+}
 
 static void batch_on_check(uv_check_t *check)
 {
     struct net_server *server = check->data;
-    if (!batch_queue_empty(server))
-        batch_run(server);
-    /* Delivering replies may have resumed connections that queued more. */
-    if (batch_queue_empty(server))
-        uv_idle_stop(&server->batch_idle);
-    else
-        uv_idle_start(&server->batch_idle, batch_on_idle);
+    if (!server->batch_busy && !batch_queue_empty(server))
+        batch_start(server);
 }
 
 int batch_init(struct net_server *server)
@@ -176,10 +216,8 @@ int batch_init(struct net_server *server)
     if (server->batch_scratch == NULL)
         return SH_E_INTERNAL;
     uv_check_init(server->loop, &server->batch_check);
-    uv_idle_init(server->loop, &server->batch_idle);
     server->batch_check.data = server;
-    server->batch_idle.data = server;
-    server->handles_open += 2;
+    server->handles_open += 1;
     uv_check_start(&server->batch_check, batch_on_check);
     /* The batch hook alone must not keep the loop alive. */
     uv_unref((uv_handle_t *)&server->batch_check);
@@ -191,5 +229,4 @@ static void batch_on_close(uv_handle_t *handle) { server_handle_closed(handle->d
 void batch_close(struct net_server *server)
 {
     uv_close((uv_handle_t *)&server->batch_check, batch_on_close);
-    uv_close((uv_handle_t *)&server->batch_idle, batch_on_close);
 }

@@ -87,7 +87,11 @@ struct net_server {
     bool listening;
     int port;
     uv_check_t batch_check; /* group commit: after each iteration's I/O callbacks */
-    uv_idle_t batch_idle;   /* keeps poll from blocking while writes are queued */
+    uv_work_t batch_work;   /* the batch in flight on the writer thread */
+    bool batch_busy;        /* batch_work is queued or running */
+    size_t batch_len;       /* its items, at the head of batch_scratch */
+    int batch_rc;           /* its outcome: 0, or the code that answers every item */
+    uint64_t batch_start_us;
     uv_timer_t stop_timer;
     struct batch_queue queue;
     struct batch_item *batch_scratch; /* batch_max items, reused by every batch */
@@ -97,6 +101,7 @@ struct net_server {
     uint32_t conns_refusing;  /* over_limit ones still open */
     int handles_open;         /* listener, check, idle, stop timer */
     bool stopping;
+    bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
     uint8_t read_buf[64 * 1024]; /* every uv read lands here, then goes to OpenSSL */
@@ -130,6 +135,8 @@ int batch_init(struct net_server *server);
 void batch_close(struct net_server *server);
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
 bool batch_queue_empty(const struct net_server *server);
+/* No write queued and none in flight on the writer thread. */
+bool batch_idle(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);

@@ -22,7 +22,7 @@ static void server_on_timer_closed(uv_handle_t *handle) { server_handle_closed(h
  * a queued write holds its connection), the server's own handles go. */
 static void server_maybe_done(struct net_server *server)
 {
-    if (!server->stopping || server->conns != NULL || !batch_queue_empty(server))
+    if (!server->stopping || server->conns != NULL || !batch_idle(server))
         return;
     if (uv_is_closing((uv_handle_t *)&server->stop_timer))
         return;
@@ -63,6 +63,7 @@ void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *c
 static int server_copy_config(struct net_server *server, const struct net_config *config)
 {
     server->limits = config->limits;
+    server->bench_echo = config->bench_echo;
     if (server->limits.batch_max == 0)
         server->limits.batch_max = 1;
     if (server->limits.inflight_max == 0)
@@ -122,6 +123,9 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
         return rc;
     }
     net_log_always("listening on %s port %d", config->listen_host, server->port);
+    if (server->bench_echo)
+        net_log(NET_LOG_WARN, "bench_echo = true: a benchmark baseline, every request is answered "
+                              "empty and never reaches the ledger");
     *out = server;
     return 0;
 }
