@@ -12,6 +12,29 @@
 #define BUILTIN_PERSONS_DEFAULT 10000u
 #define BIRTH_DAYS 25000u /* 1930-01-01 onwards, about 68 years */
 #define DAYS_1930 (-14610) /* 1930-01-01, days since 1970-01-01 */
+#define DAY_STEP 7919u     /* person i is born on day (i x DAY_STEP) % BIRTH_DAYS */
+#define DAY_STEP_INV 17679u
+#define SEQ_FIRST 100u
+#define SEQ_SPAN 900u /* sequence numbers 100..999: BIRTH_DAYS x SEQ_SPAN ids */
+#define DEAD_PER_MILLE 1u
+#define DRAW_DEAD_SKIPS 8u /* neighbours tried for a living person to draw */
+
+_Static_assert((uint64_t)DAY_STEP * DAY_STEP_INV % BIRTH_DAYS == 1, "DAY_STEP_INV inverts");
+_Static_assert((uint64_t)BIRTH_DAYS * SEQ_SPAN >= LG_PERSONS_MAX, "ids stay distinct");
+
+const struct lg_bench_hospital lg_bench_hospitals[LG_BENCH_HOSPITALS] = {
+    {"H330424201", "bench village clinic", "village", true},
+    {"H330424101", "bench township health centre", "township", true},
+    {"H330424001", "bench county hospital 1", "county", true},
+    {"H330424002", "bench county hospital 2", "county", true},
+    {"H330400001", "bench municipal hospital", "municipal", true},
+    {"H330100001", "bench provincial hospital", "provincial", false},
+};
+
+void lg_terminal_name(const char *hospital, char out[SH_CODE_MAX])
+{
+    snprintf(out, SH_CODE_MAX, "counter-h%s", hospital[0] == 'H' ? hospital + 1 : hospital);
+}
 
 /* Days since 1970-01-01 to the civil date (H. Hinnant's algorithm). */
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
@@ -33,13 +56,50 @@ void lg_person_id(uint64_t index, char out[SH_PERSON_ID_LEN + 1])
 {
     int y;
     unsigned m, d;
-    civil_from_days(DAYS_1930 + (int64_t)((index * 7919u) % BIRTH_DAYS), &y, &m, &d);
-    unsigned seq = 100u + (unsigned)(index / BIRTH_DAYS) % 900u;
+    civil_from_days(DAYS_1930 + (int64_t)((index * DAY_STEP) % BIRTH_DAYS), &y, &m, &d);
+    unsigned seq = SEQ_FIRST + (unsigned)(index / BIRTH_DAYS) % SEQ_SPAN;
     char digits[32]; /* room for what the compiler cannot prove: y, m, d are small */
     snprintf(digits, sizeof digits, "330424%04d%02u%02u%03u", y % 10000, m % 100, d % 100, seq);
     memcpy(out, digits, 17);
     out[17] = sh_person_id_check_char(out);
     out[18] = '\0';
+}
+
+bool lg_person_deceased(uint64_t index)
+{
+    return lg_hash64(index ^ 0xDEADull) % 1000u < DEAD_PER_MILLE;
+}
+
+/* Ids sort by birth day, then sequence: day d's persons are the indexes
+ * s x BIRTH_DAYS + (d x DAY_STEP_INV) % BIRTH_DAYS, in order of s. */
+void lg_person_order_init(struct lg_person_order *o, uint64_t n)
+{
+    memset(o, 0, sizeof *o);
+    o->n = n < LG_PERSONS_MAX ? n : LG_PERSONS_MAX;
+}
+
+bool lg_person_order_next(struct lg_person_order *o, uint64_t *index)
+{
+    for (; o->day < BIRTH_DAYS; o->day++, o->seq = 0) {
+        uint64_t i = (uint64_t)o->seq * BIRTH_DAYS + (uint64_t)o->day * DAY_STEP_INV % BIRTH_DAYS;
+        if (o->seq < SEQ_SPAN && i < o->n) {
+            o->seq++;
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *lg_persons_at(const struct lg_persons *p, size_t k, char out[SH_PERSON_ID_LEN + 1])
+{
+    if (p->ids != NULL)
+        return p->ids[k];
+    uint64_t at = k;
+    for (unsigned skip = 0; skip < DRAW_DEAD_SKIPS && lg_person_deceased(p->gen_first + at); skip++)
+        at = (at + 1) % p->n;
+    lg_person_id(p->gen_first + at, out);
+    return out;
 }
 
 int64_t lg_unit_price(const char *code)
@@ -65,15 +125,56 @@ int lg_catalog_builtin(struct lg_catalog *out)
     return 0;
 }
 
-static int persons_builtin(size_t n, struct lg_persons *out)
+/* A generated catalog's unit prices: 60 % up to 20 yuan (most drugs), 30 %
+ * to 200, 8 % to 1000, 2 % to 5000 yuan (devices, materials). */
+static int64_t gen_unit_price(uint32_t index)
 {
-    out->ids = calloc(n > 0 ? n : 1, sizeof *out->ids);
-    if (out->ids == NULL)
+    uint64_t h = lg_hash64((uint64_t)index ^ 0x9A1CE5ull);
+    uint64_t tier = h % 100u, u = h >> 8;
+    if (tier < 60)
+        return 10 + (int64_t)(u % 1990u);
+    if (tier < 90)
+        return 2000 + (int64_t)(u % 18000u);
+    if (tier < 98)
+        return 20000 + (int64_t)(u % 80000u);
+    return 100000 + (int64_t)(u % 400000u);
+}
+
+void lg_item_gen(uint32_t index, struct lg_item *out)
+{
+    static const char cls[5] = {'A', 'A', 'B', 'B', 'C'};
+    static const uint32_t per_five[5] = {2, 2, 2, 2, 1}, offset[5] = {1, 2, 1, 2, 1};
+    uint32_t r = index % 5u;
+    uint32_t number = (index / 5u) * per_five[r] + offset[r];
+    snprintf(out->code, sizeof out->code, "%c%06u", cls[r], (unsigned)(number % 1000000u));
+    out->unit_price = gen_unit_price(index);
+}
+
+int lg_catalog_select(const char *spec, struct lg_catalog *c, char *err, size_t cap)
+{
+    uint64_t m;
+    if (spec == NULL)
+        return c->n > 0 ? 0 : lg_catalog_builtin(c);
+    if (strncmp(spec, "gen:", 4) != 0 || !lg_parse_u64(spec + 4, 1, LG_CATALOG_GEN_MAX, &m)) {
+        snprintf(err, cap, "--catalog %s: want gen:M, M 1..%u", spec, LG_CATALOG_GEN_MAX);
         return -1;
-    for (size_t i = 0; i < n; i++)
-        lg_person_id(i, out->ids[i]);
-    out->n = n;
+    }
+    lg_catalog_free(c);
+    c->items = calloc((size_t)m, sizeof *c->items);
+    if (c->items == NULL)
+        return -1;
+    for (uint32_t i = 0; i < m; i++)
+        lg_item_gen(i, &c->items[i]);
+    c->n = (size_t)m;
     return 0;
+}
+
+/* Built-in persons are drawn by index (lg_persons_at), never listed. */
+static void persons_builtin(uint64_t first, uint64_t n, struct lg_persons *out)
+{
+    lg_persons_free(out);
+    out->gen_first = first;
+    out->n = (size_t)n;
 }
 
 void lg_catalog_free(struct lg_catalog *c)
@@ -191,8 +292,10 @@ static bool parse_range(const char *spec, uint64_t *a, uint64_t *b)
 
 static int persons_range(uint64_t a, uint64_t b, struct lg_persons *p, char *err, size_t cap)
 {
-    if (p->n == 0 && persons_builtin((size_t)b + 1, p) != 0)
-        return -1;
+    if (p->ids == NULL) {
+        persons_builtin(a, b - a + 1, p);
+        return 0;
+    }
     if (b >= p->n) {
         snprintf(err, cap, "--persons %llu-%llu: the dataset has %zu persons",
                  (unsigned long long)a, (unsigned long long)b, p->n);
@@ -206,15 +309,18 @@ static int persons_range(uint64_t a, uint64_t b, struct lg_persons *p, char *err
 int lg_persons_select(const char *spec, struct lg_persons *p, char *err, size_t cap)
 {
     uint64_t a, b;
-    if (spec == NULL)
-        return p->n > 0 ? 0 : persons_builtin(BUILTIN_PERSONS_DEFAULT, p);
+    if (spec == NULL) {
+        if (p->n == 0)
+            persons_builtin(0, BUILTIN_PERSONS_DEFAULT, p);
+        return 0;
+    }
     if (strncmp(spec, "gen:", 4) == 0) {
         if (!lg_parse_u64(spec + 4, 1, LG_PERSONS_MAX, &a)) {
             snprintf(err, cap, "--persons %s: N must be 1..%u", spec, LG_PERSONS_MAX);
             return -1;
         }
-        lg_persons_free(p);
-        return persons_builtin((size_t)a, p);
+        persons_builtin(0, a, p);
+        return 0;
     }
     if (parse_range(spec, &a, &b))
         return persons_range(a, b, p, err, cap);

@@ -17,30 +17,18 @@
 #include "dataset.h"
 #include "lg_util.h"
 
-static const struct {
-    const char *code, *name, *level;
-    int assist; /* designated for medical assistance */
-} hospitals[] = {
-    {"H330424201", "bench village clinic", "village", 1},
-    {"H330424101", "bench township health centre", "township", 1},
-    {"H330424001", "bench county hospital 1", "county", 1},
-    {"H330424002", "bench county hospital 2", "county", 1},
-    {"H330400001", "bench municipal hospital", "municipal", 1},
-    {"H330100001", "bench provincial hospital", "provincial", 0},
-};
-
 static json_t *make_hospitals(void)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < sizeof hospitals / sizeof hospitals[0]; i++) {
-        json_t *funds = hospitals[i].assist ? json_pack("[sss]", "coop", "youfu", "assist")
-                                            : json_pack("[ss]", "coop", "youfu");
+    for (size_t i = 0; i < LG_BENCH_HOSPITALS; i++) {
+        const struct lg_bench_hospital *h = &lg_bench_hospitals[i];
+        json_t *funds = h->assist ? json_pack("[sss]", "coop", "youfu", "assist")
+                                  : json_pack("[ss]", "coop", "youfu");
         char region[8];
-        snprintf(region, sizeof region, "%.6s", hospitals[i].code + 1);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "code",
-                                             hospitals[i].code, "name", hospitals[i].name,
-                                             "region", region, "level", hospitals[i].level,
-                                             "funds", funds));
+        snprintf(region, sizeof region, "%.6s", h->code + 1);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "code", h->code, "name",
+                                             h->name, "region", region, "level", h->level, "funds",
+                                             funds));
     }
     return arr;
 }
@@ -50,11 +38,11 @@ static json_t *make_hospitals(void)
 static json_t *make_terminals(void)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < sizeof hospitals / sizeof hospitals[0]; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "counter-h%s", hospitals[i].code + 1);
+    for (size_t i = 0; i < LG_BENCH_HOSPITALS; i++) {
+        char name[SH_CODE_MAX];
+        lg_terminal_name(lg_bench_hospitals[i].code, name);
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "name", name, "hospital",
-                                             hospitals[i].code, "role", "counter"));
+                                             lg_bench_hospitals[i].code, "role", "counter"));
     }
     return arr;
 }

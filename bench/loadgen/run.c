@@ -198,7 +198,9 @@ static int run_dataset(struct lg_run *r)
     char *err = r->res->failure;
     size_t cap = sizeof r->res->failure;
     int rc = o->dataset != NULL ? lg_dataset_read(o->dataset, &r->catalog, &r->persons, err, cap)
-                                : lg_catalog_builtin(&r->catalog);
+                                : 0;
+    if (rc == 0)
+        rc = lg_catalog_select(o->catalog_spec, &r->catalog, err, cap);
     if (rc == 0)
         rc = lg_persons_select(o->persons_spec, &r->persons, err, cap);
     r->res->persons = r->persons.n;

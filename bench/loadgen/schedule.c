@@ -55,14 +55,14 @@ static int sched_pack(struct lg_run *r, struct lg_conn *c, enum lg_op op,
                       const struct lg_settled *target, uint64_t seq)
 {
     struct lg_terminal *t = run_terminal(r, c);
-    char id[40], target_id[40];
+    char id[40], target_id[40], person[SH_PERSON_ID_LEN + 1];
     request_id_format(r, seq, id, sizeof id);
     request_id_format(r, target->seq, target_id, sizeof target_id);
     struct lg_request_in in = {
         .op = op,
         .request_id = id,
         .hospital = t->hospital,
-        .person = r->persons.ids[lg_rng_below(&r->rng, r->persons.n)],
+        .person = lg_persons_at(&r->persons, lg_rng_below(&r->rng, r->persons.n), person),
         .date = r->opt->date,
         .settlement_id = target->settlement_id,
         .target_request_id = target_id,
