@@ -96,7 +96,7 @@ int journal_hash(const uint8_t prev[LEDGER_HASH_LEN], const uint8_t *body, size_
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
-    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, ledger_sha256(), NULL) == 1 &&
              EVP_DigestUpdate(ctx, prev, LEDGER_HASH_LEN) == 1 &&
              EVP_DigestUpdate(ctx, body, len) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
              n == LEDGER_HASH_LEN;

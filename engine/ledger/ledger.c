@@ -3,6 +3,7 @@
  * ledger_handle. Writes are in ledger_batch.c.
  */
 #include <assert.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,24 @@ int ledger_request_id_check(struct ledger_op *op, const char *opname)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s: request_id longer than %d bytes",
                             opname, SH_CODE_MAX - 1);
     return 0;
+}
+
+/* ---- SHA-256 ------------------------------------------------------------------------- */
+
+static const EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (sha256_md == NULL)
+        sha256_md = EVP_sha256(); /* slower, never wrong */
+}
+
+const EVP_MD *ledger_sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sha256_fetch);
+    return sha256_md;
 }
 
 /* ---- The lock ------------------------------------------------------------------------ */

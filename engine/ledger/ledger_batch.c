@@ -89,7 +89,7 @@ static int batch_grow(struct ledger *ledger, bool ahead)
 static int reply_hash(const struct sh_reply *reply, uint8_t out[LEDGER_HASH_LEN])
 {
     unsigned int n = 0;
-    int ok = EVP_Digest(reply->data, reply->len, out, &n, EVP_sha256(), NULL);
+    int ok = EVP_Digest(reply->data, reply->len, out, &n, ledger_sha256(), NULL);
     return ok == 1 && n == LEDGER_HASH_LEN ? 0 : SH_E_INTERNAL;
 }
 

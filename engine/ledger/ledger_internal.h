@@ -65,6 +65,11 @@ struct ledger {
     pthread_rwlock_t lock;
 };
 
+/* SHA-256, fetched from OpenSSL's provider once per process: EVP_sha256()
+ * would make every digest fetch it again, a large share of a short hash. */
+struct evp_md_st;
+const struct evp_md_st *ledger_sha256(void);
+
 /* The lock above; abort()s on a failure (a broken lock is a bug). */
 void ledger_lock_shared(struct ledger *ledger);
 void ledger_lock_exclusive(struct ledger *ledger);

@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,18 @@ struct settle_work {
     struct sh_person person;
     const struct sh_policy *policy;
     uint32_t acc_count;
-    struct sh_acc accs[LEDGER_YEAR_ACCS_MAX];
     struct sh_breakdown breakdown;
+    struct sh_acc accs[LEDGER_YEAR_ACCS_MAX]; /* last: only [0, acc_count) is ever read */
 };
+
+/* Zeroes all but accs (most of the size: zeroing it all was a third of a settle). */
+static struct settle_work *settle_work_new(void)
+{
+    struct settle_work *w = malloc(sizeof *w);
+    if (w != NULL)
+        memset(w, 0, offsetof(struct settle_work, accs));
+    return w;
+}
 
 static void settle_work_free(struct settle_work *w)
 {
@@ -259,7 +269,7 @@ int ledger_op_settle(struct ledger_op *op)
         rc = request_check_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE, hash, &replayed);
     if (rc != 0 || replayed)
         return rc;
-    struct settle_work *w = calloc(1, sizeof *w);
+    struct settle_work *w = settle_work_new();
     if (w == NULL)
         return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
     rc = settle_compute(op, req->claim, w);
@@ -277,7 +287,7 @@ int ledger_op_presettle(struct ledger_op *op)
     int rc = settle_check_hospital(op, req->claim, "presettle");
     if (rc != 0)
         return rc;
-    struct settle_work *w = calloc(1, sizeof *w);
+    struct settle_work *w = settle_work_new();
     if (w == NULL)
         return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
     rc = settle_compute(op, req->claim, w);

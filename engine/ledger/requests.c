@@ -50,22 +50,40 @@ void request_put(struct store_txn *txn, const char *hospital, const char *reques
 
 /* ---- Payload hashes ------------------------------------------------------------------- */
 
+/* The canonical payload is gathered in buf and digested in few large
+ * updates: one update per small field costs more than the hashing. */
 struct hasher {
     EVP_MD_CTX *ctx;
     bool ok;
+    size_t len;
+    uint8_t buf[1024];
 };
 
-static void hasher_begin(struct hasher *h, Sanhe__RequestKind kind)
+static void hasher_flush(struct hasher *h)
 {
-    h->ctx = EVP_MD_CTX_new();
-    h->ok = h->ctx != NULL && EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1;
-    uint8_t k = (uint8_t)kind;
-    h->ok = h->ok && EVP_DigestUpdate(h->ctx, &k, 1) == 1;
+    h->ok = h->ok && (h->len == 0 || EVP_DigestUpdate(h->ctx, h->buf, h->len) == 1);
+    h->len = 0;
 }
 
 static void hash_bytes(struct hasher *h, const void *p, size_t n)
 {
-    h->ok = h->ok && (n == 0 || EVP_DigestUpdate(h->ctx, p, n) == 1);
+    if (h->len + n > sizeof h->buf)
+        hasher_flush(h);
+    if (n > sizeof h->buf) {
+        h->ok = h->ok && EVP_DigestUpdate(h->ctx, p, n) == 1;
+        return;
+    }
+    memcpy(h->buf + h->len, p, n);
+    h->len += n;
+}
+
+static void hasher_begin(struct hasher *h, Sanhe__RequestKind kind)
+{
+    h->ctx = EVP_MD_CTX_new();
+    h->ok = h->ctx != NULL && EVP_DigestInit_ex(h->ctx, ledger_sha256(), NULL) == 1;
+    h->len = 0;
+    uint8_t k = (uint8_t)kind;
+    hash_bytes(h, &k, 1);
 }
 
 static void hash_u64(struct hasher *h, uint64_t v)
@@ -92,6 +110,7 @@ static void hash_str(struct hasher *h, const char *s)
 static int hasher_end(struct hasher *h, uint8_t out[LEDGER_HASH_LEN])
 {
     unsigned int n = 0;
+    hasher_flush(h);
     h->ok = h->ok && EVP_DigestFinal_ex(h->ctx, out, &n) == 1 && n == LEDGER_HASH_LEN;
     EVP_MD_CTX_free(h->ctx);
     return h->ok ? 0 : SH_E_INTERNAL;
