@@ -5,8 +5,14 @@
  * loop with accumulators that change every iteration so that nothing can be
  * hoisted out of it. Prints the median ns per settle over several runs.
  *
- *   bench-rules [iterations per run] [runs]
+ *   bench-rules [--json FILE] [iterations per run] [runs]
+ *
+ * --json writes one object of kind "rules_core" (bench/run.sh's baseline):
+ * achieved_per_s is settles per second of one core at the median run. It is
+ * a closed loop of whole runs, so there is no offered rate and no latency
+ * distribution of single settles: those fields are null.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,11 +324,56 @@ static double run_once(long iterations, sh_fen *sink)
     return (t1 - t0) / (double)iterations;
 }
 
+struct result {
+    int runs;
+    long iterations;
+    double median, min, max; /* ns per settle */
+};
+
+static int write_json(const char *path, const struct result *r)
+{
+    json_t *o = json_pack(
+        "{s:s, s:{s:i}, s:i, s:i, s:n, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:n, s:n, s:n, s:n, "
+        "s:n, s:{}, s:i}",
+        "kind", "rules_core", "op_mix", "settle", 100, "persons", 1, "connections", 0,
+        "offered_per_s", "achieved_per_s", 1e9 / r->median, "ns_per_settle", r->median,
+        "ns_per_settle_min", r->min, "ns_per_settle_max", r->max, "lines_per_claim", N_LINES,
+        "runs", r->runs, "iterations", (json_int_t)r->iterations, "p50_us", "p90_us", "p99_us",
+        "p999_us", "max_us", "errors", "errors_total", 0);
+    size_t flags = JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
+    int rc = o != NULL ? json_dump_file(o, path, flags) : -1;
+    json_decref(o);
+    if (rc != 0)
+        fprintf(stderr, "bench-rules: cannot write %s\n", path);
+    return rc;
+}
+
+/* [--json FILE] [iterations] [runs], --json anywhere; exits 2 on a bad one. */
+static void parse_args(int argc, char **argv, const char **json, long *iterations, int *runs)
+{
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+            *json = argv[++i];
+        } else if (npos < 2 && argv[i][0] != '-') {
+            pos[npos++] = argv[i];
+        } else {
+            fprintf(stderr, "usage: bench-rules [--json FILE] [iterations per run] [runs]\n");
+            exit(2);
+        }
+    }
+    *iterations =
+        pos[0] != NULL ? parse_arg(pos[0], 1, 1000000000L, "iterations") : DEFAULT_ITERATIONS;
+    *runs = pos[1] != NULL ? (int)parse_arg(pos[1], 1, MAX_RUNS, "runs") : DEFAULT_RUNS;
+}
+
 int main(int argc, char **argv)
 {
-    long iterations =
-        argc > 1 ? parse_arg(argv[1], 1, 1000000000L, "iterations") : DEFAULT_ITERATIONS;
-    int runs = argc > 2 ? (int)parse_arg(argv[2], 1, MAX_RUNS, "runs") : DEFAULT_RUNS;
+    const char *json = NULL;
+    long iterations;
+    int runs;
+    parse_args(argc, argv, &json, &iterations, &runs);
     build_policy(&B.policy);
     build_refdata(&B);
     build_claim(&B);
@@ -350,5 +401,6 @@ int main(int argc, char **argv)
     printf("%d runs of %ld settles: median %.1f ns/settle (min %.1f, max %.1f), %.0f settles/s\n",
            runs, iterations, median, ns[0], ns[runs - 1], 1e9 / median);
     printf("(checksum %lld)\n", (long long)sink);
-    return 0;
+    struct result res = {runs, iterations, median, ns[0], ns[runs - 1]};
+    return json != NULL && write_json(json, &res) != 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 # libclang-rt-14-dev holds libFuzzer and clang's sanitizer runtimes (clang-14
 # only recommends it): the fuzz targets of tests/fuzz need it. chromium and
 # fonts-noto-cjk let the bureau's report page be tested in a headless browser.
+# jq and gnuplot-nox assemble bench/run.sh's JSON and draw its plots.
 set -eu
 
 PACKAGES="
@@ -12,6 +13,7 @@ PACKAGES="
   libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
   libjansson-dev libcsv-dev libinih-dev libhttp-parser-dev
   chromium fonts-noto-cjk
+  jq gnuplot-nox
 "
 
 missing=""

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "dataset.h"
+#include "lg_util.h"
 #include "options.h"
 #include "probe.h"
 #include "report.h"
@@ -45,6 +46,7 @@ static int run(const struct lg_options *o)
 {
     static struct lg_result res; /* large (the histograms): not on the stack */
     int rc = lg_run(o, &res);
+    lg_copy(res.kind, sizeof res.kind, o->kind); /* lg_run starts from a clean result */
     if (rc != 0) {
         fprintf(stderr, "sanhe-loadgen: %s\n", res.failure[0] ? res.failure : "the run failed");
         return 1;

@@ -45,12 +45,17 @@ static void usage(FILE *out)
         "                       catalog item, 1-10 units, amount = units x unit price (fen)\n"
         "  --dataset FILE       catalog codes and persons from a case-format JSON file\n"
         "                       (default: the built-in dataset of --make-dataset)\n"
-        "  --persons SPEC       gen:N (the first N built-in persons; default gen:10000),\n"
-        "                       A-B (dataset persons A..B, 0-based), or a file of ids\n"
+        "  --persons SPEC       gen:N (the first N built-in persons, N up to 10000000, made\n"
+        "                       when drawn; default gen:10000), A-B (dataset persons A..B,\n"
+        "                       0-based), or a file of ids. Built-in persons that\n"
+        "                       sanhe-datagen writes as dead are not drawn\n"
+        "  --catalog SPEC       gen:M: draw lines from the M-item catalog of sanhe-datagen\n"
+        "                       --items M (default: the 300 built-in items, or --dataset's)\n"
         "  --date YYYY-MM-DD    the claims' date (2026-06-15)\n"
         "  --seed N             the request stream's seed (1)\n"
         "  --json FILE          write the result as one JSON object (\"-\": stdout)\n"
         "  --label TEXT         a name for this run in the result\n"
+        "  --kind NAME          the result's kind (sanhe; tls_echo against bench_echo)\n"
         "  --run-tag TAG        request id prefix (default: from the time and pid); ids are\n"
         "                       TAG-SEQ, unique per hospital across runs on one engine\n"
         "  --engine-pid PID --engine-stats FILE\n"
@@ -74,9 +79,9 @@ static void usage(FILE *out)
 
 enum {
     O_HOST = 256, O_PORT, O_CA, O_CERT, O_KEY, O_HOSPITAL, O_TERMINAL, O_RATE, O_CONNS,
-    O_DURATION, O_WARMUP, O_DRAIN, O_MIX, O_VISITS, O_LINES, O_DATASET, O_PERSONS, O_DATE,
-    O_SEED, O_JSON, O_LABEL, O_RUN_TAG, O_ENGINE_PID, O_ENGINE_STATS, O_TICK, O_MAKE,
-    O_POLICY, O_REPORT, O_NOTE, O_EXPECT, O_PROBE, O_HELP
+    O_DURATION, O_WARMUP, O_DRAIN, O_MIX, O_VISITS, O_LINES, O_DATASET, O_PERSONS, O_CATALOG,
+    O_DATE, O_SEED, O_JSON, O_LABEL, O_RUN_TAG, O_ENGINE_PID, O_ENGINE_STATS, O_TICK, O_MAKE,
+    O_POLICY, O_REPORT, O_NOTE, O_EXPECT, O_PROBE, O_HELP, O_KIND
 };
 
 static const struct option long_options[] = {
@@ -85,13 +90,15 @@ static const struct option long_options[] = {
     {"terminal", 1, 0, O_TERMINAL}, {"rate", 1, 0, O_RATE}, {"connections", 1, 0, O_CONNS},
     {"duration-s", 1, 0, O_DURATION}, {"warmup-s", 1, 0, O_WARMUP}, {"drain-s", 1, 0, O_DRAIN},
     {"mix", 1, 0, O_MIX}, {"visits", 1, 0, O_VISITS}, {"lines", 1, 0, O_LINES},
-    {"dataset", 1, 0, O_DATASET}, {"persons", 1, 0, O_PERSONS}, {"date", 1, 0, O_DATE},
+    {"dataset", 1, 0, O_DATASET}, {"persons", 1, 0, O_PERSONS}, {"catalog", 1, 0, O_CATALOG},
+    {"date", 1, 0, O_DATE},
     {"seed", 1, 0, O_SEED}, {"json", 1, 0, O_JSON}, {"label", 1, 0, O_LABEL},
     {"run-tag", 1, 0, O_RUN_TAG}, {"engine-pid", 1, 0, O_ENGINE_PID},
     {"engine-stats", 1, 0, O_ENGINE_STATS}, {"tick-us", 1, 0, O_TICK},
     {"make-dataset", 1, 0, O_MAKE}, {"policy", 1, 0, O_POLICY}, {"report", 1, 0, O_REPORT},
     {"note", 1, 0, O_NOTE}, {"expect-rate-pct", 1, 0, O_EXPECT},
-    {"probe-fsync", 1, 0, O_PROBE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"probe-fsync", 1, 0, O_PROBE}, {"help", 0, 0, O_HELP}, {"kind", 1, 0, O_KIND},
+    {0, 0, 0, 0}};
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
@@ -173,10 +180,12 @@ static int run_option(struct lg_options *o, int c, char *arg)
     case O_LINES: rc = parse_lines(o, arg); break;
     case O_DATASET: o->dataset = arg; break;
     case O_PERSONS: o->persons_spec = arg; break;
+    case O_CATALOG: o->catalog_spec = arg; break;
     case O_DATE: o->date = arg; rc = sh_date_parse(arg) != 0 ? 0 : bad("--date %s: want YYYY-MM-DD", arg); break;
     case O_SEED: rc = number(arg, 0, UINT64_MAX, &o->seed, "--seed"); break;
     case O_JSON: o->json_out = arg; break;
     case O_LABEL: o->label = arg; break;
+    case O_KIND: o->kind = arg; break;
     case O_RUN_TAG: o->run_tag = arg; break;
     case O_ENGINE_PID: rc = number(arg, 1, 1u << 30, &v, "--engine-pid"); o->engine_pid = (pid_t)v; break;
     case O_ENGINE_STATS: o->engine_stats = arg; break;
@@ -199,6 +208,7 @@ static void defaults(struct lg_options *o)
     o->date = "2026-06-15";
     o->seed = 1;
     o->tick_us = 100;
+    o->kind = "sanhe";
     lg_weights_parse("settle=80,presettle=10,eligibility=10", lg_op_names, &o->mix, err, sizeof err);
     lg_weights_parse("outpatient=60,chronic=10,inpatient=30", lg_visit_names, &o->shape.visits,
                      err, sizeof err);
@@ -252,7 +262,7 @@ int lg_options_parse(int argc, char **argv, struct lg_options *o)
             return 1;
         } else if (c == O_MAKE) {
             o->mode = LG_MODE_MAKE_DATASET;
-            rc = number(optarg, 1, 1000000, &v, "--make-dataset");
+            rc = number(optarg, 1, LG_MAKE_PERSONS_MAX, &v, "--make-dataset");
             o->make_persons = (size_t)v;
         } else if (c == O_POLICY) {
             o->policy = optarg;

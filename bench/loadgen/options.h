@@ -33,9 +33,10 @@ struct lg_options {
     struct lg_weights mix;
     struct lg_claim_shape shape;
     const char *lines_spec; /* NULL: the per-visit defaults */
-    const char *dataset, *persons_spec, *date;
+    const char *dataset, *persons_spec, *catalog_spec, *date;
     uint64_t seed;
     const char *json_out, *label, *run_tag;
+    const char *kind; /* the result's "kind": "sanhe", or a baseline's name */
     pid_t engine_pid;
     const char *engine_stats;
     uint32_t tick_us;

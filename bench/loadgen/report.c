@@ -198,13 +198,13 @@ static json_t *j_result(const struct lg_result *r)
     iso_now(when, sizeof when);
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:s, s:f, s:I, s:i, s:i, s:i, s:f, s:i, s:i, s:s, s:s}", "kind",
-        "sanhe", "label", r->label, "date", when, "op_mix", j_weights(r->mix), "visits",
-        j_weights(r->visits), "lines_per_claim", r->lines, "lines_mean",
-        r->claims > 0 ? (double)r->claim_lines / (double)r->claims : 0.0, "persons",
-        (json_int_t)r->persons, "connections", (int)r->connections, "terminals",
-        (int)r->terminals, "offered_per_s", (int)r->rate, "achieved_per_s",
-        (double)(int64_t)(lg_achieved_per_s(r) * 10.0 + 0.5) / 10.0, "duration_s", (int)r->duration_s,
-        "warmup_s", (int)r->warmup_s, "claim_date", r->date, "run_tag", r->tag);
+        r->kind[0] != '\0' ? r->kind : "sanhe", "label", r->label, "date", when, "op_mix",
+        j_weights(r->mix), "visits", j_weights(r->visits), "lines_per_claim", r->lines,
+        "lines_mean", r->claims > 0 ? (double)r->claim_lines / (double)r->claims : 0.0, "persons",
+        (json_int_t)r->persons, "connections", (int)r->connections, "terminals", (int)r->terminals,
+        "offered_per_s", (int)r->rate, "achieved_per_s",
+        (double)(int64_t)(lg_achieved_per_s(r) * 10.0 + 0.5) / 10.0, "duration_s",
+        (int)r->duration_s, "warmup_s", (int)r->warmup_s, "claim_date", r->date, "run_tag", r->tag);
     json_object_set_new(o, "requests",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "scheduled",
                                   (json_int_t)r->scheduled, "sent", (json_int_t)r->sent,

@@ -32,6 +32,7 @@ struct lg_op_stats {
  * (unmatched replies excepted, which have no schedule). */
 struct lg_result {
     /* the run */
+    char kind[16]; /* "" is "sanhe" */
     char label[64], mix[160], visits[160], lines[64], date[16], tag[20];
     uint32_t rate, connections, terminals, duration_s, warmup_s, drain_s;
     uint64_t persons, seed;

@@ -34,6 +34,7 @@ static const struct config_key config_keys[] = {
     KEY("engine", "map_size_max_mb", KEY_U32, map_size_max_mb, 1, 1 << 24),
     KEY("engine", "utc_offset_min", KEY_I32, utc_offset_min, -720, 840),
     KEY("engine", "durable", KEY_BOOL, durable, 0, 0),
+    KEY("engine", "bench_echo", KEY_BOOL, bench_echo, 0, 0),
     KEY("engine", "port_file", KEY_PATH, port_file, 0, 0),
     KEY("engine", "stats_file", KEY_PATH, stats_file, 0, 0),
     KEY("tls", "ca", KEY_PATH, tls_ca, 0, 0),

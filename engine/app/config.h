@@ -31,6 +31,7 @@ struct config {
     uint32_t map_size_max_mb;
     int32_t utc_offset_min;
     bool durable;
+    bool bench_echo;           /* the tls_echo benchmark baseline (net_config.bench_echo) */
     char port_file[PATH_MAX];  /* "" = none */
     char stats_file[PATH_MAX]; /* "" = none */
     /* [tls] */

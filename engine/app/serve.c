@@ -96,6 +96,7 @@ static void serve_net_config(const struct config *c, struct net_config *nc)
         .limits = c->limits,
         .terminals = c->terminals,
         .terminal_count = c->terminal_count,
+        .bench_echo = c->bench_echo,
     };
 }
 

@@ -11,7 +11,7 @@ int frame_error_reply(const char *request_id, int code, const char *message,
     error.message = (char *)message;
     Sanhe__Response response = SANHE__RESPONSE__INIT;
     response.request_id = (char *)request_id;
-    response.error = &error;
+    response.error = code != 0 ? &error : NULL;
 
     reply->len = sanhe__response__get_packed_size(&response);
     reply->data = malloc(reply->len > 0 ? reply->len : 1);

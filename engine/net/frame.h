@@ -46,8 +46,9 @@ enum frame_status {
 enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max,
                                Sanhe__Request **out, size_t *consumed);
 
-/* A packed Response carrying only request_id (may be NULL) and an error.
- * Returns 0, or SH_E_INTERNAL when out of memory (reply left empty). */
+/* A packed Response carrying only request_id (may be NULL) and an error;
+ * code 0 gives no error at all (the bench_echo reply). Returns 0, or
+ * SH_E_INTERNAL when out of memory (reply left empty). */
 int frame_error_reply(const char *request_id, int code, const char *message,
                       struct sh_reply *reply);
 

@@ -10,6 +10,7 @@
 #ifndef NET_H
 #define NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -56,6 +57,10 @@ struct net_config {
     struct net_limits limits;
     const struct net_terminal *terminals;
     size_t terminal_count;
+    /* A benchmark baseline only (bench/run.sh's tls_echo): every request from
+     * a known terminal is answered at once with a Response carrying only its
+     * request_id, without reading or writing the ledger. Never in service. */
+    bool bench_echo;
 };
 
 struct net_server;

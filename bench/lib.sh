@@ -1,0 +1,127 @@
+# bench/lib.sh: shared by bench/run.sh and bench/latency.sh (sourced, POSIX sh).
+#
+# The caller sets ROOT, BUILD and NAME (its name in messages), then calls
+# lib_init: a temporary WORK directory, and traps that stop every process
+# started here (the engine, and the child being waited for) and remove WORK
+# on any exit, Ctrl-C included (SANHE_BENCH_KEEP=1 keeps WORK).
+# shellcheck shell=sh
+
+ENGINE=$BUILD/bin/sanhe-engine
+LOADGEN=$BUILD/bin/sanhe-loadgen
+HOSPITALS="330424201 330424101 330424001 330424002 330400001 330100001"
+# shellcheck disable=SC2034 # used by the callers
+POLICY=$ROOT/tests/policies/haiyan-2026.json
+ENGINE_PID=
+CHILD_PID=
+START=$(date +%s)
+
+say() { echo "$NAME: $*" >&2; }
+
+elapsed() { echo $(($(date +%s) - START)); }
+
+# Kills pid $1 (TERM, then KILL after 15 s) and reaps it.
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    i=0
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+engine_stop() {
+    stop_pid "$ENGINE_PID"
+    ENGINE_PID=
+}
+
+lib_cleanup() {
+    stop_pid "$CHILD_PID"
+    engine_stop
+    if [ "${SANHE_BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+lib_init() {
+    WORK=$(mktemp -d "/tmp/sanhe-$NAME-XXXXXX")
+    trap lib_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+# child SECONDS CMD...: runs CMD in the background under a deadline and waits
+# for it, so that a signal to this script reaches the trap at once (and the
+# trap stops CMD). Returns CMD's status (124 when the deadline cut it).
+child() {
+    limit=$1
+    shift
+    timeout -k 5 "$limit" "$@" &
+    CHILD_PID=$!
+    rc=0
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=
+    return $rc
+}
+
+# Certificates in $WORK/certs: the CA, the engine's, and one counter terminal
+# per hospital; TERMINALS becomes the loadgen's --terminal options.
+make_certs() {
+    "$ROOT/ops/certs.sh" ca "$WORK/certs" >/dev/null
+    "$ROOT/ops/certs.sh" engine "$WORK/certs" >/dev/null
+    TERMINALS=
+    for h in $HOSPITALS; do
+        "$ROOT/ops/certs.sh" terminal "$WORK/certs" "counter-h$h" "H$h" counter >/dev/null
+        TERMINALS="$TERMINALS --terminal $WORK/certs/counter-h$h.crt,$WORK/certs/counter-h$h.key,H$h"
+    done
+}
+
+# write_conf FILE DATA_DIR [EXTRA_ENGINE_LINE]: durable, port 0, stats_file;
+# paths relative to $WORK (FILE must be in $WORK).
+write_conf() {
+    cat >"$1" <<EOF
+; written by bench/$NAME.sh
+[engine]
+data_dir = $2
+listen = 127.0.0.1:0
+port_file = port
+stats_file = stats.json
+durable = true
+map_size_initial_mb = 1024
+${3:-}
+[tls]
+ca = certs/ca.crt
+cert = certs/engine.crt
+key = certs/engine.key
+[log]
+level = warn
+EOF
+}
+
+# engine_start CONF: serve in the background; PORT once it listens.
+engine_start() {
+    rm -f "$WORK/port"
+    "$ENGINE" serve -c "$1" >"$WORK/engine.out" 2>"$WORK/engine.err" &
+    ENGINE_PID=$!
+    i=0
+    while [ ! -s "$WORK/port" ] && [ $i -lt 300 ]; do
+        kill -0 "$ENGINE_PID" 2>/dev/null || { cat "$WORK/engine.err" >&2; return 1; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -s "$WORK/port" ] || { say "the engine did not listen"; cat "$WORK/engine.err" >&2; return 1; }
+    PORT=$(cat "$WORK/port")
+    say "engine pid $ENGINE_PID on 127.0.0.1:$PORT"
+}
+
+# load_step LABEL RATE CONNECTIONS SECONDS PERSONS OUT [LOADGEN OPTIONS...]:
+# one open-loop step against the engine on PORT, with its batch sizes; the
+# loadgen's report goes to OUT.txt. 0 done, 3 saturated, else failed.
+STEP_N=0
+load_step() {
+    label=$1 rate=$2 conns=$3 secs=$4 persons=$5 out=$6
+    shift 6
+    STEP_N=$((STEP_N + 1))
+    # shellcheck disable=SC2086 # TERMINALS is a list of options
+    child $((secs + WARMUP + 60)) "$LOADGEN" --port "$PORT" --ca "$WORK/certs/ca.crt" $TERMINALS \
+        --rate "$rate" --connections "$conns" --duration-s "$secs" --warmup-s "$WARMUP" \
+        --drain-s 5 --mix "$MIX" --persons "gen:$persons" --label "$label" \
+        --run-tag "s$STEP_N-$$" --engine-pid "$ENGINE_PID" --engine-stats "$WORK/stats.json" \
+        --expect-rate-pct 90 --json "$out" "$@" >"$out.txt"
+}

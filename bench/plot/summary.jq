@@ -1,0 +1,93 @@
+# bench/plot/summary.jq: bench/run.sh's result document from its parts.
+#
+#   jq -n --slurpfile runs RUNS.json --slurpfile fsync FSYNC.json \
+#         --argjson machine '{...}' --argjson config '{...}' -f summary.jq
+#
+# RUNS.json holds every run object (sanhe, tls_echo, lmdb_commit,
+# rules_core), one after another. The summary compares sanhe with each
+# baseline measured in the same run:
+#   settles_per_s       sanhe's durable settles per second: achieved_per_s
+#                       times the settle share of its OK replies
+#   max_*               over the steps that kept up (achieved >= 90 % of
+#                       offered, errors <= 1 %)
+#   frac_tls_echo       sanhe's requests/s over tls_echo's (both all replies)
+#   frac_lmdb_commit    sanhe's settles/s over lmdb_commit writes/s at the
+#                       batch size nearest (log scale) to the engine's mean
+#                       batch at that step, same roster size
+#   frac_rules_core     sanhe's settles/s over one core's rules-only settles/s
+#   p99_us_at_10k_per_s the step at 10,000/s, kept up with or not (see
+#                       kept_up_at_10k_per_s)
+#   ratio_10M_10k       10M-person latency over 10k-person latency at the
+#                       highest rate both kept up with (10,000/s if both did)
+
+def kept_up: .achieved_per_s >= 0.9 * .offered_per_s
+  and (.errors_total * 100 <= (.requests.scheduled // 0));
+def settles_per_s:
+  if (.requests.ok // 0) > 0
+  then .achieved_per_s * ((.by_op.settle.count // 0) / .requests.ok) else 0 end;
+def best(f): if length == 0 then null else max_by(f) end;
+def round1: if . == null then null else (. * 10 | round) / 10 end;
+def round3: if . == null then null else (. * 1000 | round) / 1000 end;
+def round6: if . == null then null else (. * 1000000 | round) / 1000000 end;
+def log2: if . <= 0 then 0 else (log / (2 | log)) end;
+
+($runs | sort_by(.kind, .persons, .offered_per_s // 0, .batch // 0)) as $all
+| [$all[] | select(.kind == "sanhe")] as $sanhe
+| [$all[] | select(.kind == "tls_echo" and kept_up)] as $echo
+| [$all[] | select(.kind == "lmdb_commit")] as $lmdb
+| ([$all[] | select(.kind == "rules_core")] | first // null) as $rules
+| ($echo | best(.achieved_per_s)) as $echo_best
+| def step_at($n; $r): [$sanhe[] | select(.persons == $n and .offered_per_s == $r)] | first // null;
+  def at_rate($n; $r): step_at($n; $r) | if . != null and kept_up then . else null end;
+  def lmdb_near($n; $b): [$lmdb[] | select(.persons == $n)]
+    | if length == 0 then null else min_by((((.batch | log2) - ($b | log2)) | fabs)) end;
+  def roster($n):
+    [$sanhe[] | select(.persons == $n and kept_up)] as $ok
+    | ($ok | best(settles_per_s)) as $top
+    | (if $top == null then null else lmdb_near($n; $top.engine.batch_mean // 1) end) as $l
+    | {
+        persons: $n,
+        steps_run: [$sanhe[] | select(.persons == $n)] | length,
+        max_requests_per_s: ($top.achieved_per_s // null),
+        max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
+        at_offered_per_s: ($top.offered_per_s // null),
+        batch_mean_at_max: ($top.engine.batch_mean // null | round1),
+        p99_us_at_10k_per_s: (step_at($n; 10000).p99_us // null),
+        kept_up_at_10k_per_s: (step_at($n; 10000) | if . == null then null else kept_up end),
+        frac_tls_echo: (if $top == null or $echo_best == null then null
+                        else ($top.achieved_per_s / $echo_best.achieved_per_s | round3) end),
+        lmdb_commit_batch: ($l.batch // null),
+        lmdb_commit_writes_per_s: ($l.achieved_per_s // null),
+        frac_lmdb_commit: (if $l == null then null
+                           else (($top | settles_per_s) / $l.achieved_per_s | round3) end),
+        frac_rules_core: (if $top == null or $rules == null then null
+                          else (($top | settles_per_s) / $rules.achieved_per_s | round6) end)
+      };
+  def common_rate:
+    [$sanhe[] | select(.persons == 10000 and kept_up) | .offered_per_s] as $a
+    | [$sanhe[] | select(.persons == 10000000 and kept_up) | .offered_per_s] as $b
+    | [$a[] | select(. as $r | $b | index($r))] | if index(10000) then 10000 else max end;
+  def ratio:
+    common_rate as $r
+    | if $r == null then null
+      else at_rate(10000; $r) as $s | at_rate(10000000; $r) as $l
+        | { offered_per_s: $r,
+            p50: ($l.p50_us / $s.p50_us | round3),
+            p99: ($l.p99_us / $s.p99_us | round3) } end;
+{
+  date: (now | strftime("%Y-%m-%dT%H:%M:%SZ")),
+  machine: ($machine + {disk_fsync: ($fsync[0] // null)}),
+  config: $config,
+  runs: $all,
+  summary: {
+    rosters: [$sanhe | map(.persons) | unique | .[] | roster(.)],
+    tls_echo_max_per_s: ($echo_best.achieved_per_s // null),
+    tls_echo_at_offered_per_s: ($echo_best.offered_per_s // null),
+    tls_echo_saturated: ([$all[] | select(.kind == "tls_echo" and (kept_up | not))] | length > 0),
+    lmdb_commit_best_writes_per_s: ($lmdb | best(.achieved_per_s) | .achieved_per_s // null),
+    rules_core_settles_per_s: ($rules.achieved_per_s // null | round1),
+    rules_core_ns_per_settle: ($rules.ns_per_settle // null | round1),
+    ratio_10M_10k: ratio,
+    goals: {durable_settles_per_s: 20000, p99_us_at_10k_per_s: 5000, ratio_10M_10k_max: 1.1}
+  }
+}

@@ -1,0 +1,261 @@
+#!/bin/sh
+# bench/run.sh: the whole benchmark, one command, bounded (under 20 minutes).
+#
+#   bench/run.sh [BUILD_DIR]        (default: build-bench, built Release here)
+#
+# 1. ops/install-deps.sh, then a Release build of the engine, the generator
+#    and the baselines (and sanhe-datagen when the tree has it).
+# 2. Certificates, the disk's fdatasync cost (sanhe-loadgen --probe-fsync).
+# 3. rules_core (bench-rules: the rules alone, one core).
+# 4. For each roster size (10k, 1M, 10M persons): lmdb_commit (plain LMDB
+#    durable commits of a settle's writes, B = 1 ... 1024 per commit), then
+#    a data directory (sanhe-datagen; without it sanhe-loadgen --make-dataset
+#    + sanhe-engine load, which stops at 1M), `sanhe-engine serve` (durable = true) and
+#    open-loop rate steps until a step does not keep up (achieved < 90 % of
+#    offered, or > 1 % errors), each with the engine's batch sizes. With the
+#    10k data, the same steps against the engine in bench_echo mode
+#    (tls_echo: the same server loop and frames, no ledger).
+# 5. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
+#    and the summary table.
+#
+# Loopback only; every step under its own deadline, the whole under
+# SANHE_BENCH_BUDGET_S; every process started is stopped on any exit
+# (Ctrl-C included) and the temporary directory removed (SANHE_BENCH_KEEP=1
+# keeps it). Environment (defaults in brackets):
+#   SANHE_BENCH_ROSTERS  roster sizes [10000 1000000 10000000]
+#   SANHE_BENCH_RATES    offered rates, requests/s, climbed in order
+#                        [1000 2000 5000 7500 10000 12500 15000 20000 25000
+#                         30000 40000 50000 60000 80000 100000 120000 150000
+#                         200000 250000]
+#   SANHE_BENCH_STEP_S   measured seconds per step [10]
+#   SANHE_BENCH_WARMUP   unmeasured warm-up seconds per step [2]
+#   SANHE_BENCH_MIX      op mix [settle=80,presettle=10,eligibility=10]
+#   SANHE_BENCH_ITEMS    catalog items of sanhe-datagen's data [30000]
+#   SANHE_BENCH_LMDB_S   seconds per batch size of lmdb_commit [2]
+#   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [180]
+#   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
+#   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
+set -eu
+
+NAME=run
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+ROSTERS=${SANHE_BENCH_ROSTERS:-"10000 1000000 10000000"}
+RATES=${SANHE_BENCH_RATES:-"1000 2000 5000 7500 10000 12500 15000 20000 25000 30000 40000 50000 60000 80000 100000 120000 150000 200000 250000"}
+STEP_S=${SANHE_BENCH_STEP_S:-10}
+WARMUP=${SANHE_BENCH_WARMUP:-2}
+MIX=${SANHE_BENCH_MIX:-settle=80,presettle=10,eligibility=10}
+LMDB_S=${SANHE_BENCH_LMDB_S:-2}
+SWEEP_S=${SANHE_BENCH_SWEEP_S:-180}
+ECHO_S=${SANHE_BENCH_ECHO_S:-300}
+BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
+ITEMS=${SANHE_BENCH_ITEMS:-30000}
+RESULTS=$ROOT/bench/results
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+DATAGEN=$BUILD/bin/sanhe-datagen
+
+lib_init
+mkdir -p "$WORK/runs" "$WORK/plot" "$RESULTS"
+
+# ---- Build ---------------------------------------------------------------------------
+build() {
+    "$ROOT/ops/install-deps.sh"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/build.log"
+    targets="sanhe-engine sanhe-loadgen bench-rules bench-lmdb-commit"
+    if cmake --build "$BUILD" --target help | grep "sanhe-datagen" >/dev/null; then
+        targets="$targets sanhe-datagen"
+    fi
+    # shellcheck disable=SC2086 # a list of targets
+    child 600 cmake --build "$BUILD" -j"$(nproc)" --target $targets >>"$WORK/build.log" 2>&1 \
+        || { tail -30 "$WORK/build.log" >&2; say "build failed"; exit 1; }
+    say "built in $BUILD ($(elapsed) s)"
+}
+
+# ---- Baselines -----------------------------------------------------------------------
+rules_core() {
+    say "rules_core: bench-rules"
+    child 120 "$BUILD/bin/bench-rules" --json "$WORK/runs/rules_core.json" 1000000 5 >&2 \
+        || say "rules_core failed"
+}
+
+# lmdb_commit PERSONS: run just before that roster's sweep, so that both see
+# the machine in the same state.
+lmdb_commit() {
+    say "lmdb_commit: $1 persons, $LMDB_S s per batch size"
+    child 180 "$BUILD/bin/bench-lmdb-commit" --dir "$WORK/lmdb" --persons "$1" \
+        --seconds "$LMDB_S" --json "$WORK/runs/lmdb_commit-$1.json" || say "lmdb_commit $1 failed"
+    rm -rf "$WORK/lmdb"
+}
+
+# ---- Data ------------------------------------------------------------------------------
+# make_data PERSONS DIR: an engine data directory with PERSONS persons.
+make_data() {
+    t0=$(elapsed)
+    CATALOG=
+    if [ -x "$DATAGEN" ]; then
+        mkdir -p "$2"
+        child 600 "$DATAGEN" --dir "$2" --persons "$1" --items "$ITEMS" --policy "$POLICY" >&2 \
+            || return 1
+        CATALOG="--catalog gen:$ITEMS"
+    elif [ "$1" -le 1000000 ]; then
+        child 300 "$LOADGEN" --make-dataset "$1" "$WORK/dataset.json" --policy "$POLICY" || return 1
+        write_conf "$WORK/load.conf" "$2"
+        child 300 "$ENGINE" load -c "$WORK/load.conf" "$WORK/dataset.json" >&2 || return 1
+        rm -f "$WORK/dataset.json"
+    else
+        say "no sanhe-datagen in $BUILD/bin: $1 persons cannot be made (--make-dataset stops at 1M)"
+        return 1
+    fi
+    say "data: $1 persons in $(($(elapsed) - t0)) s"
+}
+
+# ---- Sweeps ------------------------------------------------------------------------------
+# Connections grow with the rate: 100 requests/s each, 16 to 512.
+conns_for() {
+    c=$(($1 / 100))
+    [ "$c" -ge 16 ] || c=16
+    [ "$c" -le 512 ] || c=512
+    echo "$c"
+}
+
+step_line() {
+    jq -r '"\(.kind) \(.persons) persons: \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-")"' "$1" >&2
+}
+
+# sweep KIND PERSONS CONF SECONDS: rate steps against a fresh engine until
+# one does not keep up or the sweep's SECONDS are gone.
+sweep() {
+    engine_start "$3" || return 1
+    deadline=$(($(elapsed) + $4))
+    [ $deadline -le "$BUDGET_S" ] || deadline=$BUDGET_S
+    for rate in $RATES; do
+        if [ $(($(elapsed) + STEP_S + WARMUP + 8)) -gt "$deadline" ]; then
+            say "$1 $2: out of time before $rate/s"
+            break
+        fi
+        out="$WORK/runs/$1-$2-$rate.json"
+        rc=0
+        # shellcheck disable=SC2086 # CATALOG is an option or nothing
+        load_step "$1-$2-$rate" "$rate" "$(conns_for "$rate")" "$STEP_S" "$2" "$out" \
+            --kind "$1" $CATALOG || rc=$?
+        [ -s "$out" ] && step_line "$out"
+        if [ $rc -eq 3 ]; then
+            say "$1 $2: $rate/s did not keep up: the climb stops"
+            break
+        elif [ $rc -ne 0 ]; then
+            say "$1 $2: the step at $rate/s failed ($rc): $(tail -3 "$out.txt" 2>/dev/null)"
+            rm -f "$out"
+            break
+        fi
+    done
+    engine_stop
+}
+
+# roster PERSONS: lmdb_commit, its data, its sweep, and (with the first)
+# tls_echo's.
+roster() {
+    if [ $(($(elapsed) + 60)) -gt "$BUDGET_S" ]; then
+        say "out of time: $1 persons not run"
+        return 0
+    fi
+    lmdb_commit "$1"
+    rm -rf "$WORK/data"
+    make_data "$1" "$WORK/data" || { say "$1 persons: no data, not run"; return 0; }
+    write_conf "$WORK/engine.conf" data
+    sweep sanhe "$1" "$WORK/engine.conf" "$SWEEP_S" || say "$1 persons: the engine did not start"
+    if [ "$1" = "$FIRST_ROSTER" ]; then
+        write_conf "$WORK/echo.conf" data "bench_echo = true"
+        sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" || say "tls_echo: the engine did not start"
+    fi
+    rm -rf "$WORK/data"
+}
+
+# ---- The result ---------------------------------------------------------------------------
+machine_json() {
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+    jq -n --arg cpu "$cpu" --argjson cores "$(nproc)" --arg kernel "$(uname -r)" \
+        --argjson mem "$((mem / 1024))" --arg before "$LOADAVG_BEFORE" \
+        --arg after "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        '{cpu: $cpu, cores: $cores, kernel: $kernel, memory_mb: $mem,
+          loadavg_before: $before, loadavg_after: $after}'
+}
+
+config_json() {
+    jq -n --arg mix "$MIX" --arg rates "$RATES" --arg rosters "$ROSTERS" \
+        --argjson step "$STEP_S" --argjson warm "$WARMUP" --argjson lmdb "$LMDB_S" \
+        --argjson secs "$(elapsed)" \
+        '{mix: $mix, rates: $rates, rosters: $rosters, step_s: $step, warmup_s: $warm,
+          lmdb_s_per_batch: $lmdb, wall_s: $secs, engine_and_generator: "one machine, loopback, TLS 1.3"}'
+}
+
+# One .dat per series for gnuplot: offered p50 p99 p999 batch achieved.
+plot_data() {
+    jq -r --arg k "$2" --argjson n "$3" '.runs[] | select(.kind == $k and .persons == $n)
+        | [.offered_per_s, .p50_us, .p99_us, .p999_us, (.engine.batch_mean // 0), .achieved_per_s]
+        | @tsv' "$1"
+}
+
+plots() {
+    files="" titles="" bfiles="" btitles=""
+    for n in $ROSTERS; do
+        f="$WORK/plot/sanhe-$n.dat"
+        plot_data "$1" sanhe "$n" >"$f"
+        [ -s "$f" ] || continue
+        t=$(echo "$n" | sed 's/000000$/M/; s/000$/k/')
+        files="$files $f" titles="$titles $t" bfiles="$bfiles $f" btitles="$btitles $t"
+    done
+    plot_data "$1" tls_echo "$FIRST_ROSTER" >"$WORK/plot/echo.dat"
+    [ -s "$WORK/plot/echo.dat" ] && files="$files $WORK/plot/echo.dat" titles="$titles tls_echo"
+    jq -r '.summary as $s | $s.rosters[] | [.persons, (.max_settles_per_s // 0),
+        (.max_requests_per_s // 0), (.lmdb_commit_writes_per_s // 0),
+        ($s.tls_echo_max_per_s // 0)] | @tsv' "$1" >"$WORK/plot/tp.dat"
+    P=$ROOT/bench/plot
+    [ -n "$files" ] || { say "no latency data: no plots"; return 0; }
+    gnuplot -e "files='$files'; titles='$titles'; out='$RESULTS/latency-vs-rate.png'" \
+        "$P/latency-vs-rate.gp" || say "latency-vs-rate.png failed"
+    [ -z "$bfiles" ] || gnuplot -e "files='$bfiles'; titles='$btitles'; out='$RESULTS/batch-vs-rate.png'" \
+        "$P/batch-vs-rate.gp" || say "batch-vs-rate.png failed"
+    [ ! -s "$WORK/plot/tp.dat" ] || gnuplot -e "data='$WORK/plot/tp.dat'; out='$RESULTS/throughput-vs-persons.png'" \
+        "$P/throughput-vs-persons.gp" || say "throughput-vs-persons.png failed"
+}
+
+summary_table() {
+    jq -r 'def col($n): tostring | if length < $n then " " * ($n - length) + . else . end;
+        .summary as $s
+        | "   persons max_settles/s at_offered/s   batch p99_us@10k/s of_tls_echo of_lmdb_commit(B) of_rules_core",
+          ($s.rosters[] | (.persons | col(10)) + (.max_settles_per_s | col(14))
+            + (.at_offered_per_s | col(13)) + (.batch_mean_at_max | col(7))
+            + (.p99_us_at_10k_per_s | col(13)) + (.frac_tls_echo | col(12))
+            + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
+          "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
+          "10M vs 10k latency: \($s.ratio_10M_10k)"' "$1"
+}
+
+report() {
+    for f in "$WORK"/runs/*.json; do
+        [ -s "$f" ] && jq -c 'if type == "array" then .[] else . end' "$f"
+    done >"$WORK/all-runs.json"
+    out=$RESULTS/latest.json
+    jq -n --slurpfile runs "$WORK/all-runs.json" --slurpfile fsync "$WORK/fsync.json" \
+        --argjson machine "$(machine_json)" --argjson config "$(config_json)" \
+        -f "$ROOT/bench/plot/summary.jq" >"$out"
+    cp "$out" "$RESULTS/$(date -u +%Y-%m-%d).json"
+    plots "$out"
+    echo
+    summary_table "$out"
+    echo
+    say "wrote $out, $RESULTS/$(date -u +%Y-%m-%d).json and the PNGs ($(elapsed) s)"
+}
+
+LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# shellcheck disable=SC2086 # a list of sizes
+set -- $ROSTERS
+FIRST_ROSTER=$1
+build
+make_certs
+"$LOADGEN" --probe-fsync "$WORK" --json "$WORK/fsync.json" >&2
+rules_core
+for n in $ROSTERS; do roster "$n"; done
+report

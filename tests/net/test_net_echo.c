@@ -1,0 +1,133 @@
+/*
+ * bench_echo = true (bench/run.sh's tls_echo baseline): every request of a
+ * known terminal is answered at once with a Response carrying its request_id
+ * and nothing else, the ledger is never touched (no commit, no read), and
+ * sanhe-loadgen, unchanged, counts those replies as OK and matches them all
+ * by id. Unknown terminals are still refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "net_fixture.h"
+
+static struct engine_fixture fixture;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    /* The fixture's extra lines go into [limits]; a second [engine] section
+     * is still the [engine] section to the INI reader. */
+    return fixture_start(&fixture, "[engine]\nbench_echo = true");
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return fixture_stop(&fixture) == 0 ? 0 : -1;
+}
+
+static json_int_t stat_get(json_t *stats, const char *key)
+{
+    return json_integer_value(json_object_get(stats, key));
+}
+
+/* A settle, a presettle and a query: each answered empty, with its id. */
+static void test_echo_replies(void **state)
+{
+    (void)state;
+    struct tc *tc;
+    assert_int_equal(fixture_connect(&fixture, "counter-h1", false, &tc), 0);
+    Sanhe__Request *reqs[] = {request_settle("echo-1", FIXTURE_H1, false),
+                              request_settle("echo-2", FIXTURE_H1, true),
+                              request_query("echo-3", 12345)};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(tc_send(tc, reqs[i]), 0);
+    for (size_t i = 0; i < 3; i++) {
+        Sanhe__Response *resp = NULL;
+        assert_int_equal(tc_recv(tc, &resp, FIXTURE_TIMEOUT_MS), 0);
+        assert_string_equal(resp->request_id, reqs[i]->request_id); /* one connection: in order */
+        assert_null(resp->error);
+        assert_int_equal(resp->result_case, SANHE__RESPONSE__RESULT__NOT_SET);
+        sanhe__response__free_unpacked(resp, NULL);
+        request_free(reqs[i]);
+    }
+    tc_close(tc);
+    json_t *stats = fixture_stats(&fixture);
+    assert_non_null(stats);
+    assert_int_equal(stat_get(stats, "batches"), 0); /* nothing committed */
+    assert_int_equal(stat_get(stats, "reads"), 0);   /* nothing read */
+    json_decref(stats);
+    assert_true(fixture_log_contains(&fixture, "bench_echo = true"));
+}
+
+/* The terminal check still comes first. */
+static void test_echo_refuses_strangers(void **state)
+{
+    (void)state;
+    struct tc *tc;
+    assert_int_equal(fixture_connect(&fixture, "stranger", false, &tc), 0);
+    Sanhe__Request *req = request_settle("echo-x", FIXTURE_H1, false);
+    Sanhe__Response *resp = NULL;
+    assert_int_equal(tc_call(tc, req, &resp, FIXTURE_TIMEOUT_MS), 0);
+    assert_int_equal(response_error(resp), SH_E_FORBIDDEN);
+    sanhe__response__free_unpacked(resp, NULL);
+    request_free(req);
+    tc_close(tc);
+}
+
+/* sanhe-loadgen against the echo: every request answered OK, matched by id. */
+static void test_loadgen_counts_echo_ok(void **state)
+{
+    (void)state;
+    char port[16], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], json[PATH_MAX], out[PATH_MAX];
+    snprintf(port, sizeof port, "%d", fixture.port);
+    const char *const argv[] = {SANHE_LOADGEN_PATH,
+                                "--port",
+                                port,
+                                "--ca",
+                                fixture_path(&fixture, "certs/ca.crt", ca),
+                                "--cert",
+                                fixture_path(&fixture, "certs/counter-h1.crt", cert),
+                                "--key",
+                                fixture_path(&fixture, "certs/counter-h1.key", key),
+                                "--hospital",
+                                FIXTURE_H1,
+                                "--rate",
+                                "500",
+                                "--connections",
+                                "4",
+                                "--duration-s",
+                                "2",
+                                "--warmup-s",
+                                "0",
+                                "--kind",
+                                "tls_echo",
+                                "--json",
+                                fixture_path(&fixture, "echo.json", json),
+                                NULL};
+    assert_int_equal(fixture_run(argv, fixture_path(&fixture, "loadgen.out", out), NULL), 0);
+    json_t *doc = json_load_file(json, 0, NULL);
+    assert_non_null(doc);
+    json_t *requests = json_object_get(doc, "requests");
+    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "tls_echo");
+    assert_int_equal(stat_get(doc, "errors_total"), 0); /* UNMATCHED ids would count here */
+    assert_true(stat_get(requests, "scheduled") >= 900);
+    assert_int_equal(stat_get(requests, "ok"), stat_get(requests, "scheduled"));
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_replies),
+        cmocka_unit_test(test_echo_refuses_strangers),
+        cmocka_unit_test(test_loadgen_counts_echo_ok),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
