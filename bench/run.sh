@@ -6,7 +6,8 @@
 # 1. ops/install-deps.sh, then a Release build of the engine, the generator
 #    and the baselines (and sanhe-datagen when the tree has it).
 # 2. Certificates, the disk's fdatasync cost (sanhe-loadgen --probe-fsync).
-# 3. rules_core (bench-rules: the rules alone, one core).
+# 3. rules_core (bench-rules: the rules alone, one core) and ledger_commit
+#    (bench-ledger: the ledger's write path alone, batches of 1 ... 1024).
 # 4. For each roster size (10k, 1M, 10M persons): lmdb_commit (plain LMDB
 #    durable commits of a settle's writes, B = 1 ... 1024 per commit), then
 #    a data directory (sanhe-datagen; without it sanhe-loadgen --make-dataset
@@ -62,7 +63,7 @@ mkdir -p "$WORK/runs" "$WORK/plot" "$RESULTS"
 build() {
     "$ROOT/ops/install-deps.sh"
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$WORK/build.log"
-    targets="sanhe-engine sanhe-loadgen bench-rules bench-lmdb-commit"
+    targets="sanhe-engine sanhe-loadgen bench-rules bench-lmdb-commit bench-ledger"
     if cmake --build "$BUILD" --target help | grep "sanhe-datagen" >/dev/null; then
         targets="$targets sanhe-datagen"
     fi
@@ -77,6 +78,16 @@ rules_core() {
     say "rules_core: bench-rules"
     child 120 "$BUILD/bin/bench-rules" --json "$WORK/runs/rules_core.json" 1000000 5 >&2 \
         || say "rules_core failed"
+}
+
+# ledger_commit: sanhe's own write path (engine/ledger) in process, no
+# network: settles applied and committed durably in batches of B, 10k persons.
+# Between lmdb_commit (the storage alone) and sanhe (the whole server).
+ledger_commit() {
+    say "ledger_commit: bench-ledger"
+    child 180 "$BUILD/bin/bench-ledger" --policy "$POLICY" --persons 10000 \
+        --batch 1,8,32,128,512,1024 --settles 10240 --dir "$WORK" \
+        --json "$WORK/runs/ledger_commit.json" >&2 || say "ledger_commit failed"
 }
 
 # lmdb_commit PERSONS: run just before that roster's sweep, so that both see
@@ -229,7 +240,7 @@ summary_table() {
             + (.at_offered_per_s | col(13)) + (.batch_mean_at_max | col(7))
             + (.p99_us_at_10k_per_s | col(13)) + (.frac_tls_echo | col(12))
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
-          "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
+          "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
           "10M vs 10k latency: \($s.ratio_10M_10k)"' "$1"
 }
 
@@ -257,5 +268,6 @@ build
 make_certs
 "$LOADGEN" --probe-fsync "$WORK" --json "$WORK/fsync.json" >&2
 rules_core
+ledger_commit
 for n in $ROSTERS; do roster "$n"; done
 report

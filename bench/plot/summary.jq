@@ -4,7 +4,7 @@
 #         --argjson machine '{...}' --argjson config '{...}' -f summary.jq
 #
 # RUNS.json holds every run object (sanhe, tls_echo, lmdb_commit,
-# rules_core), one after another. The summary compares sanhe with each
+# ledger_commit, rules_core), one after another. The summary compares sanhe with each
 # baseline measured in the same run:
 #   settles_per_s       sanhe's durable settles per second: achieved_per_s
 #                       times the settle share of its OK replies
@@ -36,6 +36,7 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
 | [$all[] | select(.kind == "tls_echo" and kept_up)] as $echo
 | [$all[] | select(.kind == "lmdb_commit")] as $lmdb
 | ([$all[] | select(.kind == "rules_core")] | first // null) as $rules
+| [$all[] | select(.kind == "ledger_commit")] as $ledger
 | ($echo | best(.achieved_per_s)) as $echo_best
 | def step_at($n; $r): [$sanhe[] | select(.persons == $n and .offered_per_s == $r)] | first // null;
   def at_rate($n; $r): step_at($n; $r) | if . != null and kept_up then . else null end;
@@ -85,6 +86,11 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
     tls_echo_at_offered_per_s: ($echo_best.offered_per_s // null),
     tls_echo_saturated: ([$all[] | select(.kind == "tls_echo" and (kept_up | not))] | length > 0),
     lmdb_commit_best_writes_per_s: ($lmdb | best(.achieved_per_s) | .achieved_per_s // null),
+    ledger_commit_best_settles_per_s: ($ledger | best(.achieved_per_s) | .achieved_per_s // null
+                                       | round1),
+    ledger_commit_by_batch: [$ledger[] | {batch, settles_per_s: (.achieved_per_s | round1),
+                                          cpu_us_per_settle: (.cpu_us_per_settle | round1),
+                                          commit_p99_us: (.p99_us | round1)}],
     rules_core_settles_per_s: ($rules.achieved_per_s // null | round1),
     rules_core_ns_per_settle: ($rules.ns_per_settle // null | round1),
     ratio_10M_10k: ratio,

@@ -67,6 +67,8 @@ static void hasher_flush(struct hasher *h)
 
 static void hash_bytes(struct hasher *h, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* p may be NULL (an absent string): memcpy must not see it */
     if (h->len + n > sizeof h->buf)
         hasher_flush(h);
     if (n > sizeof h->buf) {
