@@ -2,6 +2,7 @@
 #ifndef SANHE_COUNTER_H
 #define SANHE_COUNTER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +50,9 @@ void bill_claim(const struct bill *b, struct sanhe_claim *out);
 /* counter_print.c: receipts and replies, from the last reply's bytes. */
 int print_claim_reply(const struct counter_opts *o, sanhe_client *c, const struct bill *b,
                       const char *patient_name);
+/* The same from a packed Response kept earlier (an estimate). */
+int print_claim_bytes(const struct counter_opts *o, const void *reply, size_t len,
+                      const struct bill *b, const char *patient_name);
 int print_reply_json(sanhe_client *c);
 int print_query_json(sanhe_client *c);
 /* counter_elig.c: funds, limits (cap, used, left, deductible) and the year's
@@ -66,6 +70,14 @@ int cmd_eligibility(const struct counter_opts *o, const char *person, const char
 
 /* counter_queue.c: the store-and-forward outbox. */
 int cmd_settle_queued(const struct counter_opts *o, const struct bill *b);
+/* The bill as the outbox keeps it: {hospital, person, visit, date, lines}. */
+json_t *claim_json(const struct bill *b);
+
+/* counter_estimate.c: presettle answers kept in --queue DIR/estimates, shown
+ * when a settle of the same bill is queued. */
+void estimate_save(const struct counter_opts *o, const struct bill *b, const void *reply,
+                   size_t len);
+int estimate_load(const struct counter_opts *o, const struct bill *b, void **reply, size_t *len);
 int cmd_flush(const struct counter_opts *o);
 int cmd_queue_list(const struct counter_opts *o);
 

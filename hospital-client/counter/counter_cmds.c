@@ -44,6 +44,12 @@ int cmd_settle(const struct counter_opts *o, const char *file, bool trial)
     int lrc = trial ? sanhe_presettle(c, &claim, 0, &r)
                     : sanhe_settle(c, &claim, o->request_id[0] ? o->request_id : NULL, 0, &r);
     rc = exit_of(c, lrc, trial ? "presettle" : "settle");
+    if (rc == EXIT_OK && trial && o->queue[0] != '\0') {
+        size_t len = 0;
+        const void *reply = sanhe_last_reply(c, &len);
+        if (reply != NULL)
+            estimate_save(o, &b, reply, len); /* shown if this bill is queued later */
+    }
     if (rc == EXIT_OK) {
         rc = print_claim_reply(o, c, &b, name);
         if (!trial)

@@ -14,9 +14,8 @@ static Sanhe__Response *last_response(sanhe_client *c)
     return bytes != NULL ? sanhe__response__unpack(NULL, len, bytes) : NULL;
 }
 
-int print_reply_json(sanhe_client *c)
+static int print_response_json(Sanhe__Response *r)
 {
-    Sanhe__Response *r = last_response(c);
     json_t *j = r != NULL ? sh_json_from_response(r, 0) : NULL;
     int rc = j != NULL && json_dumpf(j, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0;
     fputc('\n', stdout);
@@ -26,12 +25,22 @@ int print_reply_json(sanhe_client *c)
     return rc ? EXIT_OK : EXIT_LOCAL;
 }
 
+int print_reply_json(sanhe_client *c) { return print_response_json(last_response(c)); }
+
 int print_claim_reply(const struct counter_opts *o, sanhe_client *c, const struct bill *b,
                       const char *patient_name)
 {
+    size_t len = 0;
+    const void *bytes = sanhe_last_reply(c, &len);
+    return bytes != NULL ? print_claim_bytes(o, bytes, len, b, patient_name) : EXIT_LOCAL;
+}
+
+int print_claim_bytes(const struct counter_opts *o, const void *reply, size_t len,
+                      const struct bill *b, const char *patient_name)
+{
+    Sanhe__Response *r = sanhe__response__unpack(NULL, len, reply);
     if (o->json)
-        return print_reply_json(c);
-    Sanhe__Response *r = last_response(c);
+        return print_response_json(r);
     if (r == NULL)
         return EXIT_LOCAL;
     const Sanhe__SettleReply *s = r->result_case == SANHE__RESPONSE__RESULT_SETTLE ? r->settle : NULL;

@@ -146,7 +146,7 @@ static void q_free_all(uint64_t *keys, json_t **recs, size_t n)
     free(recs);
 }
 
-static json_t *claim_json(const struct bill *b)
+json_t *claim_json(const struct bill *b)
 {
     json_t *lines = json_array();
     for (size_t i = 0; i < b->count; i++)
@@ -240,6 +240,21 @@ static long flush_entries(struct queue *q, sanhe_client *c, uint64_t until, int 
     return waiting;
 }
 
+/* A queued settle shows the presettle of the same bill, if one was kept. */
+static void print_estimate(const struct counter_opts *o, const struct bill *b)
+{
+    void *reply = NULL;
+    size_t len = 0;
+    if (estimate_load(o, b, &reply, &len) != 0)
+        return;
+    if (!o->json)
+        printf(o->lang == SH_LANG_ZH ? "预结算估计（联网后以实际结算为准）：\n"
+                                     : "ESTIMATE from an earlier presettle (the settle, once "
+                                       "sent, may differ):\n");
+    print_claim_bytes(o, reply, len, b, NULL);
+    free(reply);
+}
+
 int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
 {
     struct queue q;
@@ -269,6 +284,7 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
         printf("QUEUED: request id %s waits in %s (%ld waiting); `sanhe-counter flush` sends it\n",
                id, o->queue, waiting);
         fprintf(stderr, "sanhe-counter: %s\n", sanhe_last_message(c));
+        print_estimate(o, b);
         rc = EXIT_QUEUED;
     } else if (rc == 0) {
         rc = exit_of(c, last, "settle");

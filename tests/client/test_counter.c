@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client_fixture.h"
+#include "receipt.h"
 
 static int failures;
 #define CHECK(cond)                                                                   \
@@ -385,6 +386,18 @@ static void test_queue(void)
     const json_t *steps = json_object_get(f.doc, "steps");
     char qdir[4096], path[4096], args[16384], name[32];
     sandbox_path(&f.sb, "outbox", qdir);
+    /* A presettle of out0 while the link is up: kept as its estimate. */
+    char *claim0 = json_dumps(json_object_get(json_array_get(steps, 8), "claim"), 0);
+    write_temp("q0.json", claim0, path);
+    free(claim0);
+    snprintf(args, sizeof args, "--json --queue %s presettle %s", qdir, path);
+    CHECK(counter("H330424201", args) == 0);
+    json_t *pre = json_loads(out, 0, NULL);
+    CHECK(pre != NULL);
+    json_int_t pre_patient = json_integer_value(json_object_get(pre, "patient_pays"));
+    json_int_t pre_total = json_integer_value(json_object_get(pre, "total"));
+    CHECK(pre_total > 0 && pre_patient > 0 && pre_patient <= pre_total);
+    json_decref(pre);
     CHECK(fixture_stop(&f) == 0);
     for (int i = 0; i < 3; i++) {
         const json_t *s = json_array_get(steps, (size_t)(8 + i)); /* out0..out2 */
@@ -394,6 +407,15 @@ static void test_queue(void)
                  write_temp(name, claim, path));
         free(claim);
         CHECK(counter("H330424201", args) == 4 && strstr(out, "QUEUED"));
+        /* out0 shows the presettle's estimate, the others none. */
+        CHECK((strstr(out, "预结算估计") != NULL) == (i == 0));
+        if (i == 0) {
+            char want[32];
+            sh_yuan_format(pre_total, want);
+            CHECK(strstr(out, want) != NULL);
+            sh_yuan_format(pre_patient, want);
+            CHECK(strstr(out, want) != NULL);
+        }
     }
     snprintf(args, sizeof args, "--queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") != NULL &&
