@@ -135,12 +135,12 @@ static int cmp_double(const void *a, const void *b)
 
 struct result {
     long batch, settles, refused;
-    double wall_us, cpu_us; /* per settle */
+    double wall_us, cpu_us;        /* per settle */
     double p50_us, p99_us, max_us; /* one batch, begin to durable commit */
 };
 
-static int run_batches(struct ledger *ledger, const struct lg_catalog *cat,
-                       const struct options *o, long bsize, struct result *res)
+static int run_batches(struct ledger *ledger, const struct lg_catalog *cat, const struct options *o,
+                       long bsize, struct result *res)
 {
     static struct claim_buf claims[BATCH_MAX];
     static long seq;
@@ -229,10 +229,10 @@ static void print_result(const struct result *r, json_t *runs, const struct opti
     json_array_append_new(
         runs, json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "kind",
                         "ledger_commit", "persons", (json_int_t)o->persons, "batch",
-                        (json_int_t)r->batch, "settles", (json_int_t)r->settles,
-                        "achieved_per_s", 1e6 / r->wall_us, "wall_us_per_settle", r->wall_us,
-                        "cpu_us_per_settle", r->cpu_us, "p50_us", r->p50_us, "p99_us",
-                        r->p99_us, "max_us", r->max_us, "errors", (json_int_t)r->refused));
+                        (json_int_t)r->batch, "settles", (json_int_t)r->settles, "achieved_per_s",
+                        1e6 / r->wall_us, "wall_us_per_settle", r->wall_us, "cpu_us_per_settle",
+                        r->cpu_us, "p50_us", r->p50_us, "p99_us", r->p99_us, "max_us", r->max_us,
+                        "errors", (json_int_t)r->refused));
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -259,8 +259,11 @@ static int parse_batches(const char *s, struct options *o)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){.dir = "/tmp", .persons = 10000, .settles = 20000,
-                          .batches = {1, 8, 32, 128, 512}, .n_batches = 5};
+    *o = (struct options){.dir = "/tmp",
+                          .persons = 10000,
+                          .settles = 20000,
+                          .batches = {1, 8, 32, 128, 512},
+                          .n_batches = 5};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = v == NULL;
@@ -299,8 +302,8 @@ int main(int argc, char **argv)
         perror("bench-ledger: mkdtemp");
         return 2;
     }
-    struct ledger_config cfg = {.dir = dir, .map_size_initial = 1ull << 30, .durable = true,
-                                .utc_offset_min = 480};
+    struct ledger_config cfg = {
+        .dir = dir, .map_size_initial = 1ull << 30, .durable = true, .utc_offset_min = 480};
     struct ledger *ledger = NULL;
     struct sh_error err = {0};
     struct lg_catalog cat = {0};
@@ -309,7 +312,8 @@ int main(int argc, char **argv)
         rc = load_dataset(ledger, &o, dir) == 0 && lg_catalog_builtin(&cat) == 0 ? 0 : 1;
     json_t *runs = json_array();
     if (rc == 0)
-        printf(" batch   settles    wall_us     cpu_us   settles/s  commit_p50 commit_p99  refused\n");
+        printf(
+            " batch   settles    wall_us     cpu_us   settles/s  commit_p50 commit_p99  refused\n");
     for (size_t i = 0; i < o.n_batches && rc == 0; i++) {
         struct result r;
         rc = run_batches(ledger, &cat, &o, o.batches[i], &r) == 0 ? 0 : 1;

@@ -216,10 +216,14 @@ static void build_refdata(struct bench *b)
         int32_t selfpay;
         sh_fen cap;
     } cat[] = {
-        {"A001", 'A', SH_SELFPAY_POLICY, 1200},   {"A002", 'A', SH_SELFPAY_POLICY, SH_NO_CAP},
-        {"A003", 'A', SH_SELFPAY_POLICY, SH_NO_CAP}, {"A004", 'A', SH_SELFPAY_POLICY, 2500},
-        {"B001", 'B', SH_SELFPAY_POLICY, SH_NO_CAP}, {"B002", 'B', 3000, 800000},
-        {"B003", 'B', 0, SH_NO_CAP},               {"C001", 'C', SH_SELFPAY_POLICY, SH_NO_CAP},
+        {"A001", 'A', SH_SELFPAY_POLICY, 1200},
+        {"A002", 'A', SH_SELFPAY_POLICY, SH_NO_CAP},
+        {"A003", 'A', SH_SELFPAY_POLICY, SH_NO_CAP},
+        {"A004", 'A', SH_SELFPAY_POLICY, 2500},
+        {"B001", 'B', SH_SELFPAY_POLICY, SH_NO_CAP},
+        {"B002", 'B', 3000, 800000},
+        {"B003", 'B', 0, SH_NO_CAP},
+        {"C001", 'C', SH_SELFPAY_POLICY, SH_NO_CAP},
         {"C002", 'C', SH_SELFPAY_POLICY, SH_NO_CAP},
     };
     for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++) {
@@ -309,9 +313,9 @@ static double run_once(long iterations, sh_fen *sink)
     sh_fen acc = 0;
     double t0 = now_ns();
     for (long i = 0; i < iterations; i++) {
-        B.accs[1].paid = (sh_fen)(i % 30000) * 1000;     /* coop inpatient: up to its cap */
+        B.accs[1].paid = (sh_fen)(i % 30000) * 1000; /* coop inpatient: up to its cap */
         B.accs[1].payable = (sh_fen)(i % 4000) * 10000;
-        B.accs[3].paid = (sh_fen)(i % 5000) * 1000;      /* assist: up to its cap */
+        B.accs[3].paid = (sh_fen)(i % 5000) * 1000; /* assist: up to its cap */
         B.accs[3].deductible_met = (sh_fen)(i % 7);
         if (sh_rules_settle(&in, &out, &err) != 0) {
             fprintf(stderr, "bench-rules: settle refused: %s\n", err.msg);
@@ -378,8 +382,8 @@ int main(int argc, char **argv)
     build_refdata(&B);
     build_claim(&B);
 
-    struct sh_rules_input in = {&B.claim, &B.hospital, &B.person, &B.policy,
-                                B.line_items, B.accs, 4};
+    struct sh_rules_input in = {&B.claim,     &B.hospital, &B.person, &B.policy,
+                                B.line_items, B.accs,      4};
     struct sh_breakdown out;
     struct sh_error err;
     if (sh_rules_settle(&in, &out, &err) != 0) {
@@ -388,8 +392,7 @@ int main(int argc, char **argv)
     }
     printf("claim: %u lines, total %lld fen; coop %lld, youfu %lld, assist %lld, patient %lld\n",
            B.claim.line_count, (long long)out.total, (long long)out.funds[0].pay,
-           (long long)out.funds[1].pay, (long long)out.funds[2].pay,
-           (long long)out.patient_pays);
+           (long long)out.funds[1].pay, (long long)out.funds[2].pay, (long long)out.patient_pays);
 
     double ns[MAX_RUNS];
     sh_fen sink = 0;

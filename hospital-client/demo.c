@@ -100,8 +100,8 @@ static void print_receipt(const struct demo *d, const Sanhe__Claim *claim,
 static struct sanhe_claim claim_view(const Sanhe__Claim *pb, struct sanhe_line *lines)
 {
     for (size_t i = 0; i < pb->n_lines; i++)
-        lines[i] = (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli,
-                                       pb->lines[i]->amount};
+        lines[i] =
+            (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli, pb->lines[i]->amount};
     return (struct sanhe_claim){pb->hospital, pb->person, pb->visit, pb->date, lines, pb->n_lines};
 }
 
@@ -231,9 +231,11 @@ static int settle_all(const struct demo *d)
     if (json_array_size(steps) > 0) {
         uint64_t again = settle(d, json_array_get(steps, 0), false);
         printf("%s: settlement %llu, %s\n",
-               d->lang == SH_LANG_ZH ? "重发第一笔结算（同一请求号）" : "First bill resent (same request id)",
+               d->lang == SH_LANG_ZH ? "重发第一笔结算（同一请求号）"
+                                     : "First bill resent (same request id)",
                (unsigned long long)again,
-               again == first ? (d->lang == SH_LANG_ZH ? "原结果返回，未重复支付" : "the original answer, paid once")
+               again == first ? (d->lang == SH_LANG_ZH ? "原结果返回，未重复支付"
+                                                       : "the original answer, paid once")
                               : "MISMATCH");
         failed += again != first;
     }

@@ -43,11 +43,12 @@ static int display_width(const char *s)
             cp = (cp << 6) | (p[i] & 0x3F);
         for (int i = 0; i < len && *p != '\0'; i++)
             p++;
-        width += (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                                   (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                                   (cp >= 0xFF00 && cp <= 0xFF60)))
-                     ? 2
-                     : 1;
+        width +=
+            (cp >= 0x1100 &&
+             (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+              (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFF00 && cp <= 0xFF60)))
+                ? 2
+                : 1;
     }
     return width;
 }
@@ -119,18 +120,19 @@ static void print_header(FILE *out, const struct sh_receipt *r, enum sh_lang lan
     sh_person_id_mask(r->person_id, masked);
     rule(out, '=');
     fprintf(out, "%s  %s\n", r->hospital_name ? r->hospital_name : "", r->hospital_code);
-    fprintf(out, "%s\n", r->settlement_id != 0 ? (zh ? "医疗费用结算单" : "Settlement receipt")
-                                               : (zh ? "预结算（试算，未记账）"
-                                                     : "Presettlement estimate (nothing recorded)"));
+    fprintf(out, "%s\n",
+            r->settlement_id != 0
+                ? (zh ? "医疗费用结算单" : "Settlement receipt")
+                : (zh ? "预结算（试算，未记账）" : "Presettlement estimate (nothing recorded)"));
     rule(out, '-');
     fprintf(out, "%s %s  %s\n", zh ? "患者:" : "Patient:", r->person_name ? r->person_name : "",
             masked);
     fprintf(out, "%s %s  %s\n", zh ? "就诊:" : "Visit:  ", sh_visit_label(r->visit, lang),
             r->date ? r->date : "");
     if (r->settlement_id != 0)
-        fprintf(out, "%s %llu  %s %s\n", zh ? "结算号:" : "Settlement:",
-                (unsigned long long)r->settlement_id, zh ? "业务日:" : "day",
-                r->business_day ? r->business_day : "");
+        fprintf(out, "%s %llu  %s %s\n",
+                zh ? "结算号:" : "Settlement:", (unsigned long long)r->settlement_id,
+                zh ? "业务日:" : "day", r->business_day ? r->business_day : "");
     rule(out, '-');
 }
 

@@ -17,13 +17,13 @@ enum sh_lang { SH_LANG_ZH = 0, SH_LANG_EN };
 
 struct sh_receipt {
     const char *hospital_code;
-    const char *hospital_name;  /* may be NULL */
-    const char *person_id;      /* printed masked */
-    const char *person_name;    /* may be NULL */
-    const char *visit;          /* "outpatient", "chronic", "inpatient" */
+    const char *hospital_name; /* may be NULL */
+    const char *person_id;     /* printed masked */
+    const char *person_name;   /* may be NULL */
+    const char *visit;         /* "outpatient", "chronic", "inpatient" */
     const char *date;
-    uint64_t settlement_id;     /* 0 for a presettle */
-    const char *business_day;   /* may be NULL */
+    uint64_t settlement_id;   /* 0 for a presettle */
+    const char *business_day; /* may be NULL */
     const Sanhe__Breakdown *breakdown;
 };
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs dependencies, builds, and runs every test twice: a normal build,
+# Installs dependencies, checks the C formatting (ops/format.sh --check),
+# builds, and runs every test twice: a normal build,
 # then one with AddressSanitizer and UndefinedBehaviorSanitizer; then fuzzes
 # for a bounded time (clang + libFuzzer, tests/fuzz): each target runs
 # SANHE_FUZZ_SECONDS (default 60) over the committed seed corpus, and a
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 
 ./ops/install-deps.sh
+./ops/format.sh --check
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"

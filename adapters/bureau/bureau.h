@@ -38,7 +38,7 @@
 #define BUREAU_HOSPITALS_MAX 256
 
 struct bureau_config {
-    char path[PATH_MAX];       /* the file read, "" for none */
+    char path[PATH_MAX]; /* the file read, "" for none */
     char host[256];
     int port;
     char ca[PATH_MAX];
@@ -77,9 +77,9 @@ int bureau_reconcile(const struct bureau_config *c, const Sanhe__ReconcileReques
 
 struct table {
     size_t cols, rows, cap;
-    bool right[TABLE_COLS_MAX];          /* right-aligned (numbers) */
+    bool right[TABLE_COLS_MAX];                    /* right-aligned (numbers) */
     char (*cells)[TABLE_COLS_MAX][TABLE_CELL_MAX]; /* rows; row 0 the header */
-    size_t rule_before;                  /* a rule above this row (0: none) */
+    size_t rule_before;                            /* a rule above this row (0: none) */
 };
 
 int table_init(struct table *t, size_t cols);
@@ -95,10 +95,33 @@ int text_width(const char *s);
 
 /* ---- bureau_labels.c ---- */
 enum label {
-    L_HOSPITAL, L_NAME, L_SETTLED, L_REVERSED, L_TOTAL, L_FUND_TOTAL, L_PATIENT, L_ALL,
-    L_DAY_TITLE, L_NO_ACTIVITY, L_KIND, L_SETTLEMENTS, L_REVERSALS, L_NET, L_COUNT,
-    L_BALANCED, L_UNBALANCED, L_FIGURE, L_ENGINE, L_HOSPITAL_SIDE, L_ONLY_ENGINE,
-    L_ONLY_HOSPITAL, L_DIFFERING, L_SETTLEMENT_ID, L_FUND, L_AMOUNTS_IN_YUAN, L_DAY,
+    L_HOSPITAL,
+    L_NAME,
+    L_SETTLED,
+    L_REVERSED,
+    L_TOTAL,
+    L_FUND_TOTAL,
+    L_PATIENT,
+    L_ALL,
+    L_DAY_TITLE,
+    L_NO_ACTIVITY,
+    L_KIND,
+    L_SETTLEMENTS,
+    L_REVERSALS,
+    L_NET,
+    L_COUNT,
+    L_BALANCED,
+    L_UNBALANCED,
+    L_FIGURE,
+    L_ENGINE,
+    L_HOSPITAL_SIDE,
+    L_ONLY_ENGINE,
+    L_ONLY_HOSPITAL,
+    L_DIFFERING,
+    L_SETTLEMENT_ID,
+    L_FUND,
+    L_AMOUNTS_IN_YUAN,
+    L_DAY,
     L_COUNT_LABELS
 };
 const char *label(enum sh_lang lang, enum label which);

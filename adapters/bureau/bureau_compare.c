@@ -41,8 +41,8 @@ static size_t compare_totals(const char *who, const char *what, const Sanhe__Tot
     char figure[64];
     for (size_t i = 0; i < j->n_funds; i++) {
         snprintf(figure, sizeof figure, "fund:%s", j->funds[i]->fund);
-        n += mismatch(who, what, figure, fund_in(f, j->funds[i]->fund, &found),
-                      j->funds[i]->amount);
+        n +=
+            mismatch(who, what, figure, fund_in(f, j->funds[i]->fund, &found), j->funds[i]->amount);
     }
     for (size_t i = 0; i < f->n_funds; i++) {
         int64_t v = fund_in(j, f->funds[i]->fund, &found);

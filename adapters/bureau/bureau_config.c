@@ -65,7 +65,7 @@ int bureau_config_engine(struct bureau_config *c, const char *value, struct sh_e
 static bool set_path(const struct parse *p, char *out, const char *value)
 {
     int n = value[0] == '/' || p->dir[0] == '\0' ? snprintf(out, PATH_MAX, "%s", value)
-                                                : snprintf(out, PATH_MAX, "%s/%s", p->dir, value);
+                                                 : snprintf(out, PATH_MAX, "%s/%s", p->dir, value);
     return n >= 0 && n < PATH_MAX;
 }
 
@@ -94,7 +94,8 @@ static int on_key(void *ctx, const char *section, const char *name, const char *
         ok = set_path(p, c->data_dir, value);
     else if (strcmp(name, "timeout_ms") == 0 && (ok = parse_int(value, 100, 3600000, &v)))
         c->timeout_ms = (int)v;
-    else if (strcmp(name, "lang") == 0 && (ok = strcmp(value, "zh") == 0 || strcmp(value, "en") == 0))
+    else if (strcmp(name, "lang") == 0 &&
+             (ok = strcmp(value, "zh") == 0 || strcmp(value, "en") == 0))
         c->lang = strcmp(value, "en") == 0 ? SH_LANG_EN : SH_LANG_ZH;
     else if (strcmp(name, "timeout_ms") != 0 && strcmp(name, "lang") != 0)
         ok = false;

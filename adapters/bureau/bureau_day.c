@@ -142,9 +142,10 @@ static int ask(const struct bureau_config *c, const char *day, char **names, siz
         }
         Sanhe__ReconcileReply *rr = resp[i]->reconcile;
         if (n == 0 && rr->n_hospitals > BUREAU_HOSPITALS_MAX) {
-            fprintf(stderr, "sanhe-bureau: day %s: %zu hospitals, more than this table shows "
-                    "(%d): name them with --hospital\n", day, rr->n_hospitals,
-                    BUREAU_HOSPITALS_MAX);
+            fprintf(stderr,
+                    "sanhe-bureau: day %s: %zu hospitals, more than this table shows "
+                    "(%d): name them with --hospital\n",
+                    day, rr->n_hospitals, BUREAU_HOSPITALS_MAX);
             return 1;
         }
         if (n > 0)

@@ -137,8 +137,8 @@ int bureau_reply_to_csv(const Sanhe__ReconcileReply *rr, bool with_items, const 
     o.f = fopen(path, "w");
     if (o.f == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "%s: %s", path, strerror(errno));
-    const enum label head[FIXED] = {L_KIND, L_HOSPITAL, L_NAME, L_DAY, L_SETTLEMENT_ID,
-                                    L_COUNT, L_TOTAL, L_FUND_TOTAL, L_PATIENT};
+    const enum label head[FIXED] = {L_KIND,  L_HOSPITAL, L_NAME,       L_DAY,    L_SETTLEMENT_ID,
+                                    L_COUNT, L_TOTAL,    L_FUND_TOTAL, L_PATIENT};
     for (size_t i = 0; i < FIXED; i++)
         field(o.f, label(lang, head[i]), i == 0);
     for (size_t i = 0; i < o.n_funds; i++) {
@@ -159,23 +159,22 @@ int bureau_reply_to_csv(const Sanhe__ReconcileReply *rr, bool with_items, const 
 
 struct csv_in {
     char fields[FIXED + CSV_FUNDS_MAX][CSV_FIELD_MAX];
-    size_t n;            /* fields of the row so far */
+    size_t n; /* fields of the row so far */
     size_t row;
     char funds[CSV_FUNDS_MAX][CSV_FIELD_MAX];
     size_t n_funds;
     Sanhe__ReconcileReply *replies[BUREAU_HOSPITALS_MAX + 1];
     size_t n_replies;
     bool has_items;
-    int bad_row;         /* the first row that does not parse, 0: none */
+    int bad_row; /* the first row that does not parse, 0: none */
 };
 
 static void in_field(void *data, size_t len, void *ctx)
 {
     struct csv_in *s = ctx;
     if (s->n < FIXED + CSV_FUNDS_MAX)
-        snprintf(s->fields[s->n], CSV_FIELD_MAX, "%.*s", (int)(len < CSV_FIELD_MAX - 1 ? len
-                                                                   : CSV_FIELD_MAX - 1),
-                 (const char *)data);
+        snprintf(s->fields[s->n], CSV_FIELD_MAX, "%.*s",
+                 (int)(len < CSV_FIELD_MAX - 1 ? len : CSV_FIELD_MAX - 1), (const char *)data);
     s->n++;
 }
 
@@ -346,8 +345,8 @@ int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *h
     }
     Sanhe__ReconcileReply *rr = rc == 0 && s->bad_row == 0 ? compose(s) : NULL;
     if (rr == NULL && rc == 0)
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: row %d: not an exported sanhe day",
-                          path, s->bad_row);
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: row %d: not an exported sanhe day", path,
+                          s->bad_row);
     for (size_t i = 0; s != NULL && i < s->n_replies; i++)
         if (rr == NULL || (s->replies[i] != rr && rr->hospital[0] != '\0'))
             sanhe__reconcile_reply__free_unpacked(s->replies[i], NULL);

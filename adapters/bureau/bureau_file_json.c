@@ -23,8 +23,8 @@ static json_t *totals_json(const Sanhe__Totals *t)
     json_t *funds = json_object();
     for (size_t i = 0; t != NULL && i < t->n_funds; i++)
         json_object_set_new(funds, t->funds[i]->fund, json_integer(t->funds[i]->amount));
-    return json_pack("{s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t)(t ? t->count : 0),
-                     "total", (json_int_t)(t ? t->total : 0), "fund_total",
+    return json_pack("{s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t)(t ? t->count : 0), "total",
+                     (json_int_t)(t ? t->total : 0), "fund_total",
                      (json_int_t)(t ? t->fund_total : 0), "patient_pays",
                      (json_int_t)(t ? t->patient_pays : 0), "funds", funds);
 }
@@ -98,7 +98,8 @@ static Sanhe__Totals *totals_of(const json_t *o, bool *bad)
     *bad |= t->funds == NULL;
     const char *id;
     const json_t *v;
-    json_object_foreach((json_t *)funds, id, v) {
+    json_object_foreach((json_t *)funds, id, v)
+    {
         if (t->funds == NULL)
             break;
         Sanhe__FundAmount *f = calloc(1, sizeof *f);

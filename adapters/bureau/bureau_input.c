@@ -42,10 +42,11 @@ static int figures_funds(const json_t *funds, Sanhe__Totals *t, const char *path
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
     const char *id;
     const json_t *amount;
-    json_object_foreach((json_t *)funds, id, amount) {
+    json_object_foreach((json_t *)funds, id, amount)
+    {
         if (!json_is_integer(amount))
-            return sh_error_set(err, SH_E_BAD_REQUEST, "%s: funds.%s: not an integer (fen)",
-                                path, id);
+            return sh_error_set(err, SH_E_BAD_REQUEST, "%s: funds.%s: not an integer (fen)", path,
+                                id);
         Sanhe__FundAmount *f = malloc(sizeof *f);
         if (f == NULL)
             return sh_error_set(err, SH_E_INTERNAL, "out of memory");
@@ -60,8 +61,7 @@ static int figures_funds(const json_t *funds, Sanhe__Totals *t, const char *path
     return 0;
 }
 
-static int figures_of(const json_t *doc, Sanhe__Totals *t, const char *path,
-                      struct sh_error *err)
+static int figures_of(const json_t *doc, Sanhe__Totals *t, const char *path, struct sh_error *err)
 {
     if (!json_is_object(doc))
         return sh_error_set(err, SH_E_BAD_REQUEST, "%s: not a JSON object", path);
@@ -72,8 +72,10 @@ static int figures_of(const json_t *doc, Sanhe__Totals *t, const char *path,
               json_fen(doc, "fund_total", &t->fund_total, &has[2]) &&
               json_fen(doc, "patient_pays", &t->patient_pays, &has[3]);
     if (!ok || count < 0)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: count, total, fund_total and "
-                            "patient_pays must be integers (amounts in fen)", path);
+        return sh_error_set(err, SH_E_BAD_REQUEST,
+                            "%s: count, total, fund_total and "
+                            "patient_pays must be integers (amounts in fen)",
+                            path);
     /* A figure left out is sent as absent: the engine counts it as 0. */
     t->has_count = has[0];
     t->has_total = has[1];
@@ -185,12 +187,13 @@ static void csv_row(int c, void *ctx)
     if (ok && v[0] >= 0 && s->rc == 0) {
         s->rc = item_push(s->list, (uint64_t)v[0], v[1], v[2]);
         if (s->rc != 0)
-            snprintf(s->why, sizeof s->why, "row %zu: out of memory or more than %d items",
-                     s->row, ITEMS_MAX);
-    }
-    else if (s->rc == 0 && !(s->row == 1 && s->nfields == 3)) /* not the header */
-        s->rc = SH_E_BAD_REQUEST, snprintf(s->why, sizeof s->why, "row %zu: want "
-                                           "settlement_id,total,fund_total in fen", s->row);
+            snprintf(s->why, sizeof s->why, "row %zu: out of memory or more than %d items", s->row,
+                     ITEMS_MAX);
+    } else if (s->rc == 0 && !(s->row == 1 && s->nfields == 3)) /* not the header */
+        s->rc = SH_E_BAD_REQUEST, snprintf(s->why, sizeof s->why,
+                                           "row %zu: want "
+                                           "settlement_id,total,fund_total in fen",
+                                           s->row);
     s->nfields = 0;
 }
 
@@ -206,8 +209,8 @@ static int read_csv(const char *path, struct item_list *l, struct sh_error *err)
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0 && s.rc == 0)
         if (csv_parse(&p, buf, n, csv_field, csv_row, &s) != n)
-            s.rc = SH_E_BAD_REQUEST, snprintf(s.why, sizeof s.why, "%s",
-                                              csv_strerror(csv_error(&p)));
+            s.rc = SH_E_BAD_REQUEST,
+            snprintf(s.why, sizeof s.why, "%s", csv_strerror(csv_error(&p)));
     if (s.rc == 0)
         csv_fini(&p, csv_field, csv_row, &s);
     csv_free(&p);
@@ -229,8 +232,10 @@ static int read_json(const char *path, struct item_list *l, struct sh_error *err
         bool ok = json_fen(o, "settlement_id", &id, &h1) && json_fen(o, "total", &total, &h2) &&
                   json_fen(o, "fund_total", &fund_total, &h3) && h1 && h2 && h3 && id >= 0;
         rc = ok ? item_push(l, (uint64_t)id, total, fund_total)
-                : sh_error_set(err, SH_E_BAD_REQUEST, "%s: item %zu: want settlement_id, total "
-                               "and fund_total (integers, fen)", path, i + 1);
+                : sh_error_set(err, SH_E_BAD_REQUEST,
+                               "%s: item %zu: want settlement_id, total "
+                               "and fund_total (integers, fen)",
+                               path, i + 1);
     }
     json_decref(doc);
     return rc;

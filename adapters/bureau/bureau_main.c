@@ -212,8 +212,9 @@ static int run(const struct bureau_config *c, const struct args *a)
                         "report DATE [--out FILE] [--books DIR]\n");
         return 2;
     }
-    fprintf(stderr, "sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
-                        "report)\n",
+    fprintf(stderr,
+            "sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
+            "report)\n",
             a->command);
     return 2;
 }

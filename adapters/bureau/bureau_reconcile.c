@@ -91,8 +91,8 @@ static void print_diffs(const Sanhe__ReconcileReply *rr, enum sh_lang lang)
 }
 
 /* A list of settlements; differing ones show both sides. */
-static void print_items(enum label title, Sanhe__ReconcileItem *const *items, size_t n,
-                        bool both, enum sh_lang lang)
+static void print_items(enum label title, Sanhe__ReconcileItem *const *items, size_t n, bool both,
+                        enum sh_lang lang)
 {
     if (n == 0)
         return;

@@ -18,12 +18,23 @@ void bureau_html_text(FILE *out, const char *s)
 {
     for (; s != NULL && *s != '\0'; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -113,9 +124,8 @@ static void head_row(FILE *out, const Sanhe__Totals *net, enum sh_lang lang)
         bureau_html_text(out, net->funds[f]->fund);
         fputs("</th>", out);
     }
-    fprintf(out, "<th>%s</th><th>%s</th><th>%s</th></tr></thead>\n",
-            label(lang, L_FUND_TOTAL), label(lang, L_PATIENT),
-            lang == SH_LANG_ZH ? "对账" : "Reconciliation");
+    fprintf(out, "<th>%s</th><th>%s</th><th>%s</th></tr></thead>\n", label(lang, L_FUND_TOTAL),
+            label(lang, L_PATIENT), lang == SH_LANG_ZH ? "对账" : "Reconciliation");
 }
 
 static void hospital_row(FILE *out, const Sanhe__ReconcileReply *h, const Sanhe__Totals *day_net,
@@ -143,8 +153,9 @@ static void hospital_row(FILE *out, const Sanhe__ReconcileReply *h, const Sanhe_
 
 static void totals_row(FILE *out, const Sanhe__ReconcileReply *day, enum sh_lang lang)
 {
-    fprintf(out, "<tfoot><tr data-hospital=\"\"><td colspan=\"2\">%s</td>"
-                 "<td class=\"num\">%llu</td><td class=\"num\">%llu</td>",
+    fprintf(out,
+            "<tfoot><tr data-hospital=\"\"><td colspan=\"2\">%s</td>"
+            "<td class=\"num\">%llu</td><td class=\"num\">%llu</td>",
             label(lang, L_ALL), (unsigned long long)day->settlements->count,
             (unsigned long long)day->reversals->count);
     cell_fen(out, "total", day->net->total);
@@ -169,8 +180,9 @@ static void page(FILE *out, const Sanhe__ReconcileReply *day, const struct book_
                  enum sh_lang lang)
 {
     bool zh = lang == SH_LANG_ZH;
-    fprintf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                 "<title>%s %s</title><style>%s</style></head><body>\n",
+    fprintf(out,
+            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+            "<title>%s %s</title><style>%s</style></head><body>\n",
             zh ? "zh-CN" : "en", day->day, label(lang, L_DAY_TITLE), STYLE);
     fprintf(out, "<h1>%s %s</h1><p>%s</p>\n", day->day, label(lang, L_DAY_TITLE),
             label(lang, L_AMOUNTS_IN_YUAN));

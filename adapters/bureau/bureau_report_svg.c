@@ -30,8 +30,9 @@ static void legend(FILE *out, const Sanhe__Totals *net, int y)
 {
     for (size_t f = 0; f < net->n_funds; f++) {
         int x = MARGIN + (int)f * 140;
-        fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                     "<text x=\"%d\" y=\"%d\" font-size=\"12\">",
+        fprintf(out,
+                "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                "<text x=\"%d\" y=\"%d\" font-size=\"12\">",
                 x, y, colours[f % 8], x + 16, y + 11);
         bureau_html_text(out, net->funds[f]->fund);
         fputs("</text>\n", out);
@@ -49,8 +50,10 @@ void bureau_svg_by_hour(FILE *out, const Sanhe__ReconcileReply *day, const char 
         max = sum > max ? sum : max;
     }
     int plot_h = CHART_H - 2 * MARGIN, bar_w = (CHART_W - 2 * MARGIN) / HOURS;
-    fprintf(out, "<svg id=\"chart-hours\" width=\"%d\" "
-                 "height=\"%d\" role=\"img\"><title>", CHART_W, CHART_H + 20);
+    fprintf(out,
+            "<svg id=\"chart-hours\" width=\"%d\" "
+            "height=\"%d\" role=\"img\"><title>",
+            CHART_W, CHART_H + 20);
     bureau_html_text(out, title);
     fputs("</title>\n", out);
     for (size_t h = 0; h < day->n_by_hour && h < HOURS; h++) {
@@ -63,12 +66,15 @@ void bureau_svg_by_hour(FILE *out, const Sanhe__ReconcileReply *day, const char 
             y -= height;
             fprintf(out, "<rect class=\"bar\" data-hour=\"%zu\" data-fund=\"", h);
             bureau_html_text(out, net->funds[f]->fund);
-            fprintf(out, "\" data-fen=\"%lld\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                         "fill=\"%s\"/>\n", (long long)a, x + 2, y, bar_w - 4, height,
-                    colours[f % 8]);
+            fprintf(out,
+                    "\" data-fen=\"%lld\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                    "fill=\"%s\"/>\n",
+                    (long long)a, x + 2, y, bar_w - 4, height, colours[f % 8]);
         }
-        fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%zu"
-                     "</text>\n", x + bar_w / 2, MARGIN + plot_h + 14, h);
+        fprintf(out,
+                "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%zu"
+                "</text>\n",
+                x + bar_w / 2, MARGIN + plot_h + 14, h);
     }
     fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", MARGIN,
             MARGIN + plot_h, CHART_W - MARGIN, MARGIN + plot_h);
@@ -84,8 +90,10 @@ void bureau_svg_by_fund(FILE *out, const Sanhe__ReconcileReply *day, const char 
         max = fund_in(net, net->funds[f]->fund) > max ? fund_in(net, net->funds[f]->fund) : max;
     int row_h = 28, plot_w = CHART_W - 2 * MARGIN - 160;
     int height = MARGIN + (int)net->n_funds * row_h;
-    fprintf(out, "<svg id=\"chart-funds\" width=\"%d\" "
-                 "height=\"%d\" role=\"img\"><title>", CHART_W, height);
+    fprintf(out,
+            "<svg id=\"chart-funds\" width=\"%d\" "
+            "height=\"%d\" role=\"img\"><title>",
+            CHART_W, height);
     bureau_html_text(out, title);
     fputs("</title>\n", out);
     for (size_t f = 0; f < net->n_funds; f++) {
@@ -97,10 +105,11 @@ void bureau_svg_by_fund(FILE *out, const Sanhe__ReconcileReply *day, const char 
         bureau_html_text(out, net->funds[f]->fund);
         fputs("</text><rect class=\"bar\" data-fund=\"", out);
         bureau_html_text(out, net->funds[f]->fund);
-        fprintf(out, "\" data-fen=\"%lld\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"20\" "
-                     "fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n",
-                (long long)net->funds[f]->amount, MARGIN + 80, y, w > 0 ? w : 0,
-                colours[f % 8], MARGIN + 86 + (w > 0 ? w : 0), y + 15, yuan);
+        fprintf(out,
+                "\" data-fen=\"%lld\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"20\" "
+                "fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n",
+                (long long)net->funds[f]->amount, MARGIN + 80, y, w > 0 ? w : 0, colours[f % 8],
+                MARGIN + 86 + (w > 0 ? w : 0), y + 15, yuan);
     }
     fputs("</svg>\n", out);
 }

@@ -93,8 +93,9 @@ int bureau_sign_file(const char *key_path, const char *file, struct sh_error *er
         return err->code;
     unsigned char *data = NULL, sig[SIG_LEN];
     size_t len = 0, sig_len = sizeof sig;
-    int rc = bureau_read_all(file, &data, &len) == 0 ? 0
-             : sh_error_set(err, SH_E_INTERNAL, "%s: cannot read it back", file);
+    int rc = bureau_read_all(file, &data, &len) == 0
+                 ? 0
+                 : sh_error_set(err, SH_E_INTERNAL, "%s: cannot read it back", file);
     EVP_MD_CTX *ctx = rc == 0 ? EVP_MD_CTX_new() : NULL;
     if (rc == 0 && (ctx == NULL || EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
                     EVP_DigestSign(ctx, sig, &sig_len, data, len) != 1 || sig_len != SIG_LEN))
@@ -123,8 +124,9 @@ static bool parse_sig(const unsigned char *text, size_t len, unsigned char sig[S
         unsigned v = 0;
         for (size_t j = 0; j < 2; j++) {
             unsigned char c = text[2 * i + j];
-            unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                         : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                         : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                                : 16;
             if (d == 16)
                 return false;
             v = v << 4 | d;
@@ -153,8 +155,10 @@ int bureau_verify_file(const char *key_path, const char *file, struct sh_error *
     EVP_MD_CTX *ctx = rc == 0 ? EVP_MD_CTX_new() : NULL;
     if (rc == 0 && (ctx == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) != 1 ||
                     EVP_DigestVerify(ctx, sig, SIG_LEN, data, len) != 1))
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: the signature does not match its "
-                          "contents (changed since it was signed, or another key)", file);
+        rc = sh_error_set(err, SH_E_BAD_REQUEST,
+                          "%s: the signature does not match its "
+                          "contents (changed since it was signed, or another key)",
+                          file);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
     free(data);

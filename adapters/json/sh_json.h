@@ -26,8 +26,7 @@
  * *out is unspecified. Category priority is the key order of the document.
  */
 int sh_policy_from_json(const json_t *doc, struct sh_policy *out, struct sh_error *err);
-int sh_policy_from_text(const char *text, size_t len, struct sh_policy *out,
-                        struct sh_error *err);
+int sh_policy_from_text(const char *text, size_t len, struct sh_policy *out, struct sh_error *err);
 
 /*
  * Case-file JSON to protobuf. Each returns 0 and sets *out to a new message,

@@ -68,12 +68,12 @@ static json_t *accumulators_json(const Sanhe__EligibilityReply *e, int nonzero_o
         const Sanhe__Accumulator *a = e->accumulators[i];
         if (nonzero_only && a->paid == 0)
             continue;
-        json_array_append_new(
-            list, json_pack("{s:i, s:s, s:s, s:I, s:I, s:I}", "year", (int)a->year, "fund",
-                            a->fund != NULL ? a->fund : "", "cap_group",
-                            a->cap_group != NULL ? a->cap_group : "", "paid", (json_int_t)a->paid,
-                            "payable", (json_int_t)a->payable, "deductible_met",
-                            (json_int_t)a->deductible_met));
+        json_array_append_new(list,
+                              json_pack("{s:i, s:s, s:s, s:I, s:I, s:I}", "year", (int)a->year,
+                                        "fund", a->fund != NULL ? a->fund : "", "cap_group",
+                                        a->cap_group != NULL ? a->cap_group : "", "paid",
+                                        (json_int_t)a->paid, "payable", (json_int_t)a->payable,
+                                        "deductible_met", (json_int_t)a->deductible_met));
     }
     return list;
 }
@@ -178,8 +178,7 @@ json_t *sh_json_from_response(const Sanhe__Response *r, int nonzero_only)
         return error_json(r->error);
     switch (r->result_case) {
     case SANHE__RESPONSE__RESULT_SETTLE:
-        return settle_json(r->settle->breakdown, r->settle->settlement_id,
-                           r->settle->business_day);
+        return settle_json(r->settle->breakdown, r->settle->settlement_id, r->settle->business_day);
     case SANHE__RESPONSE__RESULT_PRESETTLE:
         return settle_json(r->presettle->breakdown, 0, NULL);
     case SANHE__RESPONSE__RESULT_REVERSE:

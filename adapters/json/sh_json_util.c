@@ -19,10 +19,7 @@ void sh_jctx_init(struct sh_jctx *c, struct sh_error *err, int code)
 }
 
 /* A UTF-8 continuation byte (10xxxxxx): never cut just before one. */
-static bool utf8_cont(unsigned char b)
-{
-    return (b & 0xC0) == 0x80;
-}
+static bool utf8_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
 
 void sh_jx_clip(const char *s, char *out, size_t cap)
 {
@@ -98,10 +95,7 @@ int sh_jx_fail(struct sh_jctx *c, const char *fmt, ...)
     return sh_error_set(c->err, c->code, "%s", msg);
 }
 
-int sh_jx_oom(struct sh_jctx *c)
-{
-    return sh_error_set(c->err, SH_E_INTERNAL, "out of memory");
-}
+int sh_jx_oom(struct sh_jctx *c) { return sh_error_set(c->err, SH_E_INTERNAL, "out of memory"); }
 
 const char *sh_jx_cstr(const json_t *v)
 {
@@ -114,14 +108,21 @@ const char *sh_jx_cstr(const json_t *v)
 static const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "unknown";
 }

@@ -77,7 +77,9 @@ static int parse(int argc, char **argv, struct dg_options *o)
     int c, rc = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (c) {
-        case O_DIR: o->dir = optarg; break;
+        case O_DIR:
+            o->dir = optarg;
+            break;
         case O_PERSONS:
             rc = number(optarg, PERSONS_MIN, DG_PERSONS_MAX, &o->persons, "--persons");
             break;
@@ -85,14 +87,20 @@ static int parse(int argc, char **argv, struct dg_options *o)
             rc = number(optarg, 1, DG_ITEMS_MAX, &v, "--items");
             o->items = (uint32_t)v;
             break;
-        case O_POLICY: o->policy_path = optarg; break;
+        case O_POLICY:
+            o->policy_path = optarg;
+            break;
         case O_YEAR:
             rc = number(optarg, 1901, 9998, &v, "--year");
             o->year = (int32_t)v;
             break;
-        case O_SEED: rc = number(optarg, 0, UINT64_MAX, &o->seed, "--seed"); break;
-        case O_HELP: return usage(stdout, 1);
-        default: return usage(stderr, 2);
+        case O_SEED:
+            rc = number(optarg, 0, UINT64_MAX, &o->seed, "--seed");
+            break;
+        case O_HELP:
+            return usage(stdout, 1);
+        default:
+            return usage(stderr, 2);
         }
     }
     if (rc == 0 && (optind != argc || o->dir == NULL || o->persons == 0))

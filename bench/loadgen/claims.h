@@ -32,7 +32,7 @@ void lg_claim_shape_default_lines(struct lg_claim_shape *shape);
 struct lg_request_in {
     enum lg_op op;
     const char *request_id;
-    const char *hospital;          /* the terminal's own */
+    const char *hospital; /* the terminal's own */
     const char *person;
     const char *date;              /* "YYYY-MM-DD" */
     uint64_t settlement_id;        /* reverse, query */

@@ -10,7 +10,7 @@
 #include "sh_person_id.h"
 
 #define BUILTIN_PERSONS_DEFAULT 10000u
-#define BIRTH_DAYS 25000u /* 1930-01-01 onwards, about 68 years */
+#define BIRTH_DAYS 25000u  /* 1930-01-01 onwards, about 68 years */
 #define DAYS_1930 (-14610) /* 1930-01-01, days since 1970-01-01 */
 #define DAY_STEP 7919u     /* person i is born on day (i x DAY_STEP) % BIRTH_DAYS */
 #define DAY_STEP_INV 17679u
@@ -19,8 +19,8 @@
 #define DEAD_PER_MILLE 1u
 #define DRAW_DEAD_SKIPS 8u /* neighbours tried for a living person to draw */
 
-_Static_assert((uint64_t)DAY_STEP * DAY_STEP_INV % BIRTH_DAYS == 1, "DAY_STEP_INV inverts");
-_Static_assert((uint64_t)BIRTH_DAYS * SEQ_SPAN >= LG_PERSONS_MAX, "ids stay distinct");
+_Static_assert((uint64_t)DAY_STEP *DAY_STEP_INV % BIRTH_DAYS == 1, "DAY_STEP_INV inverts");
+_Static_assert((uint64_t)BIRTH_DAYS *SEQ_SPAN >= LG_PERSONS_MAX, "ids stay distinct");
 
 const struct lg_bench_hospital lg_bench_hospitals[LG_BENCH_HOSPITALS] = {
     {"H330424201", "bench village clinic", "village", true},

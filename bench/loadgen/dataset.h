@@ -113,7 +113,6 @@ void lg_catalog_free(struct lg_catalog *c);
 void lg_persons_free(struct lg_persons *p);
 
 /* --make-dataset: writes the built-in dataset with n persons to out_path. */
-int lg_dataset_make(size_t n, const char *policy_path, const char *out_path, char *err,
-                    size_t cap);
+int lg_dataset_make(size_t n, const char *policy_path, const char *out_path, char *err, size_t cap);
 
 #endif

@@ -13,13 +13,13 @@
 
 struct lg_pending {
     uint64_t seq;
-    int64_t sched_ns;     /* when the schedule said to send it */
-    int64_t sent_ns;      /* when it was handed to the connection */
-    uint32_t conn;        /* index of the connection it went out on */
-    uint8_t op;           /* enum lg_op */
+    int64_t sched_ns; /* when the schedule said to send it */
+    int64_t sent_ns;  /* when it was handed to the connection */
+    uint32_t conn;    /* index of the connection it went out on */
+    uint8_t op;       /* enum lg_op */
     bool used;
-    bool measured;        /* scheduled inside the measurement window */
-    uint32_t ring_slot;   /* reverse/cancel/query: which settlement it named */
+    bool measured;      /* scheduled inside the measurement window */
+    uint32_t ring_slot; /* reverse/cancel/query: which settlement it named */
 };
 
 struct lg_inflight {

@@ -73,8 +73,9 @@ int main(int argc, char **argv)
     case LG_MODE_PROBE_FSYNC:
         return lg_probe_fsync(opt.probe_dir, opt.json_out) == 0 ? 0 : 1;
     case LG_MODE_REPORT:
-        return lg_report_combine(opt.report_out, opt.note, opt.report_inputs,
-                                 opt.report_count) == 0 ? 0 : 1;
+        return lg_report_combine(opt.report_out, opt.note, opt.report_inputs, opt.report_count) == 0
+                   ? 0
+                   : 1;
     case LG_MODE_RUN:
     default:
         return run(&opt);

@@ -5,10 +5,9 @@
 
 #include "lg_util.h"
 
-const char *const lg_op_names[LG_OP_COUNT + 1] = {
-    "settle", "presettle", "reverse", "cancel", "query", "eligibility", NULL};
-const char *const lg_visit_names[LG_VISIT_COUNT + 1] = {"outpatient", "chronic", "inpatient",
-                                                        NULL};
+const char *const lg_op_names[LG_OP_COUNT + 1] = {"settle", "presettle",   "reverse", "cancel",
+                                                  "query",  "eligibility", NULL};
+const char *const lg_visit_names[LG_VISIT_COUNT + 1] = {"outpatient", "chronic", "inpatient", NULL};
 
 static int name_index(const char *const *names, const char *name, size_t len)
 {
@@ -19,8 +18,7 @@ static int name_index(const char *const *names, const char *name, size_t len)
 }
 
 /* One "name=weight" of length len at item. */
-static int parse_item(const char *item, size_t len, struct lg_weights *out, char *err,
-                      size_t cap)
+static int parse_item(const char *item, size_t len, struct lg_weights *out, char *err, size_t cap)
 {
     const char *eq = memchr(item, '=', len);
     int i = eq != NULL ? name_index(out->names, item, (size_t)(eq - item)) : -1;
@@ -33,16 +31,16 @@ static int parse_item(const char *item, size_t len, struct lg_weights *out, char
         number[0] = '\0';
     }
     if (i < 0 || !lg_parse_u64(number, 0, 1000000, &w)) {
-        snprintf(err, cap, "bad mix item \"%.*s\" (want NAME=WEIGHT, NAME one of %s...)",
-                 (int)len, item, out->names[0]);
+        snprintf(err, cap, "bad mix item \"%.*s\" (want NAME=WEIGHT, NAME one of %s...)", (int)len,
+                 item, out->names[0]);
         return -1;
     }
     out->w[i] = (uint32_t)w;
     return 0;
 }
 
-int lg_weights_parse(const char *spec, const char *const *names, struct lg_weights *out,
-                     char *err, size_t cap)
+int lg_weights_parse(const char *spec, const char *const *names, struct lg_weights *out, char *err,
+                     size_t cap)
 {
     memset(out, 0, sizeof *out);
     out->names = names;
@@ -84,8 +82,8 @@ void lg_weights_format(const struct lg_weights *w, char *buf, size_t cap)
     for (size_t i = 0; i < w->n && used < cap; i++) {
         if (w->w[i] == 0)
             continue;
-        int n = snprintf(buf + used, cap - used, "%s%s=%u", used > 0 ? "," : "", w->names[i],
-                         w->w[i]);
+        int n =
+            snprintf(buf + used, cap - used, "%s%s=%u", used > 0 ? "," : "", w->names[i], w->w[i]);
         if (n < 0)
             break;
         used += (size_t)n;

@@ -14,9 +14,9 @@
 enum lg_op {
     LG_OP_SETTLE = 0,
     LG_OP_PRESETTLE,
-    LG_OP_REVERSE,    /* by settlement id, of an earlier settle of this run */
-    LG_OP_CANCEL,     /* by request id, of an earlier settle: reverses it */
-    LG_OP_QUERY,      /* by settlement id, of an earlier settle */
+    LG_OP_REVERSE, /* by settlement id, of an earlier settle of this run */
+    LG_OP_CANCEL,  /* by request id, of an earlier settle: reverses it */
+    LG_OP_QUERY,   /* by settlement id, of an earlier settle */
     LG_OP_ELIGIBILITY,
     LG_OP_COUNT
 };
@@ -35,8 +35,8 @@ extern const char *const lg_visit_names[LG_VISIT_COUNT + 1];
 
 /* "name=weight,name=weight"; names from the NULL-terminated names. Returns
  * 0, or -1 with why in err. */
-int lg_weights_parse(const char *spec, const char *const *names, struct lg_weights *out,
-                     char *err, size_t cap);
+int lg_weights_parse(const char *spec, const char *const *names, struct lg_weights *out, char *err,
+                     size_t cap);
 
 /* An index drawn with the weights (total must be > 0). */
 size_t lg_weights_pick(const struct lg_weights *w, uint64_t *rng);

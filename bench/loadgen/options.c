@@ -78,27 +78,77 @@ static void usage(FILE *out)
 }
 
 enum {
-    O_HOST = 256, O_PORT, O_CA, O_CERT, O_KEY, O_HOSPITAL, O_TERMINAL, O_RATE, O_CONNS,
-    O_DURATION, O_WARMUP, O_DRAIN, O_MIX, O_VISITS, O_LINES, O_DATASET, O_PERSONS, O_CATALOG,
-    O_DATE, O_SEED, O_JSON, O_LABEL, O_RUN_TAG, O_ENGINE_PID, O_ENGINE_STATS, O_TICK, O_MAKE,
-    O_POLICY, O_REPORT, O_NOTE, O_EXPECT, O_PROBE, O_HELP, O_KIND
+    O_HOST = 256,
+    O_PORT,
+    O_CA,
+    O_CERT,
+    O_KEY,
+    O_HOSPITAL,
+    O_TERMINAL,
+    O_RATE,
+    O_CONNS,
+    O_DURATION,
+    O_WARMUP,
+    O_DRAIN,
+    O_MIX,
+    O_VISITS,
+    O_LINES,
+    O_DATASET,
+    O_PERSONS,
+    O_CATALOG,
+    O_DATE,
+    O_SEED,
+    O_JSON,
+    O_LABEL,
+    O_RUN_TAG,
+    O_ENGINE_PID,
+    O_ENGINE_STATS,
+    O_TICK,
+    O_MAKE,
+    O_POLICY,
+    O_REPORT,
+    O_NOTE,
+    O_EXPECT,
+    O_PROBE,
+    O_HELP,
+    O_KIND
 };
 
-static const struct option long_options[] = {
-    {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"ca", 1, 0, O_CA},
-    {"cert", 1, 0, O_CERT}, {"key", 1, 0, O_KEY}, {"hospital", 1, 0, O_HOSPITAL},
-    {"terminal", 1, 0, O_TERMINAL}, {"rate", 1, 0, O_RATE}, {"connections", 1, 0, O_CONNS},
-    {"duration-s", 1, 0, O_DURATION}, {"warmup-s", 1, 0, O_WARMUP}, {"drain-s", 1, 0, O_DRAIN},
-    {"mix", 1, 0, O_MIX}, {"visits", 1, 0, O_VISITS}, {"lines", 1, 0, O_LINES},
-    {"dataset", 1, 0, O_DATASET}, {"persons", 1, 0, O_PERSONS}, {"catalog", 1, 0, O_CATALOG},
-    {"date", 1, 0, O_DATE},
-    {"seed", 1, 0, O_SEED}, {"json", 1, 0, O_JSON}, {"label", 1, 0, O_LABEL},
-    {"run-tag", 1, 0, O_RUN_TAG}, {"engine-pid", 1, 0, O_ENGINE_PID},
-    {"engine-stats", 1, 0, O_ENGINE_STATS}, {"tick-us", 1, 0, O_TICK},
-    {"make-dataset", 1, 0, O_MAKE}, {"policy", 1, 0, O_POLICY}, {"report", 1, 0, O_REPORT},
-    {"note", 1, 0, O_NOTE}, {"expect-rate-pct", 1, 0, O_EXPECT},
-    {"probe-fsync", 1, 0, O_PROBE}, {"help", 0, 0, O_HELP}, {"kind", 1, 0, O_KIND},
-    {0, 0, 0, 0}};
+static const struct option long_options[] = {{"host", 1, 0, O_HOST},
+                                             {"port", 1, 0, O_PORT},
+                                             {"ca", 1, 0, O_CA},
+                                             {"cert", 1, 0, O_CERT},
+                                             {"key", 1, 0, O_KEY},
+                                             {"hospital", 1, 0, O_HOSPITAL},
+                                             {"terminal", 1, 0, O_TERMINAL},
+                                             {"rate", 1, 0, O_RATE},
+                                             {"connections", 1, 0, O_CONNS},
+                                             {"duration-s", 1, 0, O_DURATION},
+                                             {"warmup-s", 1, 0, O_WARMUP},
+                                             {"drain-s", 1, 0, O_DRAIN},
+                                             {"mix", 1, 0, O_MIX},
+                                             {"visits", 1, 0, O_VISITS},
+                                             {"lines", 1, 0, O_LINES},
+                                             {"dataset", 1, 0, O_DATASET},
+                                             {"persons", 1, 0, O_PERSONS},
+                                             {"catalog", 1, 0, O_CATALOG},
+                                             {"date", 1, 0, O_DATE},
+                                             {"seed", 1, 0, O_SEED},
+                                             {"json", 1, 0, O_JSON},
+                                             {"label", 1, 0, O_LABEL},
+                                             {"run-tag", 1, 0, O_RUN_TAG},
+                                             {"engine-pid", 1, 0, O_ENGINE_PID},
+                                             {"engine-stats", 1, 0, O_ENGINE_STATS},
+                                             {"tick-us", 1, 0, O_TICK},
+                                             {"make-dataset", 1, 0, O_MAKE},
+                                             {"policy", 1, 0, O_POLICY},
+                                             {"report", 1, 0, O_REPORT},
+                                             {"note", 1, 0, O_NOTE},
+                                             {"expect-rate-pct", 1, 0, O_EXPECT},
+                                             {"probe-fsync", 1, 0, O_PROBE},
+                                             {"help", 0, 0, O_HELP},
+                                             {"kind", 1, 0, O_KIND},
+                                             {0, 0, 0, 0}};
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
@@ -138,7 +188,8 @@ static int parse_lines(struct lg_options *o, const char *spec)
         return bad("--lines %s: want MIN-MAX", spec);
     memcpy(lo, spec, len);
     lo[len] = '\0';
-    if (!lg_parse_u64(lo, 1, LG_LINES_MAX, &a) || !lg_parse_u64(spec + len + 1, a, LG_LINES_MAX, &b))
+    if (!lg_parse_u64(lo, 1, LG_LINES_MAX, &a) ||
+        !lg_parse_u64(spec + len + 1, a, LG_LINES_MAX, &b))
         return bad("--lines %s: want MIN-MAX within 1..1000", spec);
     for (int v = 0; v < LG_VISIT_COUNT; v++) {
         o->shape.lines_min[v] = (uint32_t)a;
@@ -160,38 +211,103 @@ static int run_option(struct lg_options *o, int c, char *arg)
     uint64_t v = 0;
     int rc = 0;
     switch (c) {
-    case O_HOST: o->host = arg; break;
-    case O_PORT: rc = number(arg, 1, 65535, &v, "--port"); o->port = (int)v; break;
-    case O_CA: o->ca = arg; break;
-    case O_CERT: o->terminals[0].cert = arg; break;
-    case O_KEY: o->terminals[0].key = arg; break;
-    case O_HOSPITAL: o->terminals[0].hospital = arg; break;
-    case O_TERMINAL: rc = add_terminal(o, arg); break;
-    case O_RATE: rc = number(arg, 1, LG_RATE_MAX, &v, "--rate"); o->rate = (uint32_t)v; break;
+    case O_HOST:
+        o->host = arg;
+        break;
+    case O_PORT:
+        rc = number(arg, 1, 65535, &v, "--port");
+        o->port = (int)v;
+        break;
+    case O_CA:
+        o->ca = arg;
+        break;
+    case O_CERT:
+        o->terminals[0].cert = arg;
+        break;
+    case O_KEY:
+        o->terminals[0].key = arg;
+        break;
+    case O_HOSPITAL:
+        o->terminals[0].hospital = arg;
+        break;
+    case O_TERMINAL:
+        rc = add_terminal(o, arg);
+        break;
+    case O_RATE:
+        rc = number(arg, 1, LG_RATE_MAX, &v, "--rate");
+        o->rate = (uint32_t)v;
+        break;
     case O_CONNS:
         rc = number(arg, 1, LG_CONNECTIONS_MAX, &v, "--connections");
         o->connections = (uint32_t)v;
         break;
-    case O_DURATION: rc = number(arg, 1, 3600, &v, "--duration-s"); o->duration_s = (uint32_t)v; break;
-    case O_WARMUP: rc = number(arg, 0, 3600, &v, "--warmup-s"); o->warmup_s = (uint32_t)v; break;
-    case O_DRAIN: rc = number(arg, 1, 600, &v, "--drain-s"); o->drain_s = (uint32_t)v; break;
-    case O_MIX: rc = weights(&o->mix, arg, lg_op_names); break;
-    case O_VISITS: rc = weights(&o->shape.visits, arg, lg_visit_names); break;
-    case O_LINES: rc = parse_lines(o, arg); break;
-    case O_DATASET: o->dataset = arg; break;
-    case O_PERSONS: o->persons_spec = arg; break;
-    case O_CATALOG: o->catalog_spec = arg; break;
-    case O_DATE: o->date = arg; rc = sh_date_parse(arg) != 0 ? 0 : bad("--date %s: want YYYY-MM-DD", arg); break;
-    case O_SEED: rc = number(arg, 0, UINT64_MAX, &o->seed, "--seed"); break;
-    case O_JSON: o->json_out = arg; break;
-    case O_LABEL: o->label = arg; break;
-    case O_KIND: o->kind = arg; break;
-    case O_RUN_TAG: o->run_tag = arg; break;
-    case O_ENGINE_PID: rc = number(arg, 1, 1u << 30, &v, "--engine-pid"); o->engine_pid = (pid_t)v; break;
-    case O_ENGINE_STATS: o->engine_stats = arg; break;
-    case O_TICK: rc = number(arg, 10, 100000, &v, "--tick-us"); o->tick_us = (uint32_t)v; break;
-    case O_EXPECT: rc = number(arg, 1, 100, &v, "--expect-rate-pct"); o->expect_rate_pct = (uint32_t)v; break;
-    default: rc = bad("%s", "unknown option"); break;
+    case O_DURATION:
+        rc = number(arg, 1, 3600, &v, "--duration-s");
+        o->duration_s = (uint32_t)v;
+        break;
+    case O_WARMUP:
+        rc = number(arg, 0, 3600, &v, "--warmup-s");
+        o->warmup_s = (uint32_t)v;
+        break;
+    case O_DRAIN:
+        rc = number(arg, 1, 600, &v, "--drain-s");
+        o->drain_s = (uint32_t)v;
+        break;
+    case O_MIX:
+        rc = weights(&o->mix, arg, lg_op_names);
+        break;
+    case O_VISITS:
+        rc = weights(&o->shape.visits, arg, lg_visit_names);
+        break;
+    case O_LINES:
+        rc = parse_lines(o, arg);
+        break;
+    case O_DATASET:
+        o->dataset = arg;
+        break;
+    case O_PERSONS:
+        o->persons_spec = arg;
+        break;
+    case O_CATALOG:
+        o->catalog_spec = arg;
+        break;
+    case O_DATE:
+        o->date = arg;
+        rc = sh_date_parse(arg) != 0 ? 0 : bad("--date %s: want YYYY-MM-DD", arg);
+        break;
+    case O_SEED:
+        rc = number(arg, 0, UINT64_MAX, &o->seed, "--seed");
+        break;
+    case O_JSON:
+        o->json_out = arg;
+        break;
+    case O_LABEL:
+        o->label = arg;
+        break;
+    case O_KIND:
+        o->kind = arg;
+        break;
+    case O_RUN_TAG:
+        o->run_tag = arg;
+        break;
+    case O_ENGINE_PID:
+        rc = number(arg, 1, 1u << 30, &v, "--engine-pid");
+        o->engine_pid = (pid_t)v;
+        break;
+    case O_ENGINE_STATS:
+        o->engine_stats = arg;
+        break;
+    case O_TICK:
+        rc = number(arg, 10, 100000, &v, "--tick-us");
+        o->tick_us = (uint32_t)v;
+        break;
+    case O_EXPECT:
+        rc = number(arg, 1, 100, &v, "--expect-rate-pct");
+        o->expect_rate_pct = (uint32_t)v;
+        break;
+    default:
+        rc = bad("%s", "unknown option");
+        break;
     }
     return rc;
 }
@@ -209,9 +325,10 @@ static void defaults(struct lg_options *o)
     o->seed = 1;
     o->tick_us = 100;
     o->kind = "sanhe";
-    lg_weights_parse("settle=80,presettle=10,eligibility=10", lg_op_names, &o->mix, err, sizeof err);
-    lg_weights_parse("outpatient=60,chronic=10,inpatient=30", lg_visit_names, &o->shape.visits,
-                     err, sizeof err);
+    lg_weights_parse("settle=80,presettle=10,eligibility=10", lg_op_names, &o->mix, err,
+                     sizeof err);
+    lg_weights_parse("outpatient=60,chronic=10,inpatient=30", lg_visit_names, &o->shape.visits, err,
+                     sizeof err);
     lg_claim_shape_default_lines(&o->shape);
 }
 
@@ -243,7 +360,9 @@ static int check_mode(struct lg_options *o, int argc, char **argv)
     if (o->mode == LG_MODE_REPORT) {
         for (; optind < argc && o->report_count < LG_REPORT_INPUTS_MAX; optind++)
             o->report_inputs[o->report_count++] = argv[optind];
-        return optind == argc && o->report_count > 0 ? 0 : bad("%s", "--report OUT FILE... (64 at most)");
+        return optind == argc && o->report_count > 0
+                   ? 0
+                   : bad("%s", "--report OUT FILE... (64 at most)");
     }
     if (optind != argc)
         return bad("unexpected argument %s", argv[optind]);

@@ -46,16 +46,19 @@ int lg_probe_fsync(const char *dir, const char *json_out)
         fprintf(stderr, "sanhe-loadgen: write or fdatasync failed in %s\n", dir);
         return -1;
     }
-    double mean = lg_hist_mean_ns(&h) / 1000.0, p50 = (double)lg_hist_percentile(&h, 50000) / 1000.0;
+    double mean = lg_hist_mean_ns(&h) / 1000.0,
+           p50 = (double)lg_hist_percentile(&h, 50000) / 1000.0;
     double p99 = (double)lg_hist_percentile(&h, 99000) / 1000.0, max = (double)h.max_ns / 1000.0;
-    printf("fdatasync of 4 KiB in %s, %d times: mean %.0f us, p50 %.0f, p99 %.0f, max %.0f\n",
-           dir, PROBE_SYNCS, mean, p50, p99, max);
+    printf("fdatasync of 4 KiB in %s, %d times: mean %.0f us, p50 %.0f, p99 %.0f, max %.0f\n", dir,
+           PROBE_SYNCS, mean, p50, p99, max);
     if (json_out == NULL)
         return 0;
-    json_t *doc = json_pack("{s:s, s:s, s:i, s:f, s:f, s:f, s:f}", "kind", "fsync-probe", "dir",
-                            dir, "syncs", PROBE_SYNCS, "mean_us", mean, "p50_us", p50, "p99_us",
-                            p99, "max_us", max);
-    rc = doc != NULL ? json_dump_file(doc, json_out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : -1;
+    json_t *doc =
+        json_pack("{s:s, s:s, s:i, s:f, s:f, s:f, s:f}", "kind", "fsync-probe", "dir", dir, "syncs",
+                  PROBE_SYNCS, "mean_us", mean, "p50_us", p50, "p99_us", p99, "max_us", max);
+    rc = doc != NULL ? json_dump_file(doc, json_out,
+                                      JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
+                     : -1;
     json_decref(doc);
     return rc;
 }

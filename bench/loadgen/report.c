@@ -47,8 +47,8 @@ static void print_hist_line(FILE *out, const char *what, const struct lg_hist *h
 {
     fprintf(out, "  %-22s p50 %8.0f  p90 %8.0f  p99 %8.0f  p99.9 %8.0f  max %8.0f  (n=%llu)\n",
             what, us(lg_hist_percentile(h, pcts[0])), us(lg_hist_percentile(h, pcts[1])),
-            us(lg_hist_percentile(h, pcts[2])), us(lg_hist_percentile(h, pcts[3])),
-            us(h->max_ns), (unsigned long long)h->total);
+            us(lg_hist_percentile(h, pcts[2])), us(lg_hist_percentile(h, pcts[3])), us(h->max_ns),
+            (unsigned long long)h->total);
 }
 
 static void print_errors(const struct lg_result *r, FILE *out)
@@ -64,8 +64,9 @@ static void print_engine(const struct lg_engine_delta *e, FILE *out)
 {
     if (!e->valid)
         return;
-    fprintf(out, "  engine: %llu group commits of %llu writes: mean %.2f, max %s%llu; "
-                 "commit %.0f us mean; %llu reads\n  batch sizes:",
+    fprintf(out,
+            "  engine: %llu group commits of %llu writes: mean %.2f, max %s%llu; "
+            "commit %.0f us mean; %llu reads\n  batch sizes:",
             (unsigned long long)e->batches, (unsigned long long)e->batch_writes,
             e->batches > 0 ? (double)e->batch_writes / (double)e->batches : 0.0,
             e->batch_max_exact ? "" : "<=", (unsigned long long)e->batch_max,
@@ -79,12 +80,14 @@ static void print_engine(const struct lg_engine_delta *e, FILE *out)
 
 void lg_report_print(const struct lg_result *r, FILE *out)
 {
-    fprintf(out, "sanhe-loadgen %s%s%s: %u/s offered over %u connections (%u terminals), %u s "
-                 "after %u s warm-up; mix %s\n",
+    fprintf(out,
+            "sanhe-loadgen %s%s%s: %u/s offered over %u connections (%u terminals), %u s "
+            "after %u s warm-up; mix %s\n",
             r->tag, r->label[0] ? " " : "", r->label, r->rate, r->connections, r->terminals,
             r->duration_s, r->warmup_s, r->mix);
-    fprintf(out, "  requests: %llu scheduled, %llu sent, %llu answered, %llu OK; achieved "
-                 "%.1f/s; %llu substituted by a settle\n",
+    fprintf(out,
+            "  requests: %llu scheduled, %llu sent, %llu answered, %llu OK; achieved "
+            "%.1f/s; %llu substituted by a settle\n",
             (unsigned long long)r->scheduled, (unsigned long long)r->sent,
             (unsigned long long)r->answered, (unsigned long long)r->ok, lg_achieved_per_s(r),
             (unsigned long long)r->substituted);
@@ -161,15 +164,15 @@ static json_t *j_engine(const struct lg_engine_delta *e)
     json_t *hist = json_object();
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++)
         if (e->hist[i] > 0)
-            json_object_set_new(hist, lg_engine_bucket_labels[i], json_integer((json_int_t)e->hist[i]));
+            json_object_set_new(hist, lg_engine_bucket_labels[i],
+                                json_integer((json_int_t)e->hist[i]));
     double n = e->batches > 0 ? (double)e->batches : 1.0;
     return json_pack("{s:I, s:I, s:f, s:I, s:b, s:o, s:f, s:I, s:I}", "batches",
                      (json_int_t)e->batches, "batch_writes", (json_int_t)e->batch_writes,
                      "batch_mean", (double)e->batch_writes / n, "batch_max",
-                     (json_int_t)e->batch_max, "batch_max_exact", e->batch_max_exact,
-                     "batch_hist", hist, "commit_us_mean", (double)e->commit_us_total / n,
-                     "reads", (json_int_t)e->reads, "commit_failures",
-                     (json_int_t)e->commit_failures);
+                     (json_int_t)e->batch_max, "batch_max_exact", e->batch_max_exact, "batch_hist",
+                     hist, "commit_us_mean", (double)e->commit_us_total / n, "reads",
+                     (json_int_t)e->reads, "commit_failures", (json_int_t)e->commit_failures);
 }
 
 static void iso_now(char *buf, size_t cap)
@@ -185,7 +188,9 @@ static json_t *j_latency(json_t *o, const struct lg_result *r)
     static const char *const keys[] = {"p50_us", "p90_us", "p99_us", "p999_us", "max_us"};
     for (int i = 0; i < 5; i++)
         json_object_set_new(o, keys[i], j_us(lg_hist_percentile(&r->latency, pcts[i])));
-    json_object_set_new(o, "mean_us", json_real((double)(int64_t)(lg_hist_mean_ns(&r->latency) / 100.0 + 0.5) / 10.0));
+    json_object_set_new(
+        o, "mean_us",
+        json_real((double)(int64_t)(lg_hist_mean_ns(&r->latency) / 100.0 + 0.5) / 10.0));
     json_object_set_new(o, "service_us", j_hist_brief(&r->service));
     json_object_set_new(o, "send_lag_us", j_hist_brief(&r->lag));
     json_object_set_new(o, "by_op", j_by_op(r));
@@ -207,14 +212,15 @@ static json_t *j_result(const struct lg_result *r)
         (int)r->duration_s, "warmup_s", (int)r->warmup_s, "claim_date", r->date, "run_tag", r->tag);
     json_object_set_new(o, "requests",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "scheduled",
-                                  (json_int_t)r->scheduled, "sent", (json_int_t)r->sent,
-                                  "answered", (json_int_t)r->answered, "ok", (json_int_t)r->ok,
-                                  "substituted", (json_int_t)r->substituted));
+                                  (json_int_t)r->scheduled, "sent", (json_int_t)r->sent, "answered",
+                                  (json_int_t)r->answered, "ok", (json_int_t)r->ok, "substituted",
+                                  (json_int_t)r->substituted));
     j_latency(o, r);
     json_object_set_new(o, "errors", j_errors(r));
     json_object_set_new(o, "errors_total", json_integer((json_int_t)lg_errors_total(r)));
     json_object_set_new(o, "engine", j_engine(&r->engine));
-    json_object_set_new(o, "client_unsent_bytes_max", json_integer((json_int_t)r->bytes_unsent_max));
+    json_object_set_new(o, "client_unsent_bytes_max",
+                        json_integer((json_int_t)r->bytes_unsent_max));
     if (r->failure[0] != '\0')
         json_object_set_new(o, "failure", json_string(r->failure));
     return o;
@@ -225,9 +231,14 @@ int lg_report_write_json(const struct lg_result *r, const char *path)
     json_t *doc = j_result(r);
     int rc = -1;
     if (doc != NULL && strcmp(path, "-") == 0)
-        rc = json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0 && puts("") >= 0 ? 0 : -1;
+        rc = json_dumpf(doc, stdout,
+                        JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0 &&
+                     puts("") >= 0
+                 ? 0
+                 : -1;
     else if (doc != NULL)
-        rc = json_dump_file(doc, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        rc = json_dump_file(doc, path,
+                            JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
     json_decref(doc);
     return rc;
 }

@@ -43,9 +43,9 @@ struct lg_result {
     uint64_t bytes_unsent_max; /* the most ciphertext one connection had queued */
     int64_t window_start_ns, last_ok_ns;
     /* latencies */
-    struct lg_hist latency;  /* OK replies: scheduled send -> reply */
-    struct lg_hist service;  /* OK replies: actual send -> reply */
-    struct lg_hist lag;      /* the generator's own delay: actual send - scheduled */
+    struct lg_hist latency; /* OK replies: scheduled send -> reply */
+    struct lg_hist service; /* OK replies: actual send -> reply */
+    struct lg_hist lag;     /* the generator's own delay: actual send - scheduled */
     struct lg_op_stats ops[LG_OP_COUNT];
     /* the engine */
     struct lg_engine_delta engine;
@@ -61,7 +61,6 @@ int lg_report_write_json(const struct lg_result *r, const char *path);
 
 /* --report: reads each run's JSON, writes {kind, date, machine, note, runs}
  * to out_path and prints the table. Returns 0 or -1. */
-int lg_report_combine(const char *out_path, const char *note, const char *const *inputs,
-                      size_t n);
+int lg_report_combine(const char *out_path, const char *note, const char *const *inputs, size_t n);
 
 #endif

@@ -35,8 +35,8 @@ static json_t *machine(void)
     struct utsname u;
     uname(&u);
     return json_pack("{s:s, s:i, s:s, s:s}", "cpu", model, "cores",
-                     (int)sysconf(_SC_NPROCESSORS_ONLN), "kernel", u.release,
-                     "loadavg_at_report", load);
+                     (int)sysconf(_SC_NPROCESSORS_ONLN), "kernel", u.release, "loadavg_at_report",
+                     load);
 }
 
 static double num(const json_t *o, const char *key)
@@ -47,8 +47,8 @@ static double num(const json_t *o, const char *key)
 static void print_header(void)
 {
     printf("%-10s %9s %10s %8s %8s %8s %8s %9s %7s %7s %6s %9s\n", "step", "offered/s",
-           "achieved/s", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us", "errors",
-           "batch", "max", "commit_us");
+           "achieved/s", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us", "errors", "batch",
+           "max", "commit_us");
 }
 
 static void print_row(const json_t *run)
@@ -57,7 +57,8 @@ static void print_row(const json_t *run)
     char batch[16] = "-", bmax[16] = "-", commit[16] = "-";
     if (json_is_object(e)) {
         snprintf(batch, sizeof batch, "%.2f", num(e, "batch_mean"));
-        snprintf(bmax, sizeof bmax, "%s%lld", json_is_true(json_object_get(e, "batch_max_exact")) ? "" : "<=",
+        snprintf(bmax, sizeof bmax, "%s%lld",
+                 json_is_true(json_object_get(e, "batch_max_exact")) ? "" : "<=",
                  (long long)json_integer_value(json_object_get(e, "batch_max")));
         snprintf(commit, sizeof commit, "%.0f", num(e, "commit_us_mean"));
     }
@@ -69,8 +70,7 @@ static void print_row(const json_t *run)
            batch, bmax, commit);
 }
 
-int lg_report_combine(const char *out_path, const char *note, const char *const *inputs,
-                      size_t n)
+int lg_report_combine(const char *out_path, const char *note, const char *const *inputs, size_t n)
 {
     json_t *runs = json_array(), *disk = json_null();
     for (size_t i = 0; i < n; i++) {
@@ -78,7 +78,8 @@ int lg_report_combine(const char *out_path, const char *note, const char *const 
         json_t *run = json_load_file(inputs[i], JSON_PRESERVE_ORDER, &jerr);
         const char *kind = json_string_value(json_object_get(run, "kind"));
         if (run == NULL) {
-            fprintf(stderr, "sanhe-loadgen: %s:%d: %s (left out)\n", inputs[i], jerr.line, jerr.text);
+            fprintf(stderr, "sanhe-loadgen: %s:%d: %s (left out)\n", inputs[i], jerr.line,
+                    jerr.text);
         } else if (kind != NULL && strcmp(kind, "fsync-probe") == 0) {
             json_decref(disk);
             disk = run; /* the disk's fdatasync cost, measured alongside */
@@ -91,13 +92,16 @@ int lg_report_combine(const char *out_path, const char *note, const char *const 
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:s, s:O}", "kind", "sanhe-latency", "date",
-                            when, "machine", machine(), "disk", disk, "note",
-                            note != NULL ? note : "", "runs", runs);
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:s, s:O}", "kind", "sanhe-latency", "date", when,
+                            "machine", machine(), "disk", disk, "note", note != NULL ? note : "",
+                            "runs", runs);
     print_header();
     for (size_t i = 0; i < json_array_size(runs); i++)
         print_row(json_array_get(runs, i));
-    int rc = doc != NULL ? json_dump_file(doc, out_path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : -1;
+    int rc = doc != NULL
+                 ? json_dump_file(doc, out_path,
+                                  JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
+                 : -1;
     if (rc != 0)
         fprintf(stderr, "sanhe-loadgen: cannot write %s\n", out_path);
     json_decref(doc);

@@ -184,8 +184,8 @@ static int run_terminals(struct lg_run *r)
     for (size_t i = 0; i < r->nterms; i++) {
         const struct lg_terminal_opt *t = &o->terminals[i];
         r->terms[i].hospital = t->hospital;
-        r->terms[i].ctx = lg_tls_ctx(o->ca, t->cert, t->key, r->res->failure,
-                                     sizeof r->res->failure);
+        r->terms[i].ctx =
+            lg_tls_ctx(o->ca, t->cert, t->key, r->res->failure, sizeof r->res->failure);
         if (r->terms[i].ctx == NULL)
             return -1;
     }
@@ -197,8 +197,8 @@ static int run_dataset(struct lg_run *r)
     const struct lg_options *o = r->opt;
     char *err = r->res->failure;
     size_t cap = sizeof r->res->failure;
-    int rc = o->dataset != NULL ? lg_dataset_read(o->dataset, &r->catalog, &r->persons, err, cap)
-                                : 0;
+    int rc =
+        o->dataset != NULL ? lg_dataset_read(o->dataset, &r->catalog, &r->persons, err, cap) : 0;
     if (rc == 0)
         rc = lg_catalog_select(o->catalog_spec, &r->catalog, err, cap);
     if (rc == 0)
@@ -275,7 +275,8 @@ static int run_setup(struct lg_run *r)
     r->probe.pid = o->engine_pid;
     r->probe.path = o->engine_stats;
     r->probe.owner = r;
-    uint64_t limit_s = CONNECT_TIMEOUT_S + o->warmup_s + o->duration_s + o->drain_s + DEADLINE_SLACK_S;
+    uint64_t limit_s =
+        CONNECT_TIMEOUT_S + o->warmup_s + o->duration_s + o->drain_s + DEADLINE_SLACK_S;
     uv_timer_start(&r->deadline, run_on_deadline, limit_s * 1000, 0);
     return 0;
 }

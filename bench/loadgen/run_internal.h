@@ -59,10 +59,10 @@ struct lg_run {
     /* the schedule: request seq is due at t0 + seq x 10^9 / rate ns */
     int64_t t0;
     uint64_t next_seq, total, win_first;
-    int tfd;              /* timerfd of the ticker */
-    uv_poll_t tick_poll;  /* readable when the timerfd fires */
+    int tfd;             /* timerfd of the ticker */
+    uv_poll_t tick_poll; /* readable when the timerfd fires */
     bool tick_open;
-    uv_timer_t deadline;  /* the whole run, whatever happens */
+    uv_timer_t deadline; /* the whole run, whatever happens */
     uv_timer_t drain;
     struct lg_engine_probe probe;
     struct lg_engine_stats stats_start, stats_end;
@@ -90,7 +90,7 @@ static inline struct lg_terminal *run_terminal(struct lg_run *r, const struct lg
 {
     return &r->terms[c->index % r->nterms];
 }
-void run_all_sent(struct lg_run *r);  /* RUNNING -> DRAINING */
+void run_all_sent(struct lg_run *r); /* RUNNING -> DRAINING */
 void run_check_drained(struct lg_run *r);
 void run_window_start(struct lg_run *r);
 

@@ -103,8 +103,12 @@ static void sched_send_one(struct lg_run *r, uint64_t seq, int64_t due)
     struct lg_settled target = {0, 0};
     enum lg_op op = sched_pick_op(r, run_terminal(r, c), measured, &target);
     int64_t now = lg_now_ns();
-    struct lg_pending p = {.seq = seq, .sched_ns = due, .sent_ns = now, .conn = c->index,
-                           .op = (uint8_t)op, .measured = measured};
+    struct lg_pending p = {.seq = seq,
+                           .sched_ns = due,
+                           .sent_ns = now,
+                           .conn = c->index,
+                           .op = (uint8_t)op,
+                           .measured = measured};
     if (sched_pack(r, c, op, &target, seq) != 0 || lg_inflight_put(&r->inflight, &p) != 0) {
         if (measured)
             r->res->errors[LG_ERR_DISCONNECTED]++;

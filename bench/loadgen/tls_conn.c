@@ -48,8 +48,7 @@ SSL_CTX *lg_tls_ctx(const char *ca, const char *cert, const char *key, char *err
 
 static void conn_on_close(uv_handle_t *h) { (void)h; }
 
-__attribute__((format(printf, 2, 3))) static void conn_fail(struct lg_conn *c, const char *fmt,
-                                                            ...)
+__attribute__((format(printf, 2, 3))) static void conn_fail(struct lg_conn *c, const char *fmt, ...)
 {
     if (c->state == LG_CONN_CLOSED)
         return;
@@ -233,8 +232,9 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     struct lg_conn *c = stream->data;
     int64_t now = lg_now_ns(); /* before any decoding: the reply's arrival */
     if (nread < 0) {
-        conn_fail(c, "%s", nread == UV_EOF ? "the engine closed the connection (EOF)"
-                                           : uv_strerror((int)nread));
+        conn_fail(c, "%s",
+                  nread == UV_EOF ? "the engine closed the connection (EOF)"
+                                  : uv_strerror((int)nread));
         return;
     }
     if (nread == 0 || c->state == LG_CONN_CLOSED || c->state == LG_CONN_CLOSING)

@@ -24,8 +24,10 @@ struct config_key {
     int64_t min, max;
 };
 
-#define KEY(sec, name, type, field, min, max) \
-    {sec, name, type, offsetof(struct config, field), min, max}
+#define KEY(sec, name, type, field, min, max)                                                      \
+    {                                                                                              \
+        sec, name, type, offsetof(struct config, field), min, max                                  \
+    }
 
 static const struct config_key config_keys[] = {
     KEY("engine", "data_dir", KEY_PATH, data_dir, 0, 0),
@@ -72,8 +74,7 @@ void config_defaults(struct config *c)
 }
 
 __attribute__((format(printf, 4, 5))) static int
-config_problem(struct config_parse *p, const char *section, const char *name, const char *fmt,
-               ...)
+config_problem(struct config_parse *p, const char *section, const char *name, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -240,7 +241,7 @@ int config_load(const char *path, struct config *config, struct sh_error *err)
         return sh_error_set(err, SH_E_BAD_REQUEST, "%s: %d problem%s, see above", path, p.problems,
                             p.problems > 1 ? "s" : "");
     if (config->map_size_initial_mb > config->map_size_max_mb)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: map_size_initial_mb exceeds map_size_max_mb",
-                            path);
+        return sh_error_set(err, SH_E_BAD_REQUEST,
+                            "%s: map_size_initial_mb exceeds map_size_max_mb", path);
     return 0;
 }

@@ -56,5 +56,4 @@ void config_defaults(struct config *config);
  * with the count. */
 int config_load(const char *path, struct config *config, struct sh_error *err);
 
-
 #endif

@@ -13,40 +13,39 @@
 
 static void usage(FILE *out)
 {
-    fputs(
-        "usage: sanhe-engine [serve] -c CONFIG\n"
-        "       sanhe-engine check (-c CONFIG | --data DIR)\n"
-        "       sanhe-engine load (-c CONFIG | --data DIR) FILE.json...\n"
-        "       sanhe-engine --version | --help\n"
-        "\n"
-        "serve   (the default) runs the settlement engine: TLS 1.3 terminals with client\n"
-        "        certificates, length-prefixed sanhe.Request frames, writes answered only\n"
-        "        once committed to disk (group commit). Prints \"listening on HOST:PORT\".\n"
-        "        SIGTERM/SIGINT stop gracefully; SIGUSR1 logs the batch statistics.\n"
-        "check   verifies a data directory offline (accumulators, idempotency records,\n"
-        "        the journal's hash chain); prints one line per problem; exit 0 when clean.\n"
-        "load    loads reference data offline as an admin, all files in one transaction:\n"
-        "        case-format objects (policies, hospitals, catalog, persons, terminals),\n"
-        "        policy documents (sanhe.policy/1) and terminal arrays\n"
-        "        [{\"name\": CN, \"hospital\": CODE, \"role\": \"counter|bureau|admin\"}].\n"
-        "\n"
-        "options:\n"
-        "  -c, --config FILE  the configuration (INI); every key, its default and meaning:\n"
-        "                     ops/sanhe-engine.conf.example. Unknown keys are refused.\n"
-        "      --data DIR     the data directory, for check and load without a config\n"
-        "  -h, --help         this text\n"
-        "      --version      the version\n"
-        "\n"
-        "configuration sections: [engine] data_dir, listen, map_size_initial_mb,\n"
-        "map_size_max_mb, utc_offset_min, durable, port_file, stats_file, bench_echo (a\n"
-        "benchmark baseline: answers empty, never touches data); [tls] ca, cert,\n"
-        "key; [limits] frame_max_bytes, connections_max, inflight_max, batch_max,\n"
-        "output_max_bytes, handshake_timeout_ms, idle_timeout_ms; [log] level;\n"
-        "[terminals] NAME = [HOSPITAL] ROLE (used when the ledger has no such terminal).\n"
-        "\n"
-        "exit status: 0 success, 1 failure (check found problems, load refused),\n"
-        "2 usage or configuration error.\n",
-        out);
+    fputs("usage: sanhe-engine [serve] -c CONFIG\n"
+          "       sanhe-engine check (-c CONFIG | --data DIR)\n"
+          "       sanhe-engine load (-c CONFIG | --data DIR) FILE.json...\n"
+          "       sanhe-engine --version | --help\n"
+          "\n"
+          "serve   (the default) runs the settlement engine: TLS 1.3 terminals with client\n"
+          "        certificates, length-prefixed sanhe.Request frames, writes answered only\n"
+          "        once committed to disk (group commit). Prints \"listening on HOST:PORT\".\n"
+          "        SIGTERM/SIGINT stop gracefully; SIGUSR1 logs the batch statistics.\n"
+          "check   verifies a data directory offline (accumulators, idempotency records,\n"
+          "        the journal's hash chain); prints one line per problem; exit 0 when clean.\n"
+          "load    loads reference data offline as an admin, all files in one transaction:\n"
+          "        case-format objects (policies, hospitals, catalog, persons, terminals),\n"
+          "        policy documents (sanhe.policy/1) and terminal arrays\n"
+          "        [{\"name\": CN, \"hospital\": CODE, \"role\": \"counter|bureau|admin\"}].\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE  the configuration (INI); every key, its default and meaning:\n"
+          "                     ops/sanhe-engine.conf.example. Unknown keys are refused.\n"
+          "      --data DIR     the data directory, for check and load without a config\n"
+          "  -h, --help         this text\n"
+          "      --version      the version\n"
+          "\n"
+          "configuration sections: [engine] data_dir, listen, map_size_initial_mb,\n"
+          "map_size_max_mb, utc_offset_min, durable, port_file, stats_file, bench_echo (a\n"
+          "benchmark baseline: answers empty, never touches data); [tls] ca, cert,\n"
+          "key; [limits] frame_max_bytes, connections_max, inflight_max, batch_max,\n"
+          "output_max_bytes, handshake_timeout_ms, idle_timeout_ms; [log] level;\n"
+          "[terminals] NAME = [HOSPITAL] ROLE (used when the ledger has no such terminal).\n"
+          "\n"
+          "exit status: 0 success, 1 failure (check found problems, load refused),\n"
+          "2 usage or configuration error.\n",
+          out);
 }
 
 enum command { CMD_SERVE, CMD_CHECK, CMD_LOAD };
@@ -112,9 +111,9 @@ static int load_config(const struct options *o, struct config *config)
     if (o->data_dir != NULL)
         snprintf(config->data_dir, sizeof config->data_dir, "%s", o->data_dir);
     if (config->data_dir[0] == '\0' || (o->command == CMD_SERVE && o->config_path == NULL)) {
-        fprintf(stderr, "sanhe-engine: %s\n", o->command == CMD_SERVE
-                                                  ? "serve needs -c CONFIG"
-                                                  : "needs -c CONFIG or --data DIR");
+        fprintf(stderr, "sanhe-engine: %s\n",
+                o->command == CMD_SERVE ? "serve needs -c CONFIG"
+                                        : "needs -c CONFIG or --data DIR");
         return -1;
     }
     return 0;

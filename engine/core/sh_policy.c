@@ -42,15 +42,9 @@ struct where {
 };
 
 /* A fixed-size id field is usable only when it ends within its buffer. */
-static bool terminated(const char *s, size_t cap)
-{
-    return memchr(s, '\0', cap) != NULL;
-}
+static bool terminated(const char *s, size_t cap) { return memchr(s, '\0', cap) != NULL; }
 
-static bool utf8_cont(unsigned char b)
-{
-    return (b & 0xC0) == 0x80;
-}
+static bool utf8_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
 
 __attribute__((format(printf, 3, 4))) static int fail(struct sh_error *err, const struct where *w,
                                                       const char *fmt, ...)
@@ -82,15 +76,9 @@ __attribute__((format(printf, 3, 4))) static int fail(struct sh_error *err, cons
     return sh_error_set(err, SH_E_BAD_REFERENCE_DATA, "%s", msg);
 }
 
-static bool money_ok(sh_fen x)
-{
-    return x >= 0 && x <= SH_MONEY_MAX;
-}
+static bool money_ok(sh_fen x) { return x >= 0 && x <= SH_MONEY_MAX; }
 
-static bool cap_ok(sh_fen x)
-{
-    return x == SH_NO_CAP || money_ok(x);
-}
+static bool cap_ok(sh_fen x) { return x == SH_NO_CAP || money_ok(x); }
 
 static int validate_band(const struct sh_rule *rule, uint32_t j, const struct where *w,
                          struct sh_error *err)

@@ -56,15 +56,9 @@ static int name_index(const char *const *names, int count, const char *name)
     return -1;
 }
 
-int sh_visit_parse(const char *name)
-{
-    return name_index(visit_names, SH_VISIT_COUNT, name);
-}
+int sh_visit_parse(const char *name) { return name_index(visit_names, SH_VISIT_COUNT, name); }
 
-int sh_level_parse(const char *name)
-{
-    return name_index(level_names, SH_LEVEL_COUNT, name);
-}
+int sh_level_parse(const char *name) { return name_index(level_names, SH_LEVEL_COUNT, name); }
 
 /* ---- Arithmetic ------------------------------------------------------------------ */
 
@@ -76,15 +70,9 @@ static sh_fen rnd(sh_fen n, sh_fen d)
     return (n + d / 2) / d;
 }
 
-static sh_fen min_fen(sh_fen a, sh_fen b)
-{
-    return a < b ? a : b;
-}
+static sh_fen min_fen(sh_fen a, sh_fen b) { return a < b ? a : b; }
 
-static sh_fen max_fen(sh_fen a, sh_fen b)
-{
-    return a > b ? a : b;
-}
+static sh_fen max_fen(sh_fen a, sh_fen b) { return a > b ? a : b; }
 
 /* ---- Checks -------------------------------------------------------------------- */
 
@@ -113,12 +101,11 @@ static int check_line(uint32_t i, const struct sh_line *line, struct sh_error *e
                             LINE_ARGS(i, line), (long long)line->amount);
     if (line->amount > SH_AMOUNT_MAX)
         return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount %lld over the limit of %lld fen",
-                            LINE_ARGS(i, line), (long long)line->amount,
-                            (long long)SH_AMOUNT_MAX);
+                            LINE_ARGS(i, line), (long long)line->amount, (long long)SH_AMOUNT_MAX);
     if (line->qty_milli <= 0) {
         /* Thousandths shown as the decimal the client sent. */
-        unsigned long long mag = line->qty_milli < 0 ? 0ULL - (unsigned long long)line->qty_milli
-                                                     : 0ULL;
+        unsigned long long mag =
+            line->qty_milli < 0 ? 0ULL - (unsigned long long)line->qty_milli : 0ULL;
         return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "qty %s%llu.%03llu must be > 0",
                             LINE_ARGS(i, line), line->qty_milli < 0 ? "-" : "", mag / 1000,
                             mag % 1000);
@@ -186,8 +173,7 @@ static int check_refdata(const struct sh_rules_input *in, struct sh_error *err)
     char day[SH_DATE_STR_LEN];
     if (in->hospital == NULL)
         return sh_error_set(err, SH_E_UNKNOWN_HOSPITAL, "hospital %.*s: not in reference data",
-                            (int)strnlen(claim->hospital, sizeof claim->hospital),
-                            claim->hospital);
+                            (int)strnlen(claim->hospital, sizeof claim->hospital), claim->hospital);
     assert(strncmp(in->hospital->code, claim->hospital, SH_CODE_MAX) == 0);
     sh_person_id_mask(claim->person, masked);
     if (in->person == NULL)
@@ -197,8 +183,8 @@ static int check_refdata(const struct sh_rules_input *in, struct sh_error *err)
     if (in->person->died != 0 && claim->date > in->person->died) {
         char died[SH_DATE_STR_LEN];
         sh_date_format(in->person->died, died);
-        return sh_error_set(err, SH_E_PERSON_DECEASED, "person %s: died %s, claim dated %s",
-                            masked, died, day);
+        return sh_error_set(err, SH_E_PERSON_DECEASED, "person %s: died %s, claim dated %s", masked,
+                            died, day);
     }
     /* The caller chose the policy; one not in force on the date or of
      * another region must never pay, so it counts as none. */
@@ -287,8 +273,8 @@ bool sh_person_enrolled(const struct sh_person *person, int32_t year)
 {
     if (person == NULL)
         return false;
-    uint32_t n = person->enrolled_count < SH_ENROLLED_MAX ? person->enrolled_count
-                                                          : SH_ENROLLED_MAX;
+    uint32_t n =
+        person->enrolled_count < SH_ENROLLED_MAX ? person->enrolled_count : SH_ENROLLED_MAX;
     for (uint32_t i = 0; i < n; i++)
         if (person->enrolled[i] == year)
             return true;
@@ -310,10 +296,10 @@ const struct sh_ruleset *sh_fund_ruleset_for(const struct sh_policy *policy,
         return sh_person_enrolled(person, policy->year) ? &fund->rulesets[0] : NULL;
     /* Priority is the fund's order, not the person's: of the categories the
      * person holds, the one the fund lists first wins. */
-    uint32_t nrules = fund->ruleset_count < SH_FUND_RULESETS_MAX ? fund->ruleset_count
-                                                                 : SH_FUND_RULESETS_MAX;
-    uint32_t ncats = person->category_count < SH_PERSON_CATS_MAX ? person->category_count
-                                                                 : SH_PERSON_CATS_MAX;
+    uint32_t nrules =
+        fund->ruleset_count < SH_FUND_RULESETS_MAX ? fund->ruleset_count : SH_FUND_RULESETS_MAX;
+    uint32_t ncats =
+        person->category_count < SH_PERSON_CATS_MAX ? person->category_count : SH_PERSON_CATS_MAX;
     uint32_t best = nrules;
     for (uint32_t c = 0; c < ncats; c++) {
         const struct sh_person_category *pc = &person->categories[c];
@@ -344,10 +330,7 @@ struct acc_view {
     sh_fen paid, payable, deductible_met;
 };
 
-static sh_fen acc_clamp(sh_fen x)
-{
-    return x < 0 ? 0 : x > SH_ACC_MAX ? SH_ACC_MAX : x;
-}
+static sh_fen acc_clamp(sh_fen x) { return x < 0 ? 0 : x > SH_ACC_MAX ? SH_ACC_MAX : x; }
 
 static struct acc_view acc_find(const struct sh_rules_input *in, const char *fund,
                                 const char *cap_group)
@@ -470,8 +453,7 @@ static void fund_settle(const struct fund_ctx *cx, const struct sh_fund *fund, s
     fund_apply(cx, fund, rule, base, r);
 }
 
-int sh_rules_settle(const struct sh_rules_input *in, struct sh_breakdown *out,
-                    struct sh_error *err)
+int sh_rules_settle(const struct sh_rules_input *in, struct sh_breakdown *out, struct sh_error *err)
 {
     int rc = sh_rules_check_claim(in->claim, err);
     if (rc == 0)

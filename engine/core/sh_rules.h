@@ -15,7 +15,7 @@ struct sh_rules_input {
     /* Lookups done by the caller; NULL where reference data has none. */
     const struct sh_hospital *hospital;
     const struct sh_person *person;
-    const struct sh_policy *policy; /* of the person's region in force on the claim date */
+    const struct sh_policy *policy;     /* of the person's region in force on the claim date */
     const struct sh_item *const *items; /* claim->line_count entries, NULL for an unknown code */
     /* The person's committed accumulators of the policy year, any order.
      * An accumulator not listed is all zero. */

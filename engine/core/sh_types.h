@@ -16,29 +16,24 @@
 typedef int64_t sh_fen;
 
 /* Limits. A document over one of these is refused, never truncated. */
-#define SH_ID_MAX 32          /* fund ids, categories, cap groups, item codes (with NUL) */
-#define SH_CODE_MAX 32        /* hospital codes, regions, request ids (with NUL) */
-#define SH_NAME_MAX 192       /* display names, UTF-8 (with NUL) */
+#define SH_ID_MAX 32    /* fund ids, categories, cap groups, item codes (with NUL) */
+#define SH_CODE_MAX 32  /* hospital codes, regions, request ids (with NUL) */
+#define SH_NAME_MAX 192 /* display names, UTF-8 (with NUL) */
 #define SH_PERSON_ID_LEN 18
-#define SH_FUNDS_MAX 8        /* funds per policy, designations per hospital */
+#define SH_FUNDS_MAX 8          /* funds per policy, designations per hospital */
 #define SH_FUND_RULESETS_MAX 16 /* categories (or "default") per fund */
 #define SH_BANDS_MAX 8
-#define SH_ENROLLED_MAX 32    /* policy years a person is insured in */
+#define SH_ENROLLED_MAX 32 /* policy years a person is insured in */
 #define SH_PERSON_CATS_MAX 16
 #define SH_CLAIM_LINES_MAX 10000
-#define SH_AMOUNT_MAX 10000000000LL /* 10^10 fen per line */
+#define SH_AMOUNT_MAX 10000000000LL     /* 10^10 fen per line */
 #define SH_MONEY_MAX 1000000000000000LL /* 10^15 fen: any configured amount */
 
-#define SH_NO_CAP (-1)        /* claim_cap / annual_cap / price_cap: none */
+#define SH_NO_CAP (-1)         /* claim_cap / annual_cap / price_cap: none */
 #define SH_UNBOUNDED INT64_MAX /* the last band's upto */
 #define SH_SELFPAY_POLICY (-1) /* item selfpay_bp: use the policy's */
 
-enum sh_visit {
-    SH_VISIT_OUTPATIENT = 0,
-    SH_VISIT_CHRONIC,
-    SH_VISIT_INPATIENT,
-    SH_VISIT_COUNT
-};
+enum sh_visit { SH_VISIT_OUTPATIENT = 0, SH_VISIT_CHRONIC, SH_VISIT_INPATIENT, SH_VISIT_COUNT };
 
 enum sh_level {
     SH_LEVEL_VILLAGE = 0,
@@ -112,11 +107,11 @@ struct sh_band {
 struct sh_rule {
     bool present; /* false: the fund has no rule for this visit type */
     sh_fen deductible[SH_LEVEL_COUNT];
-    bool deductible_annual; /* deductible_scope "annual" */
-    bool band_whole;        /* band_mode "whole" */
-    bool band_annual;       /* band_scope "annual" */
-    sh_fen claim_cap;       /* SH_NO_CAP = none */
-    sh_fen annual_cap;      /* SH_NO_CAP = none */
+    bool deductible_annual;    /* deductible_scope "annual" */
+    bool band_whole;           /* band_mode "whole" */
+    bool band_annual;          /* band_scope "annual" */
+    sh_fen claim_cap;          /* SH_NO_CAP = none */
+    sh_fen annual_cap;         /* SH_NO_CAP = none */
     char cap_group[SH_ID_MAX]; /* defaults to the fund id */
     uint32_t band_count;
     struct sh_band bands[SH_BANDS_MAX];
@@ -162,7 +157,7 @@ enum sh_line_defect {
 
 struct sh_line {
     char code[SH_ID_MAX];
-    uint8_t defect; /* enum sh_line_defect */
+    uint8_t defect;    /* enum sh_line_defect */
     int64_t qty_milli; /* > 0 */
     sh_fen amount;     /* > 0, <= SH_AMOUNT_MAX */
 };
@@ -170,8 +165,8 @@ struct sh_line {
 struct sh_claim {
     char hospital[SH_CODE_MAX];
     char person[SH_PERSON_ID_LEN + 2]; /* one spare byte: an over-long id is kept to be refused */
-    int visit;     /* enum sh_visit; -1 = unknown visit type */
-    uint32_t date; /* yyyymmdd; 0 = missing or invalid */
+    int visit;                         /* enum sh_visit; -1 = unknown visit type */
+    uint32_t date;                     /* yyyymmdd; 0 = missing or invalid */
     uint32_t line_count;
     const struct sh_line *lines; /* owned by the caller */
 };
@@ -194,8 +189,8 @@ struct sh_fund_result {
     sh_fen pay;
     sh_fen deductible; /* ded applied on this claim (0 when the fund did not apply) */
     enum sh_reason reason;
-    bool applied;      /* a rule was found: the accumulator below changes */
-    char category[SH_ID_MAX]; /* "" unless a category was used */
+    bool applied;              /* a rule was found: the accumulator below changes */
+    char category[SH_ID_MAX];  /* "" unless a category was used */
     char cap_group[SH_ID_MAX]; /* the accumulator touched, when applied */
     /* Accumulator deltas of this claim (all 0 when !applied). */
     sh_fen payable;        /* added to acc.payable */

@@ -46,8 +46,8 @@ static int year_scan_one(void *ctx, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
-uint32_t accum_year_get(struct store_txn *txn, const char *person, int32_t year,
-                        struct sh_acc *out, uint32_t max)
+uint32_t accum_year_get(struct store_txn *txn, const char *person, int32_t year, struct sh_acc *out,
+                        uint32_t max)
 {
     uint8_t prefix[STORE_ACC_YEAR_PREFIX_LEN];
     if (strlen(person) != SH_PERSON_ID_LEN || year < 0)
@@ -65,8 +65,7 @@ static bool add_signed(sh_fen a, sh_fen b, int sign, sh_fen *out)
     return sign > 0 ? !__builtin_add_overflow(a, b, out) : !__builtin_sub_overflow(a, b, out);
 }
 
-void accum_apply(struct store_txn *txn, const char *person, const struct accum_delta *d,
-                 int sign)
+void accum_apply(struct store_txn *txn, const char *person, const struct accum_delta *d, int sign)
 {
     assert(sign == 1 || sign == -1);
     if (txn->ret != 0)

@@ -39,8 +39,8 @@ void accum_value_encode(uint8_t out[ACCUM_VALUE_LEN], sh_fen paid, sh_fen payabl
 
 /* The person's accumulators of one year into out (at most max; more is
  * SH_E_LIMIT_EXCEEDED on the transaction). Returns how many. */
-uint32_t accum_year_get(struct store_txn *txn, const char *person, int32_t year,
-                        struct sh_acc *out, uint32_t max);
+uint32_t accum_year_get(struct store_txn *txn, const char *person, int32_t year, struct sh_acc *out,
+                        uint32_t max);
 
 /* acc += sign * delta (sign is 1 or -1). Overflow: SH_E_LIMIT_EXCEEDED; a
  * value going below 0 (a store that disagrees with itself): SH_E_INTERNAL. */

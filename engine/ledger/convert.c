@@ -103,8 +103,10 @@ int convert_person(const Sanhe__Person *in, size_t index, struct sh_person *out,
     char masked[19];
     sh_person_id_mask(in->id != NULL ? in->id : "", masked);
     if (in->id == NULL || !sh_person_id_valid(in->id))
-        return sh_error_set(err, SH_E_BAD_REFERENCE_DATA, "persons[%zu] (%s): id: not a valid "
-                            "resident ID", index, masked);
+        return sh_error_set(err, SH_E_BAD_REFERENCE_DATA,
+                            "persons[%zu] (%s): id: not a valid "
+                            "resident ID",
+                            index, masked);
     memcpy(out->id, in->id, SH_PERSON_ID_LEN);
     const char *why = NULL;
     if (copy_str(out->name, sizeof out->name, in->name, false) != 0)
@@ -157,8 +159,8 @@ int convert_hospital(const Sanhe__Hospital *in, size_t index, struct sh_hospital
         if (copy_str(out->funds[i], sizeof out->funds[i], in->funds[i], true) != 0)
             why = "funds: an id missing or too long";
     if (why != NULL)
-        return sh_error_set(err, SH_E_BAD_REFERENCE_DATA, "hospitals[%zu] (%.40s): %s", index,
-                            code, why);
+        return sh_error_set(err, SH_E_BAD_REFERENCE_DATA, "hospitals[%zu] (%.40s): %s", index, code,
+                            why);
     out->level = (enum sh_level)level;
     out->fund_count = (uint32_t)in->n_funds;
     return 0;

@@ -23,7 +23,6 @@ int convert_hospital(const Sanhe__Hospital *in, size_t index, struct sh_hospital
 int convert_item(const Sanhe__CatalogItem *in, size_t index, struct sh_item *out,
                  struct sh_error *err);
 
-
 /* A Breakdown message over a core breakdown: no allocation, the strings
  * point into b and policy, which must outlive it. */
 struct convert_breakdown {

@@ -49,8 +49,8 @@ size_t journal_body_encode(const struct journal_entry *e, uint8_t *buf, size_t c
     store_w_u64(&w, e->settlement_id);
     store_w_i64(&w, e->time_ms);
     store_w_str(&w, e->hospital);
-    const sh_fen amounts[] = {e->total,       e->out_of_scope, e->over_limit, e->pre_selfpay,
-                              e->in_scope,    e->fund_total,   e->patient_pays};
+    const sh_fen amounts[] = {e->total,    e->out_of_scope, e->over_limit,  e->pre_selfpay,
+                              e->in_scope, e->fund_total,   e->patient_pays};
     for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++)
         store_w_i64(&w, amounts[i]);
     store_w_u8(&w, (uint8_t)e->fund_count);

@@ -29,9 +29,10 @@ static const struct ledger_opdesc op_eligibility = {"eligibility", false, ROLES_
                                                     ledger_op_eligibility, false};
 /* A counter reconciles its own hospital only (ledger_op_reconcile). */
 static const struct ledger_opdesc op_reconcile = {
-    "reconcile", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_COUNTER), ledger_op_reconcile, false};
-static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN),
-                                             ledger_op_load, true};
+    "reconcile", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_COUNTER), ledger_op_reconcile,
+    false};
+static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_load,
+                                             true};
 
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
 {
@@ -91,8 +92,8 @@ int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *
                       struct sh_error *err)
 {
     if ((unsigned)caller->role > SH_ROLE_ADMIN || (desc->roles & ROLE_BIT(caller->role)) == 0)
-        return sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal",
-                            desc->name, sh_role_name(caller->role));
+        return sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal", desc->name,
+                            sh_role_name(caller->role));
     if (caller->role == SH_ROLE_COUNTER &&
         (caller->hospital[0] == '\0' || memchr(caller->hospital, '\0', SH_CODE_MAX) == NULL))
         return sh_error_set(err, SH_E_FORBIDDEN, "%s: this counter terminal has no hospital",
@@ -164,8 +165,10 @@ static int ledger_schema(struct ledger *ledger, struct sh_error *err)
         uint32_t version = v.mv_size == 4 ? store_be32_get(v.mv_data) : 0;
         store_write_abort(&txn);
         if (version != STORE_SCHEMA_VERSION)
-            return sh_error_set(err, SH_E_INTERNAL, "store: schema version %u, this engine "
-                                "reads %u", version, STORE_SCHEMA_VERSION);
+            return sh_error_set(err, SH_E_INTERNAL,
+                                "store: schema version %u, this engine "
+                                "reads %u",
+                                version, STORE_SCHEMA_VERSION);
         return 0;
     }
     uint8_t val[4];
@@ -257,8 +260,8 @@ int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
     memset(reply, 0, sizeof *reply);
     const struct ledger_opdesc *desc = ledger_opdesc_of(request);
     ledger_lock_shared(ledger); /* the policies and the map stay as they are */
-    struct ledger_op op = {.ledger = ledger, .caller = caller, .request = request,
-                           .policies = ledger->policies};
+    struct ledger_op op = {
+        .ledger = ledger, .caller = caller, .request = request, .policies = ledger->policies};
     int rc;
     if (desc == NULL)
         rc = sh_error_set(&op.err, SH_E_BAD_REQUEST, "the request names no operation");
@@ -305,6 +308,6 @@ int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
         return 0;
     free(reply->data);
     memset(reply, 0, sizeof *reply);
-    return ledger_reply_error(request, rc,
-                              "the write could not be committed; nothing was recorded", reply);
+    return ledger_reply_error(request, rc, "the write could not be committed; nothing was recorded",
+                              reply);
 }

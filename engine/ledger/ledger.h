@@ -41,10 +41,10 @@ struct sh_caller {
 struct ledger_config {
     const char *dir;           /* an existing directory */
     uint64_t map_size_initial; /* bytes; 0 = 64 MiB. Grows by itself when full. */
-    uint64_t map_size_max;     /* bytes; 0 = 64 GiB. A write that would pass it gets STORAGE_FULL. */
-    bool durable;              /* false: no fsync (tests only; never for real data) */
-    int32_t utc_offset_min;    /* the business day's time zone; Asia/Shanghai = 480 */
-    bool read_only;            /* an existing store, reads only (offline audits); writes fail */
+    uint64_t map_size_max;  /* bytes; 0 = 64 GiB. A write that would pass it gets STORAGE_FULL. */
+    bool durable;           /* false: no fsync (tests only; never for real data) */
+    int32_t utc_offset_min; /* the business day's time zone; Asia/Shanghai = 480 */
+    bool read_only;         /* an existing store, reads only (offline audits); writes fail */
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */
@@ -102,11 +102,11 @@ int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_call
 
 /* The store's size and contents at a glance, for metrics and tests. */
 struct ledger_info {
-    uint64_t map_size;       /* bytes mapped now */
-    uint64_t map_size_max;   /* the hard limit */
-    uint64_t map_used;       /* bytes up to the last page in use */
-    uint32_t map_grown;      /* times the map grew since open */
-    uint64_t settlements;    /* settlement ids handed out */
+    uint64_t map_size;     /* bytes mapped now */
+    uint64_t map_size_max; /* the hard limit */
+    uint64_t map_used;     /* bytes up to the last page in use */
+    uint32_t map_grown;    /* times the map grew since open */
+    uint64_t settlements;  /* settlement ids handed out */
     uint64_t journal_entries;
 };
 int ledger_info(struct ledger *ledger, struct ledger_info *out);

@@ -122,8 +122,8 @@ int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batc
 
 /* ---- One request ------------------------------------------------------------------ */
 
-static void op_reset(struct ledger_op *op, struct ledger_batch *b,
-                     const struct sh_caller *caller, const Sanhe__Request *request)
+static void op_reset(struct ledger_op *op, struct ledger_batch *b, const struct sh_caller *caller,
+                     const Sanhe__Request *request)
 {
     free(op->reply.data);
     policy_set_free(op->new_policies);
@@ -139,9 +139,9 @@ static void op_reset(struct ledger_op *op, struct ledger_batch *b,
 
 /* How a request that did not make it into the batch left the batch. */
 struct batch_failure {
-    int mdb_rc;            /* the LMDB code behind a storage failure, else 0 */
-    bool spoiled;          /* the batch transaction holds a part of the request */
-    struct store_txn txn;  /* the transaction as it failed, for the reply's message */
+    int mdb_rc;           /* the LMDB code behind a storage failure, else 0 */
+    bool spoiled;         /* the batch transaction holds a part of the request */
+    struct store_txn txn; /* the transaction as it failed, for the reply's message */
 };
 
 /* An isolated op, in a child transaction: a failure leaves the batch as it was. */
@@ -184,8 +184,8 @@ static int batch_try_direct(struct ledger_batch *b, const struct ledger_opdesc *
 
 /* Runs the op; 0 when it succeeded and is in the batch (its new policies,
  * if any, are the batch's). Else *f tells how it failed. */
-static int batch_try(struct ledger_batch *b, const struct ledger_opdesc *desc,
-                     struct ledger_op *op, struct batch_failure *f)
+static int batch_try(struct ledger_batch *b, const struct ledger_opdesc *desc, struct ledger_op *op,
+                     struct batch_failure *f)
 {
     memset(f, 0, sizeof *f);
     int rc = desc->isolated ? batch_try_child(b, desc, op, f) : batch_try_direct(b, desc, op, f);
@@ -298,7 +298,8 @@ static int batch_relieve(struct ledger_batch *b, const struct batch_failure *f,
         int rc = f->spoiled ? batch_rebuild(b, false) : 0;
         if (rc != 0)
             return rc;
-        return sh_error_set(err, SH_E_STORAGE_FULL, "the store reached its size limit "
+        return sh_error_set(err, SH_E_STORAGE_FULL,
+                            "the store reached its size limit "
                             "(%llu MiB); nothing was recorded",
                             (unsigned long long)(store->map_max >> 20));
     }
@@ -307,7 +308,8 @@ static int batch_relieve(struct ledger_batch *b, const struct batch_failure *f,
     if (rc != 0)
         return rc;
     if (b->log_len == 0)
-        return sh_error_set(err, SH_E_LIMIT_EXCEEDED, "the request is too large for one "
+        return sh_error_set(err, SH_E_LIMIT_EXCEEDED,
+                            "the request is too large for one "
                             "transaction; nothing was recorded");
     return batch_flush(b);
 }

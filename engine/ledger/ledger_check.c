@@ -113,8 +113,10 @@ static void check_points_at(struct check *c, const char *hospital, const char *r
 {
     Sanhe__RequestRecord *r = request_get(c->txn, hospital, rid != NULL ? rid : "");
     if (r == NULL || (r->kind != k1 && r->kind != k2) || r->settlement_id != id)
-        check_problem(c, "settlement %" PRIu64 ": its %s request \"%s\" of %s does not point "
-                      "at it", id, what, rid != NULL ? rid : "", hospital);
+        check_problem(c,
+                      "settlement %" PRIu64 ": its %s request \"%s\" of %s does not point "
+                      "at it",
+                      id, what, rid != NULL ? rid : "", hospital);
     if (r != NULL)
         sanhe__request_record__free_unpacked(r, NULL);
 }
@@ -138,8 +140,9 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
             store_txn_fail_code(c->txn, SH_E_INTERNAL);
     }
     if (paid != rec->settlement->breakdown->fund_total)
-        check_problem(c, "settlement %" PRIu64 ": its deltas pay %" PRId64 ", its breakdown %"
-                      PRId64, id, paid, rec->settlement->breakdown->fund_total);
+        check_problem(c,
+                      "settlement %" PRIu64 ": its deltas pay %" PRId64 ", its breakdown %" PRId64,
+                      id, paid, rec->settlement->breakdown->fund_total);
 }
 
 /* RULES.md's sums within one breakdown, and the claim's lines adding up to
@@ -158,8 +161,7 @@ static void check_breakdown(struct check *c, uint64_t id, const Sanhe__Settlemen
               (s->claim == NULL || lines == b->total);
     if (b->has_class_a_total || b->has_class_b_total || b->has_class_c_total)
         ok = ok && b->class_a_total + b->class_b_total + b->class_c_total == b->total &&
-             b->class_c_total == b->out_of_scope && b->class_a_total >= 0 &&
-             b->class_b_total >= 0;
+             b->class_c_total == b->out_of_scope && b->class_a_total >= 0 && b->class_b_total >= 0;
     if (!ok)
         check_problem(c, "settlement %" PRIu64 ": its amounts do not add up", id);
 }
@@ -189,8 +191,7 @@ static int check_settlement_one(void *ctx, const MDB_val *key, const MDB_val *va
     (void)val;
     uint64_t id = key->mv_size == 8 ? store_be64_get(key->mv_data) : 0;
     if (id == 0 || id > c->settlement_count) {
-        check_problem(c, "settlement key %" PRIu64 " outside 1..%" PRIu64, id,
-                      c->settlement_count);
+        check_problem(c, "settlement key %" PRIu64 " outside 1..%" PRIu64, id, c->settlement_count);
         return 0;
     }
     Sanhe__SettlementRecord *rec = settlement_get(c->txn, id);
@@ -226,9 +227,10 @@ static int check_acc_one(void *ctx, const MDB_val *key, const MDB_val *val)
     }
     a->seen = true;
     if (memcmp(a->v, got, sizeof got) != 0)
-        check_problem(c, "%s: paid %" PRId64 " payable %" PRId64 " deductible_met %" PRId64
-                      ", the settlements sum to %" PRId64 " %" PRId64 " %" PRId64, name, got[0],
-                      got[1], got[2], a->v[0], a->v[1], a->v[2]);
+        check_problem(c,
+                      "%s: paid %" PRId64 " payable %" PRId64 " deductible_met %" PRId64
+                      ", the settlements sum to %" PRId64 " %" PRId64 " %" PRId64,
+                      name, got[0], got[1], got[2], a->v[0], a->v[1], a->v[2]);
     return 0;
 }
 
@@ -250,9 +252,8 @@ static void check_accs_missing(struct check *c)
 static void check_reply(struct check *c, const char *what, const Sanhe__RequestRecord *r,
                         const char *rid)
 {
-    Sanhe__Response *resp = r->reply.len > 0
-                                ? sanhe__response__unpack(NULL, r->reply.len, r->reply.data)
-                                : NULL;
+    Sanhe__Response *resp =
+        r->reply.len > 0 ? sanhe__response__unpack(NULL, r->reply.len, r->reply.data) : NULL;
     if (resp == NULL || resp->request_id == NULL || strcmp(resp->request_id, rid) != 0 ||
         resp->error != NULL)
         check_problem(c, "request %s: its stored reply does not answer it", what);
@@ -267,8 +268,8 @@ static void check_reversal_record(struct check *c, const char *what, const char 
     Sanhe__SettlementRecord *rec = settlement_get(c->txn, r->settlement_id);
     check_recover(c);
     const Sanhe__Settlement *s = rec != NULL ? rec->settlement : NULL;
-    if (s == NULL || strcmp(s->hospital, hospital) != 0 || s->state !=
-        SANHE__SETTLEMENT_STATE__REVERSED || s->reversal_request_id == NULL ||
+    if (s == NULL || strcmp(s->hospital, hospital) != 0 ||
+        s->state != SANHE__SETTLEMENT_STATE__REVERSED || s->reversal_request_id == NULL ||
         strcmp(s->reversal_request_id, rid) != 0)
         check_problem(c, "request %s: settlement %" PRIu64 " is not reversed by it", what,
                       r->settlement_id);
@@ -290,8 +291,8 @@ static void check_cancel_target(struct check *c, const char *what, const char *h
 }
 
 /* A marker: written by a cancel of that hospital that names it. */
-static void check_marker(struct check *c, const char *what, const char *hospital,
-                         const char *rid, const Sanhe__RequestRecord *r)
+static void check_marker(struct check *c, const char *what, const char *hospital, const char *rid,
+                         const Sanhe__RequestRecord *r)
 {
     Sanhe__RequestRecord *by = request_get(c->txn, hospital, r->target != NULL ? r->target : "");
     check_recover(c);

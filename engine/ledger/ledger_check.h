@@ -16,7 +16,7 @@ enum {
     CHECK_REVERSED = 2,     /* in state REVERSED */
     CHECK_SETTLE_ENTRY = 4, /* one settle journal entry seen */
     CHECK_REVERSAL_ENTRY = 8,
-    CHECK_DUPLICATE = 16,   /* a second entry of a kind */
+    CHECK_DUPLICATE = 16, /* a second entry of a kind */
 };
 
 struct check_acc {

@@ -87,8 +87,7 @@ static int check_entry_one(void *ctx, const MDB_val *key, const MDB_val *val)
     uint8_t hash[LEDGER_HASH_LEN];
     size_t len = journal_body_encode(&e, body, sizeof body);
     if (memcmp(e.prev_hash, w->prev, LEDGER_HASH_LEN) != 0)
-        check_problem(c, "journal %" PRIu64 ": prev_hash is not the hash of the entry before",
-                      seq);
+        check_problem(c, "journal %" PRIu64 ": prev_hash is not the hash of the entry before", seq);
     if (len == 0 || journal_hash(e.prev_hash, body, len, hash) != 0 ||
         memcmp(hash, e.hash, LEDGER_HASH_LEN) != 0)
         check_problem(c, "journal %" PRIu64 ": its hash does not match its contents", seq);

@@ -34,18 +34,18 @@
 #include "store.h"
 
 /* Limits of the ledger (the core's are in sh_types.h). */
-#define LEDGER_POLICIES_MAX 256        /* policies kept in memory, all regions */
-#define LEDGER_YEAR_ACCS_MAX 512       /* accumulators of one person and year */
-#define LEDGER_PERSON_ACCS_MAX 4096    /* accumulators of one person, all years */
-#define LEDGER_RETRIES_MAX 24          /* a request retried after growth or a fresh txn */
-#define LEDGER_TERMINAL_NAME_MAX 64    /* as struct sh_caller.terminal */
-#define LEDGER_HASH_LEN 32             /* SHA-256 */
+#define LEDGER_POLICIES_MAX 256     /* policies kept in memory, all regions */
+#define LEDGER_YEAR_ACCS_MAX 512    /* accumulators of one person and year */
+#define LEDGER_PERSON_ACCS_MAX 4096 /* accumulators of one person, all years */
+#define LEDGER_RETRIES_MAX 24       /* a request retried after growth or a fresh txn */
+#define LEDGER_TERMINAL_NAME_MAX 64 /* as struct sh_caller.terminal */
+#define LEDGER_HASH_LEN 32          /* SHA-256 */
 
 /* All the policies of the store, parsed (policies.c). */
 struct policy_set {
     size_t count;
-    struct sh_policy *items;         /* count entries */
-    const struct sh_policy **ptrs;   /* the same, for sh_policy_find */
+    struct sh_policy *items;       /* count entries */
+    const struct sh_policy **ptrs; /* the same, for sh_policy_find */
 };
 
 /*
@@ -60,8 +60,8 @@ struct policy_set {
 struct ledger {
     struct store store;
     int32_t utc_offset_min;
-    struct policy_set *policies;   /* as committed; replaced under lock (exclusive) */
-    struct ledger_batch *batch;    /* the open batch, if any (writer thread only) */
+    struct policy_set *policies; /* as committed; replaced under lock (exclusive) */
+    struct ledger_batch *batch;  /* the open batch, if any (writer thread only) */
     pthread_rwlock_t lock;
 };
 
@@ -85,15 +85,15 @@ struct batch_entry {
 
 struct ledger_batch {
     struct ledger *ledger;
-    struct store_txn txn;          /* the batch's outermost write transaction */
-    struct batch_entry *log;       /* the requests txn holds, in order */
+    struct store_txn txn;    /* the batch's outermost write transaction */
+    struct batch_entry *log; /* the requests txn holds, in order */
     size_t log_len;
     size_t log_cap;
     int64_t now_ms;
-    uint32_t day;                  /* business day of now_ms */
+    uint32_t day; /* business day of now_ms */
     char day_str[SH_DATE_STR_LEN];
-    struct policy_set *policies;   /* after a Load in this batch; NULL: the ledger's */
-    int fatal;                     /* nonzero: the batch cannot commit */
+    struct policy_set *policies; /* after a Load in this batch; NULL: the ledger's */
+    int fatal;                   /* nonzero: the batch cannot commit */
 };
 
 struct ledger_op {
@@ -102,11 +102,11 @@ struct ledger_op {
     const struct sh_caller *caller;
     const Sanhe__Request *request;
     const struct policy_set *policies; /* what this request sees */
-    int64_t now_ms;                 /* writes: the batch's clock */
+    int64_t now_ms;                    /* writes: the batch's clock */
     uint32_t day;
     const char *day_str;
-    struct sh_error err;            /* a refusal's message */
-    struct sh_reply reply;          /* filled on success */
+    struct sh_error err;             /* a refusal's message */
+    struct sh_reply reply;           /* filled on success */
     struct policy_set *new_policies; /* a Load's new set, owned until the child commits */
 };
 

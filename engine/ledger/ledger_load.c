@@ -120,7 +120,7 @@ static int load_policies(struct ledger_op *op, const Sanhe__LoadRequest *l)
     if (n == 0)
         return 0;
     if (n > LEDGER_POLICIES_MAX)
-        return sh_error_set(&op->err, SH_E_BAD_REFERENCE_DATA, "policies: more than %d", 
+        return sh_error_set(&op->err, SH_E_BAD_REFERENCE_DATA, "policies: more than %d",
                             LEDGER_POLICIES_MAX);
     struct sh_policy *added = calloc(n, sizeof *added);
     if (added == NULL)

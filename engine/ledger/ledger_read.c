@@ -26,9 +26,8 @@ static Sanhe__SettlementRecord *query_by_id(struct ledger_op *op, uint64_t id, i
         *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, id);
     if (*rc == 0 && op->caller->role == SH_ROLE_COUNTER &&
         strcmp(rec->settlement->hospital, op->caller->hospital) != 0)
-        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN,
-                           "settlement %" PRIu64 " is not of hospital %s", id,
-                           op->caller->hospital);
+        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s",
+                           id, op->caller->hospital);
     if (*rc != 0 && rec != NULL) {
         sanhe__settlement_record__free_unpacked(rec, NULL);
         rec = NULL;
@@ -57,8 +56,10 @@ static Sanhe__SettlementRecord *query_by_request(struct ledger_op *op, const cha
     if (*rc != 0)
         return NULL;
     if (id == 0) {
-        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement of request \"%.40s\" at "
-                           "hospital %.40s", rid, hospital);
+        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND,
+                           "no settlement of request \"%.40s\" at "
+                           "hospital %.40s",
+                           rid, hospital);
         return NULL;
     }
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, id);

@@ -29,26 +29,29 @@ static int pack_reply(struct ledger_op *op, Sanhe__ReconcileReply *rr)
 static int scan_failed(struct ledger_op *op, int rc)
 {
     if (rc == SH_E_LIMIT_EXCEEDED)
-        return sh_error_set(&op->err, rc, "reconcile: the day's sums exceed int64 fen or name "
-                            "more than %d funds", RECON_FUNDS_MAX);
+        return sh_error_set(&op->err, rc,
+                            "reconcile: the day's sums exceed int64 fen or name "
+                            "more than %d funds",
+                            RECON_FUNDS_MAX);
     if (rc == SH_E_INTERNAL && op->txn->mdb_rc == 0)
-        return sh_error_set(&op->err, rc, "reconcile: the journal_day index and the journal "
+        return sh_error_set(&op->err, rc,
+                            "reconcile: the journal_day index and the journal "
                             "disagree (run sanhe-engine check)");
     return rc;
 }
 
 /* ---- One hospital ------------------------------------------------------------------------ */
 
-static int compare(struct ledger_op *op, const Sanhe__ReconcileRequest *q,
-                   struct recon_hospital *h, struct recon_result *r)
+static int compare(struct ledger_op *op, const Sanhe__ReconcileRequest *q, struct recon_hospital *h,
+                   struct recon_result *r)
 {
     int rc = 0;
     if (q->figures != NULL)
         rc = recon_compare_figures(&h->net, q->figures, r, &op->err);
     if (rc == 0 && (q->with_items || q->n_items > 0))
         rc = recon_compare_items(&h->items, q->items, q->n_items, r, &op->err);
-    r->balanced = r->diff_count == 0 && r->only_engine.count == 0 &&
-                  r->only_hospital.count == 0 && r->differing.count == 0;
+    r->balanced = r->diff_count == 0 && r->only_engine.count == 0 && r->only_hospital.count == 0 &&
+                  r->differing.count == 0;
     return rc;
 }
 
@@ -61,7 +64,8 @@ static int reconcile_hospital(struct ledger_op *op, const Sanhe__ReconcileReques
                                  : sh_error_set(&op->err, SH_E_UNKNOWN_HOSPITAL,
                                                 "reconcile: hospital %.40s is unknown", hospital);
     bool comparing = q->figures != NULL || q->with_items || q->n_items > 0;
-    struct recon_want want = {.items = q->with_items || q->n_items > 0, .hours = q->with_hours,
+    struct recon_want want = {.items = q->with_items || q->n_items > 0,
+                              .hours = q->with_hours,
                               .utc_offset_min = op->ledger->utc_offset_min};
     struct recon_hospital h;
     int rc = recon_scan_hospital(op->txn, day, hospital, &want, &h);
@@ -74,8 +78,8 @@ static int reconcile_hospital(struct ledger_op *op, const Sanhe__ReconcileReques
     if (comparing)
         rc = compare(op, q, &h, &result);
     if (rc == 0)
-        rc = pack_reply(op, recon_reply_hospital(&h, q->day, info.name,
-                                                 comparing ? &result : NULL));
+        rc =
+            pack_reply(op, recon_reply_hospital(&h, q->day, info.name, comparing ? &result : NULL));
     recon_result_free(&result);
     recon_hospital_free(&h);
     return rc;
@@ -108,8 +112,7 @@ static int reconcile_day(struct ledger_op *op, const Sanhe__ReconcileRequest *q,
     if (q->figures != NULL || q->with_items || q->n_items > 0)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST,
                             "reconcile: figures and items need a hospital");
-    struct recon_want want = {.hours = q->with_hours,
-                              .utc_offset_min = op->ledger->utc_offset_min};
+    struct recon_want want = {.hours = q->with_hours, .utc_offset_min = op->ledger->utc_offset_min};
     struct recon_day d;
     int rc = recon_scan_day(op->txn, day, &want, &d);
     if (rc != 0)

@@ -48,8 +48,7 @@ int ledger_reply_failure(const struct ledger_op *op, int code, struct sh_reply *
     if (op->err.code != 0 && op->err.msg[0] != '\0') {
         snprintf(msg, sizeof msg, "%s", op->err.msg);
     } else if (txn != NULL && txn->mdb_rc != 0) {
-        snprintf(msg, sizeof msg, "storage: %s; nothing was recorded",
-                 mdb_strerror(txn->mdb_rc));
+        snprintf(msg, sizeof msg, "storage: %s; nothing was recorded", mdb_strerror(txn->mdb_rc));
     } else if (code == SH_E_STORAGE_FULL) {
         snprintf(msg, sizeof msg, "the store reached its size limit; nothing was recorded");
     } else {

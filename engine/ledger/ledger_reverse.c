@@ -28,8 +28,8 @@ static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRe
     Sanhe__Settlement *s = rec->settlement;
     assert(!txn->read_only && id != 0 && !is_reversed(rec));
     settlement_apply_deltas(txn, rec, -1);
-    struct journal_entry e = {.day = op->day, .kind = JOURNAL_REVERSAL, .settlement_id = id,
-                              .time_ms = op->now_ms};
+    struct journal_entry e = {
+        .day = op->day, .kind = JOURNAL_REVERSAL, .settlement_id = id, .time_ms = op->now_ms};
     if (strlen(s->hospital) >= sizeof e.hospital || !journal_entry_amounts(&e, s->breakdown, -1))
         store_txn_fail_code(txn, SH_E_INTERNAL);
     else
@@ -66,7 +66,7 @@ static int already_reversed(struct ledger_op *op, uint64_t id, const Sanhe__Sett
 /* The settlement a settle request id of the caller's hospital made; NULL
  * (NOT_FOUND in op->err, or a storage failure) when it names none. */
 static Sanhe__SettlementRecord *settlement_of_request(struct ledger_op *op, const char *rid,
-                                                     uint64_t *id, int *rc)
+                                                      uint64_t *id, int *rc)
 {
     Sanhe__RequestRecord *req = request_get(op->txn, op->caller->hospital, rid);
     *rc = op->txn->ret;
@@ -85,17 +85,16 @@ static Sanhe__SettlementRecord *settlement_of_request(struct ledger_op *op, cons
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, *id);
     *rc = op->txn->ret;
     if (rec == NULL && *rc == 0)
-        *rc = sh_error_set(&op->err, SH_E_INTERNAL,
-                           "request \"%s\" names settlement %" PRIu64 ", which is missing", rid,
-                           *id);
+        *rc =
+            sh_error_set(&op->err, SH_E_INTERNAL,
+                         "request \"%s\" names settlement %" PRIu64 ", which is missing", rid, *id);
     return rec;
 }
 
 /* ---- reverse ----------------------------------------------------------------------------- */
 
-static Sanhe__SettlementRecord *reverse_target(struct ledger_op *op,
-                                               const Sanhe__ReverseRequest *r, uint64_t *id,
-                                               int *rc)
+static Sanhe__SettlementRecord *reverse_target(struct ledger_op *op, const Sanhe__ReverseRequest *r,
+                                               uint64_t *id, int *rc)
 {
     if (r->target_case == SANHE__REVERSE_REQUEST__TARGET_SETTLEMENT_REQUEST_ID)
         return settlement_of_request(op, r->settlement_request_id, id, rc);
@@ -105,9 +104,8 @@ static Sanhe__SettlementRecord *reverse_target(struct ledger_op *op,
     if (*rc == 0 && rec == NULL)
         *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, *id);
     if (*rc == 0 && strcmp(rec->settlement->hospital, op->caller->hospital) != 0)
-        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN,
-                           "settlement %" PRIu64 " is not of hospital %s", *id,
-                           op->caller->hospital);
+        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s",
+                           *id, op->caller->hospital);
     if (*rc != 0 && rec != NULL) {
         sanhe__settlement_record__free_unpacked(rec, NULL);
         rec = NULL;
@@ -134,7 +132,8 @@ static int reverse_reply(struct ledger_op *op, uint64_t id)
 static int reverse_precheck(struct ledger_op *op, const Sanhe__ReverseRequest *r)
 {
     if (r == NULL || r->target_case == SANHE__REVERSE_REQUEST__TARGET__NOT_SET)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reverse: name the settlement "
+        return sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                            "reverse: name the settlement "
                             "(settlement_id or settlement_request_id)");
     int rc = ledger_request_id_check(op, "reverse");
     if (rc != 0)
@@ -220,8 +219,8 @@ static int cancel_landed(struct ledger_op *op, const Sanhe__RequestRecord *targe
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, *id);
     int rc = op->txn->ret;
     if (rc == 0 && rec == NULL)
-        rc = sh_error_set(&op->err, SH_E_INTERNAL, "cancel: settlement %" PRIu64 " is missing",
-                          *id);
+        rc =
+            sh_error_set(&op->err, SH_E_INTERNAL, "cancel: settlement %" PRIu64 " is missing", *id);
     if (rc == 0 && is_reversed(rec))
         rc = already_reversed(op, *id, rec);
     if (rc == 0)

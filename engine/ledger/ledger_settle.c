@@ -108,13 +108,13 @@ static int settle_lookup(struct ledger_op *op, const Sanhe__Claim *claim, struct
         return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
     w->has_hospital = refdata_hospital_get(txn, w->claim.hospital, &w->hospital);
     w->has_person = refdata_person_get(txn, w->claim.person, &w->person);
-    w->policy = w->has_person ? policy_set_find(op->policies, w->person.region, w->claim.date)
-                              : NULL;
+    w->policy =
+        w->has_person ? policy_set_find(op->policies, w->person.region, w->claim.date) : NULL;
     /* Without these the rules refuse before looking at an item. */
     if (w->has_hospital && w->has_person && w->policy != NULL) {
         settle_lookup_items(txn, claim, w);
-        w->acc_count = accum_year_get(txn, w->person.id, w->policy->year, w->accs,
-                                      LEDGER_YEAR_ACCS_MAX);
+        w->acc_count =
+            accum_year_get(txn, w->person.id, w->policy->year, w->accs, LEDGER_YEAR_ACCS_MAX);
     }
     if (txn->ret == SH_E_LIMIT_EXCEEDED && txn->mdb_rc == 0)
         return sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
@@ -165,7 +165,9 @@ static void settle_apply_deltas(struct store_txn *txn, const struct settle_work 
         const struct sh_fund_result *f = &b->funds[i];
         if (!f->applied || (f->pay == 0 && f->payable == 0 && f->deductible_met == 0))
             continue;
-        struct accum_delta d = {.year = b->year, .paid = f->pay, .payable = f->payable,
+        struct accum_delta d = {.year = b->year,
+                                .paid = f->pay,
+                                .payable = f->payable,
                                 .deductible_met = f->deductible_met};
         memcpy(d.fund, f->fund, sizeof d.fund);
         memcpy(d.cap_group, f->cap_group, sizeof d.cap_group);
@@ -186,8 +188,8 @@ static void settle_apply_deltas(struct store_txn *txn, const struct settle_work 
 
 static uint64_t settle_journal(struct ledger_op *op, uint64_t id, const Sanhe__Breakdown *b)
 {
-    struct journal_entry e = {.day = op->day, .kind = JOURNAL_SETTLE, .settlement_id = id,
-                              .time_ms = op->now_ms};
+    struct journal_entry e = {
+        .day = op->day, .kind = JOURNAL_SETTLE, .settlement_id = id, .time_ms = op->now_ms};
     snprintf(e.hospital, sizeof e.hospital, "%s", op->caller->hospital);
     if (!journal_entry_amounts(&e, b, 1)) {
         store_txn_fail_code(op->txn, SH_E_INTERNAL);

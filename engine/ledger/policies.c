@@ -70,8 +70,10 @@ static int load_one(void *ctx, const MDB_val *key, const MDB_val *val)
     uint8_t expect[STORE_POLICY_KEY_LEN];
     if (store_key_policy(expect, p->region, p->effective_from) < 0 ||
         key->mv_size != sizeof expect || memcmp(expect, key->mv_data, sizeof expect) != 0)
-        return sh_error_set(s->err, SH_E_INTERNAL, "stored policy of region %s: not under its "
-                            "region and effective_from", region);
+        return sh_error_set(s->err, SH_E_INTERNAL,
+                            "stored policy of region %s: not under its "
+                            "region and effective_from",
+                            region);
     s->set->count++;
     return 0;
 }

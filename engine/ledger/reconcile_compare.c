@@ -32,15 +32,19 @@ static int hospital_funds(const Sanhe__Totals *figures, struct recon_totals *out
         const Sanhe__FundAmount *f = figures->funds[i];
         const char *id = f->fund != NULL ? f->fund : "";
         if (id[0] == '\0' || strlen(id) >= SH_ID_MAX)
-            return sh_error_set(err, SH_E_BAD_REQUEST, "reconcile: figures: fund %zu has no "
-                                "usable id", i + 1);
+            return sh_error_set(err, SH_E_BAD_REQUEST,
+                                "reconcile: figures: fund %zu has no "
+                                "usable id",
+                                i + 1);
         struct journal_entry one = {.fund_count = 1};
         memcpy(one.funds[0].fund, id, strlen(id) + 1);
         one.funds[0].pay = f->has_amount ? f->amount : 0;
         uint32_t before = out->fund_count;
         if (recon_totals_add(out, &one) != 0 || out->fund_count == before)
-            return sh_error_set(err, SH_E_BAD_REQUEST, "reconcile: figures: fund \"%.32s\" "
-                                "twice", id);
+            return sh_error_set(err, SH_E_BAD_REQUEST,
+                                "reconcile: figures: fund \"%.32s\" "
+                                "twice",
+                                id);
     }
     return 0;
 }
@@ -73,7 +77,8 @@ int recon_compare_figures(const struct recon_totals *engine, const Sanhe__Totals
         return rc;
     if (figures->has_count && figures->count > INT64_MAX)
         return sh_error_set(err, SH_E_BAD_REQUEST, "reconcile: figures: count out of range");
-    diff_add(result, "count", (sh_fen)engine->count, figures->has_count ? (sh_fen)figures->count : 0);
+    diff_add(result, "count", (sh_fen)engine->count,
+             figures->has_count ? (sh_fen)figures->count : 0);
     diff_add(result, "total", engine->total, figures->has_total ? figures->total : 0);
     diff_add(result, "fund_total", engine->fund_total,
              figures->has_fund_total ? figures->fund_total : 0);
@@ -90,8 +95,7 @@ static int item_cmp(const void *a, const void *b)
 }
 
 /* The hospital's list as recon_items (its figures in total/fund_total), by id. */
-static int hospital_items(Sanhe__ReconcileItem *const *items, size_t n,
-                          struct recon_items *out)
+static int hospital_items(Sanhe__ReconcileItem *const *items, size_t n, struct recon_items *out)
 {
     for (size_t i = 0; i < n; i++) {
         const Sanhe__ReconcileItem *it = items[i];

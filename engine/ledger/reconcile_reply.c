@@ -106,8 +106,7 @@ static void result_msg(Sanhe__ReconcileReply *m, const struct recon_result *r, b
 
 static Sanhe__ReconcileReply *reply_new(const struct recon_totals *settle,
                                         const struct recon_totals *reversal,
-                                        const struct recon_totals *net, const char *day,
-                                        bool *oom)
+                                        const struct recon_totals *net, const char *day, bool *oom)
 {
     Sanhe__ReconcileReply *m = malloc(sizeof *m);
     if (m == NULL) {

@@ -106,8 +106,8 @@ static int hospital_add(struct recon_hospital *h, const struct journal_entry *e,
     if (rc == 0 && h->hours != NULL)
         rc = recon_totals_add(&h->hours[entry_hour(e, want->utc_offset_min)], e);
     if (rc == 0 && settle && want->items) {
-        struct recon_item item = {.id = e->settlement_id, .total = e->total,
-                                  .fund_total = e->fund_total};
+        struct recon_item item = {
+            .id = e->settlement_id, .total = e->total, .fund_total = e->fund_total};
         rc = recon_items_push(&h->items, &item);
     }
     return rc;

@@ -188,14 +188,13 @@ int request_check_own(struct ledger_op *op, Sanhe__RequestKind kind,
         rc = sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
                           "request id \"%s\" was cancelled before it arrived", rid);
     } else if (rec->kind == kind && rec->payload_hash.len == LEDGER_HASH_LEN &&
-               memcmp(rec->payload_hash.data, hash, LEDGER_HASH_LEN) == 0 &&
-               rec->reply.len > 0) {
+               memcmp(rec->payload_hash.data, hash, LEDGER_HASH_LEN) == 0 && rec->reply.len > 0) {
         rc = ledger_reply_copy(rec->reply.data, rec->reply.len, &op->reply);
         *replayed = rc == 0;
     } else {
         rc = sh_error_set(&op->err, SH_E_REQUEST_ID_REUSED,
-                          "request id \"%s\" was already used by %s%s", rid,
-                          kind_name(rec->kind), rec->kind == kind ? " with another payload" : "");
+                          "request id \"%s\" was already used by %s%s", rid, kind_name(rec->kind),
+                          rec->kind == kind ? " with another payload" : "");
     }
     sanhe__request_record__free_unpacked(rec, NULL);
     return rc;

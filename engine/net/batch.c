@@ -183,8 +183,8 @@ static void batch_after_work(uv_work_t *work, int status)
 static void batch_start(struct net_server *server)
 {
     assert(!server->batch_busy && !batch_queue_empty(server));
-    size_t n = server->queue.len < server->limits.batch_max ? server->queue.len
-                                                            : server->limits.batch_max;
+    size_t n =
+        server->queue.len < server->limits.batch_max ? server->queue.len : server->limits.batch_max;
     for (size_t i = 0; i < n; i++)
         queue_pop(&server->queue, &server->batch_scratch[i]);
     server->batch_len = n;

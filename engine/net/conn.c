@@ -126,8 +126,7 @@ void conn_finish(struct conn *c, const char *why)
     if (c->state != CONN_OPEN)
         return;
     if (why != NULL)
-        net_log(NET_LOG_INFO, "conn %llu %s: closing: %s", (unsigned long long)c->id, c->peer,
-                why);
+        net_log(NET_LOG_INFO, "conn %llu %s: closing: %s", (unsigned long long)c->id, c->peer, why);
     c->state = CONN_CLOSING;
     uv_timer_stop(&c->timer);
     conn_update_reading(c);
@@ -253,7 +252,8 @@ static void conn_on_handshake_done(struct conn *c)
         c->cn[0] = '\0';
     if (c->over_limit) {
         char msg[96];
-        snprintf(msg, sizeof msg, "connections_max (%u) reached", c->server->limits.connections_max);
+        snprintf(msg, sizeof msg, "connections_max (%u) reached",
+                 c->server->limits.connections_max);
         conn_refuse(c, SH_E_LIMIT_EXCEEDED, msg);
         return;
     }
@@ -262,8 +262,10 @@ static void conn_on_handshake_done(struct conn *c)
                 (unsigned long long)c->id, c->peer, c->cn,
                 c->caller.hospital[0] ? c->caller.hospital : "-", sh_role_name(c->caller.role));
     else
-        net_log(NET_LOG_WARN, "conn %llu %s: certificate CN \"%s\" is no terminal: every request "
-                "will be FORBIDDEN", (unsigned long long)c->id, c->peer, c->cn);
+        net_log(NET_LOG_WARN,
+                "conn %llu %s: certificate CN \"%s\" is no terminal: every request "
+                "will be FORBIDDEN",
+                (unsigned long long)c->id, c->peer, c->cn);
 }
 
 static void conn_handshake_step(struct conn *c)

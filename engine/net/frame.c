@@ -2,8 +2,7 @@
 
 #include <stdlib.h>
 
-int frame_error_reply(const char *request_id, int code, const char *message,
-                      struct sh_reply *reply)
+int frame_error_reply(const char *request_id, int code, const char *message, struct sh_reply *reply)
 {
     Sanhe__Error error = SANHE__ERROR__INIT;
     error.has_code = 1;
@@ -23,8 +22,8 @@ int frame_error_reply(const char *request_id, int code, const char *message,
     return 0;
 }
 
-enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max,
-                               Sanhe__Request **out, size_t *consumed)
+enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, Sanhe__Request **out,
+                               size_t *consumed)
 {
     *out = NULL;
     *consumed = 0;
@@ -82,8 +81,8 @@ static bool field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type
 }
 
 /* Finds field `number` (length-delimited) among the fields in [p, end). */
-static bool field_find(const uint8_t *p, const uint8_t *end, unsigned number,
-                       const uint8_t **value, size_t *value_len)
+static bool field_find(const uint8_t *p, const uint8_t *end, unsigned number, const uint8_t **value,
+                       size_t *value_len)
 {
     while (p < end) {
         uint64_t key, n;

@@ -43,8 +43,8 @@ enum frame_status {
  * *consumed is the frame's size with its header, else 0. Pure: no I/O, no
  * state, so the fuzz target (tests/fuzz) runs exactly the server's decoder.
  */
-enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max,
-                               Sanhe__Request **out, size_t *consumed);
+enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, Sanhe__Request **out,
+                               size_t *consumed);
 
 /* A packed Response carrying only request_id (may be NULL) and an error;
  * code 0 gives no error at all (the bench_echo reply). Returns 0, or

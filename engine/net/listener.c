@@ -36,10 +36,7 @@ static int listener_bound_port(const uv_tcp_t *tcp)
     return ntohs(((struct sockaddr_in *)&addr)->sin_port);
 }
 
-static void listener_on_close(uv_handle_t *handle)
-{
-    server_handle_closed(handle->data);
-}
+static void listener_on_close(uv_handle_t *handle) { server_handle_closed(handle->data); }
 
 int listener_start(struct net_server *server, const char *host, int port, struct sh_error *err)
 {
@@ -56,8 +53,7 @@ int listener_start(struct net_server *server, const char *host, int port, struct
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&server->listener, LISTEN_BACKLOG, listener_on_connection);
     if (rc != 0)
-        return sh_error_set(err, SH_E_INTERNAL, "listen on %s:%d: %s", host, port,
-                            uv_strerror(rc));
+        return sh_error_set(err, SH_E_INTERNAL, "listen on %s:%d: %s", host, port, uv_strerror(rc));
     server->port = listener_bound_port(&server->listener);
     return 0;
 }

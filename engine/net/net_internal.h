@@ -64,13 +64,13 @@ struct conn {
     bool over_limit;  /* accepted past connections_max: refuse after the handshake */
     bool has_caller;  /* the CN maps to a terminal */
     struct sh_caller caller;
-    char cn[64];   /* the certificate's CN, "" before the handshake */
-    char peer[64]; /* "address:port" */
-    uint32_t inflight;   /* write requests queued and not yet answered */
-    uint64_t out_bytes;  /* ciphertext handed to uv_write, not yet written */
-    uint8_t *in;         /* decrypted input: [in_pos, in_len) not yet decoded */
+    char cn[64];        /* the certificate's CN, "" before the handshake */
+    char peer[64];      /* "address:port" */
+    uint32_t inflight;  /* write requests queued and not yet answered */
+    uint64_t out_bytes; /* ciphertext handed to uv_write, not yet written */
+    uint8_t *in;        /* decrypted input: [in_pos, in_len) not yet decoded */
     size_t in_pos, in_len, in_cap;
-    uint8_t *out;        /* framed replies not yet encrypted */
+    uint8_t *out; /* framed replies not yet encrypted */
     size_t out_len, out_cap;
 };
 
@@ -97,9 +97,9 @@ struct net_server {
     struct batch_item *batch_scratch; /* batch_max items, reused by every batch */
     struct conn *conns;               /* every connection not yet freed */
     uint64_t next_conn_id;
-    uint32_t conns_counted;   /* under connections_max (not over_limit ones) */
-    uint32_t conns_refusing;  /* over_limit ones still open */
-    int handles_open;         /* listener, check, idle, stop timer */
+    uint32_t conns_counted;  /* under connections_max (not over_limit ones) */
+    uint32_t conns_refusing; /* over_limit ones still open */
+    int handles_open;        /* listener, check, idle, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);

@@ -41,19 +41,18 @@ static unsigned long long stats_mean_x100(uint64_t sum, uint64_t n)
 
 void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap,
-                     "batches=%llu writes=%llu mean=%llu.%02llu max=%llu commit_us_mean=%llu "
-                     "commit_us_max=%llu failures=%llu reads=%llu connections=%llu/%llu "
-                     "refused=%llu hist=",
-                     (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
-                     stats_mean_x100(s->batch_writes, s->batches) / 100,
-                     stats_mean_x100(s->batch_writes, s->batches) % 100,
-                     (unsigned long long)s->batch_size_max,
-                     (stats_mean_x100(s->commit_us_total, s->batches) + 50) / 100,
-                     (unsigned long long)s->commit_us_max, (unsigned long long)s->commit_failures,
-                     (unsigned long long)s->reads, (unsigned long long)s->connections_open,
-                     (unsigned long long)s->connections_accepted,
-                     (unsigned long long)s->connections_refused);
+    int n = snprintf(
+        buf, cap,
+        "batches=%llu writes=%llu mean=%llu.%02llu max=%llu commit_us_mean=%llu "
+        "commit_us_max=%llu failures=%llu reads=%llu connections=%llu/%llu "
+        "refused=%llu hist=",
+        (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
+        stats_mean_x100(s->batch_writes, s->batches) / 100,
+        stats_mean_x100(s->batch_writes, s->batches) % 100, (unsigned long long)s->batch_size_max,
+        (stats_mean_x100(s->commit_us_total, s->batches) + 50) / 100,
+        (unsigned long long)s->commit_us_max, (unsigned long long)s->commit_failures,
+        (unsigned long long)s->reads, (unsigned long long)s->connections_open,
+        (unsigned long long)s->connections_accepted, (unsigned long long)s->connections_refused);
     for (size_t i = 0; i < NET_STATS_BUCKETS && n >= 0 && (size_t)n < cap; i++) {
         if (s->batch_hist[i] == 0)
             continue;
@@ -68,18 +67,16 @@ static json_t *stats_json(const struct net_stats *s)
     for (size_t i = 0; i < NET_STATS_BUCKETS; i++)
         json_object_set_new(hist, net_stats_bucket_label(i),
                             json_integer((json_int_t)s->batch_hist[i]));
-    return json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "batches", (json_int_t)s->batches, "batch_writes",
-                     (json_int_t)s->batch_writes, "batch_size_max",
-                     (json_int_t)s->batch_size_max, "batch_hist", hist, "commit_failures",
-                     (json_int_t)s->commit_failures, "commit_us_total",
-                     (json_int_t)s->commit_us_total, "commit_us_max",
-                     (json_int_t)s->commit_us_max, "reads", (json_int_t)s->reads,
-                     "connections_accepted", (json_int_t)s->connections_accepted,
-                     "connections_open", (json_int_t)s->connections_open,
-                     "connections_refused", (json_int_t)s->connections_refused,
-                     "handshake_failures", (json_int_t)s->handshake_failures, "frames_refused",
-                     (json_int_t)s->frames_refused, "forbidden", (json_int_t)s->forbidden);
+    return json_pack(
+        "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
+        (json_int_t)s->batches, "batch_writes", (json_int_t)s->batch_writes, "batch_size_max",
+        (json_int_t)s->batch_size_max, "batch_hist", hist, "commit_failures",
+        (json_int_t)s->commit_failures, "commit_us_total", (json_int_t)s->commit_us_total,
+        "commit_us_max", (json_int_t)s->commit_us_max, "reads", (json_int_t)s->reads,
+        "connections_accepted", (json_int_t)s->connections_accepted, "connections_open",
+        (json_int_t)s->connections_open, "connections_refused", (json_int_t)s->connections_refused,
+        "handshake_failures", (json_int_t)s->handshake_failures, "frames_refused",
+        (json_int_t)s->frames_refused, "forbidden", (json_int_t)s->forbidden);
 }
 
 int net_stats_write_json(const struct net_stats *stats, const char *path)

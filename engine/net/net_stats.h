@@ -15,19 +15,19 @@
 
 struct net_stats {
     uint64_t batches;
-    uint64_t batch_writes;       /* write requests over all batches */
+    uint64_t batch_writes; /* write requests over all batches */
     uint64_t batch_size_max;
     uint64_t batch_hist[NET_STATS_BUCKETS];
-    uint64_t commit_failures;    /* batches whose every reply became an error */
-    uint64_t commit_us_total;    /* begin..commit, microseconds */
+    uint64_t commit_failures; /* batches whose every reply became an error */
+    uint64_t commit_us_total; /* begin..commit, microseconds */
     uint64_t commit_us_max;
-    uint64_t reads;              /* read requests answered */
+    uint64_t reads; /* read requests answered */
     uint64_t connections_accepted;
     uint64_t connections_open;
     uint64_t connections_refused; /* over connections_max */
     uint64_t handshake_failures;
-    uint64_t frames_refused;     /* FRAME_TOO_LARGE or BAD_FRAME */
-    uint64_t forbidden;          /* FORBIDDEN replies, ours or the ledger's */
+    uint64_t frames_refused; /* FRAME_TOO_LARGE or BAD_FRAME */
+    uint64_t forbidden;      /* FORBIDDEN replies, ours or the ledger's */
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);

@@ -38,8 +38,7 @@ void server_conn_freed(struct net_server *server) { server_maybe_done(server); }
 static void server_on_stop_timeout(uv_timer_t *timer)
 {
     struct net_server *server = timer->data;
-    net_log(NET_LOG_WARN, "stop: connections still open after %u ms are cut",
-            NET_STOP_TIMEOUT_MS);
+    net_log(NET_LOG_WARN, "stop: connections still open after %u ms are cut", NET_STOP_TIMEOUT_MS);
     for (struct conn *c = server->conns; c != NULL; c = c->next)
         conn_abort(c, "engine stopping");
 }
@@ -73,7 +72,8 @@ static int server_copy_config(struct net_server *server, const struct net_config
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
     if (server->terminals == NULL)
         return SH_E_INTERNAL;
-    memcpy(server->terminals, config->terminals, config->terminal_count * sizeof *config->terminals);
+    memcpy(server->terminals, config->terminals,
+           config->terminal_count * sizeof *config->terminals);
     server->terminal_count = config->terminal_count;
     return 0;
 }
@@ -132,10 +132,7 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
 
 int net_server_port(const struct net_server *server) { return server->port; }
 
-const struct net_stats *net_server_stats(const struct net_server *server)
-{
-    return &server->stats;
-}
+const struct net_stats *net_server_stats(const struct net_server *server) { return &server->stats; }
 
 void net_server_free(struct net_server *server)
 {

@@ -15,8 +15,7 @@ const char *tls_last_error(char *buf, size_t cap)
     return buf;
 }
 
-static SSL_CTX *tls_ctx_fail(SSL_CTX *ctx, struct sh_error *err, const char *what,
-                             const char *file)
+static SSL_CTX *tls_ctx_fail(SSL_CTX *ctx, struct sh_error *err, const char *what, const char *file)
 {
     char reason[256];
     sh_error_set(err, SH_E_INTERNAL, "tls: %s %s: %s", what, file,

@@ -69,8 +69,8 @@ struct store_txn {
     int ret;                  /* sticky: 0, or the first SH_E_* code */
     int mdb_rc;               /* the LMDB code behind ret, 0 when ret is not LMDB's */
     bool read_only;
-    uint64_t writes;          /* puts and deletes tried on it (a caller can tell
-                                 whether a step wrote anything) */
+    uint64_t writes; /* puts and deletes tried on it (a caller can tell
+                        whether a step wrote anything) */
 };
 
 struct store_config {

@@ -73,8 +73,7 @@ int store_key_request_parse(const uint8_t *key, size_t len, char hospital[SH_COD
     return 0;
 }
 
-int store_key_day(uint8_t out[STORE_DAY_KEY_LEN], uint32_t day, const char *hospital,
-                  uint64_t seq)
+int store_key_day(uint8_t out[STORE_DAY_KEY_LEN], uint32_t day, const char *hospital, uint64_t seq)
 {
     store_be32_put(out, day);
     if (store_pad_put(out + 4, hospital) != 0)

@@ -71,8 +71,7 @@ int store_key_acc(uint8_t out[STORE_ACC_KEY_LEN], const char *person, int32_t ye
                   const char *fund, const char *cap_group);
 int store_key_request(uint8_t out[STORE_REQUEST_KEY_MAX], const char *hospital,
                       const char *request_id);
-int store_key_day(uint8_t out[STORE_DAY_KEY_LEN], uint32_t day, const char *hospital,
-                  uint64_t seq);
+int store_key_day(uint8_t out[STORE_DAY_KEY_LEN], uint32_t day, const char *hospital, uint64_t seq);
 int store_key_policy(uint8_t out[STORE_POLICY_KEY_LEN], const char *region, uint32_t from);
 void store_key_u64(uint8_t out[8], uint64_t v);
 

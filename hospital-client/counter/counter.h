@@ -25,7 +25,7 @@ struct counter_opts {
     char request_id[SANHE_REQUEST_ID_MAX]; /* settle: the caller's, else generated */
     enum sh_lang lang;
     bool json;
-    bool daemon;     /* flush: keep flushing every interval_ms until killed */
+    bool daemon; /* flush: keep flushing every interval_ms until killed */
     int timeout_ms, interval_ms;
 };
 

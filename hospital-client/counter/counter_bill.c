@@ -88,7 +88,7 @@ static const char *const col_names[COLS] = {"hospital", "person", "visit", "date
 
 struct csv_state {
     struct bill *b;
-    int index[16];      /* column number -> enum csv_col, or -1 */
+    int index[16]; /* column number -> enum csv_col, or -1 */
     char row[COLS][64];
     size_t field, rows;
     int error;
@@ -136,7 +136,7 @@ static long long parse_milli(const char *s)
 static int csv_row_add(struct csv_state *s)
 {
     struct bill *b = s->b;
-    char (*r)[64] = s->row;
+    char(*r)[64] = s->row;
     if (b->count == 0) {
         snprintf(b->hospital, sizeof b->hospital, "%s", r[COL_HOSPITAL]);
         snprintf(b->person, sizeof b->person, "%s", r[COL_PERSON]);
@@ -152,7 +152,10 @@ static int csv_row_add(struct csv_state *s)
     errno = 0;
     long long amount = strtoll(r[COL_AMOUNT], &end, 10);
     if (qty <= 0 || end == r[COL_AMOUNT] || *end != '\0' || errno != 0 || amount <= 0) {
-        snprintf(s->msg, s->msg_size, "row %zu: qty or amount is not a positive exact number (qty: up to 3 decimals; amount: integer fen)", s->rows);
+        snprintf(s->msg, s->msg_size,
+                 "row %zu: qty or amount is not a positive exact number (qty: up to 3 decimals; "
+                 "amount: integer fen)",
+                 s->rows);
         return -1;
     }
     return bill_add_line(b, r[COL_CODE], qty, amount);

@@ -82,7 +82,8 @@ int cmd_reverse(const struct counter_opts *o, const char *id)
     if (rc != 0)
         return rc;
     struct sanhe_reverse_result r;
-    rc = exit_of(c, sanhe_reverse(c, sid, o->request_id[0] ? o->request_id : NULL, 0, &r), "reverse");
+    rc = exit_of(c, sanhe_reverse(c, sid, o->request_id[0] ? o->request_id : NULL, 0, &r),
+                 "reverse");
     if (rc == EXIT_OK && o->json)
         print_reply_json(c);
     else if (rc == EXIT_OK)

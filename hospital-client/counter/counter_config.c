@@ -16,8 +16,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
         const char *key;
         char *dst;
         size_t size;
-    } keys[] = {{"engine", o->engines, sizeof o->engines}, {"ca", o->ca, sizeof o->ca},
-                {"cert", o->cert, sizeof o->cert},        {"key", o->key, sizeof o->key},
+    } keys[] = {{"engine", o->engines, sizeof o->engines},
+                {"ca", o->ca, sizeof o->ca},
+                {"cert", o->cert, sizeof o->cert},
+                {"key", o->key, sizeof o->key},
                 {"hospital", o->hospital, sizeof o->hospital},
                 {"hospital_name", o->hospital_name, sizeof o->hospital_name},
                 {"terminal", o->terminal, sizeof o->terminal},
@@ -59,10 +61,14 @@ int counter_client(const struct counter_opts *o, sanhe_client **out)
         fprintf(stderr, "sanhe-counter: --engine, --ca, --cert and --key are required\n");
         return EXIT_USAGE;
     }
-    struct sanhe_client_options co = {
-        .engines = o->engines, .ca_file = o->ca, .cert_file = o->cert, .key_file = o->key,
-        .terminal = o->terminal[0] ? o->terminal : o->hospital[0] ? o->hospital : "counter",
-        .timeout_ms = o->timeout_ms};
+    struct sanhe_client_options co = {.engines = o->engines,
+                                      .ca_file = o->ca,
+                                      .cert_file = o->cert,
+                                      .key_file = o->key,
+                                      .terminal = o->terminal[0]   ? o->terminal
+                                                  : o->hospital[0] ? o->hospital
+                                                                   : "counter",
+                                      .timeout_ms = o->timeout_ms};
     int rc = sanhe_client_new(out, &co);
     if (rc == SANHE_E_INVAL) {
         fprintf(stderr, "sanhe-counter: bad --engine list: %s\n", o->engines);

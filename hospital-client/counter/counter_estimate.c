@@ -30,8 +30,7 @@ static int estimate_key(const struct bill *b, uint8_t key[ESTIMATE_KEY_LEN])
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     unsigned int n = 0;
-    int ok = text != NULL &&
-             EVP_Digest(text, strlen(text), key, &n, EVP_sha256(), NULL) == 1 &&
+    int ok = text != NULL && EVP_Digest(text, strlen(text), key, &n, EVP_sha256(), NULL) == 1 &&
              n == ESTIMATE_KEY_LEN;
     free(text);
     return ok ? 0 : -1;

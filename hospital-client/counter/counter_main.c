@@ -56,8 +56,10 @@ static char *string_option(struct counter_opts *o, const char *name, size_t *siz
         const char *name;
         char *dst;
         size_t size;
-    } opts[] = {{"--engine", o->engines, sizeof o->engines}, {"--ca", o->ca, sizeof o->ca},
-                {"--cert", o->cert, sizeof o->cert},        {"--key", o->key, sizeof o->key},
+    } opts[] = {{"--engine", o->engines, sizeof o->engines},
+                {"--ca", o->ca, sizeof o->ca},
+                {"--cert", o->cert, sizeof o->cert},
+                {"--key", o->key, sizeof o->key},
                 {"--terminal-hospital", o->hospital, sizeof o->hospital},
                 {"--hospital-name", o->hospital_name, sizeof o->hospital_name},
                 {"--queue", o->queue, sizeof o->queue},

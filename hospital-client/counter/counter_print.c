@@ -43,7 +43,8 @@ int print_claim_bytes(const struct counter_opts *o, const void *reply, size_t le
         return print_response_json(r);
     if (r == NULL)
         return EXIT_LOCAL;
-    const Sanhe__SettleReply *s = r->result_case == SANHE__RESPONSE__RESULT_SETTLE ? r->settle : NULL;
+    const Sanhe__SettleReply *s =
+        r->result_case == SANHE__RESPONSE__RESULT_SETTLE ? r->settle : NULL;
     struct sh_receipt rec = {
         .hospital_code = b->hospital,
         .hospital_name = o->hospital_name[0] ? o->hospital_name : NULL,
@@ -53,7 +54,7 @@ int print_claim_bytes(const struct counter_opts *o, const void *reply, size_t le
         .date = b->date,
         .settlement_id = s != NULL ? s->settlement_id : 0,
         .business_day = s != NULL ? s->business_day : NULL,
-        .breakdown = s != NULL ? s->breakdown
+        .breakdown = s != NULL                                             ? s->breakdown
                      : r->result_case == SANHE__RESPONSE__RESULT_PRESETTLE ? r->presettle->breakdown
                                                                            : NULL,
     };
@@ -82,8 +83,9 @@ int exit_of(sanhe_client *c, int rc, const char *what)
         fprintf(stderr, "sanhe-counter: %s: %s (%s)\n", what, sanhe_strerror(rc),
                 sanhe_last_message(c));
         if (rc == SANHE_E_OUTCOME_UNKNOWN)
-            fprintf(stderr, "sanhe-counter: request id %s: run `sanhe-counter cancel %s`, or "
-                            "settle the same file again with --request-id %s\n",
+            fprintf(stderr,
+                    "sanhe-counter: request id %s: run `sanhe-counter cancel %s`, or "
+                    "settle the same file again with --request-id %s\n",
                     sanhe_last_request_id(c), sanhe_last_request_id(c), sanhe_last_request_id(c));
         return EXIT_UNREACHABLE;
     case SANHE_E_INVAL:
@@ -102,12 +104,11 @@ int exit_of(sanhe_client *c, int rc, const char *what)
  * carries the resident ID in clear. */
 static json_t *settlement_json(const Sanhe__Settlement *s)
 {
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "settlement_id",
-                          (json_int_t)s->settlement_id, "hospital", s->hospital ? s->hospital : "",
-                          "request_id", s->request_id ? s->request_id : "", "state",
-                          s->state == SANHE__SETTLEMENT_STATE__REVERSED ? "reversed" : "settled",
-                          "business_day", s->business_day ? s->business_day : "", "settled_at_ms",
-                          (json_int_t)s->settled_at_ms);
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:I}", "settlement_id", (json_int_t)s->settlement_id, "hospital",
+        s->hospital ? s->hospital : "", "request_id", s->request_id ? s->request_id : "", "state",
+        s->state == SANHE__SETTLEMENT_STATE__REVERSED ? "reversed" : "settled", "business_day",
+        s->business_day ? s->business_day : "", "settled_at_ms", (json_int_t)s->settled_at_ms);
     if (j != NULL && s->reversal_request_id != NULL) {
         json_object_set_new(j, "reversal_request_id", json_string(s->reversal_request_id));
         json_object_set_new(j, "reversal_day", json_string(s->reversal_day ? s->reversal_day : ""));
@@ -120,7 +121,8 @@ static json_t *settlement_json(const Sanhe__Settlement *s)
 int print_query_json(sanhe_client *c)
 {
     Sanhe__Response *r = last_response(c);
-    if (r == NULL || r->result_case != SANHE__RESPONSE__RESULT_QUERY || r->query->settlement == NULL) {
+    if (r == NULL || r->result_case != SANHE__RESPONSE__RESULT_QUERY ||
+        r->query->settlement == NULL) {
         if (r != NULL)
             sanhe__response__free_unpacked(r, NULL);
         return EXIT_LOCAL;

@@ -160,7 +160,8 @@ json_t *claim_json(const struct bill *b)
 static int bill_of_json(const json_t *j, struct bill *b)
 {
     memset(b, 0, sizeof *b);
-    snprintf(b->hospital, sizeof b->hospital, "%s", json_string_value(json_object_get(j, "hospital")));
+    snprintf(b->hospital, sizeof b->hospital, "%s",
+             json_string_value(json_object_get(j, "hospital")));
     snprintf(b->person, sizeof b->person, "%s", json_string_value(json_object_get(j, "person")));
     snprintf(b->visit, sizeof b->visit, "%s", json_string_value(json_object_get(j, "visit")));
     snprintf(b->date, sizeof b->date, "%s", json_string_value(json_object_get(j, "date")));

@@ -23,11 +23,15 @@ static void print_result(const struct sanhe_settle_result *r)
 int main(int argc, char **argv)
 {
     if (argc != 7) {
-        fprintf(stderr, "usage: settle_example HOST:PORT[,HOST:PORT] CA CERT KEY HOSPITAL PERSON\n");
+        fprintf(stderr,
+                "usage: settle_example HOST:PORT[,HOST:PORT] CA CERT KEY HOSPITAL PERSON\n");
         return 2;
     }
-    struct sanhe_client_options o = {.engines = argv[1], .ca_file = argv[2], .cert_file = argv[3],
-                                     .key_file = argv[4], .terminal = "example"};
+    struct sanhe_client_options o = {.engines = argv[1],
+                                     .ca_file = argv[2],
+                                     .cert_file = argv[3],
+                                     .key_file = argv[4],
+                                     .terminal = "example"};
     sanhe_client *client;
     int rc = sanhe_client_new(&client, &o);
     if (rc < 0) {
@@ -35,8 +39,12 @@ int main(int argc, char **argv)
         return 1;
     }
     struct sanhe_line lines[] = {{"A001", 1000, 12000}, {"B001", 2000, 8000}};
-    struct sanhe_claim claim = {.hospital = argv[5], .person = argv[6], .visit = "outpatient",
-                                .date = "2026-03-02", .lines = lines, .line_count = 2};
+    struct sanhe_claim claim = {.hospital = argv[5],
+                                .person = argv[6],
+                                .visit = "outpatient",
+                                .date = "2026-03-02",
+                                .lines = lines,
+                                .line_count = 2};
     char request_id[SANHE_REQUEST_ID_MAX];
     sanhe_request_id_new(client, request_id); /* keep it: a retry or cancel names it */
     struct sanhe_settle_result r;

@@ -199,8 +199,8 @@ int sanhe_reverse_async(sanhe_client *c, void *loop, uint64_t settlement_id, con
 
 static void run_query(struct async_call *a)
 {
-    a->status = sanhe_query(a->client, a->settlement_id, a->text[0], a->timeout_ms,
-                            &a->out.settlement);
+    a->status =
+        sanhe_query(a->client, a->settlement_id, a->text[0], a->timeout_ms, &a->out.settlement);
 }
 
 static void deliver_query(struct async_call *a)
@@ -227,8 +227,8 @@ int sanhe_query_async(sanhe_client *c, void *loop, uint64_t settlement_id,
 
 static void run_eligibility(struct async_call *a)
 {
-    a->status = sanhe_eligibility(a->client, a->text[0], a->text[1], a->timeout_ms,
-                                  &a->out.eligibility);
+    a->status =
+        sanhe_eligibility(a->client, a->text[0], a->text[1], a->timeout_ms, &a->out.eligibility);
 }
 
 static void deliver_eligibility(struct async_call *a)

@@ -45,8 +45,8 @@ static int connect_any(sanhe_client *c, int64_t deadline)
         int64_t now = sanhe_now_ms();
         if (now >= deadline)
             break;
-        int64_t until = now + c->attempt_timeout_ms < deadline ? now + c->attempt_timeout_ms
-                                                               : deadline;
+        int64_t until =
+            now + c->attempt_timeout_ms < deadline ? now + c->attempt_timeout_ms : deadline;
         int rc = sanhe_conn_open(&c->conn, c->ctx, c->addresses[k].host, c->addresses[k].port,
                                  until, c->message, sizeof c->message);
         if (rc == 0) {
@@ -64,8 +64,8 @@ static int connect_any(sanhe_client *c, int64_t deadline)
 static int read_reply(sanhe_client *c, struct attempt *a, Sanhe__Response **out)
 {
     int64_t now = sanhe_now_ms();
-    int64_t until = now + c->attempt_timeout_ms < a->deadline ? now + c->attempt_timeout_ms
-                                                             : a->deadline;
+    int64_t until =
+        now + c->attempt_timeout_ms < a->deadline ? now + c->attempt_timeout_ms : a->deadline;
     for (;;) {
         uint8_t *buf = NULL;
         size_t len = 0;
@@ -111,7 +111,8 @@ static int attempt_once(sanhe_client *c, struct attempt *a, Sanhe__Response **ou
     if (rc == 0)
         rc = read_reply(c, a, out);
     if (rc == 0 && retryable_refusal(*out)) {
-        sanhe_set_message(c, "engine busy: %s", (*out)->error->message ? (*out)->error->message : "");
+        sanhe_set_message(c, "engine busy: %s",
+                          (*out)->error->message ? (*out)->error->message : "");
         sanhe__response__free_unpacked(*out, NULL);
         *out = NULL;
         rc = SANHE_E_UNREACHABLE;

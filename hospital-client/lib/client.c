@@ -53,8 +53,8 @@ int sanhe_client_new(sanhe_client **out, const struct sanhe_client_options *o)
         return SANHE_E_NOMEM;
     int rc = parse_addresses(c, o->engines);
     if (rc == 0) {
-        c->ctx = sanhe_ctx_new(o->ca_file, o->cert_file, o->key_file, c->message,
-                               sizeof c->message);
+        c->ctx =
+            sanhe_ctx_new(o->ca_file, o->cert_file, o->key_file, c->message, sizeof c->message);
         rc = c->ctx != NULL ? 0 : SANHE_E_TLS_SETUP;
     }
     if (rc != 0) {
@@ -63,8 +63,8 @@ int sanhe_client_new(sanhe_client **out, const struct sanhe_client_options *o)
     }
     snprintf(c->terminal, sizeof c->terminal, "%s", o->terminal ? o->terminal : "sanhe");
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->attempt_timeout_ms = o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms
-                                                      : DEFAULT_ATTEMPT_TIMEOUT_MS;
+    c->attempt_timeout_ms =
+        o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : DEFAULT_ATTEMPT_TIMEOUT_MS;
     *out = c;
     return 0;
 }
@@ -82,18 +82,27 @@ void sanhe_client_free(sanhe_client *c)
 const char *sanhe_strerror(int code)
 {
     switch (code) {
-    case SANHE_OK: return "ok";
-    case SANHE_E_INVAL: return "invalid argument";
-    case SANHE_E_NOMEM: return "out of memory";
-    case SANHE_E_TLS_SETUP: return "the CA, certificate or key could not be loaded";
-    case SANHE_E_UNREACHABLE: return "no engine could be reached; the request was not sent";
-    case SANHE_E_TIMEOUT: return "no reply before the deadline; nothing was changed";
+    case SANHE_OK:
+        return "ok";
+    case SANHE_E_INVAL:
+        return "invalid argument";
+    case SANHE_E_NOMEM:
+        return "out of memory";
+    case SANHE_E_TLS_SETUP:
+        return "the CA, certificate or key could not be loaded";
+    case SANHE_E_UNREACHABLE:
+        return "no engine could be reached; the request was not sent";
+    case SANHE_E_TIMEOUT:
+        return "no reply before the deadline; nothing was changed";
     case SANHE_E_OUTCOME_UNKNOWN:
         return "outcome unknown: sent, but no reply before the deadline; retry with the same "
                "request id or cancel it";
-    case SANHE_E_REFUSED: return "refused by the engine";
-    case SANHE_E_PROTOCOL: return "the engine's reply could not be understood";
-    default: return "unknown error";
+    case SANHE_E_REFUSED:
+        return "refused by the engine";
+    case SANHE_E_PROTOCOL:
+        return "the engine's reply could not be understood";
+    default:
+        return "unknown error";
     }
 }
 

@@ -85,8 +85,7 @@ static int wait_fd(int fd, int want_write, int64_t deadline)
 }
 
 /* Non-blocking connect to the first address of host:port that answers. */
-static int tcp_connect(const char *host, const char *port, int64_t deadline, char *msg,
-                       size_t size)
+static int tcp_connect(const char *host, const char *port, int64_t deadline, char *msg, size_t size)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai, *a;
     int grc = getaddrinfo(host, port, &hints, &ai);
@@ -118,9 +117,9 @@ static int tcp_connect(const char *host, const char *port, int64_t deadline, cha
 
 /* Runs one SSL call to completion (1 from the call), waiting as asked.
  * Returns 0, 1 on a clean close (close_notify), or a SANHE_E_* code. */
-static int ssl_loop(struct sanhe_conn *c, int64_t deadline, int (*call)(SSL *, void *, size_t,
-                                                                         size_t *),
-                    void *buf, size_t len, size_t *done)
+static int ssl_loop(struct sanhe_conn *c, int64_t deadline,
+                    int (*call)(SSL *, void *, size_t, size_t *), void *buf, size_t len,
+                    size_t *done)
 {
     for (;;) {
         ERR_clear_error();

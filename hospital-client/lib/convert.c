@@ -131,10 +131,10 @@ int sanhe_settlement_from_pb(const Sanhe__Settlement *pb, struct sanhe_settlemen
     o->person = dup_or_empty(cl ? cl->person : NULL);
     o->visit = dup_or_empty(cl ? cl->visit : NULL);
     o->date = dup_or_empty(cl ? cl->date : NULL);
-    int rc = o->hospital && o->request_id && o->reversal_request_id && o->person && o->visit &&
-                     o->date
-                 ? sanhe_breakdown_from_pb(pb->breakdown, &o->breakdown)
-                 : SANHE_E_NOMEM;
+    int rc =
+        o->hospital && o->request_id && o->reversal_request_id && o->person && o->visit && o->date
+            ? sanhe_breakdown_from_pb(pb->breakdown, &o->breakdown)
+            : SANHE_E_NOMEM;
     if (rc != 0)
         sanhe_settlement_free(o);
     return rc;

@@ -22,11 +22,11 @@ struct sanhe_client {
     SSL_CTX *ctx;
     struct sanhe_address addresses[SANHE_ADDRESSES_MAX];
     size_t address_count;
-    size_t current;            /* the address of the open (or last good) connection */
-    struct sanhe_conn *conn;   /* NULL between connections */
+    size_t current;          /* the address of the open (or last good) connection */
+    struct sanhe_conn *conn; /* NULL between connections */
     char terminal[48];
     int timeout_ms, attempt_timeout_ms;
-    uint64_t counter;          /* of generated request ids */
+    uint64_t counter; /* of generated request ids */
     /* What the last call left behind. */
     char request_id[SANHE_REQUEST_ID_MAX];
     int refusal;

@@ -34,11 +34,10 @@ static int claim_call(sanhe_client *c, const struct sanhe_claim *claim, const ch
     free(ptrs);
     if (rc != 0)
         return rc;
-    const Sanhe__Breakdown *b = settle && r->result_case == SANHE__RESPONSE__RESULT_SETTLE
-                                    ? r->settle->breakdown
-                                : !settle && r->result_case == SANHE__RESPONSE__RESULT_PRESETTLE
-                                    ? r->presettle->breakdown
-                                    : NULL;
+    const Sanhe__Breakdown *b =
+        settle && r->result_case == SANHE__RESPONSE__RESULT_SETTLE       ? r->settle->breakdown
+        : !settle && r->result_case == SANHE__RESPONSE__RESULT_PRESETTLE ? r->presettle->breakdown
+                                                                         : NULL;
     rc = sanhe_breakdown_from_pb(b, &out->breakdown);
     if (rc == 0 && settle) {
         out->settlement_id = r->settle->settlement_id;

@@ -145,8 +145,7 @@ static int bureau(struct world *w, char **out, const char *a1, const char *a2, c
                   const char *a4, const char *a5, const char *a6, const char *a7)
 {
     char path[4096], err[4096];
-    const char *const argv[] = {SANHE_BUREAU_PATH, "-c", w->conf, a1, a2, a3, a4, a5, a6, a7,
-                                NULL};
+    const char *const argv[] = {SANHE_BUREAU_PATH, "-c", w->conf, a1, a2, a3, a4, a5, a6, a7, NULL};
     sandbox_path(&w->sb, "bureau.out", path);
     sandbox_path(&w->sb, "bureau.err", err);
     remove(path); /* proc_run appends */
@@ -185,8 +184,9 @@ static int setup(void **state)
     w->doc = json_load_file(SANHE_DEMO_DAY, 0, &jerr);
     assert_non_null(w->doc);
     struct sh_error err = {0};
-    assert_int_equal(sandbox_create(&w->sb, "sanhe-bureau-test", SANHE_ENGINE_PATH,
-                                    SANHE_CERTS_SCRIPT, &err), 0);
+    assert_int_equal(
+        sandbox_create(&w->sb, "sanhe-bureau-test", SANHE_ENGINE_PATH, SANHE_CERTS_SCRIPT, &err),
+        0);
     assert_int_equal(sandbox_add_terminal(&w->sb, "admin", NULL, "admin", &err), 0);
     assert_int_equal(sandbox_add_terminal(&w->sb, "bureau-1", NULL, "bureau", &err), 0);
     const json_t *hospitals = json_object_get(w->doc, "hospitals");
@@ -201,16 +201,20 @@ static int setup(void **state)
     load_reference(w);
     const json_t *steps = json_object_get(w->doc, "steps");
     for (size_t i = 0; i < json_array_size(steps); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(steps, i), "op")), "settle") == 0)
+        if (strcmp(json_string_value(json_object_get(json_array_get(steps, i), "op")), "settle") ==
+            0)
             settle_step(w, json_array_get(steps, i));
     reverse_first(w);
     char text[8192], key[4096], log[4096];
-    const char *const genkey[] = {SANHE_OPENSSL, "genpkey", "-algorithm", "ed25519", "-out",
-                                  sandbox_path(&w->sb, "sign.key", key), NULL};
+    const char *const genkey[] = {SANHE_OPENSSL, "genpkey", "-algorithm",
+                                  "ed25519",     "-out",    sandbox_path(&w->sb, "sign.key", key),
+                                  NULL};
     assert_int_equal(proc_run(genkey, sandbox_path(&w->sb, "genkey.log", log), log), 0);
-    snprintf(text, sizeof text, "[bureau]\nengine = 127.0.0.1:%d\nca = certs/ca.crt\n"
+    snprintf(text, sizeof text,
+             "[bureau]\nengine = 127.0.0.1:%d\nca = certs/ca.crt\n"
              "cert = certs/bureau-1.crt\nkey = certs/bureau-1.key\nsigning_key = sign.key\n"
-             "data_dir = data\n", w->sb.engine.port);
+             "data_dir = data\n",
+             w->sb.engine.port);
     write_file(sandbox_path(&w->sb, "bureau.conf", w->conf), text);
     *state = w;
     return 0;
@@ -259,11 +263,11 @@ static void day_shows_each_hospital_and_totals(void **state)
     contains(out, "Patient pays");
     contains_fen(out, total);
     /* One hospital named: only it. */
-    assert_int_equal(bureau(w, &out, "day", w->day, "--hospital", w->bills[1].hospital, NULL,
-                            NULL, NULL), 0);
+    assert_int_equal(
+        bureau(w, &out, "day", w->day, "--hospital", w->bills[1].hospital, NULL, NULL, NULL), 0);
     contains(out, w->bills[1].hospital);
-    assert_null(strstr(out, strcmp(w->bills[1].hospital, "H330400001") == 0 ? "H330424001"
-                                                                            : "H330400001"));
+    assert_null(
+        strstr(out, strcmp(w->bills[1].hospital, "H330400001") == 0 ? "H330424001" : "H330400001"));
     /* Bad input: usage, exit 2; an unknown hospital: the engine's refusal, exit 1. */
     assert_int_equal(bureau(w, &out, "day", "2026-13-01", NULL, NULL, NULL, NULL, NULL), 2);
     assert_int_equal(bureau(w, &out, "day", w->day, "--hospital", "NOPE", NULL, NULL, NULL), 1);
@@ -291,13 +295,14 @@ static void figures_json(const struct world *w, const char *h, int64_t coop_delt
             pays[f] += b->pays[f]; /* one policy: the same funds in the same order */
     }
     assert_non_null(first);
-    int n = snprintf(out, cap, "{\"count\": %lld, \"total\": %lld, \"fund_total\": %lld, "
-                     "\"patient_pays\": %lld, \"funds\": {", (long long)count, (long long)total,
-                     (long long)fund_total, (long long)patient);
+    int n = snprintf(out, cap,
+                     "{\"count\": %lld, \"total\": %lld, \"fund_total\": %lld, "
+                     "\"patient_pays\": %lld, \"funds\": {",
+                     (long long)count, (long long)total, (long long)fund_total, (long long)patient);
     for (size_t f = 0; f < first->n_funds; f++)
-        n += snprintf(out + n, cap - (size_t)n, "%s\"%s\": %lld", f > 0 ? ", " : "",
-                      first->funds[f],
-                      (long long)(pays[f] + (strcmp(first->funds[f], "coop") == 0 ? coop_delta : 0)));
+        n += snprintf(
+            out + n, cap - (size_t)n, "%s\"%s\": %lld", f > 0 ? ", " : "", first->funds[f],
+            (long long)(pays[f] + (strcmp(first->funds[f], "coop") == 0 ? coop_delta : 0)));
     snprintf(out + n, cap - (size_t)n, "}}");
 }
 
@@ -355,15 +360,16 @@ static void reconcile_names_missing_extra_and_wrong(void **state)
         int64_t total = b->total;
         if (wrong == 0)
             wrong = b->id, total += 1;
-        snprintf(line, sizeof line, "%llu,%lld,%lld\n", (unsigned long long)b->id,
-                 (long long)total, (long long)b->fund_total);
+        snprintf(line, sizeof line, "%llu,%lld,%lld\n", (unsigned long long)b->id, (long long)total,
+                 (long long)b->fund_total);
         strncat(csv, line, sizeof csv - strlen(csv) - 1);
     }
     assert_true(missing != 0 && wrong != 0);
     strncat(csv, "777,100,0\n", sizeof csv - strlen(csv) - 1);
     write_file(sandbox_path(&w->sb, "items.csv", path), csv);
-    assert_int_equal(bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--items",
-                            NULL), 2); /* --items needs its file */
+    assert_int_equal(
+        bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--items", NULL),
+        2); /* --items needs its file */
     int rc = bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--items", path);
     printf("$ sanhe-bureau reconcile --items\n%s\n", out);
     assert_int_equal(rc, 1);
@@ -416,9 +422,10 @@ static void export_signs_and_verify_checks(void **state)
     /* Changed and signed again with the key: the journal still disagrees. */
     char key[4096], sig[4300], log[4096];
     snprintf(sig, sizeof sig, "%s.sig", file);
-    const char *const sign[] = {SANHE_OPENSSL, "pkeyutl", "-sign", "-rawin", "-inkey",
-                                sandbox_path(&w->sb, "sign.key", key), "-in", file, "-out",
-                                sig, NULL};
+    const char *const sign[] = {SANHE_OPENSSL, "pkeyutl", "-sign",
+                                "-rawin",      "-inkey",  sandbox_path(&w->sb, "sign.key", key),
+                                "-in",         file,      "-out",
+                                sig,           NULL};
     assert_int_equal(proc_run(sign, sandbox_path(&w->sb, "sign.log", log), log), 0);
     /* pkeyutl writes the raw 64 bytes; the .sig format is hex. */
     unsigned char raw[64];
@@ -439,7 +446,8 @@ static void export_signs_and_verify_checks(void **state)
     free(text);
 }
 
-/* ---- the daily report page -------------------------------------------------------------------- */
+/* ---- the daily report page --------------------------------------------------------------------
+ */
 
 /* The hospital after h in the bills (another one), for a second set of books. */
 static const char *other_than(const struct world *w, const char *h)
@@ -456,8 +464,15 @@ static int chromium(struct world *w, const char *what, const char *url, const ch
 #ifdef SANHE_CHROMIUM
     char profile[4096], arg[4300], log[4096];
     snprintf(arg, sizeof arg, "--user-data-dir=%s", sandbox_path(&w->sb, "chromium", profile));
-    const char *const argv[] = {SANHE_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                                "--hide-scrollbars", "--window-size=1280,1000", arg, what, url,
+    const char *const argv[] = {SANHE_CHROMIUM,
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--hide-scrollbars",
+                                "--window-size=1280,1000",
+                                arg,
+                                what,
+                                url,
                                 NULL};
     remove(out_path);
     return proc_run(argv, out_path, sandbox_path(&w->sb, "chromium.log", log));

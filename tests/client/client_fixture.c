@@ -41,8 +41,8 @@ int fixture_start(struct client_fixture *f, const char *case_path)
         return -1;
     }
     struct sh_error err = {0};
-    int rc = sandbox_create(&f->sb, "sanhe-client-test", SANHE_ENGINE_PATH, SANHE_CERTS_SCRIPT,
-                            &err);
+    int rc =
+        sandbox_create(&f->sb, "sanhe-client-test", SANHE_ENGINE_PATH, SANHE_CERTS_SCRIPT, &err);
     if (rc == 0)
         rc = sandbox_add_terminal(&f->sb, "admin", NULL, "admin", &err);
     const json_t *hs = json_object_get(f->doc, "hospitals");
@@ -67,11 +67,10 @@ int fixture_stop(struct client_fixture *f) { return engine_proc_stop(&f->sb.engi
 int fixture_restart(struct client_fixture *f)
 {
     char conf[4096], port[4096], out[4096], log[4096];
-    return engine_proc_start(&f->sb.engine, f->sb.engine_path,
-                             sandbox_path(&f->sb, "engine.conf", conf),
-                             sandbox_path(&f->sb, "port", port),
-                             sandbox_path(&f->sb, "engine.out", out),
-                             sandbox_path(&f->sb, "engine.err", log), SANDBOX_TIMEOUT_MS);
+    return engine_proc_start(
+        &f->sb.engine, f->sb.engine_path, sandbox_path(&f->sb, "engine.conf", conf),
+        sandbox_path(&f->sb, "port", port), sandbox_path(&f->sb, "engine.out", out),
+        sandbox_path(&f->sb, "engine.err", log), SANDBOX_TIMEOUT_MS);
 }
 
 int fixture_pin_port(struct client_fixture *f)

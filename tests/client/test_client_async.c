@@ -25,12 +25,12 @@ static int failures, pending, callbacks;
 static uv_loop_t loop;
 static uv_timer_t timer;
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                               \
-        }                                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* What one callback received (the result's contents now belong to it). */
@@ -123,10 +123,10 @@ static int bill_load(struct bill *b, const json_t *doc)
         return -1;
     const Sanhe__Claim *pb = b->pb;
     for (size_t i = 0; i < pb->n_lines; i++)
-        b->lines[i] = (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli,
-                                          pb->lines[i]->amount};
-    b->claim = (struct sanhe_claim){pb->hospital, pb->person, pb->visit,
-                                    pb->date,     b->lines,   pb->n_lines};
+        b->lines[i] =
+            (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli, pb->lines[i]->amount};
+    b->claim =
+        (struct sanhe_claim){pb->hospital, pb->person, pb->visit, pb->date, b->lines, pb->n_lines};
     const json_t *persons = json_object_get(doc, "persons");
     for (size_t i = 0; i < json_array_size(persons); i++) {
         const json_t *p = json_array_get(persons, i);

@@ -13,12 +13,12 @@
 #include "sh_json.h"
 
 static int failures;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                               \
-        }                                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* A case step's claim as the public struct (strings borrowed from *pb). */
@@ -39,8 +39,8 @@ static void claim_of_step(const json_t *doc, size_t step, struct test_claim *t)
     for (size_t i = 0; i < t->pb->n_lines; i++)
         t->lines[i] = (struct sanhe_line){t->pb->lines[i]->code, t->pb->lines[i]->qty_milli,
                                           t->pb->lines[i]->amount};
-    t->claim = (struct sanhe_claim){t->pb->hospital, t->pb->person, t->pb->visit, t->pb->date,
-                                    t->lines, t->pb->n_lines};
+    t->claim = (struct sanhe_claim){t->pb->hospital, t->pb->person, t->pb->visit,
+                                    t->pb->date,     t->lines,      t->pb->n_lines};
 }
 
 static int64_t expect_of(const json_t *doc, size_t step, const char *key)

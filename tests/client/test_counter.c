@@ -18,12 +18,12 @@
 #include "receipt.h"
 
 static int failures;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                               \
-        }                                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 #define OUT_MAX (256 * 1024)
@@ -192,8 +192,8 @@ static void test_json_replay(void)
     int64_t sum = json_integer_value(json_object_get(j, "patient_pays"));
     const char *key;
     json_t *v;
-    json_object_foreach(json_object_get(j, "funds"), key, v)
-        sum += json_integer_value(json_object_get(v, "pay"));
+    json_object_foreach(json_object_get(j, "funds"), key, v) sum +=
+        json_integer_value(json_object_get(v, "pay"));
     CHECK(sum == json_integer_value(json_object_get(j, "total")));
     CHECK(json_integer_value(json_object_get(j, "settlement_id")) > 0);
     /* Step 0: A002 6,000.00 + A003 15,000.00; B001 1,500.00; C001 2,000.00. */
@@ -431,10 +431,10 @@ static void test_queue(void)
     for (const char *l = out; *l != '\0';) {
         size_t len = strcspn(l, "\n");
         json_t *rec = json_loadb(l, len, 0, NULL);
-        answered += rec != NULL &&
-                    strcmp(json_string_value(json_object_get(rec, "state")), "answered") == 0 &&
-                    json_integer_value(json_object_get(json_object_get(rec, "reply"),
-                                                       "settlement_id")) > 0;
+        answered +=
+            rec != NULL &&
+            strcmp(json_string_value(json_object_get(rec, "state")), "answered") == 0 &&
+            json_integer_value(json_object_get(json_object_get(rec, "reply"), "settlement_id")) > 0;
         json_decref(rec);
         l += len + (l[len] == '\n');
     }
@@ -482,9 +482,9 @@ static void test_queue_kill9(void)
     pid_t child = fork();
     if (child == 0) {
         freopen("/dev/null", "w", stdout);
-        execl(SANHE_COUNTER_PATH, "sanhe-counter", "--engine", fixture_engine(&f, port), "--ca",
-              ca, "--cert", cert, "--key", key, "--queue", qdir, "--request-id", "k-1", "settle",
-              path, (char *)NULL);
+        execl(SANHE_COUNTER_PATH, "sanhe-counter", "--engine", fixture_engine(&f, port), "--ca", ca,
+              "--cert", cert, "--key", key, "--queue", qdir, "--request-id", "k-1", "settle", path,
+              (char *)NULL);
         _exit(127);
     }
     struct timespec pause = {0, 800 * 1000 * 1000};

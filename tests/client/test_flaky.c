@@ -25,12 +25,12 @@
 #define CLINIC_CLAIMS 40
 
 static int failures;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                               \
-        }                                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 struct record {
@@ -60,8 +60,8 @@ static void load_claims(void)
         for (size_t i = 0; i < pb->n_lines && i < 16; i++)
             claims[k].lines[i] = (struct sanhe_line){pb->lines[i]->code, pb->lines[i]->qty_milli,
                                                      pb->lines[i]->amount};
-        claims[k].claim = (struct sanhe_claim){pb->hospital, pb->person, pb->visit, pb->date,
-                                               claims[k].lines, pb->n_lines};
+        claims[k].claim = (struct sanhe_claim){pb->hospital, pb->person,      pb->visit,
+                                               pb->date,     claims[k].lines, pb->n_lines};
     }
 }
 
@@ -116,7 +116,8 @@ static int counter(const char *args, char *out, size_t out_size)
     snprintf(cmd, sizeof cmd,
              "%s --engine 127.0.0.1:%d --ca %s/certs/ca.crt --cert %s/certs/counter-%s.crt "
              "--key %s/certs/counter-%s.key --timeout-ms 700 %s",
-             SANHE_COUNTER_PATH, proxy_port, f.sb.dir, f.sb.dir, HOSPITAL, f.sb.dir, HOSPITAL, args);
+             SANHE_COUNTER_PATH, proxy_port, f.sb.dir, f.sb.dir, HOSPITAL, f.sb.dir, HOSPITAL,
+             args);
     FILE *p = popen(cmd, "r");
     char sink[4096];
     size_t n = 0;
@@ -171,8 +172,8 @@ static void verify_clinic(sanhe_client *c)
         size_t len = strcspn(l, "\n");
         json_t *rec = json_loadb(l, len, 0, NULL);
         const char *rid = json_string_value(json_object_get(rec, "request_id"));
-        json_int_t sid = json_integer_value(json_object_get(json_object_get(rec, "reply"),
-                                                            "settlement_id"));
+        json_int_t sid =
+            json_integer_value(json_object_get(json_object_get(rec, "reply"), "settlement_id"));
         answered += rec != NULL &&
                     strcmp(json_string_value(json_object_get(rec, "state")), "answered") == 0;
         struct sanhe_settlement st;
@@ -251,9 +252,9 @@ int main(int argc, char **argv)
            "delays %ld; calls retried by the caller after the deadline %ld (outcome unknown "
            "%ld, unreachable %ld), refused %ld, gave up %ld\n",
            atomic_load(&st->connections), atomic_load(&st->connections) - CLIENTS,
-           atomic_load(&st->drops), atomic_load(&st->stalls),
-           atomic_load(&st->delays), atomic_load(&retries), atomic_load(&unknown),
-           atomic_load(&unreachable), atomic_load(&refused), atomic_load(&gave_up));
+           atomic_load(&st->drops), atomic_load(&st->stalls), atomic_load(&st->delays),
+           atomic_load(&retries), atomic_load(&unknown), atomic_load(&unreachable),
+           atomic_load(&refused), atomic_load(&gave_up));
     CHECK(atomic_load(&refused) == 0 && atomic_load(&gave_up) == 0);
     CHECK(atomic_load(&st->drops) > 0 && atomic_load(&st->stalls) > 0);
     int queued = clinic();

@@ -32,7 +32,8 @@ static int compare_object(const json_t *expect, const json_t *actual, const char
     int diffs = 0;
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)expect, key, value) {
+    json_object_foreach((json_t *)expect, key, value)
+    {
         char sub[512];
         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] != '\0' ? "." : "", key);
         diffs += compare_expect(value, json_object_get(actual, key), sub, prefix);
@@ -54,8 +55,7 @@ static int compare_array(const json_t *expect, const json_t *actual, const char 
     return diffs;
 }
 
-int compare_expect(const json_t *expect, const json_t *actual, const char *path,
-                   const char *prefix)
+int compare_expect(const json_t *expect, const json_t *actual, const char *path, const char *prefix)
 {
     if (json_is_object(expect))
         return compare_object(expect, actual, path, prefix);

@@ -35,8 +35,8 @@ static void counter_name(const char *hospital, char out[64])
 {
     bool plain = strlen(hospital) > 0 && strlen(hospital) < 40 && hospital[0] != '.';
     for (const char *c = hospital; plain && *c; c++)
-        plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+        plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                *c == '.' || *c == '_' || *c == '-';
     uint64_t h = 1469598103934665603ULL;
     for (const char *c = hospital; *c; c++)
         h = (h ^ (unsigned char)*c) * 1099511628211ULL;
@@ -93,8 +93,8 @@ static int add_terminals(struct driver *d, struct sh_error *err)
     if (rc == 0)
         rc = sandbox_add_terminal(&d->sb, BUREAU, NULL, "bureau", err);
     for (size_t i = 0; rc == 0 && i < d->counter_count; i++)
-        rc = sandbox_add_terminal(&d->sb, d->counters[i].name, d->counters[i].hospital,
-                                  "counter", err);
+        rc = sandbox_add_terminal(&d->sb, d->counters[i].name, d->counters[i].hospital, "counter",
+                                  err);
     return rc;
 }
 

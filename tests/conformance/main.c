@@ -33,10 +33,11 @@ static void identities_build(const json_t *doc, struct case_identities *ids)
     ids->hospitals = calloc(cap + 1, sizeof(char *));
     ids->hospital_count = 0;
     for (size_t i = 0; i < cap && ids->hospitals != NULL; i++) {
-        const json_t *src = i < json_array_size(hospitals)
-                                ? json_object_get(json_array_get(hospitals, i), "code")
-                                : json_object_get(json_array_get(steps, i - json_array_size(hospitals)),
-                                                  "hospital");
+        const json_t *src =
+            i < json_array_size(hospitals)
+                ? json_object_get(json_array_get(hospitals, i), "code")
+                : json_object_get(json_array_get(steps, i - json_array_size(hospitals)),
+                                  "hospital");
         const char *code = json_string_value(src);
         bool seen = code == NULL;
         for (size_t j = 0; !seen && j < ids->hospital_count; j++)
@@ -127,7 +128,8 @@ static json_t *step_run(struct driver *drv, const struct driver_ops *ops, const 
                          "client_side", 1);
     json_t *actual = NULL;
     if (rc == 0) {
-        const char *hospital = strcmp(op, "eligibility") == 0 ? NULL : string_field(step, "hospital");
+        const char *hospital =
+            strcmp(op, "eligibility") == 0 ? NULL : string_field(step, "hospital");
         Sanhe__Response *resp = NULL;
         rc = ops->call(drv, hospital, &s.req, &resp, err);
         if (rc == 0) {

@@ -39,7 +39,7 @@ extern const struct driver_ops driver_server;
 
 /* Server-mode settings, from the command line. */
 struct server_options {
-    const char *engine_path; /* the sanhe-engine binary */
+    const char *engine_path;  /* the sanhe-engine binary */
     const char *certs_script; /* ops/certs.sh */
     bool keep;                /* keep temporary directories for inspection */
 };

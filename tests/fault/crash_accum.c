@@ -67,8 +67,7 @@ static struct acc_sum *acc_find(struct acc_sums *s, int person, int32_t year, co
 
 /* Adds one settlement's fund shares (those that applied a rule name the
  * accumulator they touched by their cap group). */
-static bool add_settlement(struct acc_sums *s, const Sanhe__Request *req,
-                           const Sanhe__Breakdown *b)
+static bool add_settlement(struct acc_sums *s, const Sanhe__Request *req, const Sanhe__Breakdown *b)
 {
     int person = person_index(req->settle->claim->person);
     for (size_t f = 0; person >= 0 && f < b->n_funds; f++) {
@@ -116,10 +115,11 @@ static void compare_one(struct acc_sums *s, int p, const Sanhe__Accumulator *acc
     v->accumulators++;
     v->mismatches += acc->paid != paid || acc->payable != payable;
     if (acc->paid != paid || acc->payable != payable)
-        crash_verdict_fail(v, "person %d, %d %s/%s: the engine has paid %" PRId64 ", payable %"
-                           PRId64 "; the answered settlements sum to %" PRId64 " and %" PRId64,
-                           p, acc->year, acc->fund, acc->cap_group, acc->paid, acc->payable,
-                           paid, payable);
+        crash_verdict_fail(v,
+                           "person %d, %d %s/%s: the engine has paid %" PRId64 ", payable %" PRId64
+                           "; the answered settlements sum to %" PRId64 " and %" PRId64,
+                           p, acc->year, acc->fund, acc->cap_group, acc->paid, acc->payable, paid,
+                           payable);
 }
 
 static void compare(struct acc_sums *s, Sanhe__Response **resps, struct crash_verdict *v)
@@ -137,9 +137,10 @@ static void compare(struct acc_sums *s, Sanhe__Response **resps, struct crash_ve
         const struct acc_sum *a = &s->items[i];
         v->mismatches += !a->seen && (a->paid != 0 || a->payable != 0);
         if (!a->seen && (a->paid != 0 || a->payable != 0))
-            crash_verdict_fail(v, "person %d, %d %s/%s: the engine has no accumulator; the "
-                               "answered settlements sum to paid %" PRId64, a->person, a->year,
-                               a->fund, a->cap_group, a->paid);
+            crash_verdict_fail(v,
+                               "person %d, %d %s/%s: the engine has no accumulator; the "
+                               "answered settlements sum to paid %" PRId64,
+                               a->person, a->year, a->fund, a->cap_group, a->paid);
     }
 }
 

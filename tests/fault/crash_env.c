@@ -32,8 +32,9 @@ static void print_file(const char *path)
 static int load_reference(struct crash_env *env)
 {
     char data[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
-    const char *const argv[] = {SANHE_ENGINE_PATH, "load", "--data",
-                                sandbox_path(&env->sb, "data", data), CRASH_CASE, NULL};
+    const char *const argv[] = {SANHE_ENGINE_PATH, "load",
+                                "--data",          sandbox_path(&env->sb, "data", data),
+                                CRASH_CASE,        NULL};
     if (proc_run(argv, sandbox_path(&env->sb, "load.out", out),
                  sandbox_path(&env->sb, "load.err", err)) != 0) {
         fprintf(stderr, "crash: sanhe-engine load %s failed:\n", CRASH_CASE);
@@ -47,8 +48,8 @@ static int add_terminals(struct crash_env *env, struct sh_error *err)
 {
     char name[32];
     for (int i = 0; i < CRASH_CLIENTS; i++)
-        if (sandbox_add_terminal(&env->sb, crash_terminal(i, name), crash_hospitals[i],
-                                 "counter", err) != 0)
+        if (sandbox_add_terminal(&env->sb, crash_terminal(i, name), crash_hospitals[i], "counter",
+                                 err) != 0)
             return -1;
     return sandbox_add_terminal(&env->sb, CRASH_BUREAU, NULL, "bureau", err);
 }
@@ -104,8 +105,7 @@ int crash_env_check(struct crash_env *env)
     return rc;
 }
 
-int crash_env_connect(const struct crash_env *env, const char *name, int attempts,
-                      struct tc **out)
+int crash_env_connect(const struct crash_env *env, const char *name, int attempts, struct tc **out)
 {
     struct sh_error err = {0};
     int rc = -1;

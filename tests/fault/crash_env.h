@@ -48,8 +48,7 @@ int crash_env_check(struct crash_env *env);
 
 /* A TLS connection as terminal name, in at most attempts tries 100 ms
  * apart (a restarted engine may still be starting up under ASan). */
-int crash_env_connect(const struct crash_env *env, const char *name, int attempts,
-                      struct tc **out);
+int crash_env_connect(const struct crash_env *env, const char *name, int attempts, struct tc **out);
 
 /* Stops the engine if it runs, removes the directory unless kept. */
 void crash_env_destroy(struct crash_env *env);

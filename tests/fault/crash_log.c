@@ -90,17 +90,16 @@ static bool record_settle(struct crash_client *c, struct crash_op *op, const San
 static bool record_undo(struct crash_client *c, struct crash_op *op, const Sanhe__Response *r)
 {
     struct crash_op *target = &c->ops[op->target];
-    bool reversed = op->kind == CRASH_REVERSE
-                        ? r->reverse != NULL && r->reverse->reversed
-                        : r->cancel != NULL && r->cancel->reversed;
+    bool reversed = op->kind == CRASH_REVERSE ? r->reverse != NULL && r->reverse->reversed
+                                              : r->cancel != NULL && r->cancel->reversed;
     uint64_t id = op->kind == CRASH_REVERSE ? (r->reverse ? r->reverse->settlement_id : 0)
                                             : (r->cancel ? r->cancel->settlement_id : 0);
     if (!reversed || id != target->settlement_id) {
         char err[300];
-        crash_fail(c, "%s %s of settle %s (settlement %" PRIu64 "): reversed %d, id %" PRIu64
-                   " (%s)", op->kind == CRASH_REVERSE ? "reverse" : "cancel", op->rid,
-                   target->rid, target->settlement_id, reversed, id,
-                   crash_error_text(r, err, sizeof err));
+        crash_fail(c,
+                   "%s %s of settle %s (settlement %" PRIu64 "): reversed %d, id %" PRIu64 " (%s)",
+                   op->kind == CRASH_REVERSE ? "reverse" : "cancel", op->rid, target->rid,
+                   target->settlement_id, reversed, id, crash_error_text(r, err, sizeof err));
         return false;
     }
     target->undone = true;
@@ -125,8 +124,7 @@ bool crash_record(struct crash_client *c, size_t i, Sanhe__Response *resp)
     return true;
 }
 
-size_t crash_find_rid(const struct crash_client *c, const size_t *idx, size_t n,
-                      const char *rid)
+size_t crash_find_rid(const struct crash_client *c, const size_t *idx, size_t n, const char *rid)
 {
     for (size_t k = 0; k < n; k++)
         if (rid != NULL && strcmp(c->ops[idx[k]].rid, rid) == 0)

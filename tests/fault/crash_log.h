@@ -27,21 +27,21 @@ struct crash_op {
     bool acked;             /* answered before the engine was killed */
     size_t target;          /* reverse, cancel: the settle it undoes */
     /* Settles only: */
-    bool landed;            /* a settlement exists under rid */
-    bool undone;            /* reversed or cancelled by this client */
-    bool undo_pending;      /* a reverse or cancel names it: no second one */
+    bool landed;             /* a settlement exists under rid */
+    bool undone;             /* reversed or cancelled by this client */
+    bool undo_pending;       /* a reverse or cancel names it: no second one */
     bool cancelled_unlanded; /* cancelled before it landed: never pays */
     uint64_t settlement_id;
 };
 
 struct crash_stats {
-    uint64_t sent;      /* distinct requests (request ids) */
-    uint64_t acked;     /* answered on the first try, before a kill */
-    uint64_t retried;   /* unanswered at a kill, answered by a retry */
-    uint64_t cancels;   /* unanswered settles resolved with a cancel instead */
+    uint64_t sent;          /* distinct requests (request ids) */
+    uint64_t acked;         /* answered on the first try, before a kill */
+    uint64_t retried;       /* unanswered at a kill, answered by a retry */
+    uint64_t cancels;       /* unanswered settles resolved with a cancel instead */
     uint64_t cancel_landed; /* of those, the settle had landed (reversed: true) */
-    uint64_t resent;    /* acknowledged requests sent again, reply identical */
-    uint64_t undos;     /* reverse and cancel of acknowledged settles */
+    uint64_t resent;        /* acknowledged requests sent again, reply identical */
+    uint64_t undos;         /* reverse and cancel of acknowledged settles */
 };
 
 struct crash_client {
@@ -49,13 +49,13 @@ struct crash_client {
     char terminal[32];
     const char *hospital;
     uint64_t rng;
-    char prefix[8];       /* of its request ids: one run of the test, one space */
+    char prefix[8]; /* of its request ids: one run of the test, one space */
     uint64_t next_rid;
     struct crash_op *ops;
     size_t count, cap;
-    size_t round_start;   /* ops before it are resolved */
+    size_t round_start; /* ops before it are resolved */
     struct crash_stats stats;
-    char failure[512];    /* the first thing that went wrong; "" when none */
+    char failure[512]; /* the first thing that went wrong; "" when none */
 };
 
 void crash_client_init(struct crash_client *c, int index, const char *prefix, uint64_t seed);
@@ -67,8 +67,7 @@ void crash_client_free(struct crash_client *c);
 size_t crash_op_new(struct crash_client *c, enum crash_kind kind, size_t target);
 
 /* Records the first failure (later ones are dropped: the first explains). */
-void crash_fail(struct crash_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void crash_fail(struct crash_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The error of a response as "CODE: message", or "no error". */
 const char *crash_error_text(const Sanhe__Response *resp, char *buf, size_t len);
@@ -80,7 +79,6 @@ const char *crash_error_text(const Sanhe__Response *resp, char *buf, size_t len)
 bool crash_record(struct crash_client *c, size_t i, Sanhe__Response *resp);
 
 /* The index of the op whose request id is rid among idx[0..n), or n. */
-size_t crash_find_rid(const struct crash_client *c, const size_t *idx, size_t n,
-                      const char *rid);
+size_t crash_find_rid(const struct crash_client *c, const size_t *idx, size_t n, const char *rid);
 
 #endif

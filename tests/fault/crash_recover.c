@@ -46,8 +46,8 @@ static bool replay_all(struct crash_client *c, struct tc *tc, const size_t *idx,
         bool same = crash_same_response(c->ops[idx[k]].reply, resps[k]);
         if (!same) {
             char err[300];
-            crash_fail(c, "%s sent again: another reply than the first (%s)",
-                       c->ops[idx[k]].rid, crash_error_text(resps[k], err, sizeof err));
+            crash_fail(c, "%s sent again: another reply than the first (%s)", c->ops[idx[k]].rid,
+                       crash_error_text(resps[k], err, sizeof err));
         }
         c->stats.resent += same;
         ok = same;
@@ -108,8 +108,8 @@ static bool send_cancels(struct crash_client *c, struct tc *tc, const size_t *se
             return false;
         }
         c->ops[settles[k]].undo_pending = true;
-        c->ops[cancels[k]].request = crash_req_cancel(c->ops[cancels[k]].rid,
-                                                      c->ops[settles[k]].rid);
+        c->ops[cancels[k]].request =
+            crash_req_cancel(c->ops[cancels[k]].rid, c->ops[settles[k]].rid);
     }
     Sanhe__Response **resps = calloc(n + 1, sizeof *resps);
     bool ok = resps != NULL && send_ops(c, tc, cancels, n, resps);
@@ -132,8 +132,8 @@ static bool check_late_settle(struct crash_client *c, size_t i, Sanhe__Response 
     bool ok = resp->error != NULL && resp->error->code == SANHE__ERROR_CODE__ALREADY_REVERSED;
     if (!ok) {
         char err[300];
-        crash_fail(c, "late settle %s after its cancel: not ALREADY_REVERSED (%s)",
-                   c->ops[i].rid, crash_error_text(resp, err, sizeof err));
+        crash_fail(c, "late settle %s after its cancel: not ALREADY_REVERSED (%s)", c->ops[i].rid,
+                   crash_error_text(resp, err, sizeof err));
     }
     sanhe__response__free_unpacked(resp, NULL);
     return ok;
@@ -160,8 +160,7 @@ static bool check_not_paid(struct crash_client *c, size_t i, const Sanhe__Respon
     const Sanhe__Settlement *s = resp->query != NULL ? resp->query->settlement : NULL;
     bool ok = op->landed ? s != NULL && s->settlement_id == op->settlement_id &&
                                s->state == SANHE__SETTLEMENT_STATE__REVERSED
-                         : resp->error != NULL &&
-                               resp->error->code == SANHE__ERROR_CODE__NOT_FOUND;
+                         : resp->error != NULL && resp->error->code == SANHE__ERROR_CODE__NOT_FOUND;
     if (!ok) {
         char err[300];
         crash_fail(c, "query of cancelled settle %s (landed %d): state %d (%s)", op->rid,
@@ -171,8 +170,7 @@ static bool check_not_paid(struct crash_client *c, size_t i, const Sanhe__Respon
     return ok;
 }
 
-static bool query_cancelled(struct crash_client *c, struct tc *tc, const size_t *settles,
-                            size_t n)
+static bool query_cancelled(struct crash_client *c, struct tc *tc, const size_t *settles, size_t n)
 {
     Sanhe__Request **reqs = calloc(n + 1, sizeof *reqs);
     Sanhe__Response **resps = calloc(n + 1, sizeof *resps);
@@ -242,8 +240,7 @@ static bool resolve_round(struct crash_recover *r, struct tc *tc)
 static bool resend_some(struct crash_client *c, struct tc *tc, int count)
 {
     size_t idx[CRASH_CHUNK], n = 0;
-    for (int tries = 0; n < (size_t)count && n < CRASH_CHUNK && tries < 8 * count &&
-                        c->count > 0;
+    for (int tries = 0; n < (size_t)count && n < CRASH_CHUNK && tries < 8 * count && c->count > 0;
          tries++) {
         size_t i = crash_rng_below(&c->rng, (uint32_t)c->count);
         if (c->ops[i].reply != NULL)

@@ -61,8 +61,7 @@ void *crash_recover_thread(void *arg);
 /* Sends reqs[0..n), CRASH_CHUNK at a time, and receives every answer into
  * resps[] in request order (answers may come in any order). Returns 0, or a
  * negative SH_E_* code and then no response at all. */
-int crash_pipeline(struct tc *tc, Sanhe__Request *const *reqs, Sanhe__Response **resps,
-                   size_t n);
+int crash_pipeline(struct tc *tc, Sanhe__Request *const *reqs, Sanhe__Response **resps, size_t n);
 
 /* crash_pipeline, then frees reqs (built for this one call). */
 int crash_run_all(struct tc *tc, Sanhe__Request **reqs, Sanhe__Response **resps, size_t n);

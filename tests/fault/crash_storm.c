@@ -151,7 +151,8 @@ static void burst_send(struct crash_client *c, struct tc *tc, int count)
 static size_t burst_find(const struct crash_client *c, const char *rid)
 {
     size_t i = c->round_start;
-    while (i < c->count && (rid == NULL || c->ops[i].reply != NULL || strcmp(c->ops[i].rid, rid) != 0))
+    while (i < c->count &&
+           (rid == NULL || c->ops[i].reply != NULL || strcmp(c->ops[i].rid, rid) != 0))
         i++;
     return i;
 }

@@ -70,7 +70,8 @@ static int scan_chunk(struct tc *tc, uint64_t base, struct found_list *l, size_t
         bool found = rc == 0 && r->query != NULL && r->query->settlement != NULL &&
                      r->query->settlement->hospital != NULL &&
                      r->query->settlement->request_id != NULL;
-        if (rc == 0 && !found && (r->error == NULL || r->error->code != SANHE__ERROR_CODE__NOT_FOUND))
+        if (rc == 0 && !found &&
+            (r->error == NULL || r->error->code != SANHE__ERROR_CODE__NOT_FOUND))
             crash_verdict_fail(v, "query of settlement %" PRIu64 ": neither found nor NOT_FOUND",
                                base + k);
         if (found && found_add(l, r))
@@ -98,7 +99,8 @@ static int found_cmp(const void *a, const void *b)
     int c = strcmp(x->hospital, y->hospital);
     if (c == 0)
         c = strcmp(x->request_id, y->request_id);
-    return c != 0 ? c : (x->settlement_id > y->settlement_id) - (x->settlement_id < y->settlement_id);
+    return c != 0 ? c
+                  : (x->settlement_id > y->settlement_id) - (x->settlement_id < y->settlement_id);
 }
 
 /* The first settlement of (hospital, rid) in the sorted list, and how many. */
@@ -164,13 +166,13 @@ static void check_landed(const struct found_list *l, const struct crash_client *
                            count);
     const Sanhe__Settlement *s = l->items[at].s;
     bool reversed = s->state == SANHE__SETTLEMENT_STATE__REVERSED;
-    const Sanhe__Breakdown *told = op->reply != NULL && op->reply->settle != NULL
-                                       ? op->reply->settle->breakdown
-                                       : NULL;
+    const Sanhe__Breakdown *told =
+        op->reply != NULL && op->reply->settle != NULL ? op->reply->settle->breakdown : NULL;
     if (s->settlement_id != op->settlement_id || reversed != op->undone ||
         !same_breakdown(s->breakdown, told)) {
         v->mismatches++;
-        crash_verdict_fail(v, "%s %s: the engine has settlement %" PRIu64 " (reversed %d), the "
+        crash_verdict_fail(v,
+                           "%s %s: the engine has settlement %" PRIu64 " (reversed %d), the "
                            "client was told %" PRIu64 " (reversed %d), amounts %s",
                            c->hospital, op->rid, s->settlement_id, reversed, op->settlement_id,
                            op->undone, same_breakdown(s->breakdown, told) ? "equal" : "differ");
@@ -193,8 +195,8 @@ static void check_client(const struct found_list *l, const struct crash_client *
             found_range(l, c->hospital, op->rid, &count);
             v->duplicates += count;
             if (count > 0)
-                crash_verdict_fail(v, "%s %s: cancelled before it landed, yet settled",
-                                   c->hospital, op->rid);
+                crash_verdict_fail(v, "%s %s: cancelled before it landed, yet settled", c->hospital,
+                                   op->rid);
         } else {
             crash_verdict_fail(v, "%s %s: never resolved (a bug of the test)", c->hospital,
                                op->rid);
@@ -203,8 +205,9 @@ static void check_client(const struct found_list *l, const struct crash_client *
     for (size_t i = 0; i < l->count; i++)
         in_engine += strcmp(l->items[i].s->hospital, c->hospital) == 0;
     if (in_engine != landed)
-        crash_verdict_fail(v, "%s: %" PRIu64 " settlements in the engine, %" PRIu64
-                           " settle request ids landed", c->hospital, in_engine, landed);
+        crash_verdict_fail(
+            v, "%s: %" PRIu64 " settlements in the engine, %" PRIu64 " settle request ids landed",
+            c->hospital, in_engine, landed);
 }
 
 /* ---- by request id ------------------------------------------------------------------------ */
@@ -223,9 +226,8 @@ static void check_by_rid(struct tc *tc, const struct crash_client *c, struct cra
         idx[n] = i;
         reqs[n++] = crash_req_query(rid, 0, c->hospital, c->ops[i].rid);
     }
-    int rc = idx != NULL && reqs != NULL && resps != NULL
-                 ? crash_run_all(tc, reqs, resps, n)
-                 : SH_E_INTERNAL;
+    int rc = idx != NULL && reqs != NULL && resps != NULL ? crash_run_all(tc, reqs, resps, n)
+                                                          : SH_E_INTERNAL;
     if (rc != 0)
         crash_verdict_fail(v, "%s: queries by request id failed: %s", c->hospital,
                            sh_error_name(rc));
@@ -238,9 +240,9 @@ static void check_by_rid(struct tc *tc, const struct crash_client *c, struct cra
                                    r->error->code == SANHE__ERROR_CODE__NOT_FOUND;
         if (rc == 0 && !ok) {
             v->mismatches++;
-            crash_verdict_fail(v, "%s %s: the query by request id gives settlement %" PRIu64
-                               ", expected %" PRIu64, c->hospital, op->rid,
-                               s != NULL ? s->settlement_id : 0, op->settlement_id);
+            crash_verdict_fail(
+                v, "%s %s: the query by request id gives settlement %" PRIu64 ", expected %" PRIu64,
+                c->hospital, op->rid, s != NULL ? s->settlement_id : 0, op->settlement_id);
         }
         sanhe__response__free_unpacked(resps[k], NULL);
     }

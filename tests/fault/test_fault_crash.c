@@ -91,8 +91,8 @@ static int storm_and_kill(struct crash_env *env, struct crash_client *clients, u
     struct crash_storm args[CRASH_CLIENTS];
     int delay = 50 + (int)crash_rng_below(rng, 451);
     for (int i = 0; i < CRASH_CLIENTS; i++) {
-        args[i] = (struct crash_storm){&clients[i], env, STORM_WINDOW,
-                                       crash_now_ms() + delay + 20000};
+        args[i] =
+            (struct crash_storm){&clients[i], env, STORM_WINDOW, crash_now_ms() + delay + 20000};
         pthread_create(&th[i], NULL, crash_storm_thread, &args[i]);
     }
     sleep_ms(delay);
@@ -125,8 +125,8 @@ static bool finish(struct crash_env *env, struct crash_client *clients, struct c
     int stopped = crash_env_stop(env);
     t->check_status = crash_env_check(env);
     if (stopped != 0 || t->check_status != 0) {
-        snprintf(msg, len, "after the last crash: stop exited %d, sanhe-engine check %d",
-                 stopped, t->check_status);
+        snprintf(msg, len, "after the last crash: stop exited %d, sanhe-engine check %d", stopped,
+                 t->check_status);
         return false;
     }
     if (crash_env_start(env) != 0) {
@@ -169,10 +169,10 @@ static void print_summary(const char *name, const struct crash_totals *t, int64_
            "; engine: settlements %" PRIu64 " (%" PRIu64 " undone), accumulators %" PRIu64
            ", duplicates %" PRIu64 ", lost %" PRIu64 ", mismatches %" PRIu64
            "; check %s; %.1f s; %s\n",
-           name, t->rounds, t->kills, s->sent, s->acked, s->retried, s->cancels,
-           s->cancel_landed, s->undos, s->resent, v->settlements, v->undone, v->accumulators,
-           v->duplicates, v->lost, v->mismatches, t->check_status == 0 ? "clean" : "FAILED",
-           (double)ms / 1000.0, ok ? "ok" : "FAILED");
+           name, t->rounds, t->kills, s->sent, s->acked, s->retried, s->cancels, s->cancel_landed,
+           s->undos, s->resent, v->settlements, v->undone, v->accumulators, v->duplicates, v->lost,
+           v->mismatches, t->check_status == 0 ? "clean" : "FAILED", (double)ms / 1000.0,
+           ok ? "ok" : "FAILED");
     fflush(stdout);
 }
 
@@ -195,8 +195,8 @@ static uint64_t sum_sent(const struct crash_client *clients)
 }
 
 /* One round: load, kill, restart, recovery; a line of what happened. */
-static bool one_round(struct crash_env *env, struct crash_client *clients, int round,
-                      uint64_t *rng, char *msg, size_t len)
+static bool one_round(struct crash_env *env, struct crash_client *clients, int round, uint64_t *rng,
+                      char *msg, size_t len)
 {
     uint64_t sent = sum_sent(clients), acked = sum_acked(clients);
     int64_t t0 = crash_now_ms();
@@ -209,8 +209,8 @@ static bool one_round(struct crash_env *env, struct crash_client *clients, int r
     int64_t t2 = crash_now_ms();
     recover_all(env, clients, round % 3 == 2, RESEND_PER_ROUND);
     int64_t t3 = crash_now_ms();
-    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64 " answered; restart %"
-           PRId64 " ms, recovery%s %" PRId64 " ms (round %" PRId64 " ms)\n",
+    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64 " answered; restart %" PRId64
+           " ms, recovery%s %" PRId64 " ms (round %" PRId64 " ms)\n",
            round, delay, sum_sent(clients) - sent, sum_acked(clients) - acked, t2 - t1,
            round % 3 == 2 ? " with cancels" : "", t3 - t2, t3 - t0);
     return !client_failed(clients, msg, len);
@@ -222,8 +222,8 @@ static bool crash_rounds(struct crash_env *env, struct crash_client *clients,
     long rounds = env_long("SANHE_CRASH_ROUNDS", 30);
     int64_t budget_ms = env_long("SANHE_CRASH_SECONDS", 75) * 1000;
     uint64_t seed = seed_of_run(), rng = seed;
-    printf("crash: up to %ld rounds in %" PRId64 " s, seed %" PRIu64 "\n", rounds,
-           budget_ms / 1000, seed);
+    printf("crash: up to %ld rounds in %" PRId64 " s, seed %" PRIu64 "\n", rounds, budget_ms / 1000,
+           seed);
     for (int i = 0; i < CRASH_CLIENTS; i++)
         crash_client_init(&clients[i], i, "k", seed);
     int64_t start = crash_now_ms();
@@ -287,8 +287,8 @@ static int burst_and_kill(struct crash_env *env, struct crash_client *clients)
     return atomic_load(&answers);
 }
 
-static bool big_batch(struct crash_env *env, struct crash_client *clients,
-                      struct crash_totals *t, char *msg, size_t len)
+static bool big_batch(struct crash_env *env, struct crash_client *clients, struct crash_totals *t,
+                      char *msg, size_t len)
 {
     uint64_t seed = seed_of_run();
     for (int i = 0; i < CRASH_CLIENTS; i++)

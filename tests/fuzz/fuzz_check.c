@@ -139,8 +139,8 @@ static int check_error(const Sanhe__Request *request, const struct sh_caller *ca
         return code;
     if (request->op_case != SANHE__REQUEST__OP__NOT_SET &&
         !fuzz_role_allows(request->op_case, caller->role) && code != SH_E_FORBIDDEN)
-        fuzz_fail("%s by role %d got %s, not FORBIDDEN", frame_op_name(request),
-                  (int)caller->role, sh_error_name(code));
+        fuzz_fail("%s by role %d got %s, not FORBIDDEN", frame_op_name(request), (int)caller->role,
+                  sh_error_name(code));
     return code;
 }
 

@@ -199,8 +199,8 @@ static void batch_fail_all(struct queued *q, size_t n, int rc)
     }
 }
 
-static void run_batched(struct ledger *ledger, const struct terminals *t,
-                        Sanhe__Request **requests, size_t n)
+static void run_batched(struct ledger *ledger, const struct terminals *t, Sanhe__Request **requests,
+                        size_t n)
 {
     static struct queued q[FUZZ_FRAMES_MAX * 3];
     size_t qn = 0;
@@ -302,8 +302,7 @@ static size_t mutate_body(uint8_t *data, size_t size, size_t max_size, struct sp
 }
 
 /* A copy of frame f at the frame boundary `at`: a retry, or a pipelined twin. */
-static size_t duplicate_frame(uint8_t *data, size_t size, size_t max_size, struct span f,
-                              size_t at)
+static size_t duplicate_frame(uint8_t *data, size_t size, size_t max_size, struct span f, size_t at)
 {
     size_t whole = FRAME_HEADER_BYTES + f.len;
     uint8_t *tmp = scratch_get(whole);

@@ -45,8 +45,8 @@ static struct {
     unsigned reset_every; /* SANHE_FUZZ_RESET_EVERY */
     unsigned prefill;     /* SANHE_FUZZ_PREFILL */
     bool reset_soon;
-    unsigned opened;      /* ledgers opened, for the statistics */
-    unsigned grown;       /* times their maps grew */
+    unsigned opened; /* ledgers opened, for the statistics */
+    unsigned grown;  /* times their maps grew */
 } fz;
 
 /* ---- Reference data --------------------------------------------------------------- */
@@ -71,8 +71,7 @@ static void load_case(const char *name)
     request.op_case = SANHE__REQUEST__OP_LOAD;
     request.load = &load;
     struct sh_reply reply = {0};
-    if (ledger_handle(fz.ledger, &fuzz_callers[FUZZ_ADMIN], &request, FUZZ_NOW_MS,
-                      &reply) != 0 ||
+    if (ledger_handle(fz.ledger, &fuzz_callers[FUZZ_ADMIN], &request, FUZZ_NOW_MS, &reply) != 0 ||
         fuzz_check_reply(&request, &fuzz_callers[FUZZ_ADMIN], &reply) != 0)
         fuzz_fail("%s: the load was refused", path);
     free(reply.data);
@@ -103,7 +102,7 @@ static void ledger_prefill(unsigned count)
     Sanhe__SettleRequest settle = SANHE__SETTLE_REQUEST__INIT;
     settle.claim = &claim;
     Sanhe__Request *requests = calloc(count, sizeof *requests);
-    char (*ids)[16] = calloc(count, sizeof *ids);
+    char(*ids)[16] = calloc(count, sizeof *ids);
     struct ledger_batch *batch = NULL;
     if (requests == NULL || ids == NULL || ledger_batch_begin(fz.ledger, FUZZ_NOW_MS, &batch) != 0)
         fuzz_fail("prefill: cannot begin");

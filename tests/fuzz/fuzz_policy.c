@@ -167,9 +167,13 @@ static void settle_in_a_row(const struct sh_policy *p, int level, int visit)
     static struct world w; /* large: not on the stack */
     world_init(&w, p, level, visit);
     for (int n = 0; n < CLAIMS_IN_A_ROW; n++) {
-        struct sh_rules_input in = {.claim = &w.claim, .hospital = &w.hospital,
-                                    .person = &w.person, .policy = p, .items = w.item_ptrs,
-                                    .accs = w.accs, .acc_count = w.acc_count};
+        struct sh_rules_input in = {.claim = &w.claim,
+                                    .hospital = &w.hospital,
+                                    .person = &w.person,
+                                    .policy = p,
+                                    .items = w.item_ptrs,
+                                    .accs = w.accs,
+                                    .acc_count = w.acc_count};
         struct sh_breakdown b;
         struct sh_error err = {0};
         if (sh_rules_settle(&in, &b, &err) != 0)

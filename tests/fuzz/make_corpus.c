@@ -56,8 +56,8 @@ struct claim {
     Sanhe__Line *ptrs[4];
 };
 
-static void claim_init(struct claim *c, const char *hospital, const char *person,
-                       const char *visit, const char *date)
+static void claim_init(struct claim *c, const char *hospital, const char *person, const char *visit,
+                       const char *date)
 {
     memset(c, 0, sizeof *c);
     sanhe__claim__init(&c->msg);

@@ -110,11 +110,15 @@ static int write_config(const struct engine_fixture *f, const char *limits)
 static int load_data(const struct engine_fixture *f)
 {
     char conf[PATH_MAX], terminals[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
-    const char *const argv[] = {SANHE_ENGINE_PATH, "load", "-c",
+    const char *const argv[] = {SANHE_ENGINE_PATH,
+                                "load",
+                                "-c",
                                 fixture_path(f, "engine.conf", conf),
                                 SANHE_CASES_DIR "/01-line-split-and-insurance.json",
-                                fixture_path(f, "terminals.json", terminals), NULL};
-    if (fixture_run(argv, fixture_path(f, "load.out", out), fixture_path(f, "load.err", err)) != 0) {
+                                fixture_path(f, "terminals.json", terminals),
+                                NULL};
+    if (fixture_run(argv, fixture_path(f, "load.out", out), fixture_path(f, "load.err", err)) !=
+        0) {
         fprintf(stderr, "fixture: sanhe-engine load failed:\n");
         print_file(err);
         return -1;

@@ -31,8 +31,7 @@ static int group_setup(void **state)
 {
     (void)state;
     char limits[128];
-    snprintf(limits, sizeof limits, "frame_max_bytes = %d\nhandshake_timeout_ms = 1000",
-             FRAME_MAX);
+    snprintf(limits, sizeof limits, "frame_max_bytes = %d\nhandshake_timeout_ms = 1000", FRAME_MAX);
     return fixture_start(&fixture, limits);
 }
 
@@ -205,12 +204,9 @@ static void test_silent_client_times_out(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frame_too_large),
-        cmocka_unit_test(test_garbage_is_bad_frame),
-        cmocka_unit_test(test_broken_protobuf),
-        cmocka_unit_test(test_truncated_frame),
-        cmocka_unit_test(test_not_tls),
-        cmocka_unit_test(test_silent_client_times_out),
+        cmocka_unit_test(test_frame_too_large), cmocka_unit_test(test_garbage_is_bad_frame),
+        cmocka_unit_test(test_broken_protobuf), cmocka_unit_test(test_truncated_frame),
+        cmocka_unit_test(test_not_tls),         cmocka_unit_test(test_silent_client_times_out),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -466,8 +466,8 @@ static void test_loads(void **state)
     expect_code(ADMIN, load_with("{\"schema\": \"sanhe.policy/1\", \"region\": ", "H330424999"),
                 SH_E_BAD_REFERENCE_DATA);
     assert_load_did_not_land();
-    expect_code(ADMIN, load_with("{\"schema\": \"sanhe.policy/1\", \"region\": \"330499\"}",
-                                 "H330424999"),
+    expect_code(ADMIN,
+                load_with("{\"schema\": \"sanhe.policy/1\", \"region\": \"330499\"}", "H330424999"),
                 SH_E_BAD_REFERENCE_DATA);
     assert_load_did_not_land();
     /* An empty Load changes nothing and says so. */
@@ -549,8 +549,8 @@ static void test_nothing_changed(void **state)
     assert_memory_equal(now, before.eligibility, len);
     free(now);
     /* No settlement id was used up, and a normal settle still works. */
-    uint64_t last = before.h1_settlement > before.h2_settlement ? before.h1_settlement
-                                                                : before.h2_settlement;
+    uint64_t last =
+        before.h1_settlement > before.h2_settlement ? before.h1_settlement : before.h2_settlement;
     expect_code(BUREAU, request_query("v-q-next", last + 1), SH_E_NOT_FOUND);
     assert_int_equal(settle_ok(H1, "v-after", FIXTURE_H1), last + 1);
     /* The store the engine leaves is consistent. */

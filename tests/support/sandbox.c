@@ -20,8 +20,8 @@ static int certs(const struct sandbox *sb, const char *const args[], struct sh_e
     for (int i = 1; i < 5 && args[i] != NULL; i++)
         argv[i + 2] = args[i];
     if (proc_run(argv, NULL, sandbox_path(sb, "certs.log", log)) != 0)
-        return sh_error_set(err, SH_E_INTERNAL, "%s %s failed: see %s", sb->certs_script,
-                            args[0], log);
+        return sh_error_set(err, SH_E_INTERNAL, "%s %s failed: see %s", sb->certs_script, args[0],
+                            log);
     return 0;
 }
 

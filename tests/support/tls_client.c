@@ -27,8 +27,8 @@ struct tc {
     char error[256];
 };
 
-__attribute__((format(printf, 3, 4))) static int tc_fail(struct tc *tc, int code,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int tc_fail(struct tc *tc, int code, const char *fmt,
+                                                         ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -55,7 +55,8 @@ static int64_t tc_now_ms(void)
 /* Waits until the socket is ready for what OpenSSL asked; 0, or SH_E_TIMEOUT. */
 static int tc_wait(struct tc *tc, int ssl_error, int64_t deadline)
 {
-    struct pollfd p = {.fd = tc->fd, .events = ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
+    struct pollfd p = {.fd = tc->fd,
+                       .events = ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
     for (;;) {
         int64_t left = deadline - tc_now_ms();
         if (left <= 0)
@@ -114,23 +115,23 @@ static int tc_ctx_setup(struct tc *tc, const char *host, const char *ca, const c
 }
 
 /* Runs an SSL call until it completes, waiting on the socket as asked. */
-#define TC_SSL_LOOP(tc, deadline, call, result)                                 \
-    do {                                                                        \
-        for (;;) {                                                              \
-            ERR_clear_error();                                                  \
-            int tc_rc_ = (call);                                                \
-            if (tc_rc_ == 1) {                                                  \
-                (result) = 0;                                                   \
-                break;                                                          \
-            }                                                                   \
-            int tc_e_ = SSL_get_error((tc)->ssl, tc_rc_);                       \
-            if (tc_e_ != SSL_ERROR_WANT_READ && tc_e_ != SSL_ERROR_WANT_WRITE) { \
-                (result) = tc_e_ == SSL_ERROR_ZERO_RETURN ? 1 : SH_E_UNAVAILABLE; \
-                break;                                                          \
-            }                                                                   \
-            if (((result) = tc_wait((tc), tc_e_, (deadline))) != 0)             \
-                break;                                                          \
-        }                                                                       \
+#define TC_SSL_LOOP(tc, deadline, call, result)                                                    \
+    do {                                                                                           \
+        for (;;) {                                                                                 \
+            ERR_clear_error();                                                                     \
+            int tc_rc_ = (call);                                                                   \
+            if (tc_rc_ == 1) {                                                                     \
+                (result) = 0;                                                                      \
+                break;                                                                             \
+            }                                                                                      \
+            int tc_e_ = SSL_get_error((tc)->ssl, tc_rc_);                                          \
+            if (tc_e_ != SSL_ERROR_WANT_READ && tc_e_ != SSL_ERROR_WANT_WRITE) {                   \
+                (result) = tc_e_ == SSL_ERROR_ZERO_RETURN ? 1 : SH_E_UNAVAILABLE;                  \
+                break;                                                                             \
+            }                                                                                      \
+            if (((result) = tc_wait((tc), tc_e_, (deadline))) != 0)                                \
+                break;                                                                             \
+        }                                                                                          \
     } while (0)
 
 int tc_connect(struct tc **out, const char *host, int port, const char *ca, const char *cert,
@@ -169,8 +170,8 @@ int tc_send_raw(struct tc *tc, const void *data, size_t len)
     while (done < len) {
         size_t n = 0;
         int rc;
-        TC_SSL_LOOP(tc, deadline, SSL_write_ex(tc->ssl, (const uint8_t *)data + done, len - done, &n),
-                    rc);
+        TC_SSL_LOOP(tc, deadline,
+                    SSL_write_ex(tc->ssl, (const uint8_t *)data + done, len - done, &n), rc);
         if (rc != 0)
             return tc_fail(tc, rc == SH_E_TIMEOUT ? SH_E_TIMEOUT : SH_E_UNAVAILABLE,
                            "send of %zu bytes failed after %zu", len, done);

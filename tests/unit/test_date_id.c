@@ -21,8 +21,8 @@ static void date_parse_accepts_real_days(void **state)
 static void date_parse_refuses_the_rest(void **state)
 {
     (void)state;
-    const char *bad[] = {"2026-02-30", "2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10",
-                         "2026-01-32", "2026-1-10",  "2026/01/10", "2026-01-10x", "",
+    const char *bad[] = {"2026-02-30", "2026-02-29", "1900-02-29",  "2026-13-01",  "2026-00-10",
+                         "2026-01-32", "2026-1-10",  "2026/01/10",  "2026-01-10x", "",
                          "20260110",   "1899-12-31", " 2026-01-10", "2026-04-31"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(sh_date_parse(bad[i]), 0);

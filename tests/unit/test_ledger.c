@@ -18,10 +18,10 @@ static const struct sh_caller *c_h1(void)
 static void settle_computes_and_replays_byte_for_byte(void **state)
 {
     struct fx *f = *state;
-    struct sh_reply first = fx_call_raw(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC,
-                                                                  "2026-03-01", 2500000));
-    struct sh_reply again = fx_call_raw(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC,
-                                                                  "2026-03-01", 2500000));
+    struct sh_reply first =
+        fx_call_raw(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01", 2500000));
+    struct sh_reply again =
+        fx_call_raw(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01", 2500000));
     assert_int_equal(first.len, again.len);
     assert_memory_equal(first.data, again.data, first.len);
     Sanhe__Response *r = fx_unpack(first);
@@ -83,34 +83,34 @@ static void settle_refusals_store_nothing(void **state)
                      SH_E_FORBIDDEN);
     assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r2", H1, P_LOWINC, "2026-02-30", 100)),
                      SH_E_BAD_CLAIM);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r3", H1, "330424196201120128",
-                                                       "2026-03-01", 100)),
-                     SH_E_BAD_PERSON_ID);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r4", H1, "330424199912319998",
-                                                       "2026-03-01", 100)),
-                     SH_E_UNKNOWN_PERSON);
+    assert_int_equal(
+        fx_code(f, c_h1(), rq_settle_std("r3", H1, "330424196201120128", "2026-03-01", 100)),
+        SH_E_BAD_PERSON_ID);
+    assert_int_equal(
+        fx_code(f, c_h1(), rq_settle_std("r4", H1, "330424199912319998", "2026-03-01", 100)),
+        SH_E_UNKNOWN_PERSON);
     assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r5", H1, P_DEAD, "2026-05-01", 100)),
                      SH_E_PERSON_DECEASED);
     assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r6", H1, P_LOWINC, "2027-01-05", 100)),
                      SH_E_NO_POLICY);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle(
-                                            "r7", claim_one(H1, P_LOWINC, "inpatient",
-                                                            "2026-03-01", "Z999", 100))),
-                     SH_E_UNKNOWN_ITEM);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle(
-                                            "r8", claim_one(H1, P_LOWINC, "emergency",
-                                                            "2026-03-01", "A003", 100))),
-                     SH_E_BAD_CLAIM);
+    assert_int_equal(
+        fx_code(f, c_h1(),
+                rq_settle("r7", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "Z999", 100))),
+        SH_E_UNKNOWN_ITEM);
+    assert_int_equal(
+        fx_code(f, c_h1(),
+                rq_settle("r8", claim_one(H1, P_LOWINC, "emergency", "2026-03-01", "A003", 100))),
+        SH_E_BAD_CLAIM);
     /* A person id one character too long is BAD_PERSON_ID, not cut to fit. */
     assert_int_equal(fx_code(f, c_h1(), rq_settle_std("r9", H1, P_LOWINC "1", "2026-03-01", 100)),
                      SH_E_BAD_PERSON_ID);
     /* An item code too long to be one: unknown, not cut to a known one. */
     char code[64];
     snprintf(code, sizeof code, "A003%040d", 0);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle(
-                                            "r10", claim_one(H1, P_LOWINC, "inpatient",
-                                                             "2026-03-01", code, 100))),
-                     SH_E_UNKNOWN_ITEM);
+    assert_int_equal(
+        fx_code(f, c_h1(),
+                rq_settle("r10", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", code, 100))),
+        SH_E_UNKNOWN_ITEM);
     assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
     assert_memory_equal(before, after, 32);
     /* A refused request id is free: checked afresh. */
@@ -120,8 +120,8 @@ static void settle_refusals_store_nothing(void **state)
 static void refusal_messages_mask_person_ids(void **state)
 {
     struct fx *f = *state;
-    Sanhe__Response *r = fx_call(f, c_h1(), rq_settle_std("m1", H1, "330424199912319998",
-                                                           "2026-03-01", 100));
+    Sanhe__Response *r =
+        fx_call(f, c_h1(), rq_settle_std("m1", H1, "330424199912319998", "2026-03-01", 100));
     assert_non_null(r->error);
     assert_null(strstr(r->error->message, "330424199912319998"));
     sanhe__response__free_unpacked(r, NULL);
@@ -138,8 +138,8 @@ static void presettle_is_a_trial_and_records_nothing(void **state)
     uint8_t before[32], after[32];
     assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
     Sanhe__Response *r = fx_call(
-        f, c_h1(), rq_presettle(NULL, claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003",
-                                                2500000)));
+        f, c_h1(),
+        rq_presettle(NULL, claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003", 2500000)));
     assert_null(r->error);
     assert_int_equal(r->result_case, SANHE__RESPONSE__RESULT_PRESETTLE);
     assert_true(r->presettle->breakdown->trial);
@@ -148,9 +148,10 @@ static void presettle_is_a_trial_and_records_nothing(void **state)
     assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
     assert_memory_equal(before, after, 32);
     /* Check 0 applies to a presettle too. */
-    assert_int_equal(fx_code(f, c_h1(), rq_presettle("p", claim_one(H2, P_LOWINC, "inpatient",
-                                                                    "2026-03-01", "A003", 1))),
-                     SH_E_FORBIDDEN);
+    assert_int_equal(
+        fx_code(f, c_h1(),
+                rq_presettle("p", claim_one(H2, P_LOWINC, "inpatient", "2026-03-01", "A003", 1))),
+        SH_E_FORBIDDEN);
 }
 
 /* ---- reverse ------------------------------------------------------------------------------ */
@@ -160,8 +161,7 @@ static void reverse_restores_accumulators_and_replays(void **state)
     struct fx *f = *state;
     uint8_t before[32], after[32];
     assert_int_equal(ledger_test_digest(f->ledger, "accumulators", before), 0);
-    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01",
-                                                         2500000));
+    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01", 2500000));
     f->now_ms += 86400000; /* reversed the next day */
     struct sh_reply first = fx_call_raw(f, c_h1(), rq_reverse_rid("a1-rev", "a1"));
     struct sh_reply again = fx_call_raw(f, c_h1(), rq_reverse_rid("a1-rev", "a1"));
@@ -180,8 +180,8 @@ static void reverse_restores_accumulators_and_replays(void **state)
     assert_int_equal(fx_code(f, c_h1(), rq_reverse_rid("a1-rev2", "a1")), SH_E_ALREADY_REVERSED);
     assert_int_equal(fx_code(f, c_h1(), rq_reverse_id("a1-rev3", id)), SH_E_ALREADY_REVERSED);
     /* The settle's replay still answers the original reply. */
-    Sanhe__Response *s = fx_call(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01",
-                                                          2500000));
+    Sanhe__Response *s =
+        fx_call(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01", 2500000));
     assert_null(s->error);
     assert_int_equal(s->settle->settlement_id, id);
     sanhe__response__free_unpacked(s, NULL);
@@ -195,8 +195,7 @@ static void reverse_targets(void **state)
 {
     struct fx *f = *state;
     struct sh_caller h3 = fx_counter(H3);
-    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a2", H1, P_LOWINC, "2026-03-02",
-                                                         2500000));
+    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a2", H1, P_LOWINC, "2026-03-02", 2500000));
     /* Another hospital: by request id it names nothing; by id it is not theirs. */
     assert_int_equal(fx_code(f, &h3, rq_reverse_rid("x-rev", "a2")), SH_E_NOT_FOUND);
     assert_int_equal(fx_code(f, &h3, rq_reverse_id("x-rev2", id)), SH_E_FORBIDDEN);
@@ -246,8 +245,7 @@ static void cancel_after_settle_reverses_it(void **state)
     struct fx *f = *state;
     uint8_t before[32], after[32];
     assert_int_equal(ledger_test_digest(f->ledger, "accumulators", before), 0);
-    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a2", H1, P_LOWINC, "2026-03-02",
-                                                         2500000));
+    uint64_t id = fx_settle_ok(f, c_h1(), rq_settle_std("a2", H1, P_LOWINC, "2026-03-02", 2500000));
     struct sh_reply first = fx_call_raw(f, c_h1(), rq_cancel("c2", "a2"));
     struct sh_reply again = fx_call_raw(f, c_h1(), rq_cancel("c2", "a2"));
     assert_int_equal(first.len, again.len);
@@ -310,9 +308,9 @@ static void eligibility_lists_every_accumulator_sorted(void **state)
     /* 2026: inpatient (coop/inpatient, assist/assist) and outpatient
      * (coop/outpatient, assist/outpatient); 2025: inpatient. */
     fx_settle_ok(f, c_h1(), rq_settle_std("a1", H1, P_LOWINC, "2026-03-01", 2500000));
-    fx_settle_ok(f, c_h1(), rq_settle(
-                                "a2", claim_one(H1, P_LOWINC, "outpatient", "2026-03-02", "A003",
-                                                10000)));
+    fx_settle_ok(
+        f, c_h1(),
+        rq_settle("a2", claim_one(H1, P_LOWINC, "outpatient", "2026-03-02", "A003", 10000)));
     fx_settle_ok(f, c_h1(), rq_settle_std("a3", H1, P_LOWINC, "2025-06-01", 2500000));
     struct sh_caller bureau = fx_role(SH_ROLE_BUREAU);
     Sanhe__Response *r = fx_call(f, &bureau, rq_eligibility(P_LOWINC, "2026-03-05"));
@@ -332,12 +330,9 @@ static void eligibility_lists_every_accumulator_sorted(void **state)
     static const struct {
         int year;
         const char *fund, *cap_group;
-    } want[] = {{2025, "assist", "assist"},
-                {2025, "coop", "inpatient"},
-                {2026, "assist", "assist"},
-                {2026, "assist", "outpatient"},
-                {2026, "coop", "inpatient"},
-                {2026, "coop", "outpatient"}};
+    } want[] = {{2025, "assist", "assist"},  {2025, "coop", "inpatient"},
+                {2026, "assist", "assist"},  {2026, "assist", "outpatient"},
+                {2026, "coop", "inpatient"}, {2026, "coop", "outpatient"}};
     assert_int_equal(e->n_accumulators, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < e->n_accumulators; i++) {
         assert_int_equal(e->accumulators[i]->year, want[i].year);
@@ -474,9 +469,10 @@ static void roles_are_enforced(void **state)
     sanhe__response__free_unpacked(r, NULL);
     assert_int_equal(fx_code(f, &admin, rq_settle_std("b2", H1, P_LOWINC, "2026-03-01", 1)),
                      SH_E_FORBIDDEN);
-    assert_int_equal(fx_code(f, &bureau, rq_presettle("b3", claim_one(H1, P_LOWINC, "inpatient",
-                                                                      "2026-03-01", "A003", 1))),
-                     SH_E_FORBIDDEN);
+    assert_int_equal(
+        fx_code(f, &bureau,
+                rq_presettle("b3", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003", 1))),
+        SH_E_FORBIDDEN);
     assert_int_equal(fx_code(f, &bureau, rq_cancel("b4", "x")), SH_E_FORBIDDEN);
     assert_int_equal(fx_code(f, &admin, rq_reverse_rid("b5", "x")), SH_E_FORBIDDEN);
     assert_int_equal(fx_code(f, c_h1(), rq_load_default()), SH_E_FORBIDDEN);
@@ -511,9 +507,10 @@ static void bad_requests_change_nothing(void **state)
                      SH_E_BAD_REQUEST);
     assert_int_equal(fx_code(f, c_h1(), rq_settle_std("", H1, P_LOWINC, "2026-03-01", 1)),
                      SH_E_BAD_REQUEST);
-    assert_int_equal(fx_code(f, c_h1(), rq_settle_std("0123456789abcdef0123456789abcdef", H1,
-                                                      P_LOWINC, "2026-03-01", 1)),
-                     SH_E_BAD_REQUEST);
+    assert_int_equal(
+        fx_code(f, c_h1(),
+                rq_settle_std("0123456789abcdef0123456789abcdef", H1, P_LOWINC, "2026-03-01", 1)),
+        SH_E_BAD_REQUEST);
     req = rq_reverse_rid("x", NULL);
     req->reverse->target_case = SANHE__REVERSE_REQUEST__TARGET__NOT_SET;
     assert_int_equal(fx_code(f, c_h1(), req), SH_E_BAD_REQUEST);
@@ -547,8 +544,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(settle_computes_and_replays_byte_for_byte, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(settle_reused_request_id_is_refused, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(settle_reused_request_id_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(settle_refusals_store_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(refusal_messages_mask_person_ids, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(presettle_is_a_trial_and_records_nothing, fx_setup,

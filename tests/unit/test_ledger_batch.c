@@ -80,16 +80,16 @@ static void refused_request_in_the_middle_spoils_nothing(void **state)
     struct sh_caller c = fx_counter(H1);
     Sanhe__Request *reqs[] = {
         rq_settle_std("m1", H1, P_LOWINC, "2026-03-01", 2500000),
-        rq_settle(
-            "m2", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "Z999", 100)), /* refused */
-        rq_settle_std("m1", H1, P_LOWINC, "2026-03-01", 2500001),                 /* reused */
+        rq_settle("m2",
+                  claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "Z999", 100)), /* refused */
+        rq_settle_std("m1", H1, P_LOWINC, "2026-03-01", 2500001),                   /* reused */
         rq_reverse_rid("m3", "m1"), /* sees m1 of this batch */
         rq_settle_std("m4", H1, P_LOWINC, "2026-03-02", 2500000),
         rq_cancel("m5", "m6"),
         rq_settle_std("m6", H1, P_LOWINC, "2026-03-02", 2500000), /* cancelled in this batch */
     };
-    const int want[] = {0, SH_E_UNKNOWN_ITEM, SH_E_REQUEST_ID_REUSED, 0, 0, 0,
-                        SH_E_ALREADY_REVERSED};
+    const int want[] = {0, SH_E_UNKNOWN_ITEM,    SH_E_REQUEST_ID_REUSED, 0, 0,
+                        0, SH_E_ALREADY_REVERSED};
     size_t n = sizeof reqs / sizeof reqs[0];
     struct ledger_batch *b;
     assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
@@ -127,9 +127,10 @@ static void load_and_settle_in_one_batch(void **state)
     assert_int_equal(ledger_batch_apply(b, &admin, load, &reply), 0);
     assert_int_equal(fx_code_of(fx_unpack(reply)), 0);
     ledger_batch_abort(b);
-    assert_int_equal(fx_code(f, &c, rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient",
-                                                                "2026-03-01", "A003", 1))),
-                     SH_E_UNKNOWN_HOSPITAL);
+    assert_int_equal(
+        fx_code(f, &c,
+                rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003", 1))),
+        SH_E_UNKNOWN_HOSPITAL);
     /* Committed: the settle after the load in the same batch sees both. */
     assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
     assert_int_equal(ledger_batch_apply(b, &admin, load, &reply), 0);
@@ -139,9 +140,10 @@ static void load_and_settle_in_one_batch(void **state)
     assert_int_equal(ledger_batch_commit(b), 0);
     sanhe__request__free_unpacked(load, NULL);
     sanhe__request__free_unpacked(settle, NULL);
-    assert_int_equal(fx_code(f, &c, rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient",
-                                                                "2026-03-01", "A003", 1))),
-                     0);
+    assert_int_equal(
+        fx_code(f, &c,
+                rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003", 1))),
+        0);
     assert_int_equal(fx_check(f), 0);
     fx_free(f);
 }

@@ -241,8 +241,14 @@ static void tamper_settlement_class(void **s)
 {
     tamper_case(s, "settlements", TAMPER_SETTLEMENT_CLASS);
 }
-static void tamper_settlement_line(void **s) { tamper_case(s, "settlements", TAMPER_SETTLEMENT_LINE); }
-static void tamper_settlement_pay(void **s) { tamper_case(s, "settlements", TAMPER_SETTLEMENT_PAY); }
+static void tamper_settlement_line(void **s)
+{
+    tamper_case(s, "settlements", TAMPER_SETTLEMENT_LINE);
+}
+static void tamper_settlement_pay(void **s)
+{
+    tamper_case(s, "settlements", TAMPER_SETTLEMENT_PAY);
+}
 
 /* ---- Failure injection ----------------------------------------------------------------------- */
 

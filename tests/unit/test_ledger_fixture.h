@@ -24,9 +24,9 @@
 #include "ledger.h"
 #include "ledger_test.h"
 
-#define H1 "H330424001" /* county */
-#define H2 "H330424002" /* county */
-#define H3 "H330424101" /* township */
+#define H1 "H330424001"               /* county */
+#define H2 "H330424002"               /* county */
+#define H3 "H330424101"               /* township */
 #define P_LOWINC "330424196201120129" /* low_income (assist), enrolled 2025 and 2026 */
 #define P_DEAD "330424193001130134"   /* tekun (assist), died 2026-04-30 */
 #define P_PLAIN "330424196001010013"  /* enrolled 2026, no category */
@@ -296,11 +296,11 @@ static inline Sanhe__Request *rq_load_empty(void)
     return r;
 }
 
-#define FX_APPEND(arr, n, item)                                                                  \
-    do {                                                                                       \
-        (arr) = realloc((arr), ((n) + 1) * sizeof *(arr));                                     \
-        assert_non_null(arr);                                                                  \
-        (arr)[(n)++] = (item);                                                                 \
+#define FX_APPEND(arr, n, item)                                                                    \
+    do {                                                                                           \
+        (arr) = realloc((arr), ((n) + 1) * sizeof *(arr));                                         \
+        assert_non_null(arr);                                                                      \
+        (arr)[(n)++] = (item);                                                                     \
     } while (0)
 
 static inline Sanhe__Person *fx_person(Sanhe__LoadRequest *l, const char *id, const char *region,

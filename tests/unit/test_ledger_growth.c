@@ -118,9 +118,10 @@ static void hard_limit_refuses_and_keeps_what_was_committed(void **state)
     assert_int_equal(fx_code(f, &c, rq_query_id(1)), 0);
     assert_int_equal(fx_code(f, &c, rq_query_id((uint64_t)landed)), 0);
     assert_int_equal(fx_code(f, &bureau, rq_eligibility(P_LOWINC, "2026-03-01")), 0);
-    assert_int_equal(fx_code(f, &c, rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient",
-                                                                "2026-03-01", "A003", 1))),
-                     0);
+    assert_int_equal(
+        fx_code(f, &c,
+                rq_presettle("p", claim_one(H1, P_LOWINC, "inpatient", "2026-03-01", "A003", 1))),
+        0);
     /* A replay is a read of the idempotency record: still answered. */
     assert_int_equal(fx_code(f, &c, rq_numbered("h", 0)), 0);
     assert_int_equal(fx_check(f), 0);

@@ -72,9 +72,13 @@ static void exp_add(struct exp_totals *t, const struct exp_settlement *s, int si
 
 static struct exp_totals exp_net(const struct exp_totals *a, const struct exp_totals *b)
 {
-    struct exp_totals n = {a->count + b->count, a->total + b->total,
-                           a->fund_total + b->fund_total, a->patient_pays + b->patient_pays,
-                           a->coop + b->coop, a->youfu + b->youfu, a->assist + b->assist};
+    struct exp_totals n = {a->count + b->count,
+                           a->total + b->total,
+                           a->fund_total + b->fund_total,
+                           a->patient_pays + b->patient_pays,
+                           a->coop + b->coop,
+                           a->youfu + b->youfu,
+                           a->assist + b->assist};
     return n;
 }
 
@@ -337,8 +341,7 @@ static void check_hospital_balanced(struct gen *g, int h, int d)
     Sanhe__Response *r = fx_call(g->f, &counter, req);
     Sanhe__ReconcileReply *rr = reconcile_ok(r);
     assert_true(rr->has_balanced && rr->balanced);
-    assert_int_equal(rr->n_differences + rr->n_only_engine + rr->n_only_hospital +
-                         rr->n_differing,
+    assert_int_equal(rr->n_differences + rr->n_only_engine + rr->n_only_hospital + rr->n_differing,
                      0);
     sanhe__response__free_unpacked(r, NULL);
 }
@@ -444,7 +447,8 @@ static void small_day(struct fx *f, struct small_day *d)
         d->ids[i] = r->settle->settlement_id;
         d->totals[i] = r->settle->breakdown->total;
         d->fund_totals[i] = r->settle->breakdown->fund_total;
-        struct exp_settlement s = {.total = d->totals[i], .fund_total = d->fund_totals[i],
+        struct exp_settlement s = {.total = d->totals[i],
+                                   .fund_total = d->fund_totals[i],
                                    .patient_pays = r->settle->breakdown->patient_pays,
                                    .coop = r->settle->breakdown->funds[0]->pay,
                                    .youfu = r->settle->breakdown->funds[1]->pay,
@@ -606,7 +610,8 @@ static void reconcile_on_a_read_only_ledger(void **state)
     assert_int_equal(fx_check(f), 0);
 }
 
-/* ---- Timing ------------------------------------------------------------------------------------- */
+/* ---- Timing -------------------------------------------------------------------------------------
+ */
 
 static double ms_since(const struct timespec *t0)
 {
@@ -627,8 +632,8 @@ static void settle_ten_thousand(struct fx *f, Sanhe__Request *list)
         for (int i = 0; i < 250; i++) {
             char rid[16];
             snprintf(rid, sizeof rid, "t%d", batch * 250 + i);
-            reqs[i] = rq_settle(rid, claim_one(H1, P_PLAIN, "outpatient", DAY1, "A002",
-                                               1000 + batch * 250 + i));
+            reqs[i] = rq_settle(
+                rid, claim_one(H1, P_PLAIN, "outpatient", DAY1, "A002", 1000 + batch * 250 + i));
             assert_int_equal(ledger_batch_apply(b, &h1, reqs[i], &replies[i]), 0);
         }
         assert_int_equal(ledger_batch_commit(b), 0);

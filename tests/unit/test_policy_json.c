@@ -53,15 +53,9 @@ static json_t *load_json(const char *relative)
     return doc;
 }
 
-static json_t *haiyan(void)
-{
-    return load_json("policies/haiyan-2026.json");
-}
+static json_t *haiyan(void) { return load_json("policies/haiyan-2026.json"); }
 
-static json_t *changshun(void)
-{
-    return load_json("policies/changshun-2019.json");
-}
+static json_t *changshun(void) { return load_json("policies/changshun-2019.json"); }
 
 /* The policy struct is ~150 KB: one static buffer per role, not the stack. */
 static struct sh_policy g_policy, g_policy2;

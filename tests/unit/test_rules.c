@@ -134,8 +134,8 @@ static struct sh_rule *insurance(struct world *w, const char *id, int32_t ratio_
     return set_rule(f, add_ruleset(f, "default"), SH_VISIT_INPATIENT, ratio_bp);
 }
 
-static void add_item(struct world *w, const char *code, enum sh_item_class cls,
-                     int32_t selfpay_bp, sh_fen price_cap)
+static void add_item(struct world *w, const char *code, enum sh_item_class cls, int32_t selfpay_bp,
+                     sh_fen price_cap)
 {
     struct sh_item *it = &w->items[w->item_count++];
     copy_id(it->code, sizeof it->code, code);
@@ -177,8 +177,8 @@ static void bill(struct world *w, sh_fen amount)
     add_line(w, "A002", 1000, amount);
 }
 
-static void give_category(struct world *w, const char *fund, const char *category,
-                          uint32_t from, uint32_t to)
+static void give_category(struct world *w, const char *fund, const char *category, uint32_t from,
+                          uint32_t to)
 {
     struct sh_person_category *c = &w->person.categories[w->person.category_count++];
     copy_id(c->fund, sizeof c->fund, fund);
@@ -277,7 +277,7 @@ static void split_alone_matches_settle(void **state)
     (void)state;
     struct world *w = world_init();
     catalog(w);
-    add_line(w, "A004", 1500, 4000); /* cap 3750: over 250 */
+    add_line(w, "A004", 1500, 4000);   /* cap 3750: over 250 */
     add_line(w, "B002", 1000, 900000); /* cap 800000: over 100000, pre 240000 */
     add_line(w, "C001", 1000, 7);
     struct sh_breakdown b;
@@ -743,8 +743,7 @@ static struct capped pay_capped_at(int32_t ratio, sh_fen amount, sh_fen claim_ca
     return c;
 }
 
-static struct capped pay_capped(sh_fen amount, sh_fen claim_cap, sh_fen annual_cap,
-                                sh_fen acc_paid)
+static struct capped pay_capped(sh_fen amount, sh_fen claim_cap, sh_fen annual_cap, sh_fen acc_paid)
 {
     return pay_capped_at(10000, amount, claim_cap, annual_cap, acc_paid);
 }
@@ -835,7 +834,7 @@ static void missing_accumulator_is_zero(void **state)
     r->annual_cap = 100000;
     r->deductible[SH_LEVEL_COUNTY] = 10000;
     r->deductible_annual = true;
-    set_acc(w, "coop", "other", 100000, 0, 10000); /* another group */
+    set_acc(w, "coop", "other", 100000, 0, 10000);  /* another group */
     set_acc(w, "assist", "coop", 100000, 0, 10000); /* another fund */
     bill(w, 50000);
     const struct sh_breakdown *b = settle_ok(w);
@@ -998,7 +997,7 @@ static void category_priority_is_the_funds(void **state)
     /* held in the other order: the fund's order decides */
     give_category(w, "assist", "low_income", 20260101, 0);
     give_category(w, "assist", "dibao", 20260101, 0);
-    give_category(w, "youfu", "tekun", 20260101, 0); /* another fund's: ignored */
+    give_category(w, "youfu", "tekun", 20260101, 0);     /* another fund's: ignored */
     give_category(w, "assist", "unlisted", 20260101, 0); /* not in the fund: ignored */
     bill(w, 10000);
     const struct sh_breakdown *b = settle_ok(w);

@@ -56,10 +56,7 @@ static int64_t rng_range(int64_t lo, int64_t hi)
     return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo + 1));
 }
 
-static bool rng_chance(int percent)
-{
-    return rng_range(1, 100) <= percent;
-}
+static bool rng_chance(int percent) { return rng_range(1, 100) <= percent; }
 
 static uint32_t rng_date(int32_t year)
 {
@@ -100,18 +97,18 @@ static uint32_t log_count;
 /* Context printed with any failure, so that it can be replayed. */
 static int cur_round, cur_claim;
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("SANHE_SEED=%" PRIu64 " round %d claim %d: %s: ", seed, cur_round,      \
-                        cur_claim, #cond);                                                       \
-            print_error(__VA_ARGS__);                                                            \
-            print_error("\n");                                                                   \
-            fail();                                                                              \
-        }                                                                                        \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error("SANHE_SEED=%" PRIu64 " round %d claim %d: %s: ", seed, cur_round,         \
+                        cur_claim, #cond);                                                         \
+            print_error(__VA_ARGS__);                                                              \
+            print_error("\n");                                                                     \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b, what)                                                                     \
+#define CHECK_EQ(a, b, what)                                                                       \
     CHECK((a) == (b), "%s: %lld != %lld", what, (long long)(a), (long long)(b))
 
 static void set_id(char *dst, size_t cap, const char *src)
@@ -137,10 +134,7 @@ static sh_fen gen_money(sh_fen hi)
     return rng_chance(50) ? x / 10000 * 10000 : x;
 }
 
-static sh_fen gen_cap(sh_fen hi)
-{
-    return rng_chance(50) ? SH_NO_CAP : gen_money(hi);
-}
+static sh_fen gen_cap(sh_fen hi) { return rng_chance(50) ? SH_NO_CAP : gen_money(hi); }
 
 static void gen_rule(const struct sh_fund *fund, struct sh_rule *r)
 {
@@ -309,8 +303,9 @@ struct pclaim {
 static sh_fen gen_amount(void)
 {
     int64_t r = rng_range(1, 100);
-    sh_fen a = r <= 70 ? rng_range(1, 50000) : r <= 95 ? rng_range(1, 500000)
-                                                       : rng_range(1, 10000000);
+    sh_fen a = r <= 70   ? rng_range(1, 50000)
+               : r <= 95 ? rng_range(1, 500000)
+                         : rng_range(1, 10000000);
     if (rng_chance(10))
         a = (a / 100000 + 1) * 100000;
     return a;
@@ -399,8 +394,8 @@ static void table_expect_equal(const struct acc_table *a, const struct acc_table
                 q = &zero;
             CHECK(p->paid == q->paid && p->payable == q->payable &&
                       p->deductible_met == q->deductible_met,
-                  "%s: accumulator (%s, %s): paid %lld/%lld payable %lld/%lld met %lld/%lld",
-                  what, p->fund, p->cap_group, (long long)p->paid, (long long)q->paid,
+                  "%s: accumulator (%s, %s): paid %lld/%lld payable %lld/%lld met %lld/%lld", what,
+                  p->fund, p->cap_group, (long long)p->paid, (long long)q->paid,
                   (long long)p->payable, (long long)q->payable, (long long)p->deductible_met,
                   (long long)q->deductible_met);
         }
@@ -409,20 +404,11 @@ static void table_expect_equal(const struct acc_table *a, const struct acc_table
 
 /* ---- The reference: steps 1 and 2, as plainly as possible -------------------------------- */
 
-static wide w_rnd(wide n, wide d)
-{
-    return (n + d / 2) / d;
-}
+static wide w_rnd(wide n, wide d) { return (n + d / 2) / d; }
 
-static wide w_min(wide a, wide b)
-{
-    return a < b ? a : b;
-}
+static wide w_min(wide a, wide b) { return a < b ? a : b; }
 
-static wide w_max(wide a, wide b)
-{
-    return a > b ? a : b;
-}
+static wide w_max(wide a, wide b) { return a > b ? a : b; }
 
 /* Σ over bands of ratio × |[0, x) ∩ [lo, upto)|. */
 static wide cumulative(const struct sh_rule *r, enum sh_level level, wide x)
@@ -447,13 +433,12 @@ static wide whole_ratio(const struct sh_rule *r, enum sh_level level, wide end)
     return 0;
 }
 
-static bool holds(const struct sh_person *p, const char *fund, const char *category,
-                  uint32_t date)
+static bool holds(const struct sh_person *p, const char *fund, const char *category, uint32_t date)
 {
     for (uint32_t i = 0; i < p->category_count; i++) {
         const struct sh_person_category *c = &p->categories[i];
-        if (strcmp(c->fund, fund) == 0 && strcmp(c->category, category) == 0 &&
-            c->from <= date && (c->to == 0 || date <= c->to))
+        if (strcmp(c->fund, fund) == 0 && strcmp(c->category, category) == 0 && c->from <= date &&
+            (c->to == 0 || date <= c->to))
             return true;
     }
     return false;
@@ -497,8 +482,7 @@ static void ref_split(const struct pclaim *pc, int32_t class_b_bp, struct sh_bre
         wide rest = amount - over;
         wide pre = 0;
         if (it->cls == SH_CLASS_B)
-            pre = w_rnd(rest * (it->selfpay_bp == SH_SELFPAY_POLICY ? class_b_bp
-                                                                    : it->selfpay_bp),
+            pre = w_rnd(rest * (it->selfpay_bp == SH_SELFPAY_POLICY ? class_b_bp : it->selfpay_bp),
                         10000);
         e->over_limit += (sh_fen)over;
         e->pre_selfpay += (sh_fen)pre;
@@ -643,8 +627,8 @@ static void expect_invariants(const struct pclaim *pc, const struct sh_breakdown
     CHECK_EQ(b->total, b->out_of_scope + b->over_limit + b->pre_selfpay + b->in_scope,
              "total = out_of_scope + over_limit + pre_selfpay + in_scope");
     CHECK_EQ(b->total, b->fund_total + b->patient_pays, "total = fund_total + patient_pays");
-    CHECK(b->patient_pays >= b->out_of_scope + b->over_limit + b->pre_selfpay,
-          "patient_pays %lld", (long long)b->patient_pays);
+    CHECK(b->patient_pays >= b->out_of_scope + b->over_limit + b->pre_selfpay, "patient_pays %lld",
+          (long long)b->patient_pays);
     CHECK_EQ(b->total, b->class_a_total + b->class_b_total + b->class_c_total,
              "total = class_a_total + class_b_total + class_c_total");
     CHECK(b->class_a_total >= 0 && b->class_b_total >= 0 && b->class_c_total >= 0,
@@ -655,13 +639,12 @@ static void expect_invariants(const struct pclaim *pc, const struct sh_breakdown
     for (uint32_t i = 0; i < b->fund_count; i++) {
         const struct sh_fund_result *r = &b->funds[i];
         sh_fen base = b->in_scope - paid;
-        CHECK(r->pay >= 0 && r->pay <= base, "%s: pay %lld, base %lld", r->fund,
-              (long long)r->pay, (long long)base);
+        CHECK(r->pay >= 0 && r->pay <= base, "%s: pay %lld, base %lld", r->fund, (long long)r->pay,
+              (long long)base);
         CHECK(r->deductible >= 0 && r->deductible <= base, "%s: deductible", r->fund);
         if (!r->applied) {
-            CHECK(r->pay == 0 && r->deductible == 0 && r->payable == 0 &&
-                      r->deductible_met == 0 && r->reason >= SH_REASON_NOT_DESIGNATED &&
-                      r->reason <= SH_REASON_NO_RULE,
+            CHECK(r->pay == 0 && r->deductible == 0 && r->payable == 0 && r->deductible_met == 0 &&
+                      r->reason >= SH_REASON_NOT_DESIGNATED && r->reason <= SH_REASON_NO_RULE,
                   "%s: a fund that did not apply changed something", r->fund);
         } else {
             const struct sh_rule *rule = rule_paid_under(&W.policy.funds[i], r, pc->claim.visit);
@@ -670,8 +653,7 @@ static void expect_invariants(const struct pclaim *pc, const struct sh_breakdown
             const struct sh_acc *acc = table_find(&table[pc->person], r->fund, r->cap_group);
             sh_fen acc_paid = acc != NULL ? acc->paid : 0;
             if (rule->annual_cap != SH_NO_CAP && acc_paid >= rule->annual_cap)
-                CHECK(r->pay == 0, "%s: pays %lld past its annual cap", r->fund,
-                      (long long)r->pay);
+                CHECK(r->pay == 0, "%s: pays %lld past its annual cap", r->fund, (long long)r->pay);
             if (rule->annual_cap != SH_NO_CAP && acc_paid < rule->annual_cap)
                 CHECK(acc_paid + r->pay <= rule->annual_cap, "%s: takes paid above the cap",
                       r->fund);
@@ -770,14 +752,30 @@ static void faulty_claim(void)
         bad_claim = true;
         uint32_t k = (uint32_t)rng_range(0, pc.claim.line_count - 1);
         switch (rng_range(0, 7)) {
-        case 0: pc.lines[k].amount = 0; break;
-        case 1: pc.lines[k].amount = SH_AMOUNT_MAX + 1; break;
-        case 2: pc.lines[k].qty_milli = rng_chance(50) ? 0 : -rng_range(1, 5000); break;
-        case 3: pc.lines[k].defect = (uint8_t)rng_range(1, 3); break;
-        case 4: pc.claim.visit = -1; break;
-        case 5: pc.claim.date = 0; break;
-        case 6: pc.claim.date = YEAR * 10000 + 230; break;
-        default: pc.claim.line_count = 0; break;
+        case 0:
+            pc.lines[k].amount = 0;
+            break;
+        case 1:
+            pc.lines[k].amount = SH_AMOUNT_MAX + 1;
+            break;
+        case 2:
+            pc.lines[k].qty_milli = rng_chance(50) ? 0 : -rng_range(1, 5000);
+            break;
+        case 3:
+            pc.lines[k].defect = (uint8_t)rng_range(1, 3);
+            break;
+        case 4:
+            pc.claim.visit = -1;
+            break;
+        case 5:
+            pc.claim.date = 0;
+            break;
+        case 6:
+            pc.claim.date = YEAR * 10000 + 230;
+            break;
+        default:
+            pc.claim.line_count = 0;
+            break;
         }
     }
     if (rng_chance(30)) {

@@ -29,9 +29,10 @@ static void acc_keys_sort_by_year_fund_cap_group(void **state)
     static const struct {
         int32_t year;
         const char *fund, *cap;
-    } k[] = {{2025, "coop", "z"}, {2026, "assist", "assist"}, {2026, "assist", "outpatient"},
-             {2026, "coop", "inpatient"}, {2026, "coop", "in"}, {2026, "co", "zz"},
-             {2026, "coopx", ""}};
+    } k[] = {
+        {2025, "coop", "z"},         {2026, "assist", "assist"}, {2026, "assist", "outpatient"},
+        {2026, "coop", "inpatient"}, {2026, "coop", "in"},       {2026, "co", "zz"},
+        {2026, "coopx", ""}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         for (size_t j = 0; j < sizeof k / sizeof k[0]; j++) {
             uint8_t a[STORE_ACC_KEY_LEN], b[STORE_ACC_KEY_LEN];
@@ -39,7 +40,7 @@ static void acc_keys_sort_by_year_fund_cap_group(void **state)
                              STORE_ACC_KEY_LEN);
             assert_int_equal(store_key_acc(b, PERSON, k[j].year, k[j].fund, k[j].cap),
                              STORE_ACC_KEY_LEN);
-            int want = k[i].year != k[j].year   ? sign(k[i].year - k[j].year)
+            int want = k[i].year != k[j].year         ? sign(k[i].year - k[j].year)
                        : strcmp(k[i].fund, k[j].fund) ? sign(strcmp(k[i].fund, k[j].fund))
                                                       : sign(strcmp(k[i].cap, k[j].cap));
             assert_int_equal(sign(memcmp(a, b, sizeof a)), want);
@@ -155,8 +156,8 @@ static struct env *env_open(uint64_t initial, uint64_t max)
     assert_non_null(e);
     snprintf(e->dir, sizeof e->dir, "/tmp/sanhe-store-XXXXXX");
     assert_non_null(mkdtemp(e->dir));
-    struct store_config cfg = {.dir = e->dir, .map_size_initial = initial,
-                               .map_size_max = max, .durable = false};
+    struct store_config cfg = {
+        .dir = e->dir, .map_size_initial = initial, .map_size_max = max, .durable = false};
     struct sh_error err = {0};
     assert_int_equal(store_open(&e->store, &cfg, &err), 0);
     return e;

@@ -79,14 +79,14 @@ enum sanhe_refusal {
 typedef struct sanhe_client sanhe_client;
 
 struct sanhe_client_options {
-    const char *engines;      /* "host:port[,host:port...]", tried in this order */
-    const char *ca_file;      /* PEM: the CA that signed the engine's certificate */
-    const char *cert_file;    /* PEM: this terminal's certificate (chain) */
-    const char *key_file;     /* PEM: its private key */
-    const char *terminal;     /* prefix of generated request ids; NULL: "sanhe" */
-    int timeout_ms;           /* a call's deadline when the call passes 0; 0: 10000 */
-    int attempt_timeout_ms;   /* wait for one reply (or one connect) before retrying;
-                                 0: 3000 */
+    const char *engines;    /* "host:port[,host:port...]", tried in this order */
+    const char *ca_file;    /* PEM: the CA that signed the engine's certificate */
+    const char *cert_file;  /* PEM: this terminal's certificate (chain) */
+    const char *key_file;   /* PEM: its private key */
+    const char *terminal;   /* prefix of generated request ids; NULL: "sanhe" */
+    int timeout_ms;         /* a call's deadline when the call passes 0; 0: 10000 */
+    int attempt_timeout_ms; /* wait for one reply (or one connect) before retrying;
+                               0: 3000 */
 };
 
 /* Loads the certificates and parses the addresses; connects lazily, on the
@@ -109,8 +109,8 @@ const char *sanhe_last_message(const sanhe_client *client);
 
 /* A new unique request id, at most 31 bytes: the terminal name (cut to
  * fit), unix time in ms, a per-client counter and 25 random bits, the
- * numbers in base 36 ("H330424001-mi9x2k7d-1-0f3zq"). Store it before sending a settle, so that a retry or a
- * cancel can name it after a crash. */
+ * numbers in base 36 ("H330424001-mi9x2k7d-1-0f3zq"). Store it before sending a settle, so that a
+ * retry or a cancel can name it after a crash. */
 int sanhe_request_id_new(sanhe_client *client, char out[SANHE_REQUEST_ID_MAX]);
 
 /* The request id of the last call (generated when the caller passed NULL). */
@@ -124,16 +124,16 @@ const void *sanhe_last_reply(const sanhe_client *client, size_t *len);
 /* ---- Claims and breakdowns (money in fen, quantities in thousandths) ---- */
 
 struct sanhe_line {
-    const char *code;   /* catalog code */
-    int64_t qty_milli;  /* 1.5 units = 1500 */
-    int64_t amount;     /* fen, > 0 */
+    const char *code;  /* catalog code */
+    int64_t qty_milli; /* 1.5 units = 1500 */
+    int64_t amount;    /* fen, > 0 */
 };
 
 struct sanhe_claim {
-    const char *hospital;   /* the terminal's hospital code */
-    const char *person;     /* resident id, 18 characters */
-    const char *visit;      /* "outpatient", "chronic" or "inpatient" */
-    const char *date;       /* "YYYY-MM-DD", the settlement (discharge) date */
+    const char *hospital; /* the terminal's hospital code */
+    const char *person;   /* resident id, 18 characters */
+    const char *visit;    /* "outpatient", "chronic" or "inpatient" */
+    const char *date;     /* "YYYY-MM-DD", the settlement (discharge) date */
     const struct sanhe_line *lines;
     size_t line_count;
 };
@@ -143,9 +143,9 @@ struct sanhe_fund_share {
     char *fund;
     char *name;
     int64_t pay;
-    int64_t deductible;  /* applied on this claim */
+    int64_t deductible; /* applied on this claim */
     int64_t payable;
-    char *reason;        /* "" when the fund paid what its rule gave */
+    char *reason; /* "" when the fund paid what its rule gave */
     char *category;
     char *cap_group;
 };
@@ -153,7 +153,7 @@ struct sanhe_fund_share {
 struct sanhe_breakdown {
     int64_t total, out_of_scope, over_limit, pre_selfpay, in_scope;
     int64_t fund_total, patient_pays;
-    int trial;                      /* 1 for a presettle: nothing was recorded */
+    int trial; /* 1 for a presettle: nothing was recorded */
     char *policy_region;
     int policy_year;
     struct sanhe_fund_share *funds; /* in the policy's order */
@@ -167,7 +167,7 @@ struct sanhe_breakdown {
 };
 
 struct sanhe_settle_result {
-    uint64_t settlement_id;  /* 0 for a presettle */
+    uint64_t settlement_id; /* 0 for a presettle */
     char business_day[16];
     struct sanhe_breakdown breakdown;
 };
@@ -179,9 +179,9 @@ struct sanhe_reverse_result {
 };
 
 struct sanhe_cancel_result {
-    int reversed;            /* 1: the settle had landed and is now reversed;
-                                0: it had not, and now never will */
-    uint64_t settlement_id;  /* when it had landed */
+    int reversed;           /* 1: the settle had landed and is now reversed;
+                               0: it had not, and now never will */
+    uint64_t settlement_id; /* when it had landed */
 };
 
 enum sanhe_settlement_state { SANHE_SETTLED = 0, SANHE_REVERSED = 1 };
@@ -191,7 +191,7 @@ struct sanhe_settlement {
     char *hospital, *request_id, *person, *visit, *date;
     enum sanhe_settlement_state state;
     char business_day[16];
-    int64_t settled_at_ms;   /* unix time */
+    int64_t settled_at_ms; /* unix time */
     char *reversal_request_id;
     char reversal_day[16];
     int64_t reversed_at_ms;
@@ -201,20 +201,20 @@ struct sanhe_settlement {
 /* One annual limit of a fund that applies (proto/sanhe.proto FundLimit):
  * the rule of one visit type, in the policy year of the date asked. */
 struct sanhe_fund_limit {
-    char *visit;             /* "outpatient", "chronic" or "inpatient" */
-    char *cap_group;         /* rules of a fund sharing it share paid */
-    int year;                /* the policy (accumulator) year */
-    int has_annual_cap;      /* 0: no annual cap (annual_cap, remaining 0) */
+    char *visit;        /* "outpatient", "chronic" or "inpatient" */
+    char *cap_group;    /* rules of a fund sharing it share paid */
+    int year;           /* the policy (accumulator) year */
+    int has_annual_cap; /* 0: no annual cap (annual_cap, remaining 0) */
     int64_t annual_cap;
-    int64_t paid;            /* paid this year under the cap group */
-    int64_t remaining;       /* max(0, annual_cap - paid) */
+    int64_t paid;      /* paid this year under the cap group */
+    int64_t remaining; /* max(0, annual_cap - paid) */
     int has_claim_cap;
     int64_t claim_cap;
-    char *deductible_scope;  /* "claim" (every claim) or "annual" */
+    char *deductible_scope;         /* "claim" (every claim) or "annual" */
     int64_t deductible_by_level[5]; /* village, township, county, municipal, provincial */
-    int has_deductible;      /* the calling counter's hospital level was known */
-    int64_t deductible;      /* at that level */
-    int64_t deductible_met;  /* this year (annual scope; 0 for claim scope) */
+    int has_deductible;             /* the calling counter's hospital level was known */
+    int64_t deductible;             /* at that level */
+    int64_t deductible_met;         /* this year (annual scope; 0 for claim scope) */
 };
 
 struct sanhe_fund_status {
