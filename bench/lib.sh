@@ -62,11 +62,13 @@ child() {
 
 # Certificates in $WORK/certs: the CA, the engine's, and one counter terminal
 # per hospital; TERMINALS becomes the loadgen's --terminal options.
+# TERMINAL_HOSPITALS (default: HOSPITALS): one counter terminal each, a
+# certificate here and a line in write_conf's [terminals].
 make_certs() {
     "$ROOT/ops/certs.sh" ca "$WORK/certs" >/dev/null
     "$ROOT/ops/certs.sh" engine "$WORK/certs" >/dev/null
     TERMINALS=
-    for h in $HOSPITALS; do
+    for h in ${TERMINAL_HOSPITALS:-$HOSPITALS}; do
         "$ROOT/ops/certs.sh" terminal "$WORK/certs" "counter-h$h" "H$h" counter >/dev/null
         TERMINALS="$TERMINALS --terminal $WORK/certs/counter-h$h.crt,$WORK/certs/counter-h$h.key,H$h"
     done
@@ -91,7 +93,13 @@ cert = certs/engine.crt
 key = certs/engine.key
 [log]
 level = warn
+[terminals]
 EOF
+    # The data's own terminal table has the six bench ones; the rest come
+    # from here (the engine looks in the data first, then the config).
+    for h in ${TERMINAL_HOSPITALS:-$HOSPITALS}; do
+        echo "counter-h$h = H$h counter" >>"$1"
+    done
 }
 
 # engine_start CONF: serve in the background; PORT once it listens.

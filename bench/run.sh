@@ -260,6 +260,13 @@ report() {
     say "wrote $out, $RESULTS/$(date -u +%Y-%m-%d).json and the PNGs ($(elapsed) s)"
 }
 
+# Counter terminals, each with its own certificate: the six bench hospitals,
+# then the village clinics H330424202..300, the township centres
+# H330424102..110 and the second county hospital, which sanhe-datagen makes
+# at every roster size (114 terminals; connections take them in turn).
+TERMINAL_HOSPITALS=$(echo "$HOSPITALS $(seq 330424202 330424300) $(seq 330424102 330424110)" |
+    tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
+
 LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # shellcheck disable=SC2086 # a list of sizes
 set -- $ROSTERS

@@ -9,7 +9,7 @@
 #include "claims.h"
 #include "mix.h"
 
-#define LG_TERMINALS_MAX 64
+#define LG_TERMINALS_MAX 256
 #define LG_CONNECTIONS_MAX 4096u
 #define LG_RATE_MAX 10000000u
 #define LG_REPORT_INPUTS_MAX 64
