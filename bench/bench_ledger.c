@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "lg_util.h"
 #include "ledger.h"
 #include "sh_json_load.h"
 
@@ -34,10 +35,6 @@
 #define BATCH_MAX 4096
 #define SETTLES_MAX 1000000L
 #define LINES_MAX 40
-
-static const char *const HOSPITALS[] = {"H330424201", "H330424101", "H330424001",
-                                        "H330424002", "H330400001", "H330100001"};
-#define N_HOSPITALS (sizeof HOSPITALS / sizeof HOSPITALS[0])
 
 struct options {
     const char *policy, *dir, *json;
@@ -57,17 +54,13 @@ struct claim_buf {
     struct sh_caller caller;
 };
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+/* The loadgen's generator, from a fixed seed: the same claims every run. */
+static uint64_t rng_state = 1;
 
-static uint64_t rng(void) /* xorshift64*: a fixed sequence, no libc rand */
+static long rng_range(long lo, long hi)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
+    return lo + (long)lg_rng_below(&rng_state, (uint64_t)(hi - lo + 1));
 }
-
-static long rng_range(long lo, long hi) { return lo + (long)(rng() % (uint64_t)(hi - lo + 1)); }
 
 static double now_s(clockid_t clock)
 {
@@ -86,11 +79,11 @@ static void claim_fill(struct claim_buf *c, const struct lg_catalog *cat, long p
     c->claim = cl;
     long kind = rng_range(0, 99);
     long n = kind < 60 ? rng_range(1, 5) : kind < 70 ? rng_range(2, 8) : rng_range(10, 40);
-    const char *hospital = HOSPITALS[rng() % N_HOSPITALS];
+    const char *hospital = lg_bench_hospitals[lg_rng_below(&rng_state, LG_BENCH_HOSPITALS)].code;
     lg_person_id((uint64_t)rng_range(0, persons - 1), c->person);
     snprintf(c->rid, sizeof c->rid, "bl-%ld", seq);
     for (long i = 0; i < n; i++) {
-        const struct lg_item *item = &cat->items[rng() % cat->n];
+        const struct lg_item *item = &cat->items[lg_rng_below(&rng_state, cat->n)];
         Sanhe__Line l = SANHE__LINE__INIT;
         long qty = rng_range(1, 10);
         l.code = (char *)item->code;
@@ -235,24 +228,30 @@ static void print_result(const struct result *r, json_t *runs, const struct opti
                         "errors", (json_int_t)r->refused));
 }
 
+/* --persons and the like: a whole decimal number in [lo, hi]. */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || (*end != '\0' && *end != ',') || v < lo || v > hi)
+    uint64_t v;
+    if (!lg_parse_u64(s, (uint64_t)lo, (uint64_t)hi, &v))
         return -1;
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
+/* --batch 1,8,32: each item a whole number in [1, BATCH_MAX]. */
 static int parse_batches(const char *s, struct options *o)
 {
     o->n_batches = 0;
-    while (*s != '\0' && o->n_batches < BATCHES_MAX) {
-        if (parse_long(s, 1, BATCH_MAX, &o->batches[o->n_batches++]) != 0)
+    while (*s != '\0') {
+        char item[24];
+        size_t len = strcspn(s, ",");
+        if (o->n_batches == BATCHES_MAX || len >= sizeof item)
             return -1;
-        const char *comma = strchr(s, ',');
-        s = comma != NULL ? comma + 1 : s + strlen(s);
+        memcpy(item, s, len);
+        item[len] = '\0';
+        if (parse_long(item, 1, BATCH_MAX, &o->batches[o->n_batches++]) != 0)
+            return -1;
+        s += len + (s[len] == ',');
     }
     return o->n_batches > 0 ? 0 : -1;
 }

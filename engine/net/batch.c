@@ -57,7 +57,7 @@ static void queue_pop(struct batch_queue *q, struct batch_item *out)
     q->len--;
 }
 
-bool batch_queue_empty(const struct net_server *server) { return server->queue.len == 0; }
+static bool batch_queue_empty(const struct net_server *server) { return server->queue.len == 0; }
 
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request)
 {
@@ -157,7 +157,7 @@ static void batch_work(uv_work_t *work)
     server->batch_rc = batch_apply_all(server, server->batch_scratch, server->batch_len);
 }
 
-static void batch_start(struct net_server *server);
+static void batch_maybe_start(struct net_server *server);
 
 /* Back on the loop thread, the batch durable or failed: answer it, and
  * start the next one with whatever was read meanwhile. */
@@ -173,8 +173,7 @@ static void batch_after_work(uv_work_t *work, int status)
     if (rc < 0)
         batch_fail_replies(items, n, rc);
     batch_deliver(items, n);
-    if (!server->batch_busy && !batch_queue_empty(server))
-        batch_start(server);
+    batch_maybe_start(server);
 }
 
 /* Hands the oldest queued writes (at most batch_max) to the writer thread.
@@ -203,12 +202,14 @@ bool batch_idle(const struct net_server *server)
     return !server->batch_busy && batch_queue_empty(server);
 }
 
-static void batch_on_check(uv_check_t *check)
+/* The one way a batch starts: none in flight and writes waiting. */
+static void batch_maybe_start(struct net_server *server)
 {
-    struct net_server *server = check->data;
     if (!server->batch_busy && !batch_queue_empty(server))
         batch_start(server);
 }
+
+static void batch_on_check(uv_check_t *check) { batch_maybe_start(check->data); }
 
 int batch_init(struct net_server *server)
 {

@@ -134,7 +134,6 @@ void conn_log_forbidden(struct conn *conn, const Sanhe__Request *request);
 int batch_init(struct net_server *server);
 void batch_close(struct net_server *server);
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
-bool batch_queue_empty(const struct net_server *server);
 /* No write queued and none in flight on the writer thread. */
 bool batch_idle(const struct net_server *server);
 

@@ -3,6 +3,7 @@
 #define SANHE_COUNTER_H
 
 #include <jansson.h>
+#include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -69,6 +70,13 @@ int cmd_query(const struct counter_opts *o, const char *id, const char *request_
 int cmd_eligibility(const struct counter_opts *o, const char *person, const char *date);
 
 /* counter_queue.c: the store-and-forward outbox. */
+struct queue {
+    MDB_env *env;
+    MDB_dbi dbi; /* the main database */
+};
+/* Creates dir (one level) and opens the LMDB environment in it, synced
+ * commits; prints why on failure and returns EXIT_LOCAL. */
+int q_open(struct queue *q, const char *dir);
 int cmd_settle_queued(const struct counter_opts *o, const struct bill *b);
 /* The bill as the outbox keeps it: {hospital, person, visit, date, lines}. */
 json_t *claim_json(const struct bill *b);

@@ -27,18 +27,13 @@
 
 #define QUEUE_MAP_SIZE (256u * 1024u * 1024u)
 
-struct queue {
-    MDB_env *env;
-    MDB_dbi dbi;
-};
-
 static int q_fail(const char *what, int rc)
 {
     fprintf(stderr, "sanhe-counter: queue: %s: %s\n", what, mdb_strerror(rc));
     return EXIT_LOCAL;
 }
 
-static int q_open(struct queue *q, const char *dir)
+int q_open(struct queue *q, const char *dir)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "sanhe-counter: queue: cannot create %s: %s\n", dir, strerror(errno));

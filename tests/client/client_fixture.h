@@ -7,9 +7,20 @@
 #define CLIENT_FIXTURE_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "sandbox.h"
 #include "sanhe/client.h"
+
+/* A failed check is printed and counted; the test goes on and fails at the
+ * end when any did. Each test defines `static int failures`. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
 
 struct client_fixture {
     struct sandbox sb;

@@ -25,14 +25,6 @@ static int failures, pending, callbacks;
 static uv_loop_t loop;
 static uv_timer_t timer;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
 /* What one callback received (the result's contents now belong to it). */
 struct got {
     int status, refusal, ran;

@@ -13,13 +13,6 @@
 #include "sh_json.h"
 
 static int failures;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* A case step's claim as the public struct (strings borrowed from *pb). */
 struct test_claim {

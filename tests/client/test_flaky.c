@@ -25,13 +25,6 @@
 #define CLINIC_CLAIMS 40
 
 static int failures;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 struct record {
     char request_id[SANHE_REQUEST_ID_MAX];
