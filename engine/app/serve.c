@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -117,6 +118,12 @@ static int serve_run(struct serve *s, struct ledger *ledger)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     serve_stats(s);
     net_server_free(s->server);
+    /* Every batch is answered by now. Bringing the indexes up to date
+     * spares the next start reloading their tails; if it fails, nothing is
+     * lost (the logs hold every record) and the next start reloads them. */
+    int rc = ledger_index_flush(ledger, (int64_t)time(NULL) * 1000);
+    if (rc != 0)
+        net_log(NET_LOG_WARN, "indexes not brought up to date at shutdown: %s", sh_error_name(rc));
     return APP_EXIT_OK;
 }
 

@@ -136,10 +136,7 @@ void journal_append(struct store_txn *txn, struct journal_entry *e)
     uint8_t key[8];
     store_key_u64(key, e->seq);
     store_put(txn, STORE_DB_JOURNAL, key, sizeof key, value, body + 2 * LEDGER_HASH_LEN);
-    uint8_t day_key[STORE_DAY_KEY_LEN];
-    if (store_key_day(day_key, e->day, e->hospital, e->seq) < 0)
-        store_txn_fail_code(txn, SH_E_INTERNAL);
-    store_put(txn, STORE_DB_JOURNAL_DAY, day_key, sizeof day_key, "", 0);
+    /* The journal_day index follows later (index_flush.h). */
     store_put(txn, STORE_DB_META, STORE_META_LAST_HASH, strlen(STORE_META_LAST_HASH), e->hash,
               LEDGER_HASH_LEN);
 }

@@ -4,6 +4,7 @@
  *
  *   journal      seq (u64 BE, from 1, contiguous) -> body || prev_hash || hash
  *   journal_day  day (u32 BE yyyymmdd) || hospital (32, zero-padded) || seq -> ""
+ *                (up to journal_day_indexed_through: index_flush.h)
  *   meta         next_journal_seq, journal_last_hash
  *
  * hash = SHA-256(prev_hash || body); the first entry's prev_hash is 32 zero
@@ -49,7 +50,7 @@ struct journal_entry {
  * false when the breakdown cannot be journaled (too many funds, long ids). */
 bool journal_entry_amounts(struct journal_entry *e, const Sanhe__Breakdown *b, int sign);
 
-/* Assigns e->seq and the chain, writes the entry, its day index and meta. */
+/* Assigns e->seq and the chain, writes the entry and meta. */
 void journal_append(struct store_txn *txn, struct journal_entry *e);
 
 /* The canonical body; returns its length, 0 when it does not fit. */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "ledger_internal.h"
+#include "index_flush.h"
+#include "request_tail.h"
 #include "store_keys.h"
 
 /* ---- Operations and roles ----------------------------------------------------------- */
@@ -221,6 +223,16 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
         return sh_error_set(err, SH_E_INTERNAL, "cannot create the ledger's lock");
     }
     ledger->utc_offset_min = config->utc_offset_min;
+    ledger->index_lag_flush = config->index_lag_flush == 0              ? INDEX_LAG_FLUSH
+                              : config->index_lag_flush > INDEX_LAG_MAX ? INDEX_LAG_MAX
+                                                                        : config->index_lag_flush;
+    /* Stale: the first write loads it from the store's request_log. */
+    ledger->tail = request_tail_new();
+    if (ledger->tail == NULL) {
+        ledger_close(ledger);
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    }
+    request_tail_set_stale(ledger->tail, true);
     struct store_config sc = {.dir = config->dir,
                               .map_size_initial = config->map_size_initial,
                               .map_size_max = config->map_size_max,
@@ -246,6 +258,7 @@ void ledger_close(struct ledger *ledger)
     if (ledger->batch != NULL)
         ledger_batch_abort(ledger->batch);
     policy_set_free(ledger->policies);
+    request_tail_free(ledger->tail);
     store_close(&ledger->store);
     pthread_rwlock_destroy(&ledger->lock);
     free(ledger);

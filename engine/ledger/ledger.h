@@ -45,6 +45,9 @@ struct ledger_config {
     bool durable;           /* false: no fsync (tests only; never for real data) */
     int32_t utc_offset_min; /* the business day's time zone; Asia/Shanghai = 480 */
     bool read_only;         /* an existing store, reads only (offline audits); writes fail */
+    /* A commit brings the requests and journal_day indexes up to date once
+     * this many entries wait (index_flush.h); 0 = 2048. Tests set it low. */
+    uint32_t index_lag_flush;
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */
@@ -82,6 +85,11 @@ int ledger_batch_apply(struct ledger_batch *batch, const struct sh_caller *calle
  * kept, and its replies must be replaced with the returned error. */
 int ledger_batch_commit(struct ledger_batch *batch);
 void ledger_batch_abort(struct ledger_batch *batch);
+
+/* Brings the requests and journal_day indexes up to date in a batch of its
+ * own (at a clean shutdown, so that the next start has nothing to reload;
+ * and for tests). Returns 0 or a negative code. */
+int ledger_index_flush(struct ledger *ledger, int64_t now_ms);
 
 /* One request, read or write, in a batch of its own: for tools and tests. */
 int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,

@@ -52,7 +52,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index_flush.h"
 #include "ledger_internal.h"
+#include "request_tail.h"
 
 static int batch_fatal(struct ledger_batch *b, int code)
 {
@@ -60,6 +62,15 @@ static int batch_fatal(struct ledger_batch *b, int code)
     if (b->fatal == 0)
         b->fatal = code;
     return b->fatal;
+}
+
+/* Ends a transaction of the batch without keeping it: the writer's map of
+ * unindexed records may hold some of its records, so it is reloaded before
+ * its next use. */
+static void batch_drop(struct ledger_batch *b, struct store_txn *txn)
+{
+    store_write_abort(txn);
+    request_tail_set_stale(b->ledger->tail, true);
 }
 
 /* The policies committed with the batch become the ledger's (readers on
@@ -131,6 +142,7 @@ static void op_reset(struct ledger_op *op, struct ledger_batch *b, const struct 
     op->ledger = b->ledger;
     op->caller = caller;
     op->request = request;
+    op->tail = b->ledger->tail;
     op->policies = b->policies != NULL ? b->policies : b->ledger->policies;
     op->now_ms = b->now_ms;
     op->day = b->day;
@@ -158,7 +170,7 @@ static int batch_try_child(struct ledger_batch *b, const struct ledger_opdesc *d
     if (rc == 0)
         rc = store_write_commit(&child);
     else
-        store_write_abort(&child);
+        batch_drop(b, &child);
     f->mdb_rc = child.mdb_rc;
     f->txn = child;
     return rc;
@@ -255,7 +267,7 @@ static int batch_rebuild(struct ledger_batch *b, bool grow)
 {
     struct store *store = &b->ledger->store;
     for (int attempt = 0; attempt < LEDGER_RETRIES_MAX; attempt++) {
-        store_write_abort(&b->txn);
+        batch_drop(b, &b->txn);
         policy_set_free(b->policies);
         b->policies = NULL;
         int rc = grow || attempt > 0 ? batch_grow(b->ledger, false) : 0;
@@ -402,25 +414,38 @@ int ledger_batch_commit(struct ledger_batch *b)
     struct store *store = &b->ledger->store;
     int rc = b->fatal;
     for (int attempt = 0; rc == 0; attempt++) {
+        index_flush_due(&b->txn, b->ledger->tail, b->ledger->index_lag_flush);
         rc = store_write_commit(&b->txn);
         if (rc == 0) {
             batch_promote_policies(b);
             break;
         }
+        request_tail_set_stale(b->ledger->tail, true);
         /* Nothing of this commit was kept; in a bigger map it fits. */
         if (b->txn.mdb_rc == MDB_MAP_FULL && store->map_size < store->map_max &&
             attempt < LEDGER_RETRIES_MAX)
             rc = batch_rebuild(b, true);
     }
-    store_write_abort(&b->txn); /* a no-op unless the batch failed */
+    if (rc != 0)
+        batch_drop(b, &b->txn);
     batch_free(b);
     return rc;
+}
+
+int ledger_index_flush(struct ledger *ledger, int64_t now_ms)
+{
+    struct ledger_batch *b = NULL;
+    int rc = ledger_batch_begin(ledger, now_ms, &b);
+    if (rc != 0)
+        return rc;
+    index_flush(&b->txn, ledger->tail);
+    return ledger_batch_commit(b);
 }
 
 void ledger_batch_abort(struct ledger_batch *b)
 {
     if (b == NULL)
         return;
-    store_write_abort(&b->txn);
+    batch_drop(b, &b->txn);
     batch_free(b);
 }

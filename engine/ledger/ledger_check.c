@@ -111,7 +111,8 @@ static void acc_name(const uint8_t *key, char *out, size_t cap)
 static void check_points_at(struct check *c, const char *hospital, const char *rid, uint64_t id,
                             Sanhe__RequestKind k1, Sanhe__RequestKind k2, const char *what)
 {
-    Sanhe__RequestRecord *r = request_get(c->txn, hospital, rid != NULL ? rid : "");
+    Sanhe__RequestRecord *r = request_get(c->txn, c->tail, hospital, rid != NULL ? rid : "");
+    check_recover(c); /* an index entry without its record: reported below */
     if (r == NULL || (r->kind != k1 && r->kind != k2) || r->settlement_id != id)
         check_problem(c,
                       "settlement %" PRIu64 ": its %s request \"%s\" of %s does not point "
@@ -261,6 +262,17 @@ static void check_reply(struct check *c, const char *what, const Sanhe__RequestR
         sanhe__response__free_unpacked(resp, NULL);
 }
 
+/* A settle's record holds the hash of the claim its settlement stored. */
+static void check_payload_hash(struct check *c, const char *what, const Sanhe__RequestRecord *r,
+                               const Sanhe__Claim *claim)
+{
+    uint8_t hash[LEDGER_HASH_LEN];
+    if (claim == NULL || request_hash_settle(claim, hash) != 0 || !r->has_payload_hash ||
+        r->payload_hash.len != LEDGER_HASH_LEN ||
+        memcmp(r->payload_hash.data, hash, LEDGER_HASH_LEN) != 0)
+        check_problem(c, "request %s: its payload hash is not its settlement's claim's", what);
+}
+
 /* A reverse, or a cancel that reversed: the settlement reversed by it. */
 static void check_reversal_record(struct check *c, const char *what, const char *hospital,
                                   const char *rid, const Sanhe__RequestRecord *r)
@@ -281,7 +293,8 @@ static void check_reversal_record(struct check *c, const char *what, const char 
 static void check_cancel_target(struct check *c, const char *what, const char *hospital,
                                 const Sanhe__RequestRecord *r)
 {
-    Sanhe__RequestRecord *t = request_get(c->txn, hospital, r->target != NULL ? r->target : "");
+    Sanhe__RequestRecord *t =
+        request_get(c->txn, c->tail, hospital, r->target != NULL ? r->target : "");
     check_recover(c);
     if (t == NULL || t->kind == SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE)
         check_problem(c, "request %s: reversed nothing, yet its cancel_of is %s", what,
@@ -294,7 +307,8 @@ static void check_cancel_target(struct check *c, const char *what, const char *h
 static void check_marker(struct check *c, const char *what, const char *hospital, const char *rid,
                          const Sanhe__RequestRecord *r)
 {
-    Sanhe__RequestRecord *by = request_get(c->txn, hospital, r->target != NULL ? r->target : "");
+    Sanhe__RequestRecord *by =
+        request_get(c->txn, c->tail, hospital, r->target != NULL ? r->target : "");
     check_recover(c);
     if (by == NULL || by->kind != SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL || by->target == NULL ||
         strcmp(by->target, rid) != 0)
@@ -317,6 +331,8 @@ static void check_request(struct check *c, const char *hospital, const char *rid
             strcmp(s->request_id, rid) != 0)
             check_problem(c, "request %s: settlement %" PRIu64 " is not its", what,
                           r->settlement_id);
+        else
+            check_payload_hash(c, what, r, s->claim);
         if (rec != NULL)
             sanhe__settlement_record__free_unpacked(rec, NULL);
         check_reply(c, what, r, rid);
@@ -340,22 +356,65 @@ static void check_request(struct check *c, const char *hospital, const char *rid
     }
 }
 
+/* The request_log: every record checked, and findable under its key. */
 static int check_request_one(void *ctx, const MDB_val *key, const MDB_val *val)
 {
     struct check *c = ctx;
-    char hospital[SH_CODE_MAX], rid[SH_CODE_MAX];
-    if (store_key_request_parse(key->mv_data, key->mv_size, hospital, rid) != 0) {
-        check_problem(c, "a request key that is not hospital NUL request_id");
+    struct request_log_entry e;
+    uint64_t seq = key->mv_size == 8 ? store_be64_get(key->mv_data) : 0;
+    if (seq == 0 || !request_log_decode(val, &e)) {
+        check_problem(c, "request_log %" PRIu64 ": does not decode", seq);
         return 0;
     }
-    Sanhe__RequestRecord *r = sanhe__request_record__unpack(NULL, val->mv_size, val->mv_data);
+    uint64_t found = request_seq_of(c->txn, c->tail, e.hospital, e.request_id);
+    check_recover(c);
+    if (found != seq)
+        check_problem(c,
+                      "request_log %" PRIu64 ": \"%s\" of %s is not found there (%s %" PRIu64 ")",
+                      seq, e.request_id, e.hospital,
+                      seq <= c->requests_mark ? "the index says" : "the tail says", found);
+    Sanhe__RequestRecord *r = sanhe__request_record__unpack(NULL, e.record_len, e.record);
     if (r == NULL || !r->has_kind)
-        check_problem(c, "request \"%s\" of %s: the record does not decode", rid, hospital);
+        check_problem(c, "request \"%s\" of %s: the record does not decode", e.request_id,
+                      e.hospital);
     else
-        check_request(c, hospital, rid, r);
+        check_request(c, e.hospital, e.request_id, r);
     if (r != NULL)
         sanhe__request_record__free_unpacked(r, NULL);
     return 0;
+}
+
+/* The index: an entry for each of the log's keys up to the mark, no other. */
+static void check_request_index(struct check *c)
+{
+    uint64_t last = meta_peek(c->txn, STORE_META_NEXT_REQUEST) - 1;
+    uint64_t indexed = store_count(c->txn, STORE_DB_REQUESTS);
+    if (c->txn->ret != 0)
+        return;
+    if (c->requests_mark > last)
+        check_problem(c, "requests: indexed through %" PRIu64 ", the log ends at %" PRIu64,
+                      c->requests_mark, last);
+    if (indexed != c->requests_mark)
+        check_problem(c, "requests: %" PRIu64 " index entries for %" PRIu64 " indexed records",
+                      indexed, c->requests_mark);
+}
+
+/* The records not yet indexed, in a map: every lookup of the check goes
+ * through it, as the writer's do (a scan each would be quadratic). */
+static int check_load_tail(struct check *c)
+{
+    c->requests_mark = meta_get(c->txn, STORE_META_REQUESTS_INDEXED, 0);
+    c->tail = request_tail_new();
+    if (c->tail == NULL)
+        return SH_E_INTERNAL;
+    request_tail_reload(c->txn, c->tail);
+    return c->txn->ret;
+}
+
+static void check_requests(struct check *c)
+{
+    store_scan(c->txn, STORE_DB_REQUEST_LOG, NULL, 0, check_request_one, c);
+    check_request_index(c);
 }
 
 /* ---- The whole check ------------------------------------------------------------------------ */
@@ -377,15 +436,15 @@ static int check_run(struct check *c)
     if (c->settlement_count >= SIZE_MAX / 2)
         return SH_E_LIMIT_EXCEEDED;
     c->flags = calloc((size_t)c->settlement_count + 1, 1);
-    if (c->flags == NULL)
-        return SH_E_INTERNAL;
+    if (c->flags == NULL || check_load_tail(c) != 0)
+        return c->txn->ret != 0 ? c->txn->ret : SH_E_INTERNAL;
     store_scan(c->txn, STORE_DB_SETTLEMENTS, NULL, 0, check_settlement_one, c);
     if (c->txn->ret == 0)
         check_settlement_ids(c);
     store_scan(c->txn, STORE_DB_ACCUMULATORS, NULL, 0, check_acc_one, c);
     if (c->txn->ret == 0)
         check_accs_missing(c);
-    store_scan(c->txn, STORE_DB_REQUESTS, NULL, 0, check_request_one, c);
+    check_requests(c);
     if (c->txn->ret == 0)
         check_journal(c);
     return c->txn->ret;
@@ -404,6 +463,7 @@ int ledger_check(struct ledger *ledger, void (*report)(void *ctx, const char *li
     store_read_end(&txn);
     free(c.flags);
     free(c.accs);
+    request_tail_free(c.tail);
     if (rc != 0) {
         check_problem(&c, "the check could not finish: %s", sh_error_name(rc));
         return rc;

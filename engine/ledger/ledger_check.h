@@ -6,6 +6,8 @@
 #ifndef LEDGER_CHECK_H
 #define LEDGER_CHECK_H
 
+#include "request_tail.h"
+
 #include "accum.h"
 #include "ledger_internal.h"
 #include "store_keys.h"
@@ -37,6 +39,9 @@ struct check {
     struct check_acc *accs;    /* open addressing */
     size_t acc_cap;
     size_t acc_used;
+    struct request_tail *tail; /* the request_log above the index's mark */
+    uint64_t requests_mark;    /* requests_indexed_through */
+    uint64_t journal_mark;     /* journal_day_indexed_through */
 };
 
 void check_problem(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

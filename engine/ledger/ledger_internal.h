@@ -14,6 +14,8 @@
  *   refdata.c         person, hospital, item and terminal records
  *   accum.c           accumulators
  *   requests.c        idempotency records and payload hashes
+ *   request_tail.c    the writer's map of records not yet indexed
+ *   index_flush.c     the requests and journal_day indexes, kept a little behind
  *   settlement.c      settlement records and the meta counters
  *   journal.c         the hash-chained journal
  *   policies.c        the policies, parsed, in memory
@@ -62,6 +64,8 @@ struct ledger {
     int32_t utc_offset_min;
     struct policy_set *policies; /* as committed; replaced under lock (exclusive) */
     struct ledger_batch *batch;  /* the open batch, if any (writer thread only) */
+    struct request_tail *tail;   /* records not yet indexed (writer thread only) */
+    uint32_t index_lag_flush;    /* index_flush.h */
     pthread_rwlock_t lock;
 };
 
@@ -96,9 +100,12 @@ struct ledger_batch {
     int fatal;                   /* nonzero: the batch cannot commit */
 };
 
+struct request_tail;
+
 struct ledger_op {
     struct ledger *ledger;
     struct store_txn *txn;
+    struct request_tail *tail; /* writes: the writer's map (requests.h); reads: NULL */
     const struct sh_caller *caller;
     const Sanhe__Request *request;
     const struct policy_set *policies; /* what this request sees */

@@ -46,7 +46,7 @@ static Sanhe__SettlementRecord *query_by_request(struct ledger_op *op, const cha
         *rc = sh_error_set(&op->err, SH_E_BAD_REQUEST, "query: empty settlement_request_id");
         return NULL;
     }
-    Sanhe__RequestRecord *req = request_get(op->txn, hospital, rid);
+    Sanhe__RequestRecord *req = request_get(op->txn, op->tail, hospital, rid);
     *rc = op->txn->ret;
     uint64_t id = 0;
     if (req != NULL && req->kind == SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE)

@@ -68,7 +68,7 @@ static int already_reversed(struct ledger_op *op, uint64_t id, const Sanhe__Sett
 static Sanhe__SettlementRecord *settlement_of_request(struct ledger_op *op, const char *rid,
                                                       uint64_t *id, int *rc)
 {
-    Sanhe__RequestRecord *req = request_get(op->txn, op->caller->hospital, rid);
+    Sanhe__RequestRecord *req = request_get(op->txn, op->tail, op->caller->hospital, rid);
     *rc = op->txn->ret;
     if (*rc != 0)
         return NULL;
@@ -237,7 +237,7 @@ static void cancel_mark(struct ledger_op *op, const char *cancel_of)
     marker.has_kind = true;
     marker.kind = SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED;
     marker.target = op->request->request_id;
-    request_put(op->txn, op->caller->hospital, cancel_of, &marker);
+    request_put(op->txn, op->tail, op->caller->hospital, cancel_of, &marker);
 }
 
 int ledger_op_cancel(struct ledger_op *op)
@@ -252,7 +252,8 @@ int ledger_op_cancel(struct ledger_op *op)
         rc = request_check_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL, hash, &replayed);
     if (rc != 0 || replayed)
         return rc;
-    Sanhe__RequestRecord *target = request_get(op->txn, op->caller->hospital, c->cancel_of);
+    Sanhe__RequestRecord *target =
+        request_get(op->txn, op->tail, op->caller->hospital, c->cancel_of);
     if (op->txn->ret != 0)
         return op->txn->ret;
     uint64_t id = 0;

@@ -2,11 +2,14 @@
  * A hospital-day's journal entries, summed. The journal_day index (day,
  * hospital, seq) gives a hospital-day's entries in commit order with one
  * cursor range; each entry is then read from the journal itself, so that
- * the figures are exactly what the hash chain covers.
+ * the figures are exactly what the hash chain covers. The entries above the
+ * index's mark (index_flush.h: at most a few thousand, all later than the
+ * indexed ones) are read from the journal directly.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "index_flush.h"
 #include "reconcile.h"
 #include "store_keys.h"
 
@@ -130,6 +133,33 @@ static int entry_of_key(struct store_txn *txn, const MDB_val *key, struct journa
     return 0;
 }
 
+/* The journal above the index's mark: entries of one day (and hospital). */
+struct tail_scan {
+    uint32_t day;
+    const char *hospital; /* NULL: every hospital */
+    int (*fn)(void *ctx, const struct journal_entry *e);
+    void *ctx;
+};
+
+static int tail_scan_one(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct tail_scan *t = ctx;
+    struct journal_entry e;
+    if (key->mv_size != 8 || !journal_decode(val->mv_data, val->mv_size, &e) ||
+        e.seq != store_be64_get(key->mv_data))
+        return SH_E_INTERNAL; /* ledger_check names it */
+    if (e.day != t->day || (t->hospital != NULL && strcmp(e.hospital, t->hospital) != 0))
+        return 0;
+    return t->fn(t->ctx, &e);
+}
+
+static void recon_scan_tail(struct store_txn *txn, struct tail_scan *t)
+{
+    uint8_t from[8];
+    store_key_u64(from, index_journal_mark(txn) + 1);
+    store_scan_from(txn, STORE_DB_JOURNAL, from, sizeof from, tail_scan_one, t);
+}
+
 struct scan_one {
     struct store_txn *txn;
     struct recon_hospital *h;
@@ -146,6 +176,12 @@ static int scan_one_entry(void *ctx, const MDB_val *key, const MDB_val *val)
     return rc != 0 ? rc : hospital_add(s->h, &e, s->want);
 }
 
+static int tail_one_entry(void *ctx, const struct journal_entry *e)
+{
+    struct scan_one *s = ctx;
+    return hospital_add(s->h, e, s->want);
+}
+
 int recon_scan_hospital(struct store_txn *txn, uint32_t day, const char *hospital,
                         const struct recon_want *want, struct recon_hospital *out)
 {
@@ -158,6 +194,8 @@ int recon_scan_hospital(struct store_txn *txn, uint32_t day, const char *hospita
         return SH_E_INTERNAL;
     struct scan_one s = {.txn = txn, .h = out, .want = want};
     store_scan(txn, STORE_DB_JOURNAL_DAY, prefix, STORE_DAY_PREFIX_LEN, scan_one_entry, &s);
+    struct tail_scan t = {.day = day, .hospital = hospital, .fn = tail_one_entry, .ctx = &s};
+    recon_scan_tail(txn, &t);
     return txn->ret;
 }
 
@@ -169,11 +207,13 @@ struct scan_day {
     const struct recon_want *want;
 };
 
-/* The hospital's sums: the last one (keys come in hospital order) or a new one. */
+/* The hospital's sums, or new ones. The index's keys come in hospital
+ * order, so the last one is the likely one; the tail's come in any order. */
 static struct recon_hospital *day_hospital(struct recon_day *d, const char *hospital)
 {
-    if (d->count > 0 && strcmp(d->hospitals[d->count - 1].hospital, hospital) == 0)
-        return &d->hospitals[d->count - 1];
+    for (size_t i = d->count; i > 0; i--)
+        if (strcmp(d->hospitals[i - 1].hospital, hospital) == 0)
+            return &d->hospitals[i - 1];
     if (d->count == d->cap) {
         size_t cap = d->cap > 0 ? d->cap * 2 : 16;
         struct recon_hospital *hs = realloc(d->hospitals, cap * sizeof *hs);
@@ -188,6 +228,16 @@ static struct recon_hospital *day_hospital(struct recon_day *d, const char *hosp
     return h;
 }
 
+static int day_add(struct scan_day *s, const struct journal_entry *e)
+{
+    struct recon_hospital *h = day_hospital(s->d, e->hospital);
+    struct recon_want want = {.utc_offset_min = s->want->utc_offset_min};
+    int rc = h != NULL ? hospital_add(h, e, &want) : SH_E_INTERNAL;
+    if (rc == 0 && s->d->hours != NULL) /* the day's hours, not each hospital's */
+        rc = recon_totals_add(&s->d->hours[entry_hour(e, want.utc_offset_min)], e);
+    return rc;
+}
+
 static int scan_day_entry(void *ctx, const MDB_val *key, const MDB_val *val)
 {
     (void)val;
@@ -195,14 +245,15 @@ static int scan_day_entry(void *ctx, const MDB_val *key, const MDB_val *val)
     struct journal_entry e;
     char hospital[STORE_PAD];
     int rc = entry_of_key(s->txn, key, &e, hospital);
-    if (rc != 0)
-        return rc;
-    struct recon_hospital *h = day_hospital(s->d, hospital);
-    struct recon_want want = {.utc_offset_min = s->want->utc_offset_min};
-    rc = h != NULL ? hospital_add(h, &e, &want) : SH_E_INTERNAL;
-    if (rc == 0 && s->d->hours != NULL) /* the day's hours, not each hospital's */
-        rc = recon_totals_add(&s->d->hours[entry_hour(&e, want.utc_offset_min)], &e);
-    return rc;
+    return rc != 0 ? rc : day_add(s, &e);
+}
+
+static int tail_day_entry(void *ctx, const struct journal_entry *e) { return day_add(ctx, e); }
+
+static int hospital_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct recon_hospital *)a)->hospital,
+                  ((const struct recon_hospital *)b)->hospital);
 }
 
 int recon_scan_day(struct store_txn *txn, uint32_t day, const struct recon_want *want,
@@ -215,6 +266,10 @@ int recon_scan_day(struct store_txn *txn, uint32_t day, const struct recon_want 
     store_be32_put(prefix, day);
     struct scan_day s = {.txn = txn, .d = out, .want = want};
     store_scan(txn, STORE_DB_JOURNAL_DAY, prefix, sizeof prefix, scan_day_entry, &s);
+    struct tail_scan t = {.day = day, .fn = tail_day_entry, .ctx = &s};
+    recon_scan_tail(txn, &t);
+    if (out->count > 1) /* in code order, as the reply promises */
+        qsort(out->hospitals, out->count, sizeof *out->hospitals, hospital_cmp);
     int rc = txn->ret;
     for (size_t i = 0; rc == 0 && i < out->count; i++) {
         rc = recon_totals_merge(&out->settle, &out->hospitals[i].settle);

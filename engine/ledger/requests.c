@@ -5,23 +5,142 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index_flush.h"
+#include "settlement.h"
 #include "sh_date.h"
 #include "sh_rules.h"
+#include "store_codec.h"
 #include "store_keys.h"
 
-/* ---- Records ------------------------------------------------------------------------ */
+/* ---- The log and its index ---------------------------------------------------------- */
 
-Sanhe__RequestRecord *request_get(struct store_txn *txn, const char *hospital,
+#define REQUEST_LOG_VERSION 1
+#define REQUEST_LOG_HEAD_MAX (1 + 2 * (2 + SH_CODE_MAX))
+
+bool request_log_decode(const MDB_val *val, struct request_log_entry *out)
+{
+    struct store_r r;
+    store_r_init(&r, val->mv_data, val->mv_size);
+    r.bad = store_r_u8(&r) != REQUEST_LOG_VERSION;
+    store_r_str(&r, out->hospital, sizeof out->hospital);
+    store_r_str(&r, out->request_id, sizeof out->request_id);
+    if (r.bad)
+        return false;
+    out->record = (const uint8_t *)val->mv_data + r.pos;
+    out->record_len = val->mv_size - r.pos;
+    return true;
+}
+
+/* The index's entry for the key: a log sequence, or 0. */
+static uint64_t request_index_get(struct store_txn *txn, const char *hospital,
                                   const char *request_id)
 {
     uint8_t key[STORE_REQUEST_KEY_MAX];
     int len = store_key_request(key, hospital, request_id);
     MDB_val v;
     if (len < 0 || !store_get(txn, STORE_DB_REQUESTS, key, (size_t)len, &v))
-        return NULL; /* an id too long to be a key was never used */
-    Sanhe__RequestRecord *rec = sanhe__request_record__unpack(NULL, v.mv_size, v.mv_data);
-    if (rec == NULL || !rec->has_kind)
+        return 0; /* an id too long to be a key was never used */
+    if (v.mv_size != 8) {
         store_txn_fail_code(txn, SH_E_INTERNAL);
+        return 0;
+    }
+    return store_be64_get(v.mv_data);
+}
+
+void request_index_put(struct store_txn *txn, const char *hospital, const char *request_id,
+                       uint64_t seq)
+{
+    uint8_t key[STORE_REQUEST_KEY_MAX];
+    int len = store_key_request(key, hospital, request_id);
+    uint8_t val[8];
+    store_be64_put(val, seq);
+    if (len < 0)
+        store_txn_fail_code(txn, SH_E_INTERNAL);
+    store_put(txn, STORE_DB_REQUESTS, key, (size_t)len, val, sizeof val);
+}
+
+struct tail_walk {
+    const char *hospital;
+    const char *request_id;
+    struct request_tail *tail; /* reloading: every entry goes here */
+    uint64_t found;            /* looking up: the last entry of the key */
+};
+
+static int tail_walk_one(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct tail_walk *w = ctx;
+    struct request_log_entry e;
+    if (key->mv_size != 8 || !request_log_decode(val, &e))
+        return SH_E_INTERNAL;
+    uint64_t seq = store_be64_get(key->mv_data);
+    if (w->tail != NULL)
+        return request_tail_put(w->tail, e.hospital, e.request_id, seq);
+    if (strcmp(e.hospital, w->hospital) == 0 && strcmp(e.request_id, w->request_id) == 0)
+        w->found = seq;
+    return 0;
+}
+
+/* Walks the request_log above the index's mark. */
+static void request_tail_walk(struct store_txn *txn, struct tail_walk *w)
+{
+    uint64_t mark = meta_get(txn, STORE_META_REQUESTS_INDEXED, 0);
+    uint8_t from[8];
+    store_key_u64(from, mark + 1);
+    store_scan_from(txn, STORE_DB_REQUEST_LOG, from, sizeof from, tail_walk_one, w);
+}
+
+void request_tail_reload(struct store_txn *txn, struct request_tail *tail)
+{
+    if (txn->ret != 0)
+        return;
+    request_tail_clear(tail);
+    struct tail_walk w = {.tail = tail};
+    request_tail_walk(txn, &w);
+    request_tail_set_stale(tail, txn->ret != 0);
+}
+
+/* The writer's map, reloaded first when a dropped transaction left it stale. */
+static struct request_tail *tail_ready(struct store_txn *txn, struct request_tail *tail)
+{
+    if (tail != NULL && request_tail_stale(tail))
+        request_tail_reload(txn, tail);
+    return tail;
+}
+
+/* The log entry of the key: the writer's map, else the index, else (a
+ * reader, no map) the log above the mark. 0 when there is none. */
+uint64_t request_seq_of(struct store_txn *txn, struct request_tail *tail, const char *hospital,
+                        const char *request_id)
+{
+    uint64_t seq = tail_ready(txn, tail) != NULL && txn->ret == 0
+                       ? request_tail_find(tail, hospital, request_id)
+                       : 0;
+    if (seq == 0)
+        seq = request_index_get(txn, hospital, request_id);
+    if (seq == 0 && tail == NULL && txn->ret == 0) {
+        struct tail_walk w = {.hospital = hospital, .request_id = request_id};
+        request_tail_walk(txn, &w);
+        seq = w.found;
+    }
+    return txn->ret == 0 ? seq : 0;
+}
+
+Sanhe__RequestRecord *request_get(struct store_txn *txn, struct request_tail *tail,
+                                  const char *hospital, const char *request_id)
+{
+    uint64_t seq = request_seq_of(txn, tail, hospital, request_id);
+    if (seq == 0)
+        return NULL;
+    uint8_t key[8];
+    store_key_u64(key, seq);
+    MDB_val v;
+    struct request_log_entry e;
+    Sanhe__RequestRecord *rec = NULL;
+    if (store_get(txn, STORE_DB_REQUEST_LOG, key, sizeof key, &v) && request_log_decode(&v, &e) &&
+        strcmp(e.hospital, hospital) == 0 && strcmp(e.request_id, request_id) == 0)
+        rec = sanhe__request_record__unpack(NULL, e.record_len, e.record);
+    if (rec == NULL || !rec->has_kind)
+        store_txn_fail_code(txn, SH_E_INTERNAL); /* an index entry without its record */
     if (rec != NULL && !rec->has_kind) {
         sanhe__request_record__free_unpacked(rec, NULL);
         rec = NULL;
@@ -29,23 +148,51 @@ Sanhe__RequestRecord *request_get(struct store_txn *txn, const char *hospital,
     return rec;
 }
 
-void request_put(struct store_txn *txn, const char *hospital, const char *request_id,
-                 const Sanhe__RequestRecord *rec)
+/* The log entry's value: the head, then the packed record. */
+static uint8_t *request_log_value(const char *hospital, const char *request_id,
+                                  const Sanhe__RequestRecord *rec, size_t *len)
 {
-    if (txn->ret != 0)
-        return;
-    uint8_t key[STORE_REQUEST_KEY_MAX];
-    int klen = store_key_request(key, hospital, request_id);
-    size_t len = sanhe__request_record__get_packed_size(rec);
-    uint8_t *buf = malloc(len > 0 ? len : 1);
-    if (klen < 0 || buf == NULL) {
+    size_t packed = sanhe__request_record__get_packed_size(rec);
+    uint8_t *buf = malloc(REQUEST_LOG_HEAD_MAX + packed);
+    if (buf == NULL)
+        return NULL;
+    struct store_w w;
+    store_w_init(&w, buf, REQUEST_LOG_HEAD_MAX);
+    store_w_u8(&w, REQUEST_LOG_VERSION);
+    store_w_str(&w, hospital);
+    store_w_str(&w, request_id);
+    if (w.bad || strlen(hospital) >= SH_CODE_MAX || strlen(request_id) >= SH_CODE_MAX) {
         free(buf);
+        return NULL;
+    }
+    sanhe__request_record__pack(rec, buf + w.len);
+    *len = w.len + packed;
+    return buf;
+}
+
+void request_put(struct store_txn *txn, struct request_tail *tail, const char *hospital,
+                 const char *request_id, const Sanhe__RequestRecord *rec)
+{
+    if (tail_ready(txn, tail) == NULL || txn->ret != 0) {
+        store_txn_fail_code(txn, SH_E_INTERNAL); /* only the writer writes */
+        return;
+    }
+    uint64_t seq = meta_take(txn, STORE_META_NEXT_REQUEST);
+    size_t len = 0;
+    uint8_t *value = txn->ret == 0 ? request_log_value(hospital, request_id, rec, &len) : NULL;
+    if (value == NULL) {
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return;
     }
-    sanhe__request_record__pack(rec, buf);
-    store_put(txn, STORE_DB_REQUESTS, key, (size_t)klen, buf, len);
-    free(buf);
+    uint8_t key[8];
+    store_key_u64(key, seq);
+    store_put(txn, STORE_DB_REQUEST_LOG, key, sizeof key, value, len);
+    free(value);
+    if (txn->ret == 0 && request_tail_put(tail, hospital, request_id, seq) != 0)
+        store_txn_fail_code(txn, SH_E_INTERNAL);
+    /* Every journal entry comes with a record, so this bounds both tails. */
+    if (txn->ret == 0 && request_tail_count(tail) >= INDEX_LAG_MAX)
+        index_flush(txn, tail);
 }
 
 /* ---- Payload hashes ------------------------------------------------------------------- */
@@ -180,7 +327,7 @@ int request_check_own(struct ledger_op *op, Sanhe__RequestKind kind,
 {
     const char *rid = op->request->request_id;
     *replayed = false;
-    Sanhe__RequestRecord *rec = request_get(op->txn, op->caller->hospital, rid);
+    Sanhe__RequestRecord *rec = request_get(op->txn, op->tail, op->caller->hospital, rid);
     if (rec == NULL)
         return op->txn->ret;
     int rc = 0;
@@ -218,5 +365,5 @@ void request_put_own(struct ledger_op *op, Sanhe__RequestKind kind,
     rec.reply.data = op->reply.data;
     rec.reply.len = op->reply.len;
     rec.target = (char *)target;
-    request_put(op->txn, op->caller->hospital, op->request->request_id, &rec);
+    request_put(op->txn, op->tail, op->caller->hospital, op->request->request_id, &rec);
 }

@@ -8,17 +8,26 @@
 
 /* ---- Meta counters ---------------------------------------------------------------- */
 
-uint64_t meta_peek(struct store_txn *txn, const char *name)
+uint64_t meta_get(struct store_txn *txn, const char *name, uint64_t absent)
 {
     MDB_val v;
     if (!store_get(txn, STORE_DB_META, name, strlen(name), &v))
-        return 1;
+        return txn->ret == 0 ? absent : 0;
     if (v.mv_size != 8) {
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return 0;
     }
     return store_be64_get(v.mv_data);
 }
+
+void meta_set(struct store_txn *txn, const char *name, uint64_t value)
+{
+    uint8_t val[8];
+    store_be64_put(val, value);
+    store_put(txn, STORE_DB_META, name, strlen(name), val, sizeof val);
+}
+
+uint64_t meta_peek(struct store_txn *txn, const char *name) { return meta_get(txn, name, 1); }
 
 uint64_t meta_take(struct store_txn *txn, const char *name)
 {
@@ -27,9 +36,7 @@ uint64_t meta_take(struct store_txn *txn, const char *name)
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return 0;
     }
-    uint8_t val[8];
-    store_be64_put(val, next + 1);
-    store_put(txn, STORE_DB_META, name, strlen(name), val, sizeof val);
+    meta_set(txn, name, next + 1);
     return txn->ret == 0 ? next : 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Settlement records (db "settlements": u64 BE id -> SettlementRecord) and
- * the meta counters that number settlements and journal entries.
+ * the meta counters that number settlements, journal entries and
+ * idempotency records.
  */
 #ifndef SETTLEMENT_H
 #define SETTLEMENT_H
@@ -8,6 +9,9 @@
 #include "accum.h"
 #include "ledger_internal.h"
 
+/* A u64 of meta; absent when it was never set (0 on a failure). */
+uint64_t meta_get(struct store_txn *txn, const char *name, uint64_t absent);
+void meta_set(struct store_txn *txn, const char *name, uint64_t value);
 /* The counter's next value (1 when never used). */
 uint64_t meta_peek(struct store_txn *txn, const char *name);
 /* Takes the counter's next value and advances it; 0 on failure. */

@@ -20,6 +20,7 @@ static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_REQUESTS] = "requests",
     [STORE_DB_JOURNAL] = "journal",
     [STORE_DB_JOURNAL_DAY] = "journal_day",
+    [STORE_DB_REQUEST_LOG] = "request_log",
 };
 
 const char *store_db_name(enum store_db db)
@@ -354,10 +355,11 @@ static bool has_prefix(const MDB_val *key, const void *prefix, size_t prefix_len
            (key->mv_size >= prefix_len && memcmp(key->mv_data, prefix, prefix_len) == 0);
 }
 
-void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
-                store_scan_fn fn, void *ctx)
+/* Walks from the first key at or after from, while has_prefix holds. */
+static void store_walk(struct store_txn *txn, enum store_db db, const void *from, size_t from_len,
+                       size_t prefix_len, store_scan_fn fn, void *ctx)
 {
-    assert(db < STORE_DB_COUNT && fn != NULL);
+    assert(db < STORE_DB_COUNT && fn != NULL && prefix_len <= from_len);
     if (txn->ret != 0)
         return;
     MDB_cursor *cur;
@@ -366,10 +368,10 @@ void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, siz
         store_txn_fail(txn, rc);
         return;
     }
-    MDB_val k = {.mv_size = prefix_len, .mv_data = (void *)prefix};
+    MDB_val k = {.mv_size = from_len, .mv_data = (void *)from};
     MDB_val v;
-    rc = mdb_cursor_get(cur, &k, &v, prefix_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
-    while (rc == 0 && has_prefix(&k, prefix, prefix_len)) {
+    rc = mdb_cursor_get(cur, &k, &v, from_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && has_prefix(&k, from, prefix_len)) {
         int stop = fn(ctx, &k, &v);
         if (stop < 0)
             store_txn_fail_code(txn, stop);
@@ -380,6 +382,18 @@ void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, siz
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
         store_txn_fail(txn, rc);
+}
+
+void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
+                store_scan_fn fn, void *ctx)
+{
+    store_walk(txn, db, prefix, prefix_len, prefix_len, fn, ctx);
+}
+
+void store_scan_from(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+                     store_scan_fn fn, void *ctx)
+{
+    store_walk(txn, db, key, key_len, 0, fn, ctx);
 }
 
 uint64_t store_count(struct store_txn *txn, enum store_db db)

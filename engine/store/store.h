@@ -40,10 +40,11 @@ enum store_db {
     STORE_DB_REQUESTS,
     STORE_DB_JOURNAL,
     STORE_DB_JOURNAL_DAY,
+    STORE_DB_REQUEST_LOG,
     STORE_DB_COUNT
 };
 
-#define STORE_SCHEMA_VERSION 1u
+#define STORE_SCHEMA_VERSION 2u /* 2: request_log, and indexes brought up to date later */
 #define STORE_MAP_DEFAULT (64ull << 20)
 #define STORE_MAP_MAX_DEFAULT (64ull << 30)
 #define STORE_MAP_MIN (256ull << 10) /* smaller maps cannot even hold the databases */
@@ -138,6 +139,9 @@ void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t 
 typedef int (*store_scan_fn)(void *ctx, const MDB_val *key, const MDB_val *val);
 void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
                 store_scan_fn fn, void *ctx);
+/* The same for every key from key (included) to the end of the database. */
+void store_scan_from(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+                     store_scan_fn fn, void *ctx);
 
 /* Number of entries of a database. */
 uint64_t store_count(struct store_txn *txn, enum store_db db);

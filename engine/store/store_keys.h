@@ -8,7 +8,8 @@
  *
  *   accumulators  person(18) year(u32) fund(32) cap_group(32)        86 bytes
  *   settlements   settlement id (u64)                                  8 bytes
- *   requests      hospital '\0' request_id                       variable
+ *   requests      hospital '\0' request_id -> request_log seq   variable
+ *   request_log   seq (u64)                                            8 bytes
  *   journal       seq (u64)                                            8 bytes
  *   journal_day   day yyyymmdd (u32) hospital(32) seq (u64)           44 bytes
  *   policies      region(32) effective_from (u32)                     36 bytes
@@ -36,6 +37,11 @@
 #define STORE_META_NEXT_SETTLEMENT "next_settlement_id"
 #define STORE_META_NEXT_SEQ "next_journal_seq"
 #define STORE_META_LAST_HASH "journal_last_hash"
+#define STORE_META_NEXT_REQUEST "next_request_seq"
+/* The last request_log / journal entry that is in the requests / journal_day
+ * index (absent: none); the entries above it are the indexes' tails. */
+#define STORE_META_REQUESTS_INDEXED "requests_indexed_through"
+#define STORE_META_JOURNAL_DAY_INDEXED "journal_day_indexed_through"
 
 static inline void store_be32_put(uint8_t *p, uint32_t v)
 {

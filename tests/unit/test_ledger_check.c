@@ -145,7 +145,26 @@ enum tamper_kind {
     TAMPER_SETTLEMENT_CLASS, /* a class total 1 fen more (not in the journal) */
     TAMPER_SETTLEMENT_LINE,  /* a line 1 fen more (not in the journal) */
     TAMPER_SETTLEMENT_PAY,   /* the patient's share 1 fen more */
+    TAMPER_REQUEST_HASH,     /* an idempotency record's payload hash, one bit */
 };
+
+/* A request_log value (u8 version, u16 + hospital, u16 + request id, the
+ * packed record) with one bit of its payload hash flipped. */
+static void tamper_request_hash(uint8_t *val, MDB_val *nv, size_t cap)
+{
+    size_t head = 1;
+    for (int i = 0; i < 2; i++)
+        head += 2 + ((size_t)val[head] << 8 | val[head + 1]);
+    assert_true(head < nv->mv_size);
+    Sanhe__RequestRecord *rec = sanhe__request_record__unpack(NULL, nv->mv_size - head, val + head);
+    assert_non_null(rec);
+    assert_true(rec->has_payload_hash && rec->payload_hash.len == 32);
+    rec->payload_hash.data[0] ^= 0x01;
+    nv->mv_size = head + sanhe__request_record__get_packed_size(rec);
+    assert_true(nv->mv_size <= cap);
+    sanhe__request_record__pack(rec, val + head);
+    sanhe__request_record__free_unpacked(rec, NULL);
+}
 
 /* A settlement record with one amount changed, packed again into val. */
 static void tamper_settlement(enum tamper_kind kind, uint8_t *val, MDB_val *nv, size_t cap)
@@ -195,6 +214,9 @@ static void tamper(struct fx *f, const char *db, enum tamper_kind kind)
     } else if (kind == TAMPER_COPY) {
         key[nk.mv_size - 1] ^= 0x01; /* the same value under another key */
         assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+    } else if (kind == TAMPER_REQUEST_HASH) {
+        tamper_request_hash(val, &nv, sizeof val);
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
     } else if (kind >= TAMPER_SETTLEMENT_CLASS) {
         tamper_settlement(kind, val, &nv, sizeof val);
         assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
@@ -208,7 +230,7 @@ static void tamper(struct fx *f, const char *db, enum tamper_kind kind)
     fx_open_ledger(f);
 }
 
-static void tamper_case(void **state, const char *db, enum tamper_kind kind)
+static void tamper_case_at(void **state, const char *db, enum tamper_kind kind, bool flush)
 {
     struct fx *f = *state;
     struct mix m = {0};
@@ -219,10 +241,20 @@ static void tamper_case(void **state, const char *db, enum tamper_kind kind)
     assert_int_equal(fx_code(f, &c, rq_reverse_id("t2", id)), 0);
     fx_settle_ok(f, &c, rq_settle_std("t3", H1, P_LOWINC, "2026-03-01", 2500000));
     assert_int_equal(fx_check(f), 0);
+    /* The requests and journal_day indexes have something to tamper with
+     * only once they are up to date; the logs are checked both ways. */
+    if (flush)
+        assert_int_equal(ledger_index_flush(f->ledger, f->now_ms), 0);
+    assert_int_equal(fx_check(f), 0);
     tamper(f, db, kind);
     int problems = fx_check(f);
     if (problems <= 0)
         fail_msg("tampering with %s (%d) went unnoticed", db, (int)kind);
+}
+
+static void tamper_case(void **state, const char *db, enum tamper_kind kind)
+{
+    tamper_case_at(state, db, kind, false);
 }
 
 static void tamper_accumulator_value(void **s)
@@ -234,8 +266,22 @@ static void tamper_accumulator_extra(void **s) { tamper_case(s, "accumulators", 
 static void tamper_journal_amount(void **s) { tamper_case(s, "journal", TAMPER_FLIP_MIDDLE_BYTE); }
 static void tamper_journal_hash(void **s) { tamper_case(s, "journal", TAMPER_BUMP_LAST_BYTE); }
 static void tamper_journal_delete(void **s) { tamper_case(s, "journal", TAMPER_DELETE); }
-static void tamper_journal_day(void **s) { tamper_case(s, "journal_day", TAMPER_DELETE); }
-static void tamper_request_delete(void **s) { tamper_case(s, "requests", TAMPER_DELETE); }
+static void tamper_journal_day(void **s) { tamper_case_at(s, "journal_day", TAMPER_DELETE, true); }
+static void tamper_journal_day_extra(void **s)
+{
+    tamper_case_at(s, "journal_day", TAMPER_COPY, true);
+}
+static void tamper_request_delete(void **s) { tamper_case_at(s, "requests", TAMPER_DELETE, true); }
+static void tamper_request_extra(void **s) { tamper_case_at(s, "requests", TAMPER_COPY, true); }
+static void tamper_request_log_delete(void **s) { tamper_case(s, "request_log", TAMPER_DELETE); }
+static void tamper_request_log_indexed(void **s)
+{
+    tamper_case_at(s, "request_log", TAMPER_DELETE, true);
+}
+static void tamper_request_log_value(void **s)
+{
+    tamper_case(s, "request_log", TAMPER_REQUEST_HASH);
+}
 static void tamper_settlement_delete(void **s) { tamper_case(s, "settlements", TAMPER_DELETE); }
 static void tamper_settlement_class(void **s)
 {
@@ -273,6 +319,9 @@ static void inject_each_write(struct fx *f, const struct sh_caller *caller, make
     int n = 1;
     for (;; n++) {
         assert_true(n < 100);
+        /* Up to date first, so that no commit below brings the indexes up
+         * to date too (that has its own test) and the count is the op's. */
+        assert_int_equal(ledger_index_flush(f->ledger, f->now_ms), 0);
         assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
         ledger_test_fail_write(f->ledger, (uint32_t)n, mdb_code);
         int code = fx_code(f, caller, make());
@@ -300,7 +349,7 @@ static void inject_all_ops(struct fx *f, int mdb_code, int want)
     fx_settle_ok(f, &c, rq_settle_std("base", H1, P_LOWINC, "2026-03-01", 2500000));
     inject_each_write(f, &c, mk_settle, mdb_code, want, 9);
     inject_each_write(f, &c, mk_reverse, mdb_code, want, 8);
-    inject_each_write(f, &c, mk_cancel_marker, mdb_code, want, 2);
+    inject_each_write(f, &c, mk_cancel_marker, mdb_code, want, 4);
     /* and a cancel that reverses a settle that landed */
     fx_settle_ok(f, &c, rq_settle_std("base2", H1, P_LOWINC, "2026-03-01", 1000));
     inject_each_write(f, &c, mk_cancel_landed, mdb_code, want, 7);
@@ -309,6 +358,49 @@ static void inject_all_ops(struct fx *f, int mdb_code, int want)
 static void injected_write_failures_change_nothing(void **state)
 {
     inject_all_ops(*state, MDB_BAD_VALSIZE, SH_E_INTERNAL);
+}
+
+/* The indexes brought up to date with each of its writes failing in turn:
+ * refused, nothing changed, every request still answered from its record
+ * (the writer's map of unindexed records reloaded), then it succeeds. */
+static void injected_failures_in_index_flush(void **state)
+{
+    struct fx *f = *state;
+    ledger_close(f->ledger); /* no commit may bring them up to date by itself */
+    f->cfg.index_lag_flush = 16384;
+    fx_open_ledger(f);
+    struct sh_caller c = fx_counter(H1);
+    uint64_t id0 = fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000));
+    fx_settle_ok(f, &c, rq_settle_std("i1", H1, P_LOWINC, "2026-03-01", 1000));
+    assert_int_equal(fx_code(f, &c, rq_cancel("i2", "never-came")), 0);
+    uint8_t before[32], after[32];
+    int n = 1;
+    for (;; n++) {
+        assert_true(n < 100);
+        assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
+        ledger_test_fail_write(f->ledger, (uint32_t)n, MDB_BAD_VALSIZE);
+        int rc = ledger_index_flush(f->ledger, f->now_ms);
+        bool fired = ledger_test_fail_pending(f->ledger) == 0;
+        ledger_test_fail_write(f->ledger, 0, 0);
+        if (!fired) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, SH_E_INTERNAL);
+        assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
+        assert_memory_equal(before, after, 32);
+        assert_int_equal(fx_check(f), 0);
+        assert_int_equal(
+            fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000)), id0);
+        assert_int_equal(
+            fx_code(f, &c, rq_settle_std("never-came", H1, P_LOWINC, "2026-03-01", 1000)),
+            SH_E_ALREADY_REVERSED);
+    }
+    assert_int_equal(n - 1,
+                     8); /* 4 records (the cancel: its own and a marker), 2 entries, 2 marks */
+    assert_int_equal(fx_check(f), 0);
+    assert_int_equal(fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000)),
+                     id0);
 }
 
 /* A fatal LMDB error breaks the batch: the whole batch is refused. */
@@ -375,13 +467,19 @@ int main(void)
         T(tamper_journal_hash),
         T(tamper_journal_delete),
         T(tamper_journal_day),
+        T(tamper_journal_day_extra),
         T(tamper_request_delete),
+        T(tamper_request_extra),
+        T(tamper_request_log_delete),
+        T(tamper_request_log_indexed),
+        T(tamper_request_log_value),
         T(tamper_settlement_delete),
         T(tamper_settlement_class),
         T(tamper_settlement_line),
         T(tamper_settlement_pay),
         T(injected_write_failures_change_nothing),
         T(injected_panic_fails_the_batch),
+        T(injected_failures_in_index_flush),
         cmocka_unit_test(injected_map_full_at_the_limit),
         cmocka_unit_test(injected_map_full_below_the_limit_grows),
     };

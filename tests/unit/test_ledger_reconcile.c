@@ -106,18 +106,6 @@ static void assert_totals(const Sanhe__Totals *got, const struct exp_totals *wan
 
 /* ---- Requests ---------------------------------------------------------------------------- */
 
-static Sanhe__Request *rq_reconcile(const char *hospital, const char *day)
-{
-    Sanhe__Request *r = rq_new("rc");
-    r->reconcile = malloc(sizeof *r->reconcile);
-    assert_non_null(r->reconcile);
-    sanhe__reconcile_request__init(r->reconcile);
-    r->reconcile->hospital = fx_strdup(hospital);
-    r->reconcile->day = fx_strdup(day);
-    r->op_case = SANHE__REQUEST__OP_RECONCILE;
-    return r;
-}
-
 static void rq_item(Sanhe__ReconcileRequest *q, uint64_t id, int64_t total, int64_t fund_total)
 {
     Sanhe__ReconcileItem *it = malloc(sizeof *it);

@@ -1,0 +1,92 @@
+#include "index_flush.h"
+
+#include "journal.h"
+#include "requests.h"
+#include "settlement.h"
+#include "store_keys.h"
+
+uint64_t index_journal_mark(struct store_txn *txn)
+{
+    return meta_get(txn, STORE_META_JOURNAL_DAY_INDEXED, 0);
+}
+
+/* Entries numbered from 1 by the counter next, up to mark indexed. */
+static uint64_t lag_of(struct store_txn *txn, const char *next, const char *mark)
+{
+    uint64_t last = meta_peek(txn, next) - 1;
+    uint64_t indexed = meta_get(txn, mark, 0);
+    if (txn->ret == 0 && indexed > last)
+        store_txn_fail_code(txn, SH_E_INTERNAL); /* a mark past the end */
+    return txn->ret == 0 ? last - indexed : 0;
+}
+
+uint64_t index_requests_lag(struct store_txn *txn)
+{
+    return lag_of(txn, STORE_META_NEXT_REQUEST, STORE_META_REQUESTS_INDEXED);
+}
+
+uint64_t index_journal_lag(struct store_txn *txn)
+{
+    return lag_of(txn, STORE_META_NEXT_SEQ, STORE_META_JOURNAL_DAY_INDEXED);
+}
+
+/* ---- Bringing the indexes up to date --------------------------------------------- */
+
+struct flush_walk {
+    struct store_txn *txn;
+    uint64_t last; /* the last entry indexed */
+};
+
+static int flush_request(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct flush_walk *w = ctx;
+    struct request_log_entry e;
+    if (key->mv_size != 8 || !request_log_decode(val, &e))
+        return SH_E_INTERNAL;
+    w->last = store_be64_get(key->mv_data);
+    request_index_put(w->txn, e.hospital, e.request_id, w->last);
+    return w->txn->ret;
+}
+
+static int flush_journal(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    struct flush_walk *w = ctx;
+    struct journal_entry e;
+    uint8_t day_key[STORE_DAY_KEY_LEN];
+    if (key->mv_size != 8 || !journal_decode(val->mv_data, val->mv_size, &e) ||
+        store_key_day(day_key, e.day, e.hospital, e.seq) < 0)
+        return SH_E_INTERNAL;
+    w->last = e.seq;
+    store_put(w->txn, STORE_DB_JOURNAL_DAY, day_key, sizeof day_key, "", 0);
+    return w->txn->ret;
+}
+
+/* Indexes every entry of db above the mark, then moves the mark. */
+static void flush_one(struct store_txn *txn, enum store_db db, const char *mark, store_scan_fn fn)
+{
+    struct flush_walk w = {.txn = txn, .last = meta_get(txn, mark, 0)};
+    uint64_t before = w.last;
+    uint8_t from[8];
+    store_key_u64(from, before + 1);
+    store_scan_from(txn, db, from, sizeof from, fn, &w);
+    if (w.last != before)
+        meta_set(txn, mark, w.last);
+}
+
+void index_flush(struct store_txn *txn, struct request_tail *tail)
+{
+    flush_one(txn, STORE_DB_REQUEST_LOG, STORE_META_REQUESTS_INDEXED, flush_request);
+    flush_one(txn, STORE_DB_JOURNAL, STORE_META_JOURNAL_DAY_INDEXED, flush_journal);
+    if (tail == NULL)
+        return;
+    request_tail_clear(tail);
+    request_tail_set_stale(tail, txn->ret != 0);
+}
+
+void index_flush_due(struct store_txn *txn, struct request_tail *tail, uint64_t lag)
+{
+    if (txn->ret != 0)
+        return;
+    if (index_requests_lag(txn) >= lag || index_journal_lag(txn) >= lag)
+        index_flush(txn, tail);
+}
