@@ -14,7 +14,7 @@
  * touches, a cost too high for every settle.
  *
  * The batch keeps a log of the requests its transaction holds (the
- * caller's request, a copy of the caller, a hash of the reply given).
+ * caller's request, a copy of the caller, a copy of the reply given).
  *
  * A full map. LMDB can only grow the map with no transaction active, and a
  * transaction that met MDB_MAP_FULL cannot reliably commit either (its
@@ -47,7 +47,6 @@
  */
 #include <assert.h>
 #include <lmdb.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,13 +94,6 @@ static int batch_grow(struct ledger *ledger, bool ahead)
                                    : store_grow(&ledger->store);
     ledger_unlock(ledger);
     return rc;
-}
-
-static int reply_hash(const struct sh_reply *reply, uint8_t out[LEDGER_HASH_LEN])
-{
-    unsigned int n = 0;
-    int ok = EVP_Digest(reply->data, reply->len, out, &n, ledger_sha256(), NULL);
-    return ok == 1 && n == LEDGER_HASH_LEN ? 0 : SH_E_INTERNAL;
 }
 
 int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batch **out)
@@ -225,10 +217,21 @@ static int batch_log(struct ledger_batch *b, const struct sh_caller *caller,
     struct batch_entry *e = &b->log[b->log_len];
     e->caller = *caller;
     e->request = request;
-    if (reply_hash(reply, e->reply_hash) != 0)
+    e->reply_len = reply->len;
+    e->reply = malloc(reply->len > 0 ? reply->len : 1);
+    if (e->reply == NULL)
         return SH_E_INTERNAL;
+    if (reply->len > 0)
+        memcpy(e->reply, reply->data, reply->len);
     b->log_len++;
     return 0;
+}
+
+static void batch_log_clear(struct ledger_batch *b)
+{
+    for (size_t i = 0; i < b->log_len; i++)
+        free(b->log[i].reply);
+    b->log_len = 0;
 }
 
 /* ---- Rebuilding the batch in a bigger map ---------------------------------------------- */
@@ -244,13 +247,12 @@ static int batch_replay(struct ledger_batch *b, int *mdb_rc)
         const struct batch_entry *e = &b->log[i];
         const struct ledger_opdesc *desc = ledger_opdesc_of(e->request);
         struct batch_failure f = {0};
-        uint8_t hash[LEDGER_HASH_LEN];
         op_reset(&op, b, &e->caller, e->request);
         rc = desc != NULL ? batch_try(b, desc, &op, &f) : SH_E_INTERNAL;
         if (rc != 0)
             *mdb_rc = f.mdb_rc;
-        else if (reply_hash(&op.reply, hash) != 0 ||
-                 memcmp(hash, e->reply_hash, LEDGER_HASH_LEN) != 0)
+        else if (op.reply.len != e->reply_len ||
+                 (e->reply_len > 0 && memcmp(op.reply.data, e->reply, e->reply_len) != 0))
             rc = SH_E_INTERNAL; /* not the same answer: never hand out both */
     }
     op_reset(&op, b, NULL, NULL);
@@ -293,7 +295,7 @@ static int batch_flush(struct ledger_batch *b)
     if (rc != 0)
         return batch_fatal(b, rc);
     batch_promote_policies(b);
-    b->log_len = 0;
+    batch_log_clear(b);
     rc = store_write_begin(&b->ledger->store, NULL, &b->txn);
     return rc != 0 ? batch_fatal(b, rc) : 0;
 }
@@ -403,6 +405,7 @@ int ledger_batch_apply(struct ledger_batch *b, const struct sh_caller *caller,
 static void batch_free(struct ledger_batch *b)
 {
     policy_set_free(b->policies);
+    batch_log_clear(b);
     free(b->log);
     b->ledger->batch = NULL;
     free(b);

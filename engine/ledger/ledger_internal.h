@@ -80,11 +80,13 @@ void ledger_lock_exclusive(struct ledger *ledger);
 void ledger_unlock(struct ledger *ledger);
 
 /* A request the batch transaction holds: what it takes to apply it again
- * (ledger_batch.c) and to know that it answered the same. */
+ * (ledger_batch.c) and to know that it answered the same, byte for byte
+ * (a copy costs far less than a hash of it). */
 struct batch_entry {
     struct sh_caller caller;
     const Sanhe__Request *request; /* the caller's, alive until commit or abort */
-    uint8_t reply_hash[LEDGER_HASH_LEN];
+    uint8_t *reply;                /* a copy of the reply given (malloc'd) */
+    size_t reply_len;
 };
 
 struct ledger_batch {
