@@ -54,8 +54,10 @@ void request_index_put(struct store_txn *txn, const char *hospital, const char *
     int len = store_key_request(key, hospital, request_id);
     uint8_t val[8];
     store_be64_put(val, seq);
-    if (len < 0)
-        store_txn_fail_code(txn, SH_E_INTERNAL);
+    if (len < 0) {
+        store_txn_fail_code(txn, SH_E_INTERNAL); /* the log holds only usable keys */
+        return;
+    }
     store_put(txn, STORE_DB_REQUESTS, key, (size_t)len, val, sizeof val);
 }
 
