@@ -13,9 +13,10 @@ void accum_value_encode(uint8_t out[ACCUM_VALUE_LEN], sh_fen paid, sh_fen payabl
 
 bool accum_entry_decode(const MDB_val *key, const MDB_val *val, struct accum_entry *out)
 {
-    if (key->mv_size != STORE_ACC_KEY_LEN || val->mv_size != ACCUM_VALUE_LEN)
+    if (val->mv_size != ACCUM_VALUE_LEN ||
+        store_key_acc_parse(key->mv_data, key->mv_size, out->person, &out->year, out->fund,
+                            out->cap_group) != 0)
         return false;
-    store_key_acc_parse(key->mv_data, out->person, &out->year, out->fund, out->cap_group);
     const uint8_t *v = val->mv_data;
     out->paid = (sh_fen)store_be64_get(v);
     out->payable = (sh_fen)store_be64_get(v + 8);
@@ -70,14 +71,15 @@ void accum_apply(struct store_txn *txn, const char *person, const struct accum_d
     assert(sign == 1 || sign == -1);
     if (txn->ret != 0)
         return;
-    uint8_t key[STORE_ACC_KEY_LEN];
-    if (store_key_acc(key, person, d->year, d->fund, d->cap_group) < 0) {
+    uint8_t key[STORE_ACC_KEY_MAX];
+    int key_len = store_key_acc(key, person, d->year, d->fund, d->cap_group);
+    if (key_len < 0) {
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return;
     }
     sh_fen cur[3] = {0, 0, 0};
     MDB_val v;
-    if (store_get(txn, STORE_DB_ACCUMULATORS, key, sizeof key, &v)) {
+    if (store_get(txn, STORE_DB_ACCUMULATORS, key, (size_t)key_len, &v)) {
         if (v.mv_size != ACCUM_VALUE_LEN) {
             store_txn_fail_code(txn, SH_E_INTERNAL);
             return;
@@ -98,10 +100,10 @@ void accum_apply(struct store_txn *txn, const char *person, const struct accum_d
         }
     }
     if (next[0] == 0 && next[1] == 0 && next[2] == 0) {
-        store_del(txn, STORE_DB_ACCUMULATORS, key, sizeof key);
+        store_del(txn, STORE_DB_ACCUMULATORS, key, (size_t)key_len);
         return;
     }
     uint8_t val[ACCUM_VALUE_LEN];
     accum_value_encode(val, next[0], next[1], next[2]);
-    store_put(txn, STORE_DB_ACCUMULATORS, key, sizeof key, val, sizeof val);
+    store_put(txn, STORE_DB_ACCUMULATORS, key, (size_t)key_len, val, sizeof val);
 }

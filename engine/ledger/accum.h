@@ -1,5 +1,6 @@
 /*
  * Accumulators: (person, year, fund, cap_group) -> paid, payable,
+ * (the key as store_key_acc makes it)
  * deductible_met, three int64 big-endian (24 bytes). One whose three values
  * are all 0 is deleted, so that settling then reversing leaves the store
  * exactly as it was.

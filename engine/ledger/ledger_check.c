@@ -44,7 +44,7 @@ static void check_recover(struct check *c)
 static size_t acc_hash(const uint8_t *key)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < STORE_ACC_KEY_LEN; i++)
+    for (size_t i = 0; i < STORE_ACC_KEY_MAX; i++)
         h = (h ^ key[i]) * 1099511628211ull;
     return (size_t)h;
 }
@@ -52,7 +52,7 @@ static size_t acc_hash(const uint8_t *key)
 static struct check_acc *acc_slot(struct check_acc *table, size_t cap, const uint8_t *key)
 {
     for (size_t i = acc_hash(key) & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!table[i].used || memcmp(table[i].key, key, STORE_ACC_KEY_LEN) == 0)
+        if (!table[i].used || memcmp(table[i].key, key, STORE_ACC_KEY_MAX) == 0)
             return &table[i];
 }
 
@@ -77,7 +77,7 @@ static int acc_add(struct check *c, const uint8_t *key, const sh_fen v[3])
         return SH_E_INTERNAL;
     struct check_acc *a = acc_slot(c->accs, c->acc_cap, key);
     if (!a->used) {
-        memcpy(a->key, key, STORE_ACC_KEY_LEN);
+        memcpy(a->key, key, STORE_ACC_KEY_MAX);
         a->used = true;
         c->acc_used++;
     }
@@ -99,7 +99,10 @@ static void acc_name(const uint8_t *key, char *out, size_t cap)
 {
     struct accum_entry e;
     char masked[19];
-    store_key_acc_parse(key, e.person, &e.year, e.fund, e.cap_group);
+    if (store_key_acc_parse(key, STORE_ACC_KEY_MAX, e.person, &e.year, e.fund, e.cap_group) != 0) {
+        snprintf(out, cap, "an accumulator with a key that does not parse");
+        return;
+    }
     sh_person_id_mask(e.person, masked);
     snprintf(out, cap, "accumulator (%s, %d, %s, %s)", masked, e.year, e.fund, e.cap_group);
 }
@@ -129,7 +132,7 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
     sh_fen paid = 0;
     for (size_t i = 0; i < rec->n_deltas; i++) {
         struct accum_delta d;
-        uint8_t key[STORE_ACC_KEY_LEN];
+        uint8_t key[STORE_ACC_KEY_MAX];
         if (!settlement_delta(rec, i, &d) ||
             store_key_acc(key, person != NULL ? person : "", d.year, d.fund, d.cap_group) < 0) {
             check_problem(c, "settlement %" PRIu64 ": delta %zu is not usable", id, i);
@@ -216,9 +219,12 @@ static int check_acc_one(void *ctx, const MDB_val *key, const MDB_val *val)
         check_problem(c, "an accumulator key or value of the wrong size");
         return 0;
     }
+    /* As store_key_acc makes it: zero-filled to the table's width. */
+    uint8_t padded[STORE_ACC_KEY_MAX] = {0};
+    memcpy(padded, key->mv_data, key->mv_size);
     char name[160];
-    acc_name(key->mv_data, name, sizeof name);
-    struct check_acc *a = acc_find(c, key->mv_data);
+    acc_name(padded, name, sizeof name);
+    struct check_acc *a = acc_find(c, padded);
     const sh_fen got[3] = {e.paid, e.payable, e.deductible_met};
     if (got[0] == 0 && got[1] == 0 && got[2] == 0)
         check_problem(c, "%s: all zero, should have been deleted", name);

@@ -22,7 +22,7 @@ enum {
 };
 
 struct check_acc {
-    uint8_t key[STORE_ACC_KEY_LEN];
+    uint8_t key[STORE_ACC_KEY_MAX]; /* zero-filled past the key */
     bool used;
     bool seen; /* found in the store */
     sh_fen v[3];

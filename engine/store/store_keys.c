@@ -20,27 +20,46 @@ void store_pad_get(const uint8_t *in, char *out)
     out[STORE_PAD - 1] = '\0';
 }
 
-int store_key_acc(uint8_t out[STORE_ACC_KEY_LEN], const char *person, int32_t year,
+int store_key_acc(uint8_t out[STORE_ACC_KEY_MAX], const char *person, int32_t year,
                   const char *fund, const char *cap_group)
 {
-    if (person == NULL || strlen(person) != SH_PERSON_ID_LEN || year < 0)
+    size_t f = fund != NULL ? strlen(fund) : 0;
+    size_t c = cap_group != NULL ? strlen(cap_group) : 0;
+    if (person == NULL || strlen(person) != SH_PERSON_ID_LEN || year < 0 || f >= STORE_PAD ||
+        c >= STORE_PAD)
         return -1;
+    memset(out, 0, STORE_ACC_KEY_MAX);
     memcpy(out, person, SH_PERSON_ID_LEN);
     store_be32_put(out + SH_PERSON_ID_LEN, (uint32_t)year);
-    if (store_pad_put(out + STORE_ACC_YEAR_PREFIX_LEN, fund) != 0 ||
-        store_pad_put(out + STORE_ACC_YEAR_PREFIX_LEN + STORE_PAD, cap_group) != 0)
-        return -1;
-    return STORE_ACC_KEY_LEN;
+    uint8_t *p = out + STORE_ACC_YEAR_PREFIX_LEN;
+    if (f > 0)
+        memcpy(p, fund, f);
+    p[f] = '\0';
+    if (c > 0)
+        memcpy(p + f + 1, cap_group, c);
+    return (int)(STORE_ACC_YEAR_PREFIX_LEN + f + 1 + c);
 }
 
-void store_key_acc_parse(const uint8_t key[STORE_ACC_KEY_LEN], char *person, int32_t *year,
-                         char *fund, char *cap_group)
+int store_key_acc_parse(const uint8_t *key, size_t len, char *person, int32_t *year, char *fund,
+                        char *cap_group)
 {
+    if (len <= STORE_ACC_YEAR_PREFIX_LEN || len > STORE_ACC_KEY_MAX)
+        return -1;
+    const uint8_t *rest = key + STORE_ACC_YEAR_PREFIX_LEN;
+    size_t n = len - STORE_ACC_YEAR_PREFIX_LEN;
+    const uint8_t *nul = memchr(rest, 0, n);
+    size_t f = nul != NULL ? (size_t)(nul - rest) : n;
+    size_t c = nul != NULL ? strnlen((const char *)nul + 1, n - f - 1) : 0;
+    if (nul == NULL || f >= STORE_PAD || c >= STORE_PAD)
+        return -1;
     memcpy(person, key, SH_PERSON_ID_LEN);
     person[SH_PERSON_ID_LEN] = '\0';
     *year = (int32_t)store_be32_get(key + SH_PERSON_ID_LEN);
-    store_pad_get(key + STORE_ACC_YEAR_PREFIX_LEN, fund);
-    store_pad_get(key + STORE_ACC_YEAR_PREFIX_LEN + STORE_PAD, cap_group);
+    memcpy(fund, rest, f);
+    fund[f] = '\0';
+    memcpy(cap_group, nul + 1, c);
+    cap_group[c] = '\0';
+    return 0;
 }
 
 int store_key_request(uint8_t out[STORE_REQUEST_KEY_MAX], const char *hospital,

@@ -6,7 +6,7 @@
  * keys are zero-padded to STORE_PAD bytes: since every such string is
  * shorter than STORE_PAD, byte order of the padded form is strcmp order.
  *
- *   accumulators  person(18) year(u32) fund(32) cap_group(32)        86 bytes
+ *   accumulators  person(18) year(u32) fund '\0' cap_group       at most 85 bytes
  *   settlements   settlement id (u64)                                  8 bytes
  *   requests      hospital '\0' request_id -> request_log seq   variable
  *   request_log   seq (u64)                                            8 bytes
@@ -27,7 +27,7 @@
 #define STORE_PAD 32
 #define STORE_ACC_PERSON_LEN SH_PERSON_ID_LEN
 #define STORE_ACC_YEAR_PREFIX_LEN (SH_PERSON_ID_LEN + 4)
-#define STORE_ACC_KEY_LEN (SH_PERSON_ID_LEN + 4 + 2 * STORE_PAD)
+#define STORE_ACC_KEY_MAX (SH_PERSON_ID_LEN + 4 + 2 * STORE_PAD)
 #define STORE_REQUEST_KEY_MAX (2 * SH_CODE_MAX)
 #define STORE_DAY_KEY_LEN (4 + STORE_PAD + 8)
 #define STORE_DAY_PREFIX_LEN (4 + STORE_PAD)
@@ -73,7 +73,12 @@ int store_pad_put(uint8_t *out, const char *s);
 void store_pad_get(const uint8_t *in, char *out);
 
 /* Each returns the key length, or -1 when a part is too long. */
-int store_key_acc(uint8_t out[STORE_ACC_KEY_LEN], const char *person, int32_t year,
+/* An accumulator's key is variable: short keys keep the tree's branch pages
+ * few (a random person's settle rewrites its path from the root), and the
+ * NUL after the fund keeps (fund, cap_group) in strcmp order. The rest of
+ * out, up to STORE_ACC_KEY_MAX, is zeroed, so that two keys built here
+ * compare equal with memcmp over STORE_ACC_KEY_MAX. */
+int store_key_acc(uint8_t out[STORE_ACC_KEY_MAX], const char *person, int32_t year,
                   const char *fund, const char *cap_group);
 int store_key_request(uint8_t out[STORE_REQUEST_KEY_MAX], const char *hospital,
                       const char *request_id);
@@ -81,10 +86,11 @@ int store_key_day(uint8_t out[STORE_DAY_KEY_LEN], uint32_t day, const char *hosp
 int store_key_policy(uint8_t out[STORE_POLICY_KEY_LEN], const char *region, uint32_t from);
 void store_key_u64(uint8_t out[8], uint64_t v);
 
-/* The parts of an accumulator key (person gets SH_PERSON_ID_LEN + 1 bytes,
- * fund and cap_group STORE_PAD bytes). */
-void store_key_acc_parse(const uint8_t key[STORE_ACC_KEY_LEN], char *person, int32_t *year,
-                         char *fund, char *cap_group);
+/* The parts of an accumulator key of len bytes (or a zero-filled buffer of
+ * STORE_ACC_KEY_MAX): person gets SH_PERSON_ID_LEN + 1 bytes, fund and
+ * cap_group STORE_PAD bytes. -1 when it is not one. */
+int store_key_acc_parse(const uint8_t *key, size_t len, char *person, int32_t *year, char *fund,
+                        char *cap_group);
 /* The parts of a request key; -1 when it is not one. */
 int store_key_request_parse(const uint8_t *key, size_t len, char hospital[SH_CODE_MAX],
                             char request_id[SH_CODE_MAX]);

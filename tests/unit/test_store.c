@@ -35,22 +35,26 @@ static void acc_keys_sort_by_year_fund_cap_group(void **state)
         {2026, "coopx", ""}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         for (size_t j = 0; j < sizeof k / sizeof k[0]; j++) {
-            uint8_t a[STORE_ACC_KEY_LEN], b[STORE_ACC_KEY_LEN];
-            assert_int_equal(store_key_acc(a, PERSON, k[i].year, k[i].fund, k[i].cap),
-                             STORE_ACC_KEY_LEN);
-            assert_int_equal(store_key_acc(b, PERSON, k[j].year, k[j].fund, k[j].cap),
-                             STORE_ACC_KEY_LEN);
+            uint8_t a[STORE_ACC_KEY_MAX], b[STORE_ACC_KEY_MAX];
+            int la = store_key_acc(a, PERSON, k[i].year, k[i].fund, k[i].cap);
+            int lb = store_key_acc(b, PERSON, k[j].year, k[j].fund, k[j].cap);
+            assert_int_equal(la, 22 + strlen(k[i].fund) + 1 + strlen(k[i].cap));
+            assert_int_equal(lb, 22 + strlen(k[j].fund) + 1 + strlen(k[j].cap));
             int want = k[i].year != k[j].year         ? sign(k[i].year - k[j].year)
                        : strcmp(k[i].fund, k[j].fund) ? sign(strcmp(k[i].fund, k[j].fund))
                                                       : sign(strcmp(k[i].cap, k[j].cap));
-            assert_int_equal(sign(memcmp(a, b, sizeof a)), want);
+            /* LMDB's order: memcmp over the shorter, then the shorter first */
+            int cmp = memcmp(a, b, (size_t)(la < lb ? la : lb));
+            assert_int_equal(cmp != 0 ? sign(cmp) : sign(la - lb), want);
+            assert_int_equal(sign(memcmp(a, b, sizeof a)), want); /* zero-filled: the same */
         }
     }
-    uint8_t key[STORE_ACC_KEY_LEN];
+    uint8_t key[STORE_ACC_KEY_MAX];
     char person[SH_PERSON_ID_LEN + 1], fund[STORE_PAD], cap[STORE_PAD];
     int32_t year;
-    assert_int_equal(store_key_acc(key, PERSON, 2026, "coop", "inpatient"), STORE_ACC_KEY_LEN);
-    store_key_acc_parse(key, person, &year, fund, cap);
+    int len = store_key_acc(key, PERSON, 2026, "coop", "inpatient");
+    assert_int_equal(len, 22 + 5 + 9);
+    assert_int_equal(store_key_acc_parse(key, (size_t)len, person, &year, fund, cap), 0);
     assert_string_equal(person, PERSON);
     assert_int_equal(year, 2026);
     assert_string_equal(fund, "coop");
@@ -61,7 +65,16 @@ static void acc_keys_sort_by_year_fund_cap_group(void **state)
     assert_int_equal(store_key_acc(key, PERSON, 2026, longest, "c"), -1);
     assert_int_equal(store_key_acc(key, "3304241962", 2026, "coop", "c"), -1);
     longest[STORE_PAD - 1] = '\0'; /* 31 characters fit */
-    assert_int_equal(store_key_acc(key, PERSON, 2026, longest, longest), STORE_ACC_KEY_LEN);
+    len = store_key_acc(key, PERSON, 2026, longest, longest);
+    assert_int_equal(len, STORE_ACC_KEY_MAX - 1);
+    assert_int_equal(store_key_acc_parse(key, (size_t)len, person, &year, fund, cap), 0);
+    assert_string_equal(fund, longest);
+    assert_string_equal(cap, longest);
+    assert_int_equal(store_key_acc_parse(key, STORE_ACC_KEY_MAX, person, &year, fund, cap), 0);
+    /* not keys: no NUL after the fund, too short, too long */
+    assert_int_equal(store_key_acc_parse(key, 22 + 5, person, &year, fund, cap), -1);
+    assert_int_equal(store_key_acc_parse(key, 22, person, &year, fund, cap), -1);
+    assert_int_equal(store_key_acc_parse(key, STORE_ACC_KEY_MAX + 1, person, &year, fund, cap), -1);
 }
 
 static void request_and_day_keys(void **state)
