@@ -177,6 +177,8 @@ static int ledger_schema(struct ledger *ledger, struct sh_error *err)
     store_be32_put(val, STORE_SCHEMA_VERSION);
     store_put(&txn, STORE_DB_META, key, strlen(key), val, sizeof val);
     rc = store_write_commit(&txn);
+    if (rc == 0)
+        rc = store_sync(&ledger->store); /* commits leave their meta page unsynced */
     if (rc != 0)
         return sh_error_set(err, rc, "store: cannot write the schema version");
     return 0;
@@ -313,14 +315,19 @@ int ledger_handle(struct ledger *ledger, const struct sh_caller *caller,
     if (rc == 0) {
         rc = ledger_batch_apply(batch, caller, request, reply);
         if (rc == 0)
-            rc = ledger_batch_commit(batch);
+            rc = ledger_batch_commit_nosync(batch);
         else
             ledger_batch_abort(batch);
+    }
+    const char *why = "the write could not be committed; nothing was recorded";
+    if (rc == 0) {
+        rc = ledger_sync(ledger);
+        why = "the write could not be made durable and may or may not be recorded; "
+              "retry it later with the same request id";
     }
     if (rc == 0)
         return 0;
     free(reply->data);
     memset(reply, 0, sizeof *reply);
-    return ledger_reply_error(request, rc, "the write could not be committed; nothing was recorded",
-                              reply);
+    return ledger_reply_error(request, rc, why, reply);
 }

@@ -7,7 +7,9 @@
  * transaction for the requests of one loop iteration, each request inside a
  * nested transaction so that one that fails cannot spoil the others, then a
  * single durable commit. No reply of a batch may be sent before
- * ledger_batch_commit has returned 0.
+ * ledger_batch_commit has returned 0 (or, for a batch committed with
+ * ledger_batch_commit_nosync, before a ledger_sync started after that
+ * commit has returned 0).
  *
  * Reads (presettle, query, eligibility, reconcile) see committed state
  * through a reused read-only transaction and never wait for the writer.
@@ -81,9 +83,30 @@ int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batc
 int ledger_batch_apply(struct ledger_batch *batch, const struct sh_caller *caller,
                        const Sanhe__Request *request, struct sh_reply *reply);
 
-/* Commits durably and frees the batch. On failure nothing of the batch is
- * kept, and its replies must be replaced with the returned error. */
+/* Commits durably (ledger_batch_commit_nosync, then ledger_sync) and frees
+ * the batch. On failure its replies must be replaced with the returned
+ * error. Nothing of the batch is kept, except when the commit succeeded
+ * and the sync failed: then the batch may or may not be on disk (readers
+ * see it until a restart), and the ledger refuses every later batch. */
 int ledger_batch_commit(struct ledger_batch *batch);
+
+/* Commits and frees the batch without the final sync, for a caller that
+ * syncs on another thread while the next batch is applied (the server's
+ * group commit). The batch is then visible to readers and LMDB keeps the
+ * store intact, but a crash may still lose it: its replies must not be
+ * sent before a ledger_sync that started after this returned has
+ * returned 0. On failure nothing of the batch is kept. */
+int ledger_batch_commit_nosync(struct ledger_batch *batch);
+
+/* Makes every batch committed so far durable (one fdatasync; nothing when
+ * the ledger is not durable). It may run on another thread beside a batch
+ * (begin, apply, commit) and beside reads, never beside ledger_close.
+ * Returns 0, or SH_E_INTERNAL when the sync failed: what was committed
+ * since the last good sync may be lost, and since a failed fsync cannot
+ * be retried safely (the kernel may have dropped the pages), every later
+ * ledger_batch_begin and ledger_sync fails too. */
+int ledger_sync(struct ledger *ledger);
+
 void ledger_batch_abort(struct ledger_batch *batch);
 
 /* Brings the requests and journal_day indexes up to date in a batch of its

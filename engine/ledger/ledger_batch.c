@@ -411,7 +411,8 @@ static void batch_free(struct ledger_batch *b)
     free(b);
 }
 
-int ledger_batch_commit(struct ledger_batch *b)
+/* Commits (data synced, meta page not yet: see store.h) and frees. */
+static int batch_commit(struct ledger_batch *b)
 {
     assert(b != NULL);
     struct store *store = &b->ledger->store;
@@ -434,6 +435,18 @@ int ledger_batch_commit(struct ledger_batch *b)
     batch_free(b);
     return rc;
 }
+
+int ledger_batch_commit_nosync(struct ledger_batch *b) { return batch_commit(b); }
+
+int ledger_batch_commit(struct ledger_batch *b)
+{
+    assert(b != NULL);
+    struct ledger *ledger = b->ledger;
+    int rc = batch_commit(b);
+    return rc == 0 ? ledger_sync(ledger) : rc;
+}
+
+int ledger_sync(struct ledger *ledger) { return store_sync(&ledger->store); }
 
 int ledger_index_flush(struct ledger *ledger, int64_t now_ms)
 {

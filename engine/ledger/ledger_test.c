@@ -2,6 +2,7 @@
 #include "ledger_test.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ledger_internal.h"
@@ -14,6 +15,17 @@ void ledger_test_fail_write(struct ledger *ledger, uint32_t nth, int mdb_code)
 }
 
 uint32_t ledger_test_fail_pending(const struct ledger *ledger) { return ledger->store.fail_nth; }
+
+void ledger_test_fail_sync(struct ledger *ledger, int code)
+{
+    atomic_store(&ledger->store.fail_sync, code);
+}
+
+void ledger_test_on_sync(struct ledger *ledger, void (*fn)(void *ctx), void *ctx)
+{
+    ledger->store.sync_hook = fn;
+    ledger->store.sync_hook_ctx = ctx;
+}
 
 static int digest_one(void *ctx, const MDB_val *key, const MDB_val *val)
 {

@@ -16,6 +16,16 @@ void ledger_test_fail_write(struct ledger *ledger, uint32_t nth, int mdb_code);
  * when none is set. */
 uint32_t ledger_test_fail_pending(const struct ledger *ledger);
 
+/* The next ledger_sync fails as if fdatasync had returned code (an errno
+ * or LMDB code), once; the ledger then refuses every later write, as after
+ * a real failure. 0 clears the hook. */
+void ledger_test_fail_sync(struct ledger *ledger, int code);
+
+/* fn(ctx) runs inside every successful ledger_sync, after the sync and
+ * before ledger_sync returns, on the syncing thread (NULL: none). Set it
+ * before any thread syncs. */
+void ledger_test_on_sync(struct ledger *ledger, void (*fn)(void *ctx), void *ctx);
+
 /* SHA-256 over every key and value of one database ("accumulators",
  * "journal", ...; NULL: all of them, with their names), committed state. */
 int ledger_test_digest(struct ledger *ledger, const char *db, uint8_t out[32]);

@@ -1,6 +1,6 @@
 /*
- * Group commit, in the manner of Redis's beforeSleep, with the commit off
- * the loop thread.
+ * Group commit, in the manner of Redis's beforeSleep, with the commit and
+ * its sync off the loop thread.
  *
  * libuv runs one loop iteration as: timers, pending callbacks, idle, prepare,
  * poll (every I/O callback: our reads, hence every decoded write request),
@@ -10,17 +10,41 @@
  *
  * One batch: ledger_batch_begin, ledger_batch_apply for each queued write in
  * arrival order (so claims see each other's accumulator changes as if they
- * came one by one), ledger_batch_commit (durable), and only then the replies
- * are handed to their connections. If the commit fails, nothing of the batch
- * is on disk and every reply becomes an error with the commit's code.
+ * came one by one), ledger_batch_commit_nosync, then ledger_sync, and only
+ * when that has returned 0 are the replies handed to their connections. If
+ * the commit fails, nothing of the batch is on disk and every reply becomes
+ * an error with the commit's code; if the sync fails, every reply of every
+ * batch it was to make durable becomes INTERNAL (and the ledger takes no
+ * more writes: see ledger_sync).
  *
- * The batch runs on libuv's thread pool (uv_queue_work), one at a time:
- * while it applies and waits for fdatasync, the loop thread goes on with
- * TLS, framing, reads (ledger_read, which may run beside the writer) and
- * queueing the writes that arrive. When the batch is durable its after-work
- * callback answers it and starts the next batch at once with everything
- * queued meanwhile, so the batch grows with the load by itself. When no
- * batch is in flight, the check hook starts one.
+ * A two-stage pipeline on libuv's thread pool (uv_queue_work):
+ *   stage 1, the writer: apply and commit. LMDB's commit writes the pages,
+ *     fdatasyncs them and writes the meta page unsynced (MDB_NOMETASYNC);
+ *   stage 2, the sync: ledger_sync (one fdatasync) on another pool thread.
+ * When stage 1 of a batch ends, the loop thread starts its stage 2 and, at
+ * once, stage 1 of the next batch with everything queued meanwhile, so the
+ * batch grows with the load by itself and the writer never waits for the
+ * second sync. At most BATCH_SLOTS batches are in flight: one applying, the
+ * others committed; one sync at a time, covering every batch committed when
+ * it started. Batches are answered in commit order. When no batch is
+ * applying, the check hook starts one. Meanwhile the loop thread goes on
+ * with TLS, framing, reads (ledger_read, beside both stages) and queueing.
+ *
+ * Why a reply still means the data is on disk. A reply goes out only after
+ * a ledger_sync that started after its batch's commit returned; by then the
+ * batch's pages were synced by the commit, and its meta page was written
+ * (pwrite returned) before the commit returned, so that fdatasync covers it
+ * too. Why the store stays intact while the writer runs ahead of the sync:
+ * LMDB keeps the two newest snapshots intact. A page freed by txn N is
+ * reused only by txn N+2 or later, and only when no reader is older, so
+ * batch N+1 writing its pages cannot touch snapshot N nor N-1. Meta N+1
+ * is written only after N+1's data fdatasync, which also covers meta N; so
+ * whenever a crash comes, the disk holds a synced meta page of the last
+ * answered batch or a later one, over an intact snapshot: at worst newer,
+ * unanswered batches are lost, never an answered one.
+ * Readers may see batch N before its sync returns, as they already could
+ * while the O_DSYNC meta write was in progress; a reader never answers a
+ * write, and a write that depends on batch N is answered after N.
  *
  * At most batch_max writes per batch; the rest waits for the next one.
  */
@@ -91,8 +115,8 @@ static uint64_t clock_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Applies every item in order and commits; returns 0 or the code that now
- * answers every item of the batch. */
+/* Applies every item in order and commits (without the final sync);
+ * returns 0 or the code that now answers every item of the batch. */
 static int batch_apply_all(struct net_server *server, struct batch_item *items, size_t n)
 {
     struct ledger_batch *batch = NULL;
@@ -105,7 +129,7 @@ static int batch_apply_all(struct net_server *server, struct batch_item *items, 
         ledger_batch_abort(batch);
         return rc;
     }
-    return ledger_batch_commit(batch);
+    return ledger_batch_commit_nosync(batch);
 }
 
 /* A code the wire knows, or INTERNAL. */
@@ -114,17 +138,30 @@ static int batch_error_code(int rc)
     return strcmp(sh_error_name(rc), "UNKNOWN_ERROR") != 0 ? rc : SH_E_INTERNAL;
 }
 
+static void batch_error_replies(struct batch_item *items, size_t n, int rc, const char *message)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].reply.data);
+        memset(&items[i].reply, 0, sizeof items[i].reply);
+        frame_error_reply(items[i].request->request_id, batch_error_code(rc), message,
+                          &items[i].reply);
+    }
+}
+
 static void batch_fail_replies(struct batch_item *items, size_t n, int rc)
 {
     net_log(NET_LOG_ERROR, "group commit of %zu writes failed: %s; every one is refused", n,
             sh_error_name(rc));
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].reply.data);
-        memset(&items[i].reply, 0, sizeof items[i].reply);
-        frame_error_reply(items[i].request->request_id, batch_error_code(rc),
-                          "the write could not be committed; nothing was recorded",
-                          &items[i].reply);
-    }
+    batch_error_replies(items, n, rc, "the write could not be committed; nothing was recorded");
+}
+
+/* Committed but maybe not on disk: a retry with the same request id is
+ * answered from the idempotency record if the write survived. */
+static void batch_unsynced_replies(struct batch_item *items, size_t n)
+{
+    batch_error_replies(items, n, SH_E_INTERNAL,
+                        "the write could not be made durable and may or may not be recorded; "
+                        "retry it later with the same request id");
 }
 
 /* Hands each reply to its connection (queued, not yet encrypted), then
@@ -148,74 +185,167 @@ static void batch_deliver(struct batch_item *items, size_t n)
     }
 }
 
-/* The writer thread: applies and commits the batch. It touches the ledger's
- * write side and the batch's items only; the loop thread leaves both alone
- * until batch_after_work (libuv orders the two). */
-static void batch_work(uv_work_t *work)
+/* The i-th unanswered batch, oldest first. */
+static struct batch_slot *slot_at(struct net_server *server, size_t i)
 {
-    struct net_server *server = work->data;
-    server->batch_rc = batch_apply_all(server, server->batch_scratch, server->batch_len);
+    return &server->slots[(server->slot_head + i) % BATCH_SLOTS];
 }
 
 static void batch_maybe_start(struct net_server *server);
+static void sync_maybe_start(struct net_server *server);
 
-/* Back on the loop thread, the batch durable or failed: answer it, and
- * start the next one with whatever was read meanwhile. */
-static void batch_after_work(uv_work_t *work, int status)
+/* ---- Stage 2: the sync ----------------------------------------------------------- */
+
+/* A pool thread, beside the writer: touches nothing but the ledger's sync. */
+static void sync_work(uv_work_t *work)
 {
     struct net_server *server = work->data;
-    struct batch_item *items = server->batch_scratch;
-    size_t n = server->batch_len;
-    int rc = status == 0 ? server->batch_rc : SH_E_INTERNAL; /* we never cancel */
-    server->batch_busy = false;
-    server->batch_len = 0;
-    net_stats_record_batch(&server->stats, n, clock_us() - server->batch_start_us, rc == 0);
+    server->sync_rc = ledger_sync(server->ledger);
+}
+
+/* The oldest batch, now durable (or never to be known so): answered. */
+static void batch_answer(struct net_server *server, struct batch_slot *slot, int sync_rc)
+{
+    int rc = slot->rc < 0 ? slot->rc : sync_rc;
+    net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
+    if (slot->rc < 0)
+        batch_fail_replies(slot->items, slot->len, slot->rc);
+    else if (sync_rc < 0)
+        batch_unsynced_replies(slot->items, slot->len);
+    size_t n = slot->len;
+    slot->len = 0;
+    server->slot_head = (server->slot_head + 1) % BATCH_SLOTS;
+    server->slot_count--;
+    batch_deliver(slot->items, n);
+}
+
+static void sync_log_failure(struct net_server *server, size_t covers, int rc)
+{
+    size_t writes = 0;
+    for (size_t i = 0; i < covers; i++)
+        writes += slot_at(server, i)->rc == 0 ? slot_at(server, i)->len : 0;
+    net_log(NET_LOG_ERROR,
+            "sync after group commit failed: %s; %zu committed writes are refused, "
+            "and so is every later write",
+            sh_error_name(rc), writes);
+}
+
+/* Back on the loop thread: every batch the sync covered is answered, in
+ * commit order; then the next sync and the next batch, if due. */
+static void sync_after_work(uv_work_t *work, int status)
+{
+    struct net_server *server = work->data;
+    int rc = status == 0 ? server->sync_rc : SH_E_INTERNAL; /* we never cancel */
+    size_t n = server->sync_covers;
+    assert(n > 0 && n <= server->slot_count);
     if (rc < 0)
-        batch_fail_replies(items, n, rc);
-    batch_deliver(items, n);
+        sync_log_failure(server, n, rc);
+    for (size_t i = 0; i < n; i++)
+        batch_answer(server, slot_at(server, 0), rc);
+    server->sync_covers = 0;
+    sync_maybe_start(server);
+    batch_maybe_start(server);
+}
+
+/* One sync at a time, for every batch whose commit has returned. A batch
+ * whose stage 1 failed has nothing to sync: at the head of the line, it is
+ * answered at once. */
+static void sync_maybe_start(struct net_server *server)
+{
+    if (server->sync_covers != 0)
+        return;
+    size_t committed = server->slot_count - (server->applying ? 1u : 0u);
+    while (committed > 0 && slot_at(server, 0)->rc < 0) {
+        batch_answer(server, slot_at(server, 0), 0);
+        committed--;
+    }
+    if (committed == 0)
+        return;
+    server->sync_covers = committed;
+    server->sync_work.data = server;
+    if (uv_queue_work(server->loop, &server->sync_work, sync_work, sync_after_work) != 0) {
+        /* Only for invalid arguments; sync here rather than never. */
+        sync_work(&server->sync_work);
+        sync_after_work(&server->sync_work, 0);
+    }
+}
+
+/* ---- Stage 1: apply and commit ------------------------------------------------------ */
+
+/* The writer thread: applies and commits the newest batch. It touches the
+ * ledger's write side and that batch's slot only; the loop thread leaves
+ * both alone until batch_after_work (libuv orders the two). */
+static void batch_work(uv_work_t *work)
+{
+    struct batch_slot *slot = work->data;
+    slot->rc = batch_apply_all(slot->server, slot->items, slot->len);
+}
+
+/* Back on the loop thread, the batch committed or failed: its sync, and
+ * the next batch with whatever was read meanwhile. The sync first: it is
+ * on the path of the older replies. */
+static void batch_after_work(uv_work_t *work, int status)
+{
+    struct batch_slot *slot = work->data;
+    struct net_server *server = slot->server;
+    if (status != 0)
+        slot->rc = SH_E_INTERNAL; /* we never cancel */
+    server->applying = false;
+    sync_maybe_start(server);
     batch_maybe_start(server);
 }
 
 /* Hands the oldest queued writes (at most batch_max) to the writer thread.
  * Meanwhile the loop goes on: TLS, decoding, reads, and queueing the writes
- * that make the next batch. One batch at a time: LMDB has one writer. */
+ * that make the next batch. One batch applying at a time: LMDB has one
+ * writer. */
 static void batch_start(struct net_server *server)
 {
-    assert(!server->batch_busy && !batch_queue_empty(server));
+    assert(!server->applying && server->slot_count < BATCH_SLOTS && !batch_queue_empty(server));
+    struct batch_slot *slot = slot_at(server, server->slot_count);
     size_t n =
         server->queue.len < server->limits.batch_max ? server->queue.len : server->limits.batch_max;
     for (size_t i = 0; i < n; i++)
-        queue_pop(&server->queue, &server->batch_scratch[i]);
-    server->batch_len = n;
-    server->batch_busy = true;
-    server->batch_start_us = clock_us();
-    server->batch_work.data = server;
-    if (uv_queue_work(server->loop, &server->batch_work, batch_work, batch_after_work) != 0) {
+        queue_pop(&server->queue, &slot->items[i]);
+    slot->len = n;
+    slot->rc = 0;
+    slot->start_us = clock_us();
+    slot->work.data = slot;
+    server->slot_count++;
+    server->applying = true;
+    if (uv_queue_work(server->loop, &slot->work, batch_work, batch_after_work) != 0) {
         /* Only for invalid arguments; do the batch here rather than never. */
-        batch_work(&server->batch_work);
-        batch_after_work(&server->batch_work, 0);
+        batch_work(&slot->work);
+        batch_after_work(&slot->work, 0);
     }
 }
 
 bool batch_idle(const struct net_server *server)
 {
-    return !server->batch_busy && batch_queue_empty(server);
+    return server->slot_count == 0 && batch_queue_empty(server);
 }
 
-/* The one way a batch starts: none in flight and writes waiting. */
+/* The one way a batch starts: none applying, a free slot, writes waiting. */
 static void batch_maybe_start(struct net_server *server)
 {
-    if (!server->batch_busy && !batch_queue_empty(server))
+    if (!server->applying && server->slot_count < BATCH_SLOTS && !batch_queue_empty(server))
         batch_start(server);
 }
 
 static void batch_on_check(uv_check_t *check) { batch_maybe_start(check->data); }
 
+/* ---- Life ------------------------------------------------------------------------- */
+
 int batch_init(struct net_server *server)
 {
-    server->batch_scratch = calloc(server->limits.batch_max, sizeof *server->batch_scratch);
-    if (server->batch_scratch == NULL)
-        return SH_E_INTERNAL;
+    for (size_t i = 0; i < BATCH_SLOTS; i++) {
+        server->slots[i].server = server;
+        server->slots[i].items = calloc(server->limits.batch_max, sizeof(struct batch_item));
+        if (server->slots[i].items == NULL) {
+            batch_free(server);
+            return SH_E_INTERNAL;
+        }
+    }
     uv_check_init(server->loop, &server->batch_check);
     server->batch_check.data = server;
     server->handles_open += 1;
@@ -225,9 +355,20 @@ int batch_init(struct net_server *server)
     return 0;
 }
 
+bool batch_ready(const struct net_server *server) { return server->slots[0].items != NULL; }
+
 static void batch_on_close(uv_handle_t *handle) { server_handle_closed(handle->data); }
 
 void batch_close(struct net_server *server)
 {
     uv_close((uv_handle_t *)&server->batch_check, batch_on_close);
+}
+
+void batch_free(struct net_server *server)
+{
+    assert(server->slot_count == 0);
+    for (size_t i = 0; i < BATCH_SLOTS; i++) {
+        free(server->slots[i].items);
+        server->slots[i].items = NULL;
+    }
 }

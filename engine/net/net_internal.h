@@ -38,6 +38,22 @@ struct batch_queue {
     size_t cap, head, len;
 };
 
+/* The group commit's pipeline: a ring of batches in commit order, the
+ * oldest unanswered first. The newest may be applying (stage 1, on the
+ * writer thread); the others are committed and wait for, or are in, their
+ * sync (stage 2). One applying and two waiting at most: enough for the
+ * writer never to wait for a sync that is only a little slower than it. */
+#define BATCH_SLOTS 3
+
+struct batch_slot {
+    struct net_server *server;
+    uv_work_t work;           /* stage 1 */
+    struct batch_item *items; /* batch_max of them */
+    size_t len;
+    int rc;            /* stage 1's outcome: 0, or the code that answers every item */
+    uint64_t start_us; /* handed to the writer */
+};
+
 /* ---- A connection --------------------------------------------------------- */
 
 /* Only ever forward. */
@@ -87,15 +103,16 @@ struct net_server {
     bool listening;
     int port;
     uv_check_t batch_check; /* group commit: after each iteration's I/O callbacks */
-    uv_work_t batch_work;   /* the batch in flight on the writer thread */
-    bool batch_busy;        /* batch_work is queued or running */
-    size_t batch_len;       /* its items, at the head of batch_scratch */
-    int batch_rc;           /* its outcome: 0, or the code that answers every item */
-    uint64_t batch_start_us;
+    struct batch_slot slots[BATCH_SLOTS];
+    size_t slot_head;    /* the oldest unanswered batch */
+    size_t slot_count;   /* batches not yet answered */
+    bool applying;       /* the newest of them is in stage 1 */
+    uv_work_t sync_work; /* stage 2: ledger_sync */
+    size_t sync_covers;  /* batches (from slot_head) the sync in flight answers; 0: none */
+    int sync_rc;         /* its outcome */
     uv_timer_t stop_timer;
     struct batch_queue queue;
-    struct batch_item *batch_scratch; /* batch_max items, reused by every batch */
-    struct conn *conns;               /* every connection not yet freed */
+    struct conn *conns; /* every connection not yet freed */
     uint64_t next_conn_id;
     uint32_t conns_counted;  /* under connections_max (not over_limit ones) */
     uint32_t conns_refusing; /* over_limit ones still open */
@@ -131,10 +148,12 @@ void conn_input_process(struct conn *conn);
 void conn_log_forbidden(struct conn *conn, const Sanhe__Request *request);
 
 /* batch.c */
-int batch_init(struct net_server *server);
+int batch_init(struct net_server *server);         /* all or nothing */
+bool batch_ready(const struct net_server *server); /* batch_init succeeded */
 void batch_close(struct net_server *server);
+void batch_free(struct net_server *server);
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
-/* No write queued and none in flight on the writer thread. */
+/* No write queued, none applying, none waiting for its sync. */
 bool batch_idle(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */

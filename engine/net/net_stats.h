@@ -19,7 +19,7 @@ struct net_stats {
     uint64_t batch_size_max;
     uint64_t batch_hist[NET_STATS_BUCKETS];
     uint64_t commit_failures; /* batches whose every reply became an error */
-    uint64_t commit_us_total; /* begin..commit, microseconds */
+    uint64_t commit_us_total; /* handed to the writer..durable (synced), microseconds */
     uint64_t commit_us_max;
     uint64_t reads; /* read requests answered */
     uint64_t connections_accepted;

@@ -84,7 +84,7 @@ static void server_discard(struct net_server *server)
 {
     server->stopping = true;
     listener_close(server);
-    if (server->batch_scratch != NULL)
+    if (batch_ready(server))
         batch_close(server);
     if (server->stop_timer.loop != NULL)
         uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
@@ -141,6 +141,6 @@ void net_server_free(struct net_server *server)
     tls_ctx_free(server->tls_ctx);
     free(server->terminals);
     free(server->queue.items);
-    free(server->batch_scratch);
+    batch_free(server);
     free(server);
 }

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static const char *const db_names[STORE_DB_COUNT] = {
@@ -116,8 +117,11 @@ static int store_env_open(struct store *store, const struct store_config *config
      * MDB_NOMEMINIT: LMDB need not zero each page it mallocs before filling
      * it (a measurable share of a settle); the unused tail of a page may then
      * hold bytes of this process's heap, which holds nothing the file does
-     * not. */
-    unsigned flags = MDB_NOTLS | MDB_NOMEMINIT | (config->durable ? 0u : MDB_NOSYNC) |
+     * not.
+     * MDB_NOMETASYNC: a commit syncs its pages but not its meta page, so
+     * that the writer need not wait for a second sync; store_sync (on
+     * another thread, for the server) makes the meta page durable. */
+    unsigned flags = MDB_NOTLS | MDB_NOMEMINIT | (config->durable ? MDB_NOMETASYNC : MDB_NOSYNC) |
                      (config->read_only ? MDB_RDONLY : 0u);
     if (rc == 0)
         rc = mdb_env_open(store->env, config->dir, flags, 0600);
@@ -146,6 +150,7 @@ int store_open(struct store *store, const struct store_config *config, struct sh
                             (unsigned long long)max, (unsigned long long)initial);
     store->map_size = initial;
     store->map_max = max;
+    store->durable = config->durable && !config->read_only;
     int rc = store_env_open(store, config, err);
     if (rc == 0)
         rc = store_open_dbs(store, config->read_only, err);
@@ -205,6 +210,31 @@ int store_grow_ahead(struct store *store)
     return rc == SH_E_STORAGE_FULL ? 0 : rc; /* at the limit: writes will say so */
 }
 
+/* ---- Durability -------------------------------------------------------------- */
+
+/* The first failure is the one that stays. */
+static int store_sync_fail(struct store *store, int mdb_rc)
+{
+    int expected = 0;
+    atomic_compare_exchange_strong(&store->sync_failed, &expected, store_error_map(mdb_rc));
+    return atomic_load(&store->sync_failed);
+}
+
+int store_sync(struct store *store)
+{
+    int failed = atomic_load(&store->sync_failed);
+    if (failed != 0)
+        return failed;
+    int rc = atomic_exchange(&store->fail_sync, 0); /* the test hook */
+    if (rc == 0 && store->durable)
+        rc = mdb_env_sync(store->env, 1);
+    if (rc != 0)
+        return store_sync_fail(store, rc);
+    if (store->sync_hook != NULL)
+        store->sync_hook(store->sync_hook_ctx);
+    return 0;
+}
+
 /* ---- Transactions ------------------------------------------------------------ */
 
 int store_write_begin(struct store *store, struct store_txn *parent, struct store_txn *txn)
@@ -213,6 +243,13 @@ int store_write_begin(struct store *store, struct store_txn *parent, struct stor
     memset(txn, 0, sizeof *txn);
     txn->store = store;
     txn->parent = parent;
+    /* After a failed sync, a new commit could be acknowledged on top of
+     * pages the kernel has given up writing: no write any more. */
+    int failed = parent == NULL ? atomic_load(&store->sync_failed) : 0;
+    if (failed != 0) {
+        store_txn_fail_code(txn, failed);
+        return txn->ret;
+    }
     int rc = mdb_txn_begin(store->env, parent != NULL ? parent->txn : NULL, 0, &txn->txn);
     if (rc == MDB_MAP_RESIZED && parent == NULL) {
         /* Another process grew the map: adopt its size, then begin again. */

@@ -17,6 +17,13 @@
  * forbids, and a reset read transaction does not block store_grow.
  *
  * MDB_WRITEMAP is never used: nested transactions need it off.
+ *
+ * Durability. A durable store is opened with MDB_NOMETASYNC: a commit
+ * writes its pages, fdatasyncs them, then writes the meta page without a
+ * sync. LMDB keeps integrity that way (the next commit's data sync, or
+ * store_sync, makes the meta page durable); only the last commit may be
+ * lost by a crash until then. So a commit is durable once store_sync,
+ * called after it returned, has returned 0.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -58,9 +65,20 @@ struct store {
     uint64_t map_size;   /* the current map */
     uint64_t map_max;    /* the hard limit */
     uint32_t grow_count; /* times the map grew since open */
+    bool durable;        /* commits are synced (store_sync); false: never */
+    /* Sticky: the code of a failed sync, after which nothing committed
+     * since the last good one is known to be on disk. Every later write
+     * transaction and sync fails with it. Atomic: store_sync may run on
+     * another thread than the writer. */
+    _Atomic int sync_failed;
     /* Test hook: the fail_nth-th put or delete from now fails with fail_code. */
     uint32_t fail_nth;
     int fail_code;
+    /* Test hooks: the next sync fails with this LMDB or errno code (once);
+     * sync_hook runs in every store_sync after a successful sync. */
+    _Atomic int fail_sync;
+    void (*sync_hook)(void *ctx);
+    void *sync_hook_ctx;
 };
 
 struct store_txn {
@@ -106,7 +124,19 @@ bool store_error_is_fatal(int mdb_rc);
 void store_txn_fail(struct store_txn *txn, int mdb_rc);
 void store_txn_fail_code(struct store_txn *txn, int code);
 
-/* Write transactions. parent NULL: the outermost (at most one at a time). */
+/* Makes every commit so far durable (fdatasync through mdb_env_sync; a
+ * no-op on a store that is not durable). It may run on another thread
+ * while the writer thread has a write transaction open or commits: in
+ * LMDB 0.9 mdb_env_sync reads the environment's flags and fdatasyncs
+ * the data file's descriptor, nothing else (not the map, so a remap by
+ * store_grow does not disturb it), and a sync that starts after a commit
+ * returned covers that commit's meta page. Never beside store_close.
+ * Returns 0, or SH_E_INTERNAL when the sync failed (or an earlier one
+ * did: see sync_failed). */
+int store_sync(struct store *store);
+
+/* Write transactions. parent NULL: the outermost (at most one at a time).
+ * Refused with the sticky code once a sync has failed. */
 int store_write_begin(struct store *store, struct store_txn *parent, struct store_txn *txn);
 /* Commits when txn->ret is 0 (else aborts and returns ret). */
 int store_write_commit(struct store_txn *txn);

@@ -2,8 +2,12 @@
  * Group commit: several requests in one batch see each other's accumulator
  * changes in order, a refused request in the middle spoils nothing, an
  * aborted batch leaves nothing, a reopened store has everything, and a
- * durable store works the same.
+ * durable store works the same. A batch committed without its sync is
+ * visible and kept once ledger_sync returns; a failed sync refuses its
+ * write and every later one.
  */
+#include <errno.h>
+
 #include "test_ledger_fixture.h"
 
 #define N_CLAIMS 6
@@ -202,6 +206,70 @@ static void durable_store_works_the_same(void **state)
     fx_free(f);
 }
 
+static void count_sync(void *ctx) { (*(int *)ctx)++; }
+
+/* Every commit but a _nosync one syncs before it returns; a batch may
+ * begin and commit before the sync of the one before it (the server's
+ * pipeline), and one sync makes both durable. */
+static void nosync_commit_then_sync(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(0, 0, true);
+    int syncs = 0;
+    ledger_test_on_sync(f->ledger, count_sync, &syncs);
+    struct sh_caller admin = fx_role(SH_ROLE_ADMIN);
+    assert_int_equal(fx_code(f, &admin, rq_load_default()), 0);
+    assert_int_equal(syncs, 1);
+    struct sh_caller c = fx_counter(H1);
+    Sanhe__Request *reqs[2];
+    struct sh_reply replies[2];
+    for (int i = 0; i < 2; i++) {
+        char rid[8];
+        snprintf(rid, sizeof rid, "ns%d", i);
+        reqs[i] = rq_settle_std(rid, H1, P_PLAIN, "2026-03-01", 500000);
+        struct ledger_batch *b;
+        assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+        assert_int_equal(ledger_batch_apply(b, &c, reqs[i], &replies[i]), 0);
+        assert_int_equal(ledger_batch_commit_nosync(b), 0);
+    }
+    assert_int_equal(syncs, 1);
+    assert_int_equal(ledger_sync(f->ledger), 0);
+    assert_int_equal(syncs, 2);
+    for (int i = 0; i < 2; i++) {
+        sanhe__request__free_unpacked(reqs[i], NULL);
+        assert_int_equal(fx_code_of(fx_unpack(replies[i])), 0);
+    }
+    ledger_test_on_sync(f->ledger, NULL, NULL);
+    fx_reopen(f);
+    assert_int_equal(fx_code(f, &c, rq_query_id(2)), 0);
+    assert_int_equal(fx_check(f), 0);
+    fx_free(f);
+}
+
+/* After a failed sync nothing since the last good one is known to be on
+ * disk, and a later commit would build on it: every write is refused from
+ * then on, reads go on. */
+static void failed_sync_refuses_every_later_write(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(0, 0, true);
+    struct sh_caller admin = fx_role(SH_ROLE_ADMIN);
+    assert_int_equal(fx_code(f, &admin, rq_load_default()), 0);
+    struct sh_caller c = fx_counter(H1);
+    ledger_test_fail_sync(f->ledger, EIO);
+    Sanhe__Response *resp = fx_call(f, &c, rq_settle_std("fs1", H1, P_PLAIN, "2026-03-01", 1));
+    assert_non_null(resp->error);
+    assert_non_null(strstr(resp->error->message, "may or may not be recorded"));
+    assert_int_equal(fx_code_of(resp), SH_E_INTERNAL);
+    assert_int_equal(fx_code(f, &c, rq_settle_std("fs2", H1, P_PLAIN, "2026-03-01", 1)),
+                     SH_E_INTERNAL);
+    struct ledger_batch *b;
+    assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), SH_E_INTERNAL);
+    assert_int_equal(ledger_sync(f->ledger), SH_E_INTERNAL);
+    assert_int_equal(fx_code(f, &c, rq_eligibility(P_PLAIN, "2026-03-01")), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +280,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_batch_at_a_time, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reopen_finds_everything, fx_setup, fx_teardown),
         cmocka_unit_test(durable_store_works_the_same),
+        cmocka_unit_test(nosync_commit_then_sync),
+        cmocka_unit_test(failed_sync_refuses_every_later_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
