@@ -3,6 +3,7 @@
  * the request's scheduled send, counted by error code. A settle's
  * settlement joins its terminal's ring, for later reverse, cancel and query.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,35 @@
 
 /* ---- Request ids ------------------------------------------------------------- */
 
+static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/* One per request (and per target): copies, no snprintf. */
 void request_id_format(const struct lg_run *r, uint64_t seq, char *out, size_t cap)
 {
     char digits[16];
     size_t n = 0;
     do {
-        digits[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[seq % 36];
+        digits[n++] = base36[seq % 36];
         seq /= 36;
     } while (seq > 0 && n < sizeof digits);
-    size_t used = (size_t)snprintf(out, cap, "%s-", r->tag);
+    size_t used = strnlen(r->tag, sizeof r->tag);
+    if (used + 1 >= cap)
+        used = cap > 1 ? cap - 1 : 0;
+    memcpy(out, r->tag, used);
+    if (used + 1 < cap)
+        out[used++] = '-';
     while (n > 0 && used + 1 < cap)
         out[used++] = digits[--n];
     out[used < cap ? used : cap - 1] = '\0';
+}
+
+static int base36_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 10;
+    return -1;
 }
 
 bool request_id_parse(const struct lg_run *r, const char *id, uint64_t *seq)
@@ -38,10 +56,10 @@ bool request_id_parse(const struct lg_run *r, const char *id, uint64_t *seq)
     if (*p == '\0')
         return false;
     for (; *p != '\0'; p++) {
-        const char *d = strchr("0123456789abcdefghijklmnopqrstuvwxyz", *p);
-        if (d == NULL || *p == '\0' || v > UINT64_MAX / 36)
+        int d = base36_value(*p);
+        if (d < 0 || v > UINT64_MAX / 36)
             return false;
-        v = v * 36 + (uint64_t)(d - "0123456789abcdefghijklmnopqrstuvwxyz");
+        v = v * 36 + (uint64_t)d;
     }
     *seq = v;
     return true;
@@ -112,14 +130,61 @@ static struct lg_pending *reply_match(struct lg_run *r, const Sanhe__Response *r
     return lg_inflight_get(&r->inflight, seq);
 }
 
+/* A reply is decoded into one arena, emptied after the reply: no malloc and
+ * free for each of its strings and submessages (a few per cent of the
+ * generator's CPU at 10k/s). What does not fit (a huge reply) is malloc'd. */
+#define REPLY_ARENA_BYTES (256u * 1024u)
+
+struct reply_arena {
+    size_t used;
+    size_t spilled; /* blocks malloc'd since the arena was last emptied */
+    _Alignas(max_align_t) uint8_t mem[REPLY_ARENA_BYTES];
+};
+
+static struct reply_arena reply_arena; /* one thread: the loop's */
+
+static void *arena_alloc(void *data, size_t size)
+{
+    struct reply_arena *a = data;
+    size_t align = _Alignof(max_align_t);
+    size_t need = (size + align - 1) & ~(align - 1);
+    if (need >= size && need <= sizeof a->mem - a->used) {
+        void *p = a->mem + a->used;
+        a->used += need;
+        return p;
+    }
+    a->spilled++;
+    return malloc(size);
+}
+
+static void arena_free(void *data, void *p)
+{
+    struct reply_arena *a = data;
+    uintptr_t at = (uintptr_t)p, lo = (uintptr_t)a->mem;
+    if (at - lo < sizeof a->mem)
+        return; /* the arena's: emptied at once */
+    free(p);
+}
+
+static ProtobufCAllocator reply_alloc = {arena_alloc, arena_free, &reply_arena};
+
+/* Frees what the arena could not hold, then empties it. */
+static void reply_release(Sanhe__Response *resp)
+{
+    if (reply_arena.spilled > 0)
+        sanhe__response__free_unpacked(resp, &reply_alloc);
+    reply_arena.used = 0;
+    reply_arena.spilled = 0;
+}
+
 void replies_on_frame(struct lg_conn *c, const uint8_t *data, size_t len, int64_t now_ns)
 {
     struct lg_run *r = c->owner;
-    Sanhe__Response *resp = sanhe__response__unpack(NULL, len, data);
+    Sanhe__Response *resp = sanhe__response__unpack(&reply_alloc, len, data);
     struct lg_pending *p = reply_match(r, resp);
     if (p == NULL) {
         r->res->errors[LG_ERR_UNMATCHED]++;
-        sanhe__response__free_unpacked(resp, NULL);
+        reply_release(resp);
         return;
     }
     int code = resp->error != NULL ? (int)resp->error->code : 0;
@@ -128,7 +193,7 @@ void replies_on_frame(struct lg_conn *c, const uint8_t *data, size_t len, int64_
     if (p->measured)
         reply_measure(r, p, code, now_ns);
     lg_inflight_del(&r->inflight, p);
-    sanhe__response__free_unpacked(resp, NULL);
+    reply_release(resp);
     run_check_drained(r);
 }
 

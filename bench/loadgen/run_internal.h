@@ -62,6 +62,7 @@ struct lg_run {
     int tfd;             /* timerfd of the ticker */
     uv_poll_t tick_poll; /* readable when the timerfd fires */
     bool tick_open;
+    bool tick_periodic;  /* every --tick-us (heavy load), else at each due time */
     uv_timer_t deadline; /* the whole run, whatever happens */
     uv_timer_t drain;
     struct lg_engine_probe probe;

@@ -4,8 +4,9 @@
  * the socket, OpenSSL never blocks), length-prefixed frames both ways.
  *
  * Frames to send are appended as plaintext (lg_conn_frame) and encrypted in
- * one SSL_write and one uv_write per lg_conn_flush, so a tick that sends
- * several requests on a connection costs one TLS record train and one
+ * one SSL_write per lg_conn_flush, then written straight to the socket (or,
+ * when it does not take them all, queued in one uv_write), so a tick that
+ * sends several requests on a connection costs one TLS record train and one
  * syscall, as a pipelining terminal would do.
  */
 #ifndef TLS_CONN_H
@@ -52,8 +53,8 @@ struct lg_conn {
     size_t in_len, in_cap;
     uint8_t *out; /* framed plaintext not yet encrypted */
     size_t out_len, out_cap;
-    uint64_t bytes_unsent; /* ciphertext given to uv_write, not yet written */
-    uint64_t bytes_unsent_max;
+    uint64_t bytes_unsent;     /* ciphertext given to uv_write, not yet written */
+    uint64_t bytes_unsent_max; /* counts each flush's ciphertext as queued too */
     char error[192];
 };
 
