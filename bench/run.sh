@@ -33,7 +33,7 @@
 #   SANHE_BENCH_MIX      op mix [settle=80,presettle=10,eligibility=10]
 #   SANHE_BENCH_ITEMS    catalog items of sanhe-datagen's data [30000]
 #   SANHE_BENCH_LMDB_S   seconds per batch size of lmdb_commit [2]
-#   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [180]
+#   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [240]
 #   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
 set -eu
@@ -47,7 +47,7 @@ STEP_S=${SANHE_BENCH_STEP_S:-10}
 WARMUP=${SANHE_BENCH_WARMUP:-2}
 MIX=${SANHE_BENCH_MIX:-settle=80,presettle=10,eligibility=10}
 LMDB_S=${SANHE_BENCH_LMDB_S:-2}
-SWEEP_S=${SANHE_BENCH_SWEEP_S:-180}
+SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
 BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
