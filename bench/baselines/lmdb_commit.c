@@ -5,11 +5,15 @@
  *
  *   settlements   8-byte sequential key            -> 700 bytes
  *   journal       day (4) + sequence (8)           -> 200 bytes
- *   day index     day (4) + hospital (2) + seq (8) -> 8 bytes
- *   requests      24 bytes, hash of the sequence   -> 40 bytes (idempotency)
+ *   request log   8-byte sequential key            -> 500 bytes (idempotency)
  *   accumulators  person (8) + year (2) + fund (1) -> 24 bytes, read-modify-write,
  *                 x3 (three funds) for a random person among P
  *   meta          "next_settlement"                -> 8 bytes
+ * and, as the engine does (engine/ledger/index_flush.h), every 2048th
+ * settle writes the two hospital-keyed indexes of the last 2048 at once:
+ *   day index     day (4) + hospital (2) + seq (8) -> 0 bytes
+ *   requests      hospital (2) + request id (8)    -> 8 bytes (the log's key)
+ * for 114 hospitals (the counter terminals of bench/run.sh).
  *
  * Accumulators are preloaded (MDB_APPEND) for min(P, 1,000,000) persons
  * spread evenly over [0, P): a sparse key space, so the tree has the size
@@ -38,6 +42,8 @@
 #define PRELOAD_MAX 1000000ull
 #define FUNDS 3
 #define DAY 20260615u
+#define HOSPITALS 114  /* bench/run.sh's counter terminals */
+#define INDEX_LAG 2048 /* as engine/ledger/index_flush.h's INDEX_LAG_FLUSH */
 
 struct opts {
     const char *dir, *json;
@@ -49,10 +55,10 @@ struct opts {
 
 struct bench {
     MDB_env *env;
-    MDB_dbi settlements, journal, dayidx, requests, accs, meta;
+    MDB_dbi settlements, journal, reqlog, dayidx, requests, accs, meta;
     uint64_t seq, rng;
     uint64_t persons;
-    uint8_t settlement[700], entry[200];
+    uint8_t settlement[700], entry[200], record[500];
 };
 
 struct lat {
@@ -116,25 +122,39 @@ static int acc_update(struct bench *b, MDB_txn *txn, uint64_t person, int fund)
     return put(txn, b->accs, k, sizeof k, v, sizeof v, 0);
 }
 
+/* The two hospital-keyed indexes of settles from .. seq - 1. */
+static int index_flush(struct bench *b, MDB_txn *txn, uint64_t from, uint64_t seq)
+{
+    int rc = 0;
+    for (uint64_t s = from; s < seq && rc == 0; s++) {
+        uint8_t k8[8], kd[14], kr[10];
+        put_be(k8, s, 8);
+        put_be(kd, DAY, 4);
+        put_be(kd + 4, s % HOSPITALS, 2);
+        put_be(kd + 6, s, 8);
+        put_be(kr, s % HOSPITALS, 2);
+        put_be(kr + 2, s / HOSPITALS, 8); /* each terminal's ids rise */
+        rc = put(txn, b->dayidx, kd, sizeof kd, "", 0, 0);
+        if (rc == 0)
+            rc = put(txn, b->requests, kr, sizeof kr, k8, sizeof k8, 0);
+    }
+    return rc;
+}
+
 static int settle_records(struct bench *b, MDB_txn *txn, uint64_t seq)
 {
-    uint8_t k8[8], kj[12], kd[14], kr[24];
+    uint8_t k8[8], kj[12];
     put_be(k8, seq, 8);
     put_be(kj, DAY, 4);
     put_be(kj + 4, seq, 8);
-    put_be(kd, DAY, 4);
-    put_be(kd + 4, seq % 6, 2); /* six hospitals */
-    put_be(kd + 6, seq, 8);
-    for (int i = 0; i < 3; i++)
-        put_be(kr + 8 * i, mix64(seq * 3 + (uint64_t)i), 8);
     memcpy(b->settlement, k8, sizeof k8); /* every value differs a little */
     int rc = put(txn, b->settlements, k8, 8, b->settlement, sizeof b->settlement, MDB_APPEND);
     if (rc == 0)
         rc = put(txn, b->journal, kj, sizeof kj, b->entry, sizeof b->entry, MDB_APPEND);
     if (rc == 0)
-        rc = put(txn, b->dayidx, kd, sizeof kd, k8, sizeof k8, 0);
-    if (rc == 0)
-        rc = put(txn, b->requests, kr, sizeof kr, b->entry, 40, 0);
+        rc = put(txn, b->reqlog, k8, 8, b->record, sizeof b->record, MDB_APPEND);
+    if (rc == 0 && seq % INDEX_LAG == 0)
+        rc = index_flush(b, txn, seq - INDEX_LAG + 1, seq + 1);
     return rc;
 }
 
@@ -159,9 +179,13 @@ static int open_dbs(struct bench *b)
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"settlements", &b->settlements}, {"journal", &b->journal},
-               {"day_index", &b->dayidx},        {"requests", &b->requests},
-               {"accumulators", &b->accs},       {"meta", &b->meta}};
+    } dbs[] = {{"settlements", &b->settlements},
+               {"journal", &b->journal},
+               {"request_log", &b->reqlog},
+               {"day_index", &b->dayidx},
+               {"requests", &b->requests},
+               {"accumulators", &b->accs},
+               {"meta", &b->meta}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && rc == 0; i++)
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
     return rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
@@ -352,6 +376,8 @@ int main(int argc, char **argv)
     b.rng = 1;
     for (size_t i = 0; i < sizeof b.settlement; i++)
         b.settlement[i] = (uint8_t)mix64(i);
+    for (size_t i = 0; i < sizeof b.record; i++)
+        b.record[i] = (uint8_t)mix64(i + 7);
     memcpy(b.entry, b.settlement + 300, sizeof b.entry);
     if (env_open(&b, o.dir) != 0)
         return 1;
