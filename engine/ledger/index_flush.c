@@ -1,13 +1,32 @@
 #include "index_flush.h"
 
+#include <assert.h>
+
 #include "journal.h"
 #include "requests.h"
 #include "settlement.h"
 #include "store_keys.h"
 
+/* The meta key of the mark of db's index. */
+static const char *mark_of(enum store_db db)
+{
+    assert(db == STORE_DB_REQUEST_LOG || db == STORE_DB_JOURNAL);
+    return db == STORE_DB_REQUEST_LOG ? STORE_META_REQUESTS_INDEXED
+                                      : STORE_META_JOURNAL_DAY_INDEXED;
+}
+
 uint64_t index_journal_mark(struct store_txn *txn)
 {
-    return meta_get(txn, STORE_META_JOURNAL_DAY_INDEXED, 0);
+    return meta_get(txn, mark_of(STORE_DB_JOURNAL), 0);
+}
+
+uint64_t index_scan_tail(struct store_txn *txn, enum store_db db, store_scan_fn fn, void *ctx)
+{
+    uint64_t mark = meta_get(txn, mark_of(db), 0);
+    uint8_t from[8];
+    store_key_u64(from, mark + 1);
+    store_scan_from(txn, db, from, sizeof from, fn, ctx);
+    return mark;
 }
 
 /* Entries numbered from 1 by the counter next, up to mark indexed. */
@@ -22,12 +41,12 @@ static uint64_t lag_of(struct store_txn *txn, const char *next, const char *mark
 
 uint64_t index_requests_lag(struct store_txn *txn)
 {
-    return lag_of(txn, STORE_META_NEXT_REQUEST, STORE_META_REQUESTS_INDEXED);
+    return lag_of(txn, STORE_META_NEXT_REQUEST, mark_of(STORE_DB_REQUEST_LOG));
 }
 
 uint64_t index_journal_lag(struct store_txn *txn)
 {
-    return lag_of(txn, STORE_META_NEXT_SEQ, STORE_META_JOURNAL_DAY_INDEXED);
+    return lag_of(txn, STORE_META_NEXT_SEQ, mark_of(STORE_DB_JOURNAL));
 }
 
 /* ---- Bringing the indexes up to date --------------------------------------------- */
@@ -62,21 +81,18 @@ static int flush_journal(void *ctx, const MDB_val *key, const MDB_val *val)
 }
 
 /* Indexes every entry of db above the mark, then moves the mark. */
-static void flush_one(struct store_txn *txn, enum store_db db, const char *mark, store_scan_fn fn)
+static void flush_one(struct store_txn *txn, enum store_db db, store_scan_fn fn)
 {
-    struct flush_walk w = {.txn = txn, .last = meta_get(txn, mark, 0)};
-    uint64_t before = w.last;
-    uint8_t from[8];
-    store_key_u64(from, before + 1);
-    store_scan_from(txn, db, from, sizeof from, fn, &w);
-    if (w.last != before)
-        meta_set(txn, mark, w.last);
+    struct flush_walk w = {.txn = txn};
+    uint64_t mark = index_scan_tail(txn, db, fn, &w);
+    if (w.last > mark)
+        meta_set(txn, mark_of(db), w.last);
 }
 
 void index_flush(struct store_txn *txn, struct request_tail *tail)
 {
-    flush_one(txn, STORE_DB_REQUEST_LOG, STORE_META_REQUESTS_INDEXED, flush_request);
-    flush_one(txn, STORE_DB_JOURNAL, STORE_META_JOURNAL_DAY_INDEXED, flush_journal);
+    flush_one(txn, STORE_DB_REQUEST_LOG, flush_request);
+    flush_one(txn, STORE_DB_JOURNAL, flush_journal);
     if (tail == NULL)
         return;
     request_tail_clear(tail);

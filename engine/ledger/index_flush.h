@@ -35,6 +35,9 @@ void index_flush(struct store_txn *txn, struct request_tail *tail);
 
 /* The journal_day index covers the journal up to this seq (0: none). */
 uint64_t index_journal_mark(struct store_txn *txn);
+/* Calls fn for every entry of db (STORE_DB_REQUEST_LOG or STORE_DB_JOURNAL)
+ * above its index's mark, in sequence order; returns the mark. */
+uint64_t index_scan_tail(struct store_txn *txn, enum store_db db, store_scan_fn fn, void *ctx);
 /* Entries above the marks, from the meta counters. */
 uint64_t index_requests_lag(struct store_txn *txn);
 uint64_t index_journal_lag(struct store_txn *txn);

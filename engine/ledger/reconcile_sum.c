@@ -153,13 +153,6 @@ static int tail_scan_one(void *ctx, const MDB_val *key, const MDB_val *val)
     return t->fn(t->ctx, &e);
 }
 
-static void recon_scan_tail(struct store_txn *txn, struct tail_scan *t)
-{
-    uint8_t from[8];
-    store_key_u64(from, index_journal_mark(txn) + 1);
-    store_scan_from(txn, STORE_DB_JOURNAL, from, sizeof from, tail_scan_one, t);
-}
-
 struct scan_one {
     struct store_txn *txn;
     struct recon_hospital *h;
@@ -195,7 +188,7 @@ int recon_scan_hospital(struct store_txn *txn, uint32_t day, const char *hospita
     struct scan_one s = {.txn = txn, .h = out, .want = want};
     store_scan(txn, STORE_DB_JOURNAL_DAY, prefix, STORE_DAY_PREFIX_LEN, scan_one_entry, &s);
     struct tail_scan t = {.day = day, .hospital = hospital, .fn = tail_one_entry, .ctx = &s};
-    recon_scan_tail(txn, &t);
+    index_scan_tail(txn, STORE_DB_JOURNAL, tail_scan_one, &t);
     return txn->ret;
 }
 
@@ -267,7 +260,7 @@ int recon_scan_day(struct store_txn *txn, uint32_t day, const struct recon_want 
     struct scan_day s = {.txn = txn, .d = out, .want = want};
     store_scan(txn, STORE_DB_JOURNAL_DAY, prefix, sizeof prefix, scan_day_entry, &s);
     struct tail_scan t = {.day = day, .fn = tail_day_entry, .ctx = &s};
-    recon_scan_tail(txn, &t);
+    index_scan_tail(txn, STORE_DB_JOURNAL, tail_scan_one, &t);
     if (out->count > 1) /* in code order, as the reply promises */
         qsort(out->hospitals, out->count, sizeof *out->hospitals, hospital_cmp);
     int rc = txn->ret;

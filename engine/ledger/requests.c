@@ -82,22 +82,13 @@ static int tail_walk_one(void *ctx, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
-/* Walks the request_log above the index's mark. */
-static void request_tail_walk(struct store_txn *txn, struct tail_walk *w)
-{
-    uint64_t mark = meta_get(txn, STORE_META_REQUESTS_INDEXED, 0);
-    uint8_t from[8];
-    store_key_u64(from, mark + 1);
-    store_scan_from(txn, STORE_DB_REQUEST_LOG, from, sizeof from, tail_walk_one, w);
-}
-
 void request_tail_reload(struct store_txn *txn, struct request_tail *tail)
 {
     if (txn->ret != 0)
         return;
     request_tail_clear(tail);
     struct tail_walk w = {.tail = tail};
-    request_tail_walk(txn, &w);
+    index_scan_tail(txn, STORE_DB_REQUEST_LOG, tail_walk_one, &w);
     request_tail_set_stale(tail, txn->ret != 0);
 }
 
@@ -121,7 +112,7 @@ uint64_t request_seq_of(struct store_txn *txn, struct request_tail *tail, const 
         seq = request_index_get(txn, hospital, request_id);
     if (seq == 0 && tail == NULL && txn->ret == 0) {
         struct tail_walk w = {.hospital = hospital, .request_id = request_id};
-        request_tail_walk(txn, &w);
+        index_scan_tail(txn, STORE_DB_REQUEST_LOG, tail_walk_one, &w);
         seq = w.found;
     }
     return txn->ret == 0 ? seq : 0;

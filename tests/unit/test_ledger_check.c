@@ -309,32 +309,62 @@ static Sanhe__Request *mk_cancel_landed(void) { return rq_cancel("f3", "base2");
 static Sanhe__Request *mk_cancel_marker(void) { return rq_cancel("f4", "never"); }
 static Sanhe__Request *mk_load(void) { return rq_load_default(); }
 
+/* Runs call with the nth write from now failing with mdb_code; its code
+ * goes to *code. Returns whether the failure happened; if it did, the store
+ * must be exactly as before and consistent. */
+static bool fail_nth_write(struct fx *f, int n, int mdb_code, int (*call)(struct fx *, void *),
+                           void *ctx, int *code)
+{
+    uint8_t before[32], after[32];
+    assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
+    ledger_test_fail_write(f->ledger, (uint32_t)n, mdb_code);
+    *code = call(f, ctx);
+    bool fired = ledger_test_fail_pending(f->ledger) == 0;
+    ledger_test_fail_write(f->ledger, 0, 0);
+    if (fired) {
+        assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
+        assert_memory_equal(before, after, 32);
+        assert_int_equal(fx_check(f), 0);
+    }
+    return fired;
+}
+
+struct op_call {
+    const struct sh_caller *caller;
+    make_fn make;
+};
+
+static int op_run(struct fx *f, void *ctx)
+{
+    const struct op_call *c = ctx;
+    return fx_code(f, c->caller, c->make());
+}
+
+static int flush_run(struct fx *f, void *ctx)
+{
+    (void)ctx;
+    return ledger_index_flush(f->ledger, f->now_ms);
+}
+
 /* For n = 1, 2, ...: the nth write of the request fails with mdb_code; the
  * request must be refused with want, change nothing and leave the store
  * consistent; until n passes its number of writes and it succeeds. */
 static void inject_each_write(struct fx *f, const struct sh_caller *caller, make_fn make,
                               int mdb_code, int want, int writes)
 {
-    uint8_t before[32], after[32];
     int n = 1;
+    struct op_call call = {.caller = caller, .make = make};
     for (;; n++) {
         assert_true(n < 100);
         /* Up to date first, so that no commit below brings the indexes up
          * to date too (that has its own test) and the count is the op's. */
         assert_int_equal(ledger_index_flush(f->ledger, f->now_ms), 0);
-        assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
-        ledger_test_fail_write(f->ledger, (uint32_t)n, mdb_code);
-        int code = fx_code(f, caller, make());
-        bool fired = ledger_test_fail_pending(f->ledger) == 0;
-        ledger_test_fail_write(f->ledger, 0, 0);
-        if (!fired) {
+        int code = 0;
+        if (!fail_nth_write(f, n, mdb_code, op_run, &call, &code)) {
             assert_int_equal(code, 0);
             break;
         }
         assert_int_equal(code, want);
-        assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
-        assert_memory_equal(before, after, 32);
-        assert_int_equal(fx_check(f), 0);
     }
     if (n - 1 != writes)
         fail_msg("%d writes, expected %d", n - 1, writes); /* each made to fail once */
@@ -366,38 +396,29 @@ static void injected_write_failures_change_nothing(void **state)
 static void injected_failures_in_index_flush(void **state)
 {
     struct fx *f = *state;
-    ledger_close(f->ledger); /* no commit may bring them up to date by itself */
-    f->cfg.index_lag_flush = 16384;
-    fx_open_ledger(f);
+    f->cfg.index_lag_flush = 16384; /* no commit may bring them up to date by itself */
+    fx_reopen(f);
     struct sh_caller c = fx_counter(H1);
     uint64_t id0 = fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000));
     fx_settle_ok(f, &c, rq_settle_std("i1", H1, P_LOWINC, "2026-03-01", 1000));
     assert_int_equal(fx_code(f, &c, rq_cancel("i2", "never-came")), 0);
-    uint8_t before[32], after[32];
     int n = 1;
     for (;; n++) {
         assert_true(n < 100);
-        assert_int_equal(ledger_test_digest(f->ledger, NULL, before), 0);
-        ledger_test_fail_write(f->ledger, (uint32_t)n, MDB_BAD_VALSIZE);
-        int rc = ledger_index_flush(f->ledger, f->now_ms);
-        bool fired = ledger_test_fail_pending(f->ledger) == 0;
-        ledger_test_fail_write(f->ledger, 0, 0);
-        if (!fired) {
+        int rc = 0;
+        if (!fail_nth_write(f, n, MDB_BAD_VALSIZE, flush_run, NULL, &rc)) {
             assert_int_equal(rc, 0);
             break;
         }
         assert_int_equal(rc, SH_E_INTERNAL);
-        assert_int_equal(ledger_test_digest(f->ledger, NULL, after), 0);
-        assert_memory_equal(before, after, 32);
-        assert_int_equal(fx_check(f), 0);
         assert_int_equal(
             fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000)), id0);
         assert_int_equal(
             fx_code(f, &c, rq_settle_std("never-came", H1, P_LOWINC, "2026-03-01", 1000)),
             SH_E_ALREADY_REVERSED);
     }
-    assert_int_equal(n - 1,
-                     8); /* 4 records (the cancel: its own and a marker), 2 entries, 2 marks */
+    /* 4 records (the cancel: its own and a marker), 2 entries, 2 marks */
+    assert_int_equal(n - 1, 8);
     assert_int_equal(fx_check(f), 0);
     assert_int_equal(fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000)),
                      id0);

@@ -25,9 +25,8 @@ static Sanhe__Response *peek(struct sh_reply reply)
 static int setup_lagging(void **state)
 {
     struct fx *f = fx_new_loaded(0, 0);
-    ledger_close(f->ledger);
     f->cfg.index_lag_flush = 16384;
-    fx_open_ledger(f);
+    fx_reopen(f);
     *state = f;
     return 0;
 }
