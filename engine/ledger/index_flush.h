@@ -22,13 +22,19 @@
 #include "request_tail.h"
 #include "store.h"
 
-/* A commit brings both indexes up to date once either tail reaches this. */
+/* A commit brings an index up to date once its tail reaches about this
+ * (index_flush_due: the two take turns). */
 #define INDEX_LAG_FLUSH 2048u
-/* Within a batch no tail passes this (a reader's scan is at most this long). */
+/* Within a batch no tail passes this (a reader's scan is at most this long):
+ * a batch brings both up to date when the requests' tail reaches half of it,
+ * and the journal_day index is at most 2 * lag behind the requests' (so lag
+ * is at most a quarter of it). */
 #define INDEX_LAG_MAX 16384u
+#define INDEX_LAG_FLUSH_MAX (INDEX_LAG_MAX / 4)
 
-/* Brings both up to date when either tail holds at least lag entries.
- * tail: the writer's map (emptied by a flush), or NULL. */
+/* Brings one index up to date when its tail holds at least lag entries,
+ * the two half a period apart (index_flush.c). tail: the writer's map
+ * (emptied when the requests index is brought up to date), or NULL. */
 void index_flush_due(struct store_txn *txn, struct request_tail *tail, uint64_t lag);
 /* Brings both up to date now. */
 void index_flush(struct store_txn *txn, struct request_tail *tail);

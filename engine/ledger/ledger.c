@@ -225,9 +225,10 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
         return sh_error_set(err, SH_E_INTERNAL, "cannot create the ledger's lock");
     }
     ledger->utc_offset_min = config->utc_offset_min;
-    ledger->index_lag_flush = config->index_lag_flush == 0              ? INDEX_LAG_FLUSH
-                              : config->index_lag_flush > INDEX_LAG_MAX ? INDEX_LAG_MAX
-                                                                        : config->index_lag_flush;
+    ledger->index_lag_flush = config->index_lag_flush == 0 ? INDEX_LAG_FLUSH
+                              : config->index_lag_flush > INDEX_LAG_FLUSH_MAX
+                                  ? INDEX_LAG_FLUSH_MAX
+                                  : config->index_lag_flush;
     /* Stale: the first write loads it from the store's request_log. */
     ledger->tail = request_tail_new();
     if (ledger->tail == NULL) {

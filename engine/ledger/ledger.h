@@ -47,8 +47,9 @@ struct ledger_config {
     bool durable;           /* false: no fsync (tests only; never for real data) */
     int32_t utc_offset_min; /* the business day's time zone; Asia/Shanghai = 480 */
     bool read_only;         /* an existing store, reads only (offline audits); writes fail */
-    /* A commit brings the requests and journal_day indexes up to date once
-     * this many entries wait (index_flush.h); 0 = 2048. Tests set it low. */
+    /* A commit brings the requests or the journal_day index up to date
+     * once about this many entries wait, the two in turn (index_flush.h);
+     * 0 = 2048, at most INDEX_LAG_FLUSH_MAX (4096). Tests set it low. */
     uint32_t index_lag_flush;
 };
 

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "index_flush.h"
 #include "ledger_internal.h"
 #include "store_keys.h"
 
@@ -66,4 +67,17 @@ int ledger_test_digest(struct ledger *ledger, const char *db, uint8_t out[32])
         rc = SH_E_INTERNAL;
     EVP_MD_CTX_free(md);
     return rc == 0 && !found ? SH_E_NOT_FOUND : rc;
+}
+
+int ledger_test_index_lags(struct ledger *ledger, uint64_t *requests, uint64_t *journal)
+{
+    struct store_txn txn;
+    int rc = store_read_begin(&ledger->store, &txn);
+    if (rc == 0) {
+        *requests = index_requests_lag(&txn);
+        *journal = index_journal_lag(&txn);
+        rc = txn.ret;
+    }
+    store_read_end(&txn);
+    return rc;
 }

@@ -30,4 +30,8 @@ void ledger_test_on_sync(struct ledger *ledger, void (*fn)(void *ctx), void *ctx
  * "journal", ...; NULL: all of them, with their names), committed state. */
 int ledger_test_digest(struct ledger *ledger, const char *db, uint8_t out[32]);
 
+/* Entries above the marks of the requests and journal_day indexes
+ * (index_flush.h), committed state. */
+int ledger_test_index_lags(struct ledger *ledger, uint64_t *requests, uint64_t *journal);
+
 #endif

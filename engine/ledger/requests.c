@@ -183,8 +183,9 @@ void request_put(struct store_txn *txn, struct request_tail *tail, const char *h
     free(value);
     if (txn->ret == 0 && request_tail_put(tail, hospital, request_id, seq) != 0)
         store_txn_fail_code(txn, SH_E_INTERNAL);
-    /* Every journal entry comes with a record, so this bounds both tails. */
-    if (txn->ret == 0 && request_tail_count(tail) >= INDEX_LAG_MAX)
+    /* Every journal entry comes with a record, so this bounds both tails
+     * (the journal_day index trails by at most 2 * INDEX_LAG_FLUSH_MAX). */
+    if (txn->ret == 0 && request_tail_count(tail) >= INDEX_LAG_MAX / 2)
         index_flush(txn, tail);
 }
 

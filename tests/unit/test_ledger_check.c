@@ -396,7 +396,7 @@ static void injected_write_failures_change_nothing(void **state)
 static void injected_failures_in_index_flush(void **state)
 {
     struct fx *f = *state;
-    f->cfg.index_lag_flush = 16384; /* no commit may bring them up to date by itself */
+    f->cfg.index_lag_flush = 4096; /* no commit may bring them up to date by itself */
     fx_reopen(f);
     struct sh_caller c = fx_counter(H1);
     uint64_t id0 = fx_settle_ok(f, &c, rq_settle_std("i0", H1, P_LOWINC, "2026-03-01", 2500000));

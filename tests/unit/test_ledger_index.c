@@ -25,7 +25,7 @@ static Sanhe__Response *peek(struct sh_reply reply)
 static int setup_lagging(void **state)
 {
     struct fx *f = fx_new_loaded(0, 0);
-    f->cfg.index_lag_flush = 16384;
+    f->cfg.index_lag_flush = 4096; /* the most there is (INDEX_LAG_FLUSH_MAX) */
     fx_reopen(f);
     *state = f;
     return 0;
@@ -158,6 +158,82 @@ static void reconcile_same_whatever_is_indexed(void **state)
     free_replies(replies, SETTLES);
 }
 
+/* The two indexes are brought up to date in turn, half a period apart,
+ * never in one commit: each commit here is one settle (ledger_handle). */
+#define LAG 8
+static void flushes_take_turns_half_a_period_apart(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.index_lag_flush = LAG;
+    fx_reopen(f);
+    uint64_t req = 0, jou = 0;
+    assert_int_equal(ledger_test_index_lags(f->ledger, &req, &jou), 0);
+    int flushes_req = 0, flushes_jou = 0;
+    for (int i = 0; i < 12 * LAG; i++) {
+        char rid[16];
+        rid_of(i, rid);
+        const char *h = i % 2 == 0 ? H1 : H2;
+        struct sh_caller c = fx_counter(h);
+        assert_int_equal(fx_code(f, &c, rq_settle_std(rid, h, P_LOWINC, DAY, 1000 + i)), 0);
+        uint64_t req2 = 0, jou2 = 0;
+        assert_int_equal(ledger_test_index_lags(f->ledger, &req2, &jou2), 0);
+        bool moved_req = req2 < req + 1, moved_jou = jou2 < jou + 1;
+        assert_false(moved_req && moved_jou);
+        if (moved_req) {
+            flushes_req++;
+            assert_int_equal(req + 1, LAG); /* at the lag, all of it */
+            assert_int_equal(req2, 0);
+        }
+        if (moved_jou) {
+            flushes_jou++;
+            assert_int_equal(jou2, 0);
+            /* half a period after the requests' flush */
+            assert_int_equal(req2, LAG / 2);
+            assert_true(jou + 1 >= LAG && jou + 1 < 2 * LAG);
+        }
+        assert_true(req2 < LAG);
+        assert_true(jou2 < 2 * LAG);
+        req = req2;
+        jou = jou2;
+    }
+    assert_int_equal(flushes_req, 12);
+    assert_int_equal(flushes_jou, 11); /* the first waited half a period */
+    assert_int_equal(fx_check(f), 0);
+}
+
+/* Batches larger than the lag: the requests index is due at every commit,
+ * and the journal_day index still never falls more than 2 * lag plus a
+ * batch behind. */
+#define BIG_BATCH 6
+static void journal_day_keeps_up_with_batches_over_the_lag(void **state)
+{
+    struct fx *f = *state;
+    f->cfg.index_lag_flush = 4;
+    fx_reopen(f);
+    int n = 0;
+    for (int round = 0; round < 10; round++) {
+        struct ledger_batch *b = NULL;
+        assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+        for (int k = 0; k < BIG_BATCH; k++, n++) {
+            char rid[16];
+            rid_of(n, rid);
+            const char *h = n % 2 == 0 ? H1 : H2;
+            struct sh_caller c = fx_counter(h);
+            Sanhe__Request *rq = rq_settle_std(rid, h, P_LOWINC, DAY, 1000 + n);
+            struct sh_reply reply;
+            assert_int_equal(ledger_batch_apply(b, &c, rq, &reply), 0);
+            assert_int_equal(fx_code_of(fx_unpack(reply)), 0);
+            sanhe__request__free_unpacked(rq, NULL);
+        }
+        assert_int_equal(ledger_batch_commit(b), 0);
+        uint64_t req = 0, jou = 0;
+        assert_int_equal(ledger_test_index_lags(f->ledger, &req, &jou), 0);
+        assert_int_equal(req, 0); /* due at every commit */
+        assert_true(jou < 2 * 4 + BIG_BATCH);
+    }
+    assert_int_equal(fx_check(f), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_lagging, fx_teardown)
@@ -165,6 +241,8 @@ int main(void)
         T(retries_replay_on_both_sides_and_after_restart),
         T(query_by_request_on_both_sides),
         T(reconcile_same_whatever_is_indexed),
+        T(flushes_take_turns_half_a_period_apart),
+        T(journal_day_keeps_up_with_batches_over_the_lag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
