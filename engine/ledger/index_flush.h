@@ -26,9 +26,9 @@
  * (index_flush_due: the two take turns). */
 #define INDEX_LAG_FLUSH 2048u
 /* Within a batch no tail passes this (a reader's scan is at most this long):
- * a batch brings both up to date when the requests' tail reaches half of it,
- * and the journal_day index is at most 2 * lag behind the requests' (so lag
- * is at most a quarter of it). */
+ * a batch brings both up to date when the requests' tail reaches half of
+ * it, and a commit leaves the journal_day index less than 2 * lag behind
+ * (so lag is at most a quarter of it). */
 #define INDEX_LAG_MAX 16384u
 #define INDEX_LAG_FLUSH_MAX (INDEX_LAG_MAX / 4)
 
