@@ -29,6 +29,10 @@ static bool stats_parse(const char *path, struct lg_engine_stats *s)
     s->commit_us_total = get_u64(doc, "commit_us_total");
     s->commit_us_max = get_u64(doc, "commit_us_max");
     s->commit_failures = get_u64(doc, "commit_failures");
+    s->apply_us_total = get_u64(doc, "apply_us_total");
+    s->write_us_total = get_u64(doc, "write_us_total");
+    s->syncs = get_u64(doc, "syncs");
+    s->sync_us_total = get_u64(doc, "sync_us_total");
     s->reads = get_u64(doc, "reads");
     json_t *hist = json_object_get(doc, "batch_hist");
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++)
@@ -85,6 +89,10 @@ void lg_engine_delta(const struct lg_engine_stats *a, const struct lg_engine_sta
     d->reads = b->reads - a->reads;
     d->commit_failures = b->commit_failures - a->commit_failures;
     d->commit_us_total = b->commit_us_total - a->commit_us_total;
+    d->apply_us_total = b->apply_us_total - a->apply_us_total;
+    d->write_us_total = b->write_us_total - a->write_us_total;
+    d->syncs = b->syncs - a->syncs;
+    d->sync_us_total = b->sync_us_total - a->sync_us_total;
     int top = -1;
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++) {
         d->hist[i] = b->hist[i] - a->hist[i];

@@ -20,6 +20,7 @@ struct lg_engine_stats {
     uint64_t batches, batch_writes, batch_size_max;
     uint64_t hist[LG_ENGINE_BUCKETS];
     uint64_t commit_us_total, commit_us_max, commit_failures;
+    uint64_t apply_us_total, write_us_total, syncs, sync_us_total; /* 0 from older engines */
     uint64_t reads;
 };
 
@@ -28,6 +29,7 @@ struct lg_engine_delta {
     bool valid;
     uint64_t batches, batch_writes, reads, commit_failures;
     uint64_t commit_us_total;
+    uint64_t apply_us_total, write_us_total, syncs, sync_us_total;
     uint64_t hist[LG_ENGINE_BUCKETS];
     /* The largest batch: exact when the engine's maximum grew during the
      * window, else only "at most" the upper edge of the highest bucket. */

@@ -60,18 +60,23 @@ static void print_errors(const struct lg_result *r, FILE *out)
     fputc('\n', out);
 }
 
+/* A mean, 0 over nothing. */
+static double per(uint64_t total, uint64_t n) { return n > 0 ? (double)total / (double)n : 0.0; }
+
 static void print_engine(const struct lg_engine_delta *e, FILE *out)
 {
     if (!e->valid)
         return;
     fprintf(out,
             "  engine: %llu group commits of %llu writes: mean %.2f, max %s%llu; "
-            "commit %.0f us mean; %llu reads\n  batch sizes:",
+            "commit %.0f us mean (apply %.0f, write %.0f; %llu syncs of %.0f); %llu reads\n"
+            "  batch sizes:",
             (unsigned long long)e->batches, (unsigned long long)e->batch_writes,
-            e->batches > 0 ? (double)e->batch_writes / (double)e->batches : 0.0,
+            per(e->batch_writes, e->batches),
             e->batch_max_exact ? "" : "<=", (unsigned long long)e->batch_max,
-            e->batches > 0 ? (double)e->commit_us_total / (double)e->batches : 0.0,
-            (unsigned long long)e->reads);
+            per(e->commit_us_total, e->batches), per(e->apply_us_total, e->batches),
+            per(e->write_us_total, e->batches), (unsigned long long)e->syncs,
+            per(e->sync_us_total, e->syncs), (unsigned long long)e->reads);
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++)
         if (e->hist[i] > 0)
             fprintf(out, " <=%s:%llu", lg_engine_bucket_labels[i], (unsigned long long)e->hist[i]);
@@ -166,13 +171,15 @@ static json_t *j_engine(const struct lg_engine_delta *e)
         if (e->hist[i] > 0)
             json_object_set_new(hist, lg_engine_bucket_labels[i],
                                 json_integer((json_int_t)e->hist[i]));
-    double n = e->batches > 0 ? (double)e->batches : 1.0;
-    return json_pack("{s:I, s:I, s:f, s:I, s:b, s:o, s:f, s:I, s:I}", "batches",
+    return json_pack("{s:I, s:I, s:f, s:I, s:b, s:o, s:f, s:f, s:f, s:I, s:f, s:I, s:I}", "batches",
                      (json_int_t)e->batches, "batch_writes", (json_int_t)e->batch_writes,
-                     "batch_mean", (double)e->batch_writes / n, "batch_max",
+                     "batch_mean", per(e->batch_writes, e->batches), "batch_max",
                      (json_int_t)e->batch_max, "batch_max_exact", e->batch_max_exact, "batch_hist",
-                     hist, "commit_us_mean", (double)e->commit_us_total / n, "reads",
-                     (json_int_t)e->reads, "commit_failures", (json_int_t)e->commit_failures);
+                     hist, "commit_us_mean", per(e->commit_us_total, e->batches), "apply_us_mean",
+                     per(e->apply_us_total, e->batches), "write_us_mean",
+                     per(e->write_us_total, e->batches), "syncs", (json_int_t)e->syncs,
+                     "sync_us_mean", per(e->sync_us_total, e->syncs), "reads", (json_int_t)e->reads,
+                     "commit_failures", (json_int_t)e->commit_failures);
 }
 
 static void iso_now(char *buf, size_t cap)

@@ -46,28 +46,31 @@ static double num(const json_t *o, const char *key)
 
 static void print_header(void)
 {
-    printf("%-10s %9s %10s %8s %8s %8s %8s %9s %7s %7s %6s %9s\n", "step", "offered/s",
+    printf("%-10s %9s %10s %8s %8s %8s %8s %9s %7s %7s %6s %9s %16s\n", "step", "offered/s",
            "achieved/s", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us", "errors", "batch",
-           "max", "commit_us");
+           "max", "commit_us", "apply/write/sync");
 }
 
 static void print_row(const json_t *run)
 {
     const json_t *e = json_object_get(run, "engine");
-    char batch[16] = "-", bmax[16] = "-", commit[16] = "-";
+    char batch[16] = "-", bmax[16] = "-", commit[16] = "-", stages[40] = "-";
     if (json_is_object(e)) {
         snprintf(batch, sizeof batch, "%.2f", num(e, "batch_mean"));
         snprintf(bmax, sizeof bmax, "%s%lld",
                  json_is_true(json_object_get(e, "batch_max_exact")) ? "" : "<=",
                  (long long)json_integer_value(json_object_get(e, "batch_max")));
         snprintf(commit, sizeof commit, "%.0f", num(e, "commit_us_mean"));
+        if (json_object_get(e, "apply_us_mean") != NULL) /* engines before 2026-12-02 lack it */
+            snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", num(e, "apply_us_mean"),
+                     num(e, "write_us_mean"), num(e, "sync_us_mean"));
     }
     const char *label = json_string_value(json_object_get(run, "label"));
-    printf("%-10s %9.0f %10.1f %8.0f %8.0f %8.0f %8.0f %9.0f %7lld %7s %6s %9s\n",
+    printf("%-10s %9.0f %10.1f %8.0f %8.0f %8.0f %8.0f %9.0f %7lld %7s %6s %9s %16s\n",
            label != NULL ? label : "", num(run, "offered_per_s"), num(run, "achieved_per_s"),
            num(run, "p50_us"), num(run, "p90_us"), num(run, "p99_us"), num(run, "p999_us"),
            num(run, "max_us"), (long long)json_integer_value(json_object_get(run, "errors_total")),
-           batch, bmax, commit);
+           batch, bmax, commit, stages);
 }
 
 int lg_report_combine(const char *out_path, const char *note, const char *const *inputs, size_t n)

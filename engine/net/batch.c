@@ -115,21 +115,27 @@ static uint64_t clock_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Applies every item in order and commits (without the final sync);
- * returns 0 or the code that now answers every item of the batch. */
-static int batch_apply_all(struct net_server *server, struct batch_item *items, size_t n)
+/* Applies every item of the slot in order and commits (without the final
+ * sync); returns 0 or the code that now answers every item of the batch. */
+static int batch_apply_all(struct batch_slot *slot)
 {
+    struct batch_item *items = slot->items;
     struct ledger_batch *batch = NULL;
-    int rc = ledger_batch_begin(server->ledger, clock_ms(CLOCK_REALTIME), &batch);
+    uint64_t begin_us = clock_us();
+    int rc = ledger_batch_begin(slot->server->ledger, clock_ms(CLOCK_REALTIME), &batch);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < slot->len && rc == 0; i++)
         rc = ledger_batch_apply(batch, &items[i].caller, items[i].request, &items[i].reply);
     if (rc < 0) {
         ledger_batch_abort(batch);
         return rc;
     }
-    return ledger_batch_commit_nosync(batch);
+    uint64_t applied_us = clock_us();
+    rc = ledger_batch_commit_nosync(batch);
+    slot->apply_us = applied_us - begin_us;
+    slot->write_us = clock_us() - applied_us;
+    return rc;
 }
 
 /* A code the wire knows, or INTERNAL. */
@@ -200,7 +206,9 @@ static void sync_maybe_start(struct net_server *server);
 static void sync_work(uv_work_t *work)
 {
     struct net_server *server = work->data;
+    uint64_t begin_us = clock_us();
     server->sync_rc = ledger_sync(server->ledger);
+    server->sync_us = clock_us() - begin_us;
 }
 
 /* The oldest batch, now durable (or never to be known so): answered. */
@@ -208,6 +216,7 @@ static void batch_answer(struct net_server *server, struct batch_slot *slot, int
 {
     int rc = slot->rc < 0 ? slot->rc : sync_rc;
     net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
+    net_stats_record_stage1(&server->stats, slot->apply_us, slot->write_us);
     if (slot->rc < 0)
         batch_fail_replies(slot->items, slot->len, slot->rc);
     else if (sync_rc < 0)
@@ -238,6 +247,7 @@ static void sync_after_work(uv_work_t *work, int status)
     int rc = status == 0 ? server->sync_rc : SH_E_INTERNAL; /* we never cancel */
     size_t n = server->sync_covers;
     assert(n > 0 && n <= server->slot_count);
+    net_stats_record_sync(&server->stats, server->sync_us);
     if (rc < 0)
         sync_log_failure(server, n, rc);
     for (size_t i = 0; i < n; i++)
@@ -278,7 +288,7 @@ static void sync_maybe_start(struct net_server *server)
 static void batch_work(uv_work_t *work)
 {
     struct batch_slot *slot = work->data;
-    slot->rc = batch_apply_all(slot->server, slot->items, slot->len);
+    slot->rc = batch_apply_all(slot);
 }
 
 /* Back on the loop thread, the batch committed or failed: its sync, and
@@ -310,6 +320,8 @@ static void batch_start(struct net_server *server)
     slot->len = n;
     slot->rc = 0;
     slot->start_us = clock_us();
+    slot->apply_us = 0;
+    slot->write_us = 0;
     slot->work.data = slot;
     server->slot_count++;
     server->applying = true;

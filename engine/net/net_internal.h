@@ -52,6 +52,8 @@ struct batch_slot {
     size_t len;
     int rc;            /* stage 1's outcome: 0, or the code that answers every item */
     uint64_t start_us; /* handed to the writer */
+    uint64_t apply_us; /* stage 1, timed on the writer thread: the applies */
+    uint64_t write_us; /* and LMDB's commit */
 };
 
 /* ---- A connection --------------------------------------------------------- */
@@ -110,6 +112,7 @@ struct net_server {
     uv_work_t sync_work; /* stage 2: ledger_sync */
     size_t sync_covers;  /* batches (from slot_head) the sync in flight answers; 0: none */
     int sync_rc;         /* its outcome */
+    uint64_t sync_us;    /* and its duration */
     uv_timer_t stop_timer;
     struct batch_queue queue;
     struct conn *conns; /* every connection not yet freed */

@@ -26,6 +26,22 @@ void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commi
         stats->commit_failures++;
 }
 
+void net_stats_record_stage1(struct net_stats *stats, uint64_t apply_us, uint64_t write_us)
+{
+    stats->apply_us_total += apply_us;
+    stats->write_us_total += write_us;
+    if (write_us > stats->write_us_max)
+        stats->write_us_max = write_us;
+}
+
+void net_stats_record_sync(struct net_stats *stats, uint64_t sync_us)
+{
+    stats->syncs++;
+    stats->sync_us_total += sync_us;
+    if (sync_us > stats->sync_us_max)
+        stats->sync_us_max = sync_us;
+}
+
 const char *net_stats_bucket_label(size_t i)
 {
     static const char *const labels[NET_STATS_BUCKETS] = {
@@ -44,15 +60,19 @@ void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
     int n = snprintf(
         buf, cap,
         "batches=%llu writes=%llu mean=%llu.%02llu max=%llu commit_us_mean=%llu "
-        "commit_us_max=%llu failures=%llu reads=%llu connections=%llu/%llu "
-        "refused=%llu hist=",
+        "commit_us_max=%llu apply_us_mean=%llu write_us_mean=%llu syncs=%llu "
+        "sync_us_mean=%llu failures=%llu reads=%llu connections=%llu/%llu refused=%llu hist=",
         (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
         stats_mean_x100(s->batch_writes, s->batches) / 100,
         stats_mean_x100(s->batch_writes, s->batches) % 100, (unsigned long long)s->batch_size_max,
         (stats_mean_x100(s->commit_us_total, s->batches) + 50) / 100,
-        (unsigned long long)s->commit_us_max, (unsigned long long)s->commit_failures,
-        (unsigned long long)s->reads, (unsigned long long)s->connections_open,
-        (unsigned long long)s->connections_accepted, (unsigned long long)s->connections_refused);
+        (unsigned long long)s->commit_us_max,
+        (stats_mean_x100(s->apply_us_total, s->batches) + 50) / 100,
+        (stats_mean_x100(s->write_us_total, s->batches) + 50) / 100, (unsigned long long)s->syncs,
+        (stats_mean_x100(s->sync_us_total, s->syncs) + 50) / 100,
+        (unsigned long long)s->commit_failures, (unsigned long long)s->reads,
+        (unsigned long long)s->connections_open, (unsigned long long)s->connections_accepted,
+        (unsigned long long)s->connections_refused);
     for (size_t i = 0; i < NET_STATS_BUCKETS && n >= 0 && (size_t)n < cap; i++) {
         if (s->batch_hist[i] == 0)
             continue;
@@ -67,7 +87,7 @@ static json_t *stats_json(const struct net_stats *s)
     for (size_t i = 0; i < NET_STATS_BUCKETS; i++)
         json_object_set_new(hist, net_stats_bucket_label(i),
                             json_integer((json_int_t)s->batch_hist[i]));
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "batches",
         (json_int_t)s->batches, "batch_writes", (json_int_t)s->batch_writes, "batch_size_max",
         (json_int_t)s->batch_size_max, "batch_hist", hist, "commit_failures",
@@ -77,6 +97,15 @@ static json_t *stats_json(const struct net_stats *s)
         (json_int_t)s->connections_open, "connections_refused", (json_int_t)s->connections_refused,
         "handshake_failures", (json_int_t)s->handshake_failures, "frames_refused",
         (json_int_t)s->frames_refused, "forbidden", (json_int_t)s->forbidden);
+    const struct {
+        const char *key;
+        uint64_t value;
+    } stages[] = {{"apply_us_total", s->apply_us_total}, {"write_us_total", s->write_us_total},
+                  {"write_us_max", s->write_us_max},     {"syncs", s->syncs},
+                  {"sync_us_total", s->sync_us_total},   {"sync_us_max", s->sync_us_max}};
+    for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
+        json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
+    return doc;
 }
 
 int net_stats_write_json(const struct net_stats *stats, const char *path)

@@ -21,6 +21,16 @@ struct net_stats {
     uint64_t commit_failures; /* batches whose every reply became an error */
     uint64_t commit_us_total; /* handed to the writer..durable (synced), microseconds */
     uint64_t commit_us_max;
+    /* Where a batch's time goes, on the writer thread: applying its writes
+     * (ledger_batch_begin and every apply), then LMDB's commit (its pages
+     * written and fdatasynced). The rest of commit_us is waiting for the
+     * writer and for the sync (stage 2), timed apart below. */
+    uint64_t apply_us_total;
+    uint64_t write_us_total;
+    uint64_t write_us_max;
+    uint64_t syncs; /* ledger_sync calls, each covering one or more batches */
+    uint64_t sync_us_total;
+    uint64_t sync_us_max;
     uint64_t reads; /* read requests answered */
     uint64_t connections_accepted;
     uint64_t connections_open;
@@ -31,6 +41,11 @@ struct net_stats {
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);
+
+/* The writer's two parts of one batch (stage 1). */
+void net_stats_record_stage1(struct net_stats *stats, uint64_t apply_us, uint64_t write_us);
+
+void net_stats_record_sync(struct net_stats *stats, uint64_t sync_us);
 
 /* The upper bound of bucket i ("1", "2", "4", ..., "inf"). */
 const char *net_stats_bucket_label(size_t i);

@@ -105,6 +105,16 @@ static void test_pipelined_all_answered(void **state)
     assert_true(stat_get(stats, "batch_writes") >= writes);
     assert_true(stat_get(stats, "batch_size_max") <= INFLIGHT_MAX); /* one connection */
     assert_int_equal(stat_get(stats, "commit_failures"), 0);
+    /* The parts of a commit: applying and LMDB's commit happen inside the
+     * batch's time, once per batch; each sync covers one batch or more. */
+    json_int_t batches = stat_get(stats, "batches");
+    json_int_t apply = stat_get(stats, "apply_us_total"), write = stat_get(stats, "write_us_total");
+    assert_true(batches > 0 && apply > 0 && write > 0);
+    assert_true(apply + write <= stat_get(stats, "commit_us_total"));
+    assert_true(stat_get(stats, "write_us_max") <= write);
+    assert_in_range(stat_get(stats, "syncs"), 1, batches);
+    assert_true(stat_get(stats, "sync_us_total") > 0);
+    assert_true(stat_get(stats, "sync_us_max") <= stat_get(stats, "sync_us_total"));
     fprintf(stderr, "batches %lld for %lld writes, largest %lld\n",
             (long long)stat_get(stats, "batches"), (long long)stat_get(stats, "batch_writes"),
             (long long)stat_get(stats, "batch_size_max"));
