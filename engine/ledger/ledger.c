@@ -10,6 +10,7 @@
 
 #include "ledger_internal.h"
 #include "index_flush.h"
+#include "item_cache.h"
 #include "request_tail.h"
 #include "store_keys.h"
 
@@ -231,7 +232,8 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
                                   : config->index_lag_flush;
     /* Stale: the first write loads it from the store's request_log. */
     ledger->tail = request_tail_new();
-    if (ledger->tail == NULL) {
+    ledger->items = item_cache_new();
+    if (ledger->tail == NULL || ledger->items == NULL) {
         ledger_close(ledger);
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
     }
@@ -262,6 +264,7 @@ void ledger_close(struct ledger *ledger)
         ledger_batch_abort(ledger->batch);
     policy_set_free(ledger->policies);
     request_tail_free(ledger->tail);
+    item_cache_free(ledger->items);
     store_close(&ledger->store);
     pthread_rwlock_destroy(&ledger->lock);
     free(ledger);

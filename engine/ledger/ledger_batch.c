@@ -53,6 +53,7 @@
 
 #include "index_flush.h"
 #include "ledger_internal.h"
+#include "item_cache.h"
 #include "request_tail.h"
 
 static int batch_fatal(struct ledger_batch *b, int code)
@@ -70,6 +71,7 @@ static void batch_drop(struct ledger_batch *b, struct store_txn *txn)
 {
     store_write_abort(txn);
     request_tail_set_stale(b->ledger->tail, true);
+    item_cache_clear(b->ledger->items); /* it may hold what txn read */
 }
 
 /* The policies committed with the batch become the ledger's (readers on
@@ -135,6 +137,7 @@ static void op_reset(struct ledger_op *op, struct ledger_batch *b, const struct 
     op->caller = caller;
     op->request = request;
     op->tail = b->ledger->tail;
+    op->items = b->ledger->items;
     op->policies = b->policies != NULL ? b->policies : b->ledger->policies;
     op->now_ms = b->now_ms;
     op->day = b->day;

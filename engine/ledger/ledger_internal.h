@@ -65,6 +65,7 @@ struct ledger {
     struct policy_set *policies; /* as committed; replaced under lock (exclusive) */
     struct ledger_batch *batch;  /* the open batch, if any (writer thread only) */
     struct request_tail *tail;   /* records not yet indexed (writer thread only) */
+    struct item_cache *items;    /* catalog items looked up (writer thread only) */
     uint32_t index_lag_flush;    /* index_flush.h */
     pthread_rwlock_t lock;
 };
@@ -103,11 +104,13 @@ struct ledger_batch {
 };
 
 struct request_tail;
+struct item_cache;
 
 struct ledger_op {
     struct ledger *ledger;
     struct store_txn *txn;
     struct request_tail *tail; /* writes: the writer's map (requests.h); reads: NULL */
+    struct item_cache *items;  /* writes: the writer's items (item_cache.h); reads: NULL */
     const struct sh_caller *caller;
     const Sanhe__Request *request;
     const struct policy_set *policies; /* what this request sees */

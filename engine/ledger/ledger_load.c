@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "item_cache.h"
 #include "refdata.h"
 #include "sh_json.h"
 #include "store_keys.h"
@@ -46,6 +47,8 @@ static int load_hospitals(struct ledger_op *op, const Sanhe__LoadRequest *l)
 static int load_items(struct ledger_op *op, const Sanhe__LoadRequest *l)
 {
     struct sh_item item;
+    if (op->items != NULL && l->n_items > 0)
+        item_cache_clear(op->items); /* any item may change */
     for (size_t i = 0; i < l->n_items; i++) {
         int rc = convert_item(l->items[i], i, &item, &op->err);
         if (rc != 0)

@@ -15,6 +15,7 @@
 
 #include "accum.h"
 #include "convert.h"
+#include "item_cache.h"
 #include "journal.h"
 #include "refdata.h"
 #include "requests.h"
@@ -81,9 +82,22 @@ static void scrub_person(char *msg, const char *person)
         memcpy(at, masked, n <= 18 ? n : 18);
 }
 
-static void settle_lookup_items(struct store_txn *txn, const Sanhe__Claim *claim,
+/* The item of code, from the writer's map (item_cache.h) or the store. */
+static bool settle_item_get(struct ledger_op *op, const char *code, struct sh_item *out)
+{
+    if (op->items != NULL && item_cache_get(op->items, code, out))
+        return true;
+    if (!refdata_item_get(op->txn, code, out))
+        return false;
+    if (op->items != NULL)
+        item_cache_put(op->items, out);
+    return true;
+}
+
+static void settle_lookup_items(struct ledger_op *op, const Sanhe__Claim *claim,
                                 struct settle_work *w)
 {
+    struct store_txn *txn = op->txn;
     for (size_t i = 0; i < claim->n_lines && txn->ret == 0; i++) {
         const char *code = claim->lines[i]->code != NULL ? claim->lines[i]->code : "";
         const char *prev = i > 0 && claim->lines[i - 1]->code ? claim->lines[i - 1]->code : NULL;
@@ -92,7 +106,7 @@ static void settle_lookup_items(struct store_txn *txn, const Sanhe__Claim *claim
             continue;
         }
         /* By the code as sent: one too long for an item code is unknown. */
-        if (refdata_item_get(txn, code, &w->items[i]))
+        if (settle_item_get(op, code, &w->items[i]))
             w->item_ptrs[i] = &w->items[i];
     }
 }
@@ -112,7 +126,7 @@ static int settle_lookup(struct ledger_op *op, const Sanhe__Claim *claim, struct
         w->has_person ? policy_set_find(op->policies, w->person.region, w->claim.date) : NULL;
     /* Without these the rules refuse before looking at an item. */
     if (w->has_hospital && w->has_person && w->policy != NULL) {
-        settle_lookup_items(txn, claim, w);
+        settle_lookup_items(op, claim, w);
         w->acc_count =
             accum_year_get(txn, w->person.id, w->policy->year, w->accs, LEDGER_YEAR_ACCS_MAX);
     }

@@ -270,6 +270,78 @@ static void failed_sync_refuses_every_later_write(void **state)
     fx_free(f);
 }
 
+/* ---- The writer's catalog items (engine/ledger/item_cache.h) ------------------------------ */
+
+/* A001 (class A, capped at 1200 fen a unit) becomes class C. */
+static Sanhe__Request *rq_load_a001_class_c(void)
+{
+    Sanhe__Request *r = rq_load_empty();
+    fx_item(r->load, "A001", "C", -1);
+    return r;
+}
+
+static Sanhe__Request *rq_settle_a001(const char *rid)
+{
+    return rq_settle(rid, claim_one(H1, P_PLAIN, "outpatient", "2026-03-01", "A001", 2000));
+}
+
+/* The class C part of a settle's reply (the line is 2000 fen). */
+static int64_t class_c_of(struct sh_reply reply)
+{
+    Sanhe__Response *resp = fx_unpack(reply);
+    assert_null(resp->error);
+    int64_t c = resp->settle->breakdown->class_c_total;
+    sanhe__response__free_unpacked(resp, NULL);
+    return c;
+}
+
+static int64_t batch_class_c(struct ledger_batch *b, const struct sh_caller *c, const char *rid)
+{
+    Sanhe__Request *settle = rq_settle_a001(rid);
+    struct sh_reply reply;
+    assert_int_equal(ledger_batch_apply(b, c, settle, &reply), 0);
+    sanhe__request__free_unpacked(settle, NULL);
+    return class_c_of(reply);
+}
+
+static void batch_load(struct ledger_batch *b)
+{
+    struct sh_caller admin = fx_role(SH_ROLE_ADMIN);
+    Sanhe__Request *load = rq_load_a001_class_c();
+    struct sh_reply reply;
+    assert_int_equal(ledger_batch_apply(b, &admin, load, &reply), 0);
+    assert_int_equal(fx_code_of(fx_unpack(reply)), 0);
+    sanhe__request__free_unpacked(load, NULL);
+}
+
+/* The writer keeps the items it looked up; a Load that changes one is
+ * seen by the next settle of its own batch, an aborted one by none, and
+ * a committed one by every later settle and by readers. */
+static void catalog_changes_reach_the_writer(void **state)
+{
+    struct fx *f = *state;
+    struct sh_caller c = fx_counter(H1);
+    struct ledger_batch *b;
+    assert_int_equal(class_c_of(fx_call_raw(f, &c, rq_settle_a001("k1"))), 0); /* now kept */
+    assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+    assert_int_equal(batch_class_c(b, &c, "k2"), 0);
+    batch_load(b);
+    assert_int_equal(batch_class_c(b, &c, "k3"), 2000); /* the Load emptied the map */
+    ledger_batch_abort(b);
+    assert_int_equal(class_c_of(fx_call_raw(f, &c, rq_settle_a001("k4"))), 0); /* and the abort */
+    assert_int_equal(ledger_batch_begin(f->ledger, f->now_ms, &b), 0);
+    batch_load(b);
+    assert_int_equal(ledger_batch_commit(b), 0);
+    assert_int_equal(class_c_of(fx_call_raw(f, &c, rq_settle_a001("k5"))), 2000);
+    assert_int_equal(class_c_of(fx_call_raw(f, &c, rq_settle_a001("k6"))), 2000);
+    Sanhe__Response *p = fx_call(
+        f, &c, rq_presettle("p", claim_one(H1, P_PLAIN, "outpatient", "2026-03-01", "A001", 2000)));
+    assert_null(p->error);
+    assert_int_equal(p->presettle->breakdown->class_c_total, 2000);
+    sanhe__response__free_unpacked(p, NULL);
+    assert_int_equal(fx_check(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +354,7 @@ int main(void)
         cmocka_unit_test(durable_store_works_the_same),
         cmocka_unit_test(nosync_commit_then_sync),
         cmocka_unit_test(failed_sync_refuses_every_later_write),
+        cmocka_unit_test_setup_teardown(catalog_changes_reach_the_writer, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
