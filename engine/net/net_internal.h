@@ -13,7 +13,6 @@
 #ifndef NET_INTERNAL_H
 #define NET_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -114,14 +113,15 @@ struct net_server {
     size_t sync_covers;  /* batches (from slot_head) the sync in flight answers; 0: none */
     int sync_rc;         /* its outcome */
     uint64_t sync_us;    /* and its duration */
-    /* The writer waits for the sync in flight before it commits: see
-     * batch.c. sync_running is set by the loop thread when it queues a
-     * sync, cleared by the sync's pool thread; under sync_lock. */
+    /* The writer's commit and the sync never overlap (batch.c): the loop
+     * thread claims sync_running when it starts a sync, the sync's pool
+     * thread releases it; the writer sets committing around its commit.
+     * Both under sync_lock. */
     uv_mutex_t sync_lock;
     uv_cond_t sync_done;
     bool sync_running;
-    bool sync_lock_ready;   /* initialised (batch_init) */
-    atomic_bool committing; /* the writer is inside LMDB's commit (asserts) */
+    bool committing;
+    bool sync_lock_ready; /* initialised (batch_init) */
     uv_timer_t stop_timer;
     struct batch_queue queue;
     struct conn *conns; /* every connection not yet freed */
