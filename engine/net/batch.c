@@ -151,11 +151,11 @@ static void commit_leave(struct net_server *server)
 static bool sync_claim(struct net_server *server)
 {
     uv_mutex_lock(&server->sync_lock);
-    bool free = !server->committing;
-    if (free)
+    bool writer_out = !server->committing;
+    if (writer_out)
         server->sync_running = true;
     uv_mutex_unlock(&server->sync_lock);
-    return free;
+    return writer_out;
 }
 
 static void sync_release(struct net_server *server)
