@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
+
 /* Open addressing, linear probing; an empty code marks a free slot. The
  * table doubles past half full, up to twice ITEM_CACHE_MAX slots. */
 struct item_cache {
@@ -14,19 +16,11 @@ struct item_cache {
 
 #define ITEM_CACHE_CAP_MIN 1024u
 
-static uint64_t code_hash(const char *code)
-{
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (const char *p = code; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
-}
-
 /* The slot of code, or the free slot where it would go. */
 static struct sh_item *slot_of(const struct item_cache *c, const char *code)
 {
     size_t mask = c->cap - 1;
-    for (size_t i = (size_t)code_hash(code) & mask;; i = (i + 1) & mask)
+    for (size_t i = (size_t)fnv1a_str(FNV1A_OFFSET, code) & mask;; i = (i + 1) & mask)
         if (c->slots[i].code[0] == '\0' || strcmp(c->slots[i].code, code) == 0)
             return &c->slots[i];
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
 #include "sh_error.h"
 
 /* An open-addressing table with linear probing; seq 0 marks a free slot.
@@ -26,13 +27,8 @@ struct request_tail {
 /* FNV-1a over hospital, a separator and the request id. */
 static uint64_t tail_hash(const char *hospital, const char *request_id)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const char *p = hospital; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xffu) * 1099511628211ull;
-    for (const char *p = request_id; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+    uint64_t h = fnv1a_byte(fnv1a_str(FNV1A_OFFSET, hospital), 0xffu);
+    return fnv1a_str(h, request_id);
 }
 
 /* The slot holding the key, or the free slot where it would go. */

@@ -55,6 +55,12 @@ static unsigned long long stats_mean_x100(uint64_t sum, uint64_t n)
     return n > 0 ? (unsigned long long)((sum * 100 + n / 2) / n) : 0;
 }
 
+/* The same rounded to a whole number. */
+static unsigned long long stats_mean(uint64_t sum, uint64_t n)
+{
+    return (stats_mean_x100(sum, n) + 50) / 100;
+}
+
 void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
 {
     int n = snprintf(
@@ -65,11 +71,9 @@ void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
         (unsigned long long)s->batches, (unsigned long long)s->batch_writes,
         stats_mean_x100(s->batch_writes, s->batches) / 100,
         stats_mean_x100(s->batch_writes, s->batches) % 100, (unsigned long long)s->batch_size_max,
-        (stats_mean_x100(s->commit_us_total, s->batches) + 50) / 100,
-        (unsigned long long)s->commit_us_max,
-        (stats_mean_x100(s->apply_us_total, s->batches) + 50) / 100,
-        (stats_mean_x100(s->write_us_total, s->batches) + 50) / 100, (unsigned long long)s->syncs,
-        (stats_mean_x100(s->sync_us_total, s->syncs) + 50) / 100,
+        stats_mean(s->commit_us_total, s->batches), (unsigned long long)s->commit_us_max,
+        stats_mean(s->apply_us_total, s->batches), stats_mean(s->write_us_total, s->batches),
+        (unsigned long long)s->syncs, stats_mean(s->sync_us_total, s->syncs),
         (unsigned long long)s->commit_failures, (unsigned long long)s->reads,
         (unsigned long long)s->connections_open, (unsigned long long)s->connections_accepted,
         (unsigned long long)s->connections_refused);
