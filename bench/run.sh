@@ -131,7 +131,7 @@ conns_for() {
 }
 
 step_line() {
-    jq -r '"\(.kind) \(.persons) persons: \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-"), apply/write/sync \(.engine.apply_us_mean // 0 | floor)/\(.engine.write_us_mean // 0 | floor)/\(.engine.sync_us_mean // 0 | floor) us"' "$1" >&2
+    jq -r '"\(.kind) \(.persons) persons: \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-"), apply/write/sync \(.engine.apply_us_mean // 0 | floor)/\(.engine.write_us_mean // 0 | floor)/\(.engine.sync_us_mean // 0 | floor) us, cpu us a request engine/generator \(.cpu.engine_us_per_request // "-")/\(.cpu.loadgen_us_per_request // "-"), machine busy/stolen cores \(.cpu.machine_busy_cores // "-")/\(.cpu.steal_cores // "-")"' "$1" >&2
 }
 
 # sweep KIND PERSONS CONF SECONDS: rate steps against a fresh engine until

@@ -34,6 +34,7 @@ static bool stats_parse(const char *path, struct lg_engine_stats *s)
     s->syncs = get_u64(doc, "syncs");
     s->sync_us_total = get_u64(doc, "sync_us_total");
     s->reads = get_u64(doc, "reads");
+    s->cpu_us = get_u64(doc, "cpu_user_us") + get_u64(doc, "cpu_sys_us");
     json_t *hist = json_object_get(doc, "batch_hist");
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++)
         s->hist[i] = get_u64(hist, lg_engine_bucket_labels[i]);
@@ -81,6 +82,7 @@ void lg_engine_delta(const struct lg_engine_stats *a, const struct lg_engine_sta
                      struct lg_engine_delta *d)
 {
     memset(d, 0, sizeof *d);
+    d->cpu_us = -1;
     if (!a->valid || !b->valid)
         return;
     d->valid = true;
@@ -93,6 +95,8 @@ void lg_engine_delta(const struct lg_engine_stats *a, const struct lg_engine_sta
     d->write_us_total = b->write_us_total - a->write_us_total;
     d->syncs = b->syncs - a->syncs;
     d->sync_us_total = b->sync_us_total - a->sync_us_total;
+    if (a->cpu_us > 0 && b->cpu_us >= a->cpu_us)
+        d->cpu_us = (int64_t)(b->cpu_us - a->cpu_us);
     int top = -1;
     for (int i = 0; i < LG_ENGINE_BUCKETS; i++) {
         d->hist[i] = b->hist[i] - a->hist[i];

@@ -22,6 +22,7 @@ struct lg_engine_stats {
     uint64_t commit_us_total, commit_us_max, commit_failures;
     uint64_t apply_us_total, write_us_total, syncs, sync_us_total; /* 0 from older engines */
     uint64_t reads;
+    uint64_t cpu_us; /* the process's user + system time; 0 from older engines */
 };
 
 /* What happened between two snapshots. */
@@ -30,6 +31,7 @@ struct lg_engine_delta {
     uint64_t batches, batch_writes, reads, commit_failures;
     uint64_t commit_us_total;
     uint64_t apply_us_total, write_us_total, syncs, sync_us_total;
+    int64_t cpu_us; /* the engine's CPU time; -1: unknown */
     uint64_t hist[LG_ENGINE_BUCKETS];
     /* The largest batch: exact when the engine's maximum grew during the
      * window, else only "at most" the upper edge of the highest bucket. */

@@ -83,6 +83,27 @@ static void print_engine(const struct lg_engine_delta *e, FILE *out)
     fputc('\n', out);
 }
 
+static double cpu_us_per_request(const struct lg_result *r, double cores);
+
+/* "cpu: engine 1.02 cores (63.5 us a request), generator 0.55 (34.1 us);
+ * machine 1.71 of 2 busy, 0.12 stolen" (what is unknown left out). */
+static void print_cpu(const struct lg_result *r, FILE *out)
+{
+    const struct lg_cpu_use *c = &r->cpu;
+    if (!c->valid)
+        return;
+    fprintf(out, "  cpu over %.1f s:", c->window_s);
+    if (c->engine_cores >= 0)
+        fprintf(out, " engine %.2f cores (%.1f us a request),", c->engine_cores,
+                cpu_us_per_request(r, c->engine_cores));
+    fprintf(out, " generator %.2f (%.1f us)", c->loadgen_cores,
+            cpu_us_per_request(r, c->loadgen_cores));
+    if (c->machine_busy_cores >= 0)
+        fprintf(out, "; machine %.2f of %u busy, %.2f stolen", c->machine_busy_cores, c->cores,
+                c->steal_cores);
+    fputc('\n', out);
+}
+
 void lg_report_print(const struct lg_result *r, FILE *out)
 {
     fprintf(out,
@@ -109,6 +130,7 @@ void lg_report_print(const struct lg_result *r, FILE *out)
     print_hist_line(out, "(generator send lag)", &r->lag);
     print_errors(r, out);
     print_engine(&r->engine, out);
+    print_cpu(r, out);
     if (r->failure[0] != '\0')
         fprintf(out, "  FAILURE: %s\n", r->failure);
 }
@@ -182,6 +204,43 @@ static json_t *j_engine(const struct lg_engine_delta *e)
                      "commit_failures", (json_int_t)e->commit_failures);
 }
 
+/* A figure rounded to `digits` decimals; null when unknown (negative). */
+static json_t *j_round(double v, double scale)
+{
+    return v < 0 ? json_null() : json_real((double)(int64_t)(v * scale + 0.5) / scale);
+}
+
+/* CPU microseconds a request (answered in the window) of `cores` over it. */
+static double cpu_us_per_request(const struct lg_result *r, double cores)
+{
+    if (cores < 0 || r->answered == 0)
+        return -1.0;
+    return cores * r->cpu.window_s * 1e6 / (double)r->answered;
+}
+
+static json_t *j_cpu(const struct lg_result *r)
+{
+    const struct lg_cpu_use *c = &r->cpu;
+    if (!c->valid)
+        return json_null();
+    json_t *o =
+        json_pack("{s:o, s:i}", "window_s", j_round(c->window_s, 1000), "cores", (int)c->cores);
+    const struct {
+        const char *key;
+        json_t *value;
+    } f[] = {
+        {"engine_cores", j_round(c->engine_cores, 1000)},
+        {"loadgen_cores", j_round(c->loadgen_cores, 1000)},
+        {"machine_busy_cores", j_round(c->machine_busy_cores, 1000)},
+        {"steal_cores", j_round(c->steal_cores, 1000)},
+        {"engine_us_per_request", j_round(cpu_us_per_request(r, c->engine_cores), 10)},
+        {"loadgen_us_per_request", j_round(cpu_us_per_request(r, c->loadgen_cores), 10)},
+    };
+    for (size_t i = 0; o != NULL && i < sizeof f / sizeof f[0]; i++)
+        json_object_set_new(o, f[i].key, f[i].value);
+    return o;
+}
+
 static void iso_now(char *buf, size_t cap)
 {
     time_t now = time(NULL);
@@ -226,6 +285,7 @@ static json_t *j_result(const struct lg_result *r)
     json_object_set_new(o, "errors", j_errors(r));
     json_object_set_new(o, "errors_total", json_integer((json_int_t)lg_errors_total(r)));
     json_object_set_new(o, "engine", j_engine(&r->engine));
+    json_object_set_new(o, "cpu", j_cpu(r));
     json_object_set_new(o, "client_unsent_bytes_max",
                         json_integer((json_int_t)r->bytes_unsent_max));
     if (r->failure[0] != '\0')

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cpu_use.h"
 #include "engine_stats.h"
 #include "histogram.h"
 #include "mix.h"
@@ -49,7 +50,8 @@ struct lg_result {
     struct lg_op_stats ops[LG_OP_COUNT];
     /* the engine */
     struct lg_engine_delta engine;
-    char failure[256]; /* a run that could not be done: why */
+    struct lg_cpu_use cpu; /* the window's, from its start to the end of the drain */
+    char failure[256];     /* a run that could not be done: why */
 };
 
 const char *lg_error_name(int slot);

@@ -46,9 +46,9 @@ static double num(const json_t *o, const char *key)
 
 static void print_header(void)
 {
-    printf("%-10s %9s %10s %8s %8s %8s %8s %9s %7s %7s %6s %9s %16s\n", "step", "offered/s",
+    printf("%-10s %9s %10s %8s %8s %8s %8s %9s %7s %7s %6s %9s %16s %14s\n", "step", "offered/s",
            "achieved/s", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us", "errors", "batch",
-           "max", "commit_us", "apply/write/sync");
+           "max", "commit_us", "apply/write/sync", "cpu_us/req e+g");
 }
 
 static void print_row(const json_t *run)
@@ -65,12 +65,23 @@ static void print_row(const json_t *run)
             snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", num(e, "apply_us_mean"),
                      num(e, "write_us_mean"), num(e, "sync_us_mean"));
     }
+    /* CPU a request of the engine and of the generator (runs before
+     * 2026-12-02 lack it; a run without the engine's stats has "-" for it). */
+    const json_t *cpu = json_object_get(run, "cpu");
+    char cpus[40] = "-";
+    if (json_is_object(cpu)) {
+        const json_t *e_us = json_object_get(cpu, "engine_us_per_request");
+        char eng[16] = "-";
+        if (json_is_number(e_us))
+            snprintf(eng, sizeof eng, "%.0f", json_number_value(e_us));
+        snprintf(cpus, sizeof cpus, "%s+%.0f", eng, num(cpu, "loadgen_us_per_request"));
+    }
     const char *label = json_string_value(json_object_get(run, "label"));
-    printf("%-10s %9.0f %10.1f %8.0f %8.0f %8.0f %8.0f %9.0f %7lld %7s %6s %9s %16s\n",
+    printf("%-10s %9.0f %10.1f %8.0f %8.0f %8.0f %8.0f %9.0f %7lld %7s %6s %9s %16s %14s\n",
            label != NULL ? label : "", num(run, "offered_per_s"), num(run, "achieved_per_s"),
            num(run, "p50_us"), num(run, "p90_us"), num(run, "p99_us"), num(run, "p999_us"),
            num(run, "max_us"), (long long)json_integer_value(json_object_get(run, "errors_total")),
-           batch, bmax, commit, stages);
+           batch, bmax, commit, stages, cpus);
 }
 
 int lg_report_combine(const char *out_path, const char *note, const char *const *inputs, size_t n)

@@ -24,6 +24,9 @@ static void run_close_all(struct lg_run *r)
     if (r->phase == LG_CLOSING)
         return;
     r->phase = LG_CLOSING;
+    if (r->cpu_end.valid)
+        lg_cpu_use_compute(&r->cpu_start, &r->cpu_end,
+                           r->res->engine.valid ? r->res->engine.cpu_us : -1, &r->res->cpu);
     sched_stop(r);
     for (uint32_t i = 0; i < r->nconns; i++)
         lg_conn_close(&r->conns[i]);
@@ -45,6 +48,7 @@ static void run_end_window(struct lg_run *r)
     if (r->phase != LG_DRAINING)
         return;
     r->phase = LG_ENDING;
+    lg_cpu_snap_take(&r->cpu_end); /* with the engine's end snapshot, just below */
     uv_timer_stop(&r->drain);
     replies_expire_all(r);
     /* No engine to ask, no first snapshot, or it is somehow still being taken. */
@@ -95,6 +99,7 @@ static void run_on_start_stats(struct lg_engine_probe *probe)
 
 void run_window_start(struct lg_run *r)
 {
+    lg_cpu_snap_take(&r->cpu_start);
     if (r->opt->engine_pid <= 0)
         return;
     r->probe.out = &r->stats_start;

@@ -16,6 +16,7 @@
 
 #include "claims.h"
 #include "dataset.h"
+#include "cpu_use.h"
 #include "engine_stats.h"
 #include "inflight.h"
 #include "options.h"
@@ -67,6 +68,7 @@ struct lg_run {
     uv_timer_t drain;
     struct lg_engine_probe probe;
     struct lg_engine_stats stats_start, stats_end;
+    struct lg_cpu_snap cpu_start, cpu_end; /* the window's two moments */
 };
 
 /* schedule.c */

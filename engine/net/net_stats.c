@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static size_t stats_bucket(size_t size)
 {
@@ -85,6 +86,11 @@ void net_stats_format(const struct net_stats *s, char *buf, size_t cap)
     }
 }
 
+static json_int_t cpu_us(struct timeval tv)
+{
+    return (json_int_t)tv.tv_sec * 1000000 + (json_int_t)tv.tv_usec;
+}
+
 static json_t *stats_json(const struct net_stats *s)
 {
     json_t *hist = json_object();
@@ -109,6 +115,13 @@ static json_t *stats_json(const struct net_stats *s)
                   {"sync_us_total", s->sync_us_total},   {"sync_us_max", s->sync_us_max}};
     for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
         json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
+    /* The process's CPU so far, every thread: with two snapshots, a load
+     * generator tells the engine's CPU per request (bench/loadgen/cpu_use.h). */
+    struct rusage ru;
+    if (doc != NULL && getrusage(RUSAGE_SELF, &ru) == 0) {
+        json_object_set_new(doc, "cpu_user_us", json_integer(cpu_us(ru.ru_utime)));
+        json_object_set_new(doc, "cpu_sys_us", json_integer(cpu_us(ru.ru_stime)));
+    }
     return doc;
 }
 

@@ -53,8 +53,10 @@ const char *net_stats_bucket_label(size_t i);
 /* One line: "batches=.. writes=.. mean=.. max=.. commit_us_mean=.. hist=1:..,2:..". */
 void net_stats_format(const struct net_stats *stats, char *buf, size_t cap);
 
-/* The same as a JSON object, written to path through a temporary file and
- * a rename, so that a reader never sees half of it. Returns 0 or -1. */
+/* The same as a JSON object, with the process's CPU time so far
+ * (cpu_user_us, cpu_sys_us: getrusage, every thread), written to path
+ * through a temporary file and a rename, so that a reader never sees half
+ * of it. Returns 0 or -1. */
 int net_stats_write_json(const struct net_stats *stats, const char *path);
 
 #endif

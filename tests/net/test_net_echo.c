@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -81,12 +82,47 @@ static void test_echo_refuses_strangers(void **state)
     tc_close(tc);
 }
 
+static double num_get(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    assert_true(json_is_number(v));
+    return json_number_value(v);
+}
+
+/* The window's CPU: the engine's (from its stats file) and the generator's
+ * are each some of the machine's, per request and in cores; the machine's
+ * busy and stolen shares fit in its cores. Tick-counted /proc/stat and
+ * getrusage are not compared with each other (different clocks). */
+static void assert_cpu_figures(const json_t *cpu, long cores)
+{
+    assert_true(json_is_object(cpu));
+    double window_s = num_get(cpu, "window_s");
+    assert_true(window_s >= 1.5 && window_s < 60); /* 2 s of schedule, a short drain */
+    assert_int_equal(num_get(cpu, "cores"), cores);
+    const char *const per_core[] = {"engine_cores", "loadgen_cores", "machine_busy_cores",
+                                    "steal_cores"};
+    for (size_t i = 0; i < sizeof per_core / sizeof per_core[0]; i++) {
+        double v = num_get(cpu, per_core[i]);
+        assert_true(v >= 0 && v <= (double)cores + 0.1);
+    }
+    /* Both did work for every request: TLS records each way at least. */
+    assert_true(num_get(cpu, "engine_cores") > 0 && num_get(cpu, "loadgen_cores") > 0);
+    double e_us = num_get(cpu, "engine_us_per_request");
+    double g_us = num_get(cpu, "loadgen_us_per_request");
+    assert_true(e_us > 0 && g_us > 0);
+    /* Cores x window = us a request x requests (1,000 at 500/s for 2 s). */
+    double g_total_us = num_get(cpu, "loadgen_cores") * window_s * 1e6;
+    assert_true(g_us * 900 <= g_total_us * 1.01 && g_total_us <= g_us * 1100 * 1.01);
+}
+
 /* sanhe-loadgen against the echo: every request answered OK, matched by id. */
 static void test_loadgen_counts_echo_ok(void **state)
 {
     (void)state;
     char port[16], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], json[PATH_MAX], out[PATH_MAX];
+    char pid[16], stats[PATH_MAX];
     snprintf(port, sizeof port, "%d", fixture.port);
+    snprintf(pid, sizeof pid, "%d", (int)fixture.pid);
     const char *const argv[] = {SANHE_LOADGEN_PATH,
                                 "--port",
                                 port,
@@ -110,6 +146,10 @@ static void test_loadgen_counts_echo_ok(void **state)
                                 "tls_echo",
                                 "--json",
                                 fixture_path(&fixture, "echo.json", json),
+                                "--engine-pid",
+                                pid,
+                                "--engine-stats",
+                                fixture_path(&fixture, "stats.json", stats),
                                 NULL};
     assert_int_equal(fixture_run(argv, fixture_path(&fixture, "loadgen.out", out), NULL), 0);
     json_t *doc = json_load_file(json, 0, NULL);
@@ -119,6 +159,7 @@ static void test_loadgen_counts_echo_ok(void **state)
     assert_int_equal(stat_get(doc, "errors_total"), 0); /* UNMATCHED ids would count here */
     assert_true(stat_get(requests, "scheduled") >= 900);
     assert_int_equal(stat_get(requests, "ok"), stat_get(requests, "scheduled"));
+    assert_cpu_figures(json_object_get(doc, "cpu"), sysconf(_SC_NPROCESSORS_ONLN));
     json_decref(doc);
 }
 

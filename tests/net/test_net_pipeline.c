@@ -115,6 +115,10 @@ static void test_pipelined_all_answered(void **state)
     assert_in_range(stat_get(stats, "syncs"), 1, batches);
     assert_true(stat_get(stats, "sync_us_total") > 0);
     assert_true(stat_get(stats, "sync_us_max") <= stat_get(stats, "sync_us_total"));
+    /* The process's CPU so far: something, and no more than its whole life
+     * on every core (a generous bound: the test takes seconds, not hours). */
+    json_int_t cpu_us = stat_get(stats, "cpu_user_us") + stat_get(stats, "cpu_sys_us");
+    assert_true(cpu_us > 0 && cpu_us < 3600LL * 1000000);
     fprintf(stderr, "batches %lld for %lld writes, largest %lld\n",
             (long long)stat_get(stats, "batches"), (long long)stat_get(stats, "batch_writes"),
             (long long)stat_get(stats, "batch_size_max"));

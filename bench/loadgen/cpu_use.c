@@ -1,0 +1,72 @@
+#include "cpu_use.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t timeval_us(struct timeval tv)
+{
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* The first line of /proc/stat: "cpu  user nice system idle iowait irq
+ * softirq steal ..." in clock ticks, summed over every CPU. Guest time is
+ * already inside user. */
+static bool machine_read(struct lg_cpu_snap *s)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return false;
+    uint64_t v[8] = {0};
+    int n = fscanf(f,
+                   "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+                   " %" SCNu64 " %" SCNu64,
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return false;
+    s->machine_busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
+    s->machine_steal_ticks = v[7];
+    s->machine_total_ticks = s->machine_busy_ticks + v[3] + v[4] + v[7];
+    return true;
+}
+
+void lg_cpu_snap_take(struct lg_cpu_snap *s)
+{
+    memset(s, 0, sizeof *s);
+    struct timespec ts;
+    struct rusage ru;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0 || getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    s->wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    s->self_us = timeval_us(ru.ru_utime) + timeval_us(ru.ru_stime);
+    s->machine_valid = machine_read(s);
+    s->valid = true;
+}
+
+void lg_cpu_use_compute(const struct lg_cpu_snap *a, const struct lg_cpu_snap *b, int64_t engine_us,
+                        struct lg_cpu_use *out)
+{
+    memset(out, 0, sizeof *out);
+    out->engine_cores = out->machine_busy_cores = out->steal_cores = -1.0;
+    if (!a->valid || !b->valid || b->wall_ns <= a->wall_ns || b->self_us < a->self_us)
+        return;
+    out->valid = true;
+    out->window_s = (double)(b->wall_ns - a->wall_ns) / 1e9;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    out->cores = cores > 0 ? (uint32_t)cores : 0;
+    out->loadgen_cores = (double)(b->self_us - a->self_us) / 1e6 / out->window_s;
+    if (engine_us >= 0)
+        out->engine_cores = (double)engine_us / 1e6 / out->window_s;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (a->machine_valid && b->machine_valid && hz > 0 &&
+        b->machine_busy_ticks >= a->machine_busy_ticks &&
+        b->machine_steal_ticks >= a->machine_steal_ticks) {
+        double seconds = out->window_s * (double)hz;
+        out->machine_busy_cores = (double)(b->machine_busy_ticks - a->machine_busy_ticks) / seconds;
+        out->steal_cores = (double)(b->machine_steal_ticks - a->machine_steal_ticks) / seconds;
+    }
+}
