@@ -5,7 +5,8 @@
 #
 # 1. ops/install-deps.sh, then a Release build of the engine, the generator
 #    and the baselines (and sanhe-datagen when the tree has it).
-# 2. Certificates, the disk's fdatasync cost (sanhe-loadgen --probe-fsync).
+# 2. Certificates, the disk's fdatasync cost (sanhe-loadgen --probe-fsync: one
+#    page, 25 pages in one run, 25 pages each on its own).
 # 3. rules_core (bench-rules: the rules alone, one core) and ledger_commit
 #    (bench-ledger: the ledger's write path alone, batches of 1 ... 1024).
 # 4. For each roster size (10k, 1M, 10M persons): lmdb_commit (plain LMDB
@@ -241,7 +242,9 @@ summary_table() {
             + (.p99_us_at_10k_per_s | col(13)) + (.frac_tls_echo | col(12))
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
           "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
-          "10M vs 10k latency: \($s.ratio_10M_10k)"' "$1"
+          "10M vs 10k latency: \($s.ratio_10M_10k)",
+          (.machine.disk_fsync.patterns // empty
+            | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us")' "$1"
 }
 
 report() {

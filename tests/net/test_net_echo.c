@@ -5,7 +5,9 @@
  * sanhe-loadgen, unchanged, counts those replies as OK and matches them all
  * by id. Unknown terminals are still refused.
  */
+#include <dirent.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,12 +165,56 @@ static void test_loadgen_counts_echo_ok(void **state)
     json_decref(doc);
 }
 
+/* sanhe-loadgen --probe-fsync: each write pattern timed and reported, the
+ * one-page case also at the top level (what bench/run.sh's summary reads).
+ * Nothing about the disk is asserted, only that each figure is a timing. */
+static void test_probe_fsync_patterns(void **state)
+{
+    (void)state;
+    char json[PATH_MAX], out[PATH_MAX];
+    const char *const argv[] = {SANHE_LOADGEN_PATH,
+                                "--probe-fsync",
+                                fixture.dir,
+                                "--json",
+                                fixture_path(&fixture, "fsync.json", json),
+                                NULL};
+    assert_int_equal(fixture_run(argv, fixture_path(&fixture, "probe.out", out), NULL), 0);
+    json_t *doc = json_load_file(json, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "fsync-probe");
+    assert_int_equal(stat_get(doc, "syncs"), 200);
+    const json_t *by = json_object_get(doc, "patterns");
+    const struct {
+        const char *name;
+        int pages;
+        bool contiguous;
+    } want[] = {
+        {"page_1", 1, true}, {"pages_25_contiguous", 25, true}, {"pages_25_scattered", 25, false}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const json_t *p = json_object_get(by, want[i].name);
+        assert_true(json_is_object(p));
+        assert_int_equal(json_integer_value(json_object_get(p, "pages")), want[i].pages);
+        assert_int_equal(json_is_true(json_object_get(p, "contiguous")), want[i].contiguous);
+        double p50 = num_get(p, "p50_us"), p99 = num_get(p, "p99_us"), max = num_get(p, "max_us");
+        assert_true(p50 > 0 && p50 <= p99 && p99 <= max);
+    }
+    assert_true(num_get(doc, "p50_us") == num_get(json_object_get(by, "page_1"), "p50_us"));
+    /* The probe's file is gone. */
+    DIR *d = opendir(fixture.dir);
+    assert_non_null(d);
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d))
+        assert_null(strstr(e->d_name, "sanhe-fsync-probe"));
+    closedir(d);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_replies),
         cmocka_unit_test(test_echo_refuses_strangers),
         cmocka_unit_test(test_loadgen_counts_echo_ok),
+        cmocka_unit_test(test_probe_fsync_patterns),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
