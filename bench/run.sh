@@ -202,10 +202,12 @@ config_json() {
           lmdb_s_per_batch: $lmdb, wall_s: $secs, engine_and_generator: "one machine, loopback, TLS 1.3"}'
 }
 
-# One .dat per series for gnuplot: offered p50 p99 p999 batch achieved.
+# One .dat per series for gnuplot: offered p50 p99 p999 batch achieved, and
+# the engine's and the generator's CPU us a request (NaN: unknown).
 plot_data() {
     jq -r --arg k "$2" --argjson n "$3" '.runs[] | select(.kind == $k and .persons == $n)
-        | [.offered_per_s, .p50_us, .p99_us, .p999_us, (.engine.batch_mean // 0), .achieved_per_s]
+        | [.offered_per_s, .p50_us, .p99_us, .p999_us, (.engine.batch_mean // 0), .achieved_per_s,
+           (.cpu.engine_us_per_request // "NaN"), (.cpu.loadgen_us_per_request // "NaN")]
         | @tsv' "$1"
 }
 
@@ -229,6 +231,8 @@ plots() {
         "$P/latency-vs-rate.gp" || say "latency-vs-rate.png failed"
     [ -z "$bfiles" ] || gnuplot -e "files='$bfiles'; titles='$btitles'; out='$RESULTS/batch-vs-rate.png'" \
         "$P/batch-vs-rate.gp" || say "batch-vs-rate.png failed"
+    gnuplot -e "files='$files'; titles='$titles'; out='$RESULTS/cpu-vs-rate.png'" \
+        "$P/cpu-vs-rate.gp" || say "cpu-vs-rate.png failed"
     [ ! -s "$WORK/plot/tp.dat" ] || gnuplot -e "data='$WORK/plot/tp.dat'; out='$RESULTS/throughput-vs-persons.png'" \
         "$P/throughput-vs-persons.gp" || say "throughput-vs-persons.png failed"
 }
