@@ -13,8 +13,11 @@ static uint64_t timeval_us(struct timeval tv)
 }
 
 /* The first line of /proc/stat: "cpu  user nice system idle iowait irq
- * softirq steal ..." in clock ticks, summed over every CPU. Guest time is
- * already inside user. */
+ * softirq steal ..." in clock ticks, summed over every CPU. Busy time is
+ * taken as what is left of the window once idle, iowait and steal are
+ * out: on a tickless kernel those are measured, while user and system are
+ * sampled at the tick, which at light load missed nine tenths of the
+ * generator's and the engine's own getrusage time on this machine. */
 static bool machine_read(struct lg_cpu_snap *s)
 {
     FILE *f = fopen("/proc/stat", "r");
@@ -28,9 +31,8 @@ static bool machine_read(struct lg_cpu_snap *s)
     fclose(f);
     if (n != 8)
         return false;
-    s->machine_busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
+    s->machine_idle_ticks = v[3] + v[4];
     s->machine_steal_ticks = v[7];
-    s->machine_total_ticks = s->machine_busy_ticks + v[3] + v[4] + v[7];
     return true;
 }
 
@@ -62,11 +64,13 @@ void lg_cpu_use_compute(const struct lg_cpu_snap *a, const struct lg_cpu_snap *b
     if (engine_us >= 0)
         out->engine_cores = (double)engine_us / 1e6 / out->window_s;
     long hz = sysconf(_SC_CLK_TCK);
-    if (a->machine_valid && b->machine_valid && hz > 0 &&
-        b->machine_busy_ticks >= a->machine_busy_ticks &&
+    if (a->machine_valid && b->machine_valid && hz > 0 && out->cores > 0 &&
+        b->machine_idle_ticks >= a->machine_idle_ticks &&
         b->machine_steal_ticks >= a->machine_steal_ticks) {
-        double seconds = out->window_s * (double)hz;
-        out->machine_busy_cores = (double)(b->machine_busy_ticks - a->machine_busy_ticks) / seconds;
-        out->steal_cores = (double)(b->machine_steal_ticks - a->machine_steal_ticks) / seconds;
+        double ticks = out->window_s * (double)hz;
+        double idle = (double)(b->machine_idle_ticks - a->machine_idle_ticks) / ticks;
+        out->steal_cores = (double)(b->machine_steal_ticks - a->machine_steal_ticks) / ticks;
+        double busy = (double)out->cores - idle - out->steal_cores;
+        out->machine_busy_cores = busy < 0 ? 0 : busy;
     }
 }

@@ -14,10 +14,10 @@
 /* One moment. */
 struct lg_cpu_snap {
     bool valid;
-    int64_t wall_ns;    /* CLOCK_MONOTONIC */
-    uint64_t self_us;   /* this process, user + system */
-    bool machine_valid; /* /proc/stat was read */
-    uint64_t machine_busy_ticks, machine_steal_ticks, machine_total_ticks;
+    int64_t wall_ns;                                  /* CLOCK_MONOTONIC */
+    uint64_t self_us;                                 /* this process, user + system */
+    bool machine_valid;                               /* /proc/stat was read */
+    uint64_t machine_idle_ticks, machine_steal_ticks; /* idle: idle + iowait */
 };
 
 /* Between two moments, in cores (CPU seconds per second of the window). */
