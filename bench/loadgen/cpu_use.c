@@ -1,7 +1,8 @@
 #include "cpu_use.h"
 
-#include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -20,17 +21,23 @@ static uint64_t timeval_us(struct timeval tv)
  * generator's and the engine's own getrusage time on this machine. */
 static bool machine_read(struct lg_cpu_snap *s)
 {
+    char line[512];
     FILE *f = fopen("/proc/stat", "r");
-    if (f == NULL)
+    bool got = f != NULL && fgets(line, sizeof line, f) != NULL;
+    if (f != NULL)
+        fclose(f);
+    if (!got || strncmp(line, "cpu ", 4) != 0)
         return false;
-    uint64_t v[8] = {0};
-    int n = fscanf(f,
-                   "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                   " %" SCNu64 " %" SCNu64,
-                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n != 8)
-        return false;
+    uint64_t v[8];
+    char *at = line + 4;
+    for (int i = 0; i < 8; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtoull(at, &end, 10);
+        if (end == at || errno != 0)
+            return false;
+        at = end;
+    }
     s->machine_idle_ticks = v[3] + v[4];
     s->machine_steal_ticks = v[7];
     return true;
