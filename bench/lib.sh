@@ -84,7 +84,7 @@ data_dir = $2
 listen = 127.0.0.1:0
 port_file = port
 stats_file = stats.json
-durable = true
+durable = ${DURABLE:-true}
 map_size_initial_mb = 1024
 ${3:-}
 [tls]

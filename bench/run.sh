@@ -16,7 +16,9 @@
 #    open-loop rate steps until a step does not keep up (achieved < 90 % of
 #    offered, or > 1 % errors), each with the engine's batch sizes. With the
 #    10k data, the same steps against the engine in bench_echo mode
-#    (tls_echo: the same server loop and frames, no ledger).
+#    (tls_echo: the same server loop and frames, no ledger), then on fresh
+#    10k data with durable = false (sanhe_nosync: the ledger without the
+#    disk's syncs).
 # 5. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
 #    and the summary table.
 #
@@ -36,6 +38,7 @@
 #   SANHE_BENCH_LMDB_S   seconds per batch size of lmdb_commit [2]
 #   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [240]
 #   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
+#   SANHE_BENCH_NOSYNC_S the most the sanhe_nosync sweep may take, seconds [150]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
 set -eu
 
@@ -50,6 +53,7 @@ MIX=${SANHE_BENCH_MIX:-settle=80,presettle=10,eligibility=10}
 LMDB_S=${SANHE_BENCH_LMDB_S:-2}
 SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
+NOSYNC_S=${SANHE_BENCH_NOSYNC_S:-150}
 BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
 RESULTS=$ROOT/bench/results
@@ -179,8 +183,21 @@ roster() {
     if [ "$1" = "$FIRST_ROSTER" ]; then
         write_conf "$WORK/echo.conf" data "bench_echo = true"
         sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" || say "tls_echo: the engine did not start"
+        nosync "$1"
     fi
     rm -rf "$WORK/data"
+}
+
+# nosync PERSONS: sanhe_nosync, the same engine on fresh data with durable =
+# false (commits never fdatasync'd: a crash may lose answered settles, so
+# never a setting to run a counter on). Against sanhe's sweep, it tells what
+# the disk's syncs cost and what the two cores carry without them.
+nosync() {
+    rm -rf "$WORK/data"
+    make_data "$1" "$WORK/data" || { say "sanhe_nosync: no data, not run"; return 0; }
+    DURABLE=false write_conf "$WORK/nosync.conf" data
+    sweep sanhe_nosync "$1" "$WORK/nosync.conf" "$NOSYNC_S" \
+        || say "sanhe_nosync: the engine did not start"
 }
 
 # ---- The result ---------------------------------------------------------------------------
@@ -222,6 +239,8 @@ plots() {
     done
     plot_data "$1" tls_echo "$FIRST_ROSTER" >"$WORK/plot/echo.dat"
     [ -s "$WORK/plot/echo.dat" ] && files="$files $WORK/plot/echo.dat" titles="$titles tls_echo"
+    plot_data "$1" sanhe_nosync "$FIRST_ROSTER" >"$WORK/plot/nosync.dat"
+    [ -s "$WORK/plot/nosync.dat" ] && files="$files $WORK/plot/nosync.dat" titles="$titles nosync"
     jq -r '.summary as $s | $s.rosters[] | [.persons, (.max_settles_per_s // 0),
         (.max_requests_per_s // 0), (.lmdb_commit_writes_per_s // 0),
         ($s.tls_echo_max_per_s // 0)] | @tsv' "$1" >"$WORK/plot/tp.dat"
@@ -247,6 +266,8 @@ summary_table() {
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
           "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
           "10M vs 10k latency: \($s.ratio_10M_10k)",
+          (.summary.sanhe_nosync // empty
+            | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered; at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
           (.machine.disk_fsync.patterns // empty
             | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us")' "$1"
 }

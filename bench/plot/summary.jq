@@ -19,6 +19,8 @@
 #                       kept_up_at_10k_per_s)
 #   ratio_10M_10k       10M-person latency over 10k-person latency at the
 #                       highest rate both kept up with (10,000/s if both did)
+#   sanhe_nosync        the same engine with durable = false (no fdatasync):
+#                       its best step and its step at 10,000/s
 
 def kept_up: .achieved_per_s >= 0.9 * .offered_per_s
   and (.errors_total * 100 <= (.requests.scheduled // 0));
@@ -37,6 +39,7 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
 | [$all[] | select(.kind == "lmdb_commit")] as $lmdb
 | ([$all[] | select(.kind == "rules_core")] | first // null) as $rules
 | [$all[] | select(.kind == "ledger_commit")] as $ledger
+| [$all[] | select(.kind == "sanhe_nosync")] as $nosync
 | ($echo | best(.achieved_per_s)) as $echo_best
 | def step_at($n; $r): [$sanhe[] | select(.persons == $n and .offered_per_s == $r)] | first // null;
   def at_rate($n; $r): step_at($n; $r) | if . != null and kept_up then . else null end;
@@ -94,6 +97,14 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
     rules_core_settles_per_s: ($rules.achieved_per_s // null | round1),
     rules_core_ns_per_settle: ($rules.ns_per_settle // null | round1),
     ratio_10M_10k: ratio,
+    sanhe_nosync: (if ($nosync | length) == 0 then null else
+      ([$nosync[] | select(kept_up)] | best(settles_per_s)) as $top
+      | ([$nosync[] | select(.offered_per_s == 10000)] | first // null) as $t
+      | { persons: $nosync[0].persons,
+          max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
+          at_offered_per_s: ($top.offered_per_s // null),
+          p50_us_at_10k_per_s: ($t.p50_us // null), p99_us_at_10k_per_s: ($t.p99_us // null),
+          kept_up_at_10k_per_s: (if $t == null then null else ($t | kept_up) end) } end),
     goals: {durable_settles_per_s: 20000, p99_us_at_10k_per_s: 5000, ratio_10M_10k_max: 1.1}
   }
 }
