@@ -85,8 +85,8 @@ static void print_engine(const struct lg_engine_delta *e, FILE *out)
 
 static double cpu_us_per_request(const struct lg_result *r, double cores);
 
-/* "cpu: engine 1.02 cores (63.5 us a request), generator 0.55 (34.1 us);
- * machine 1.71 of 2 busy, 0.12 stolen" (what is unknown left out). */
+/* "cpu over 10.0 s: engine 1.02 cores (63.5 us a request), generator 0.55
+ * (34.1 us); machine 1.71 of 2 busy, 0.12 stolen" (what is unknown left out). */
 static void print_cpu(const struct lg_result *r, FILE *out)
 {
     const struct lg_cpu_use *c = &r->cpu;
@@ -204,7 +204,8 @@ static json_t *j_engine(const struct lg_engine_delta *e)
                      "commit_failures", (json_int_t)e->commit_failures);
 }
 
-/* A figure rounded to `digits` decimals; null when unknown (negative). */
+/* A figure rounded to 1/scale (scale 1000: three decimals); null when
+ * unknown (negative). */
 static json_t *j_round(double v, double scale)
 {
     return v < 0 ? json_null() : json_real((double)(int64_t)(v * scale + 0.5) / scale);
@@ -223,12 +224,12 @@ static json_t *j_cpu(const struct lg_result *r)
     const struct lg_cpu_use *c = &r->cpu;
     if (!c->valid)
         return json_null();
-    json_t *o =
-        json_pack("{s:o, s:i}", "window_s", j_round(c->window_s, 1000), "cores", (int)c->cores);
     const struct {
         const char *key;
         json_t *value;
     } f[] = {
+        {"window_s", j_round(c->window_s, 1000)},
+        {"cores", json_integer((json_int_t)c->cores)},
         {"engine_cores", j_round(c->engine_cores, 1000)},
         {"loadgen_cores", j_round(c->loadgen_cores, 1000)},
         {"machine_busy_cores", j_round(c->machine_busy_cores, 1000)},
@@ -236,8 +237,13 @@ static json_t *j_cpu(const struct lg_result *r)
         {"engine_us_per_request", j_round(cpu_us_per_request(r, c->engine_cores), 10)},
         {"loadgen_us_per_request", j_round(cpu_us_per_request(r, c->loadgen_cores), 10)},
     };
-    for (size_t i = 0; o != NULL && i < sizeof f / sizeof f[0]; i++)
-        json_object_set_new(o, f[i].key, f[i].value);
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (o != NULL)
+            json_object_set_new(o, f[i].key, f[i].value); /* takes the reference */
+        else
+            json_decref(f[i].value);
+    }
     return o;
 }
 

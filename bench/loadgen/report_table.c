@@ -65,8 +65,8 @@ static void print_row(const json_t *run)
             snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", num(e, "apply_us_mean"),
                      num(e, "write_us_mean"), num(e, "sync_us_mean"));
     }
-    /* CPU a request of the engine and of the generator (runs before
-     * 2026-12-02 lack it; a run without the engine's stats has "-" for it). */
+    /* CPU a request of the engine and of the generator (older runs lack
+     * it; a run without the engine's stats has "-" for the engine's). */
     const json_t *cpu = json_object_get(run, "cpu");
     char cpus[40] = "-";
     if (json_is_object(cpu)) {
