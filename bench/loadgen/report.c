@@ -206,9 +206,14 @@ static json_t *j_engine(const struct lg_engine_delta *e)
 
 /* A figure rounded to 1/scale (scale 1000: three decimals); null when
  * unknown (negative). */
+static double round_to(double v, double scale)
+{
+    return (double)(int64_t)(v * scale + 0.5) / scale;
+}
+
 static json_t *j_round(double v, double scale)
 {
-    return v < 0 ? json_null() : json_real((double)(int64_t)(v * scale + 0.5) / scale);
+    return v < 0 ? json_null() : json_real(round_to(v, scale));
 }
 
 /* CPU microseconds a request (answered in the window) of `cores` over it. */
@@ -260,9 +265,7 @@ static json_t *j_latency(json_t *o, const struct lg_result *r)
     static const char *const keys[] = {"p50_us", "p90_us", "p99_us", "p999_us", "max_us"};
     for (int i = 0; i < 5; i++)
         json_object_set_new(o, keys[i], j_us(lg_hist_percentile(&r->latency, pcts[i])));
-    json_object_set_new(
-        o, "mean_us",
-        json_real((double)(int64_t)(lg_hist_mean_ns(&r->latency) / 100.0 + 0.5) / 10.0));
+    json_object_set_new(o, "mean_us", j_round(lg_hist_mean_ns(&r->latency) / 1000.0, 10));
     json_object_set_new(o, "service_us", j_hist_brief(&r->service));
     json_object_set_new(o, "send_lag_us", j_hist_brief(&r->lag));
     json_object_set_new(o, "by_op", j_by_op(r));
@@ -279,9 +282,9 @@ static json_t *j_result(const struct lg_result *r)
         j_weights(r->mix), "visits", j_weights(r->visits), "lines_per_claim", r->lines,
         "lines_mean", r->claims > 0 ? (double)r->claim_lines / (double)r->claims : 0.0, "persons",
         (json_int_t)r->persons, "connections", (int)r->connections, "terminals", (int)r->terminals,
-        "offered_per_s", (int)r->rate, "achieved_per_s",
-        (double)(int64_t)(lg_achieved_per_s(r) * 10.0 + 0.5) / 10.0, "duration_s",
-        (int)r->duration_s, "warmup_s", (int)r->warmup_s, "claim_date", r->date, "run_tag", r->tag);
+        "offered_per_s", (int)r->rate, "achieved_per_s", round_to(lg_achieved_per_s(r), 10),
+        "duration_s", (int)r->duration_s, "warmup_s", (int)r->warmup_s, "claim_date", r->date,
+        "run_tag", r->tag);
     json_object_set_new(o, "requests",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "scheduled",
                                   (json_int_t)r->scheduled, "sent", (json_int_t)r->sent, "answered",

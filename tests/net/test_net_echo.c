@@ -84,6 +84,19 @@ static void test_echo_refuses_strangers(void **state)
     tc_close(tc);
 }
 
+/* Runs sanhe-loadgen (its output into the fixture's out_name) and returns
+ * the JSON it wrote to json_path, of that kind (new reference). */
+static json_t *loadgen_json(const char *const *argv, const char *out_name, const char *json_path,
+                            const char *kind)
+{
+    char out[PATH_MAX];
+    assert_int_equal(fixture_run(argv, fixture_path(&fixture, out_name, out), NULL), 0);
+    json_t *doc = json_load_file(json_path, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "kind")), kind);
+    return doc;
+}
+
 static double num_get(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -125,7 +138,7 @@ static void assert_cpu_figures(const json_t *cpu, long cores)
 static void test_loadgen_counts_echo_ok(void **state)
 {
     (void)state;
-    char port[16], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], json[PATH_MAX], out[PATH_MAX];
+    char port[16], ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], json[PATH_MAX];
     char pid[16], stats[PATH_MAX];
     snprintf(port, sizeof port, "%d", fixture.port);
     snprintf(pid, sizeof pid, "%d", (int)fixture.pid);
@@ -157,11 +170,8 @@ static void test_loadgen_counts_echo_ok(void **state)
                                 "--engine-stats",
                                 fixture_path(&fixture, "stats.json", stats),
                                 NULL};
-    assert_int_equal(fixture_run(argv, fixture_path(&fixture, "loadgen.out", out), NULL), 0);
-    json_t *doc = json_load_file(json, 0, NULL);
-    assert_non_null(doc);
+    json_t *doc = loadgen_json(argv, "loadgen.out", json, "tls_echo");
     json_t *requests = json_object_get(doc, "requests");
-    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "tls_echo");
     assert_int_equal(stat_get(doc, "errors_total"), 0); /* UNMATCHED ids would count here */
     assert_true(stat_get(requests, "scheduled") >= 900);
     assert_int_equal(stat_get(requests, "ok"), stat_get(requests, "scheduled"));
@@ -175,17 +185,14 @@ static void test_loadgen_counts_echo_ok(void **state)
 static void test_probe_fsync_patterns(void **state)
 {
     (void)state;
-    char json[PATH_MAX], out[PATH_MAX];
+    char json[PATH_MAX];
     const char *const argv[] = {SANHE_LOADGEN_PATH,
                                 "--probe-fsync",
                                 fixture.dir,
                                 "--json",
                                 fixture_path(&fixture, "fsync.json", json),
                                 NULL};
-    assert_int_equal(fixture_run(argv, fixture_path(&fixture, "probe.out", out), NULL), 0);
-    json_t *doc = json_load_file(json, 0, NULL);
-    assert_non_null(doc);
-    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "fsync-probe");
+    json_t *doc = loadgen_json(argv, "probe.out", json, "fsync-probe");
     assert_int_equal(stat_get(doc, "syncs"), 200);
     const json_t *by = json_object_get(doc, "patterns");
     const struct {
