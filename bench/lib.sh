@@ -12,6 +12,7 @@ HOSPITALS="330424201 330424101 330424001 330424002 330400001 330100001"
 # shellcheck disable=SC2034 # used by the callers
 POLICY=$ROOT/tests/policies/haiyan-2026.json
 ENGINE_PID=
+ENGINES= # every engine started and not yet stopped (more than one: run.sh's parity)
 CHILD_PID=
 START=$(date +%s)
 
@@ -29,14 +30,16 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
 }
 
+# Stops the engine on PORT (ENGINE_PID), whichever of those started that is.
 engine_stop() {
     stop_pid "$ENGINE_PID"
+    ENGINES=$(echo "$ENGINES" | tr ' ' '\n' | grep -vx "$ENGINE_PID" | tr '\n' ' ' || true)
     ENGINE_PID=
 }
 
 lib_cleanup() {
     stop_pid "$CHILD_PID"
-    engine_stop
+    for pid in $ENGINES; do stop_pid "$pid"; done
     if [ "${SANHE_BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
 
@@ -102,25 +105,35 @@ EOF
     done
 }
 
-# engine_start CONF: serve in the background; PORT once it listens.
+# engine_start CONF: serve in the background; PORT once it listens. The
+# engine's port file, stats and logs are in CONF's directory (ENGINE_DIR),
+# so that two engines with their configurations in two directories can run
+# side by side (ENGINE_PID, PORT and ENGINE_DIR name the last one started).
 engine_start() {
-    rm -f "$WORK/port"
-    "$ENGINE" serve -c "$1" >"$WORK/engine.out" 2>"$WORK/engine.err" &
+    ENGINE_DIR=$(dirname "$1")
+    rm -f "$ENGINE_DIR/port"
+    "$ENGINE" serve -c "$1" >"$ENGINE_DIR/engine.out" 2>"$ENGINE_DIR/engine.err" &
     ENGINE_PID=$!
+    ENGINES="$ENGINES $ENGINE_PID"
     i=0
-    while [ ! -s "$WORK/port" ] && [ $i -lt 300 ]; do
-        kill -0 "$ENGINE_PID" 2>/dev/null || { cat "$WORK/engine.err" >&2; return 1; }
+    while [ ! -s "$ENGINE_DIR/port" ] && [ $i -lt 300 ]; do
+        kill -0 "$ENGINE_PID" 2>/dev/null || { cat "$ENGINE_DIR/engine.err" >&2; return 1; }
         sleep 0.1
         i=$((i + 1))
     done
-    [ -s "$WORK/port" ] || { say "the engine did not listen"; cat "$WORK/engine.err" >&2; return 1; }
-    PORT=$(cat "$WORK/port")
+    [ -s "$ENGINE_DIR/port" ] || {
+        say "the engine did not listen"
+        cat "$ENGINE_DIR/engine.err" >&2
+        return 1
+    }
+    PORT=$(cat "$ENGINE_DIR/port")
     say "engine pid $ENGINE_PID on 127.0.0.1:$PORT"
 }
 
 # load_step LABEL RATE CONNECTIONS SECONDS PERSONS OUT [LOADGEN OPTIONS...]:
-# one open-loop step against the engine on PORT, with its batch sizes; the
-# loadgen's report goes to OUT.txt. 0 done, 3 saturated, else failed.
+# one open-loop step against the engine on PORT (ENGINE_PID, stats in
+# ENGINE_DIR), with its batch sizes; the loadgen's report goes to OUT.txt.
+# 0 done, 3 saturated, else failed.
 STEP_N=0
 load_step() {
     label=$1 rate=$2 conns=$3 secs=$4 persons=$5 out=$6
@@ -130,6 +143,6 @@ load_step() {
     child $((secs + WARMUP + 60)) "$LOADGEN" --port "$PORT" --ca "$WORK/certs/ca.crt" $TERMINALS \
         --rate "$rate" --connections "$conns" --duration-s "$secs" --warmup-s "$WARMUP" \
         --drain-s 5 --mix "$MIX" --persons "gen:$persons" --label "$label" \
-        --run-tag "s$STEP_N-$$" --engine-pid "$ENGINE_PID" --engine-stats "$WORK/stats.json" \
+        --run-tag "s$STEP_N-$$" --engine-pid "$ENGINE_PID" --engine-stats "$ENGINE_DIR/stats.json" \
         --expect-rate-pct 90 --json "$out" "$@" >"$out.txt"
 }

@@ -19,7 +19,9 @@
 #    (tls_echo: the same server loop and frames, no ledger), then on fresh
 #    10k data with durable = false (sanhe_nosync: the ledger without the
 #    disk's syncs).
-# 5. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
+# 5. Parity: the 10k and the 10M engines side by side, each on the data its
+#    sweep left, visited in turns at 10,000/s (sanhe_parity; see parity()).
+# 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
 #    and the summary table.
 #
 # Loopback only; every step under its own deadline, the whole under
@@ -39,6 +41,8 @@
 #   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [240]
 #   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
 #   SANHE_BENCH_NOSYNC_S the most the sanhe_nosync sweep may take, seconds [150]
+#   SANHE_BENCH_PARITY_RATE   parity's offered rate, requests/s [10000]
+#   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster [3]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
 set -eu
 
@@ -55,6 +59,8 @@ SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
 NOSYNC_S=${SANHE_BENCH_NOSYNC_S:-150}
 BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
+PARITY_RATE=${SANHE_BENCH_PARITY_RATE:-10000}
+PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
 RESULTS=$ROOT/bench/results
 # shellcheck source=bench/lib.sh
@@ -183,8 +189,12 @@ roster() {
     if [ "$1" = "$FIRST_ROSTER" ]; then
         write_conf "$WORK/echo.conf" data "bench_echo = true"
         sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" || say "tls_echo: the engine did not start"
-        nosync "$1"
     fi
+    if [ "$FIRST_ROSTER" != "$LAST_ROSTER" ] &&
+        { [ "$1" = "$FIRST_ROSTER" ] || [ "$1" = "$LAST_ROSTER" ]; }; then
+        parity_keep "$1"
+    fi
+    [ "$1" != "$FIRST_ROSTER" ] || nosync "$1"
     rm -rf "$WORK/data"
 }
 
@@ -198,6 +208,80 @@ nosync() {
     DURABLE=false write_conf "$WORK/nosync.conf" data
     sweep sanhe_nosync "$1" "$WORK/nosync.conf" "$NOSYNC_S" \
         || say "sanhe_nosync: the engine did not start"
+}
+
+# ---- Parity: the first and the last roster at one rate, in turns ---------------------------
+# The sweeps run minutes apart, and the host's stolen time has moved whole
+# steps by more than the rosters differ (up to 0.58 of a core in one step):
+# their ratio at 10,000/s swung from 0.63 to 2.14 between runs. Here both
+# engines run side by side and the generator visits them in turns, ABBA
+# (10k 10M, 10M 10k, ...), PARITY_ROUNDS steps each at PARITY_RATE, so that
+# a change of the machine's state falls on both alike. Each roster's data is
+# the one its sweep left (10k persons with a year's accumulators by then,
+# most of the 10M still without). kind sanhe_parity, with round.
+
+# parity_keep PERSONS: after its sweeps, keep the roster's data for parity.
+parity_keep() {
+    d="$WORK/parity-$1"
+    mkdir -p "$d"
+    mv "$WORK/data" "$d/data"
+    ln -s ../certs "$d/certs"
+    write_conf "$d/engine.conf" data
+    echo "$CATALOG" >"$d/catalog"
+}
+
+# parity_step PERSONS ROUND PID PORT: one step against that roster's engine.
+parity_step() {
+    ENGINE_PID=$3 PORT=$4 ENGINE_DIR="$WORK/parity-$1"
+    out="$WORK/runs/sanhe_parity-$1-$2.json"
+    rc=0
+    # shellcheck disable=SC2046 # the catalog option, or nothing
+    load_step "parity-$1-$2" "$PARITY_RATE" "$(conns_for "$PARITY_RATE")" "$STEP_S" "$1" \
+        "$out" --kind sanhe_parity $(cat "$ENGINE_DIR/catalog") || rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
+        say "parity $1 persons, round $2: the step failed ($rc): $(tail -3 "$out.txt" 2>/dev/null)"
+        rm -f "$out"
+        return 1
+    fi
+    jq --argjson r "$2" '. + {round: $r}' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
+    step_line "$out"
+}
+
+parity() {
+    a=$FIRST_ROSTER b=$LAST_ROSTER
+    if [ ! -d "$WORK/parity-$a" ] || [ ! -d "$WORK/parity-$b" ]; then
+        [ "$a" = "$b" ] || say "parity: the data of $a or $b persons is missing: not run"
+        return 0
+    fi
+    if [ $(($(elapsed) + 2 * PARITY_ROUNDS * (STEP_S + WARMUP + 10) + 30)) -gt "$BUDGET_S" ]; then
+        say "parity: out of time, not run"
+        return 0
+    fi
+    engine_start "$WORK/parity-$a/engine.conf" || { say "parity: the $a engine did not start"; return 0; }
+    pid_a=$ENGINE_PID port_a=$PORT
+    if ! engine_start "$WORK/parity-$b/engine.conf"; then
+        say "parity: the $b engine did not start"
+        ENGINE_PID=$pid_a
+        engine_stop
+        return 0
+    fi
+    pid_b=$ENGINE_PID port_b=$PORT
+    r=1 failed=false
+    while [ $r -le "$PARITY_ROUNDS" ] && ! $failed; do
+        if [ $((r % 2)) -eq 1 ]; then order="$a $b"; else order="$b $a"; fi
+        for n in $order; do
+            if [ "$n" = "$a" ]; then
+                parity_step "$n" $r "$pid_a" "$port_a" || { failed=true; break; }
+            else
+                parity_step "$n" $r "$pid_b" "$port_b" || { failed=true; break; }
+            fi
+        done
+        r=$((r + 1))
+    done
+    ENGINE_PID=$pid_a
+    engine_stop
+    ENGINE_PID=$pid_b
+    engine_stop
 }
 
 # ---- The result ---------------------------------------------------------------------------
@@ -265,7 +349,9 @@ summary_table() {
             + (.p99_us_at_10k_per_s | col(13)) + (.frac_tls_echo | col(12))
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
           "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
-          "10M vs 10k latency: \($s.ratio_10M_10k)",
+          "10M vs 10k latency, from the sweeps: \($s.ratio_10M_10k)",
+          ($s.parity_10M_10k // empty
+            | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99])"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered; at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
           (.machine.disk_fsync.patterns // empty
@@ -299,10 +385,12 @@ LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # shellcheck disable=SC2086 # a list of sizes
 set -- $ROSTERS
 FIRST_ROSTER=$1
+LAST_ROSTER=$(echo "$ROSTERS" | awk '{print $NF}')
 build
 make_certs
 "$LOADGEN" --probe-fsync "$WORK" --json "$WORK/fsync.json" >&2
 rules_core
 ledger_commit
 for n in $ROSTERS; do roster "$n"; done
+parity
 report

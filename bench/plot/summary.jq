@@ -4,7 +4,8 @@
 #         --argjson machine '{...}' --argjson config '{...}' -f summary.jq
 #
 # RUNS.json holds every run object (sanhe, tls_echo, lmdb_commit,
-# ledger_commit, rules_core), one after another. The summary compares sanhe with each
+# ledger_commit, rules_core, sanhe_nosync, sanhe_parity), one after
+# another. The summary compares sanhe with each
 # baseline measured in the same run:
 #   settles_per_s       sanhe's durable settles per second: achieved_per_s
 #                       times the settle share of its OK replies
@@ -19,6 +20,10 @@
 #                       kept_up_at_10k_per_s)
 #   ratio_10M_10k       10M-person latency over 10k-person latency at the
 #                       highest rate both kept up with (10,000/s if both did)
+#   parity_10M_10k      the same, from run.sh's parity steps (sanhe_parity:
+#                       both engines side by side, visited in turns at one
+#                       rate): median p50 and p99 over the rounds, and each
+#                       round's ratios
 #   sanhe_nosync        the same engine with durable = false (no fdatasync):
 #                       its best step and its step at 10,000/s
 
@@ -32,6 +37,8 @@ def round1: if . == null then null else (. * 10 | round) / 10 end;
 def round3: if . == null then null else (. * 1000 | round) / 1000 end;
 def round6: if . == null then null else (. * 1000000 | round) / 1000000 end;
 def log2: if . <= 0 then 0 else (log / (2 | log)) end;
+def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / $b | round3) end;
 
 ($runs | sort_by(.kind, .persons, .offered_per_s // 0, .batch // 0)) as $all
 | [$all[] | select(.kind == "sanhe")] as $sanhe
@@ -40,6 +47,7 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
 | ([$all[] | select(.kind == "rules_core")] | first // null) as $rules
 | [$all[] | select(.kind == "ledger_commit")] as $ledger
 | [$all[] | select(.kind == "sanhe_nosync")] as $nosync
+| [$all[] | select(.kind == "sanhe_parity")] as $parity
 | ($echo | best(.achieved_per_s)) as $echo_best
 | def step_at($n; $r): [$sanhe[] | select(.persons == $n and .offered_per_s == $r)] | first // null;
   def at_rate($n; $r): step_at($n; $r) | if . != null and kept_up then . else null end;
@@ -78,6 +86,21 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
         | { offered_per_s: $r,
             p50: ($l.p50_us / $s.p50_us | round3),
             p99: ($l.p99_us / $s.p99_us | round3) } end;
+  # The parity steps (run.sh's parity): the largest roster's median p50 and
+  # p99 over its rounds, against the smallest's; and each round's ratios.
+  def parity:
+    if ($parity | length) == 0 then null
+    else ($parity | map(.persons) | min) as $s | ($parity | map(.persons) | max) as $l
+      | [$parity[] | select(.persons == $s)] as $ps | [$parity[] | select(.persons == $l)] as $pl
+      | { small_persons: $s, large_persons: $l, offered_per_s: $parity[0].offered_per_s,
+          rounds: ([($ps | length), ($pl | length)] | min),
+          all_kept_up: ([$parity[] | kept_up] | all),
+          p50_us_small: ($ps | map(.p50_us) | median), p50_us_large: ($pl | map(.p50_us) | median),
+          p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median) }
+      | . + { p50: ratio3(.p50_us_large; .p50_us_small), p99: ratio3(.p99_us_large; .p99_us_small),
+              by_round: [$ps[] as $x | $pl[] | select(.round == $x.round)
+                         | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] }
+    end;
 {
   date: (now | strftime("%Y-%m-%dT%H:%M:%SZ")),
   machine: ($machine + {disk_fsync: ($fsync[0] // null)}),
@@ -97,6 +120,7 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
     rules_core_settles_per_s: ($rules.achieved_per_s // null | round1),
     rules_core_ns_per_settle: ($rules.ns_per_settle // null | round1),
     ratio_10M_10k: ratio,
+    parity_10M_10k: parity,
     sanhe_nosync: (if ($nosync | length) == 0 then null else
       ([$nosync[] | select(kept_up)] | best(settles_per_s)) as $top
       | ([$nosync[] | select(.offered_per_s == 10000)] | first // null) as $t
