@@ -1,0 +1,74 @@
+#!/bin/sh
+# bench/plot/summary.jq on made-up runs: the parity summary (medians of each
+# roster's rounds, their ratios, each round's ratios, all_kept_up), and
+# parity steps kept out of the sweeps' figures.
+#
+#   test_summary.sh SUMMARY_JQ
+set -eu
+jqf=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+fail() {
+    echo "test_summary: $*" >&2
+    exit 1
+}
+
+# run KIND PERSONS ROUND OFFERED ACHIEVED P50 P99
+run() {
+    jq -n --arg k "$1" --argjson n "$2" --argjson r "$3" --argjson o "$4" --argjson a "$5" \
+        --argjson p50 "$6" --argjson p99 "$7" \
+        '{kind: $k, persons: $n, offered_per_s: $o, achieved_per_s: $a, p50_us: $p50,
+          p99_us: $p99, errors_total: 0, requests: {scheduled: ($o * 10), ok: ($a * 10)},
+          by_op: {settle: {count: ($a * 8)}}, engine: {batch_mean: 10}}
+         + (if $r > 0 then {round: $r} else {} end)'
+}
+
+{
+    run sanhe 10000 0 10000 9990 3000 9000
+    run sanhe 10000000 0 10000 9980 4000 12000
+    # Rounds in ABBA order; the medians are of 3: 5000 / 10000 at 10k,
+    # 6000 / 30000 at 10M.
+    run sanhe_parity 10000 1 10000 9990 5000 10000
+    run sanhe_parity 10000000 1 10000 9990 6000 20000
+    run sanhe_parity 10000000 2 10000 9990 9000 40000
+    run sanhe_parity 10000 2 10000 9990 4000 8000
+    run sanhe_parity 10000 3 10000 9990 6000 12000
+    run sanhe_parity 10000000 3 10000 5000 3000 30000 # did not keep up
+} >"$dir/runs.json"
+echo '{}' >"$dir/fsync.json"
+
+jq -n --slurpfile runs "$dir/runs.json" --slurpfile fsync "$dir/fsync.json" \
+    --argjson machine '{}' --argjson config '{}' -f "$jqf" >"$dir/out.json" ||
+    fail "summary.jq failed"
+
+check() { # JQ_EXPR EXPECTED
+    got=$(jq -c "$1" "$dir/out.json")
+    [ "$got" = "$2" ] || fail "$1 is $got, expected $2"
+}
+
+check '.summary.parity_10M_10k.small_persons' 10000
+check '.summary.parity_10M_10k.large_persons' 10000000
+check '.summary.parity_10M_10k.rounds' 3
+check '.summary.parity_10M_10k.p50_us_small' 5000
+check '.summary.parity_10M_10k.p50_us_large' 6000
+check '.summary.parity_10M_10k.p99_us_small' 10000
+check '.summary.parity_10M_10k.p99_us_large' 30000
+check '.summary.parity_10M_10k.p50' 1.2
+check '.summary.parity_10M_10k.p99' 3
+check '.summary.parity_10M_10k.all_kept_up' false
+check '[.summary.parity_10M_10k.by_round[] | [.round, .p50, .p99]]' \
+    '[[1,1.2,2],[2,2.25,5],[3,0.5,2.5]]'
+# The sweeps' figures see the sanhe runs only.
+check '[.summary.rosters[].persons]' '[10000,10000000]'
+check '[.summary.rosters[].steps_run]' '[1,1]'
+check '.summary.ratio_10M_10k' '{"offered_per_s":10000,"p50":1.333,"p99":1.333}'
+
+# No parity steps: null, and the rest as before.
+jq -c 'select(.kind == "sanhe")' "$dir/runs.json" >"$dir/sweeps.json"
+jq -n --slurpfile runs "$dir/sweeps.json" --slurpfile fsync "$dir/fsync.json" \
+    --argjson machine '{}' --argjson config '{}' -f "$jqf" >"$dir/out.json" ||
+    fail "summary.jq failed without parity"
+check '.summary.parity_10M_10k' null
+check '.summary.ratio_10M_10k.p50' 1.333
+echo "test_summary: ok"
