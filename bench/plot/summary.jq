@@ -11,6 +11,8 @@
 #                       times the settle share of its OK replies
 #   max_*               over the steps that kept up (achieved >= 90 % of
 #                       offered, errors <= 1 %)
+#   bounded_*           the same over the steps that kept up with p99 <=
+#                       bounded_p99_max_us (100 ms): no growing queue
 #   frac_tls_echo       sanhe's requests/s over tls_echo's (both all replies)
 #   frac_lmdb_commit    sanhe's settles/s over lmdb_commit writes/s at the
 #                       batch size nearest (log scale) to the engine's mean
@@ -29,6 +31,10 @@
 
 def kept_up: .achieved_per_s >= 0.9 * .offered_per_s
   and (.errors_total * 100 <= (.requests.scheduled // 0));
+# A step that kept up may still have been a growing queue (achieved 94 %,
+# p50 0.68 s in run 13): the bounded figures also ask for p99 within this.
+def bound_p99_us: 100000;
+def bounded: kept_up and .p99_us != null and .p99_us <= bound_p99_us;
 def settles_per_s:
   if (.requests.ok // 0) > 0
   then .achieved_per_s * ((.by_op.settle.count // 0) / .requests.ok) else 0 end;
@@ -56,6 +62,7 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
   def roster($n):
     [$sanhe[] | select(.persons == $n and kept_up)] as $ok
     | ($ok | best(settles_per_s)) as $top
+    | ([$ok[] | select(bounded)] | best(settles_per_s)) as $bounded
     | (if $top == null then null else lmdb_near($n; $top.engine.batch_mean // 1) end) as $l
     | {
         persons: $n,
@@ -64,6 +71,11 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
         max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
         at_offered_per_s: ($top.offered_per_s // null),
         batch_mean_at_max: ($top.engine.batch_mean // null | round1),
+        bounded_max_settles_per_s:
+          (if $bounded == null then null else ($bounded | settles_per_s | round1) end),
+        bounded_at_offered_per_s: ($bounded.offered_per_s // null),
+        bounded_p50_us: ($bounded.p50_us // null),
+        bounded_p99_us: ($bounded.p99_us // null),
         p99_us_at_10k_per_s: (step_at($n; 10000).p99_us // null),
         kept_up_at_10k_per_s: (step_at($n; 10000) | if . == null then null else kept_up end),
         frac_tls_echo: (if $top == null or $echo_best == null then null
@@ -123,12 +135,17 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
     parity_10M_10k: parity,
     sanhe_nosync: (if ($nosync | length) == 0 then null else
       ([$nosync[] | select(kept_up)] | best(settles_per_s)) as $top
+      | ([$nosync[] | select(bounded)] | best(settles_per_s)) as $bounded
       | ([$nosync[] | select(.offered_per_s == 10000)] | first // null) as $t
       | { persons: $nosync[0].persons,
           max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
           at_offered_per_s: ($top.offered_per_s // null),
+          bounded_max_settles_per_s:
+            (if $bounded == null then null else ($bounded | settles_per_s | round1) end),
+          bounded_at_offered_per_s: ($bounded.offered_per_s // null),
           p50_us_at_10k_per_s: ($t.p50_us // null), p99_us_at_10k_per_s: ($t.p99_us // null),
           kept_up_at_10k_per_s: (if $t == null then null else ($t | kept_up) end) } end),
+    bounded_p99_max_us: bound_p99_us,
     goals: {durable_settles_per_s: 20000, p99_us_at_10k_per_s: 5000, ratio_10M_10k_max: 1.1}
   }
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/plot/summary.jq on made-up runs: the parity summary (medians of each
-# roster's rounds, their ratios, each round's ratios, all_kept_up), and
-# parity steps kept out of the sweeps' figures.
+# roster's rounds, their ratios, each round's ratios, all_kept_up), parity
+# steps kept out of the sweeps' figures, and the best step with p99 within
+# the bound against the best that merely kept up.
 #
 #   test_summary.sh SUMMARY_JQ
 set -eu
@@ -26,6 +27,7 @@ run() {
 
 {
     run sanhe 10000 0 10000 9990 3000 9000
+    run sanhe 10000 0 20000 19000 300000 500000 # kept up, but a queue
     run sanhe 10000000 0 10000 9980 4000 12000
     # Rounds in ABBA order; the medians are of 3: 5000 / 10000 at 10k,
     # 6000 / 30000 at 10M.
@@ -61,7 +63,12 @@ check '[.summary.parity_10M_10k.by_round[] | [.round, .p50, .p99]]' \
     '[[1,1.2,2],[2,2.25,5],[3,0.5,2.5]]'
 # The sweeps' figures see the sanhe runs only.
 check '[.summary.rosters[].persons]' '[10000,10000000]'
-check '[.summary.rosters[].steps_run]' '[1,1]'
+check '[.summary.rosters[].steps_run]' '[2,1]'
+# The best step that kept up, and the best with p99 within 100 ms.
+check '[.summary.rosters[] | [.max_settles_per_s, .at_offered_per_s]]' '[[15200,20000],[7984,10000]]'
+check '[.summary.rosters[] | [.bounded_max_settles_per_s, .bounded_at_offered_per_s]]' \
+    '[[7992,10000],[7984,10000]]'
+check '.summary.bounded_p99_max_us' 100000
 check '.summary.ratio_10M_10k' '{"offered_per_s":10000,"p50":1.333,"p99":1.333}'
 
 # No parity steps: null, and the rest as before.
