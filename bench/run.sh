@@ -334,7 +334,7 @@ plots() {
     [ -s "$WORK/plot/nosync.dat" ] && files="$files $WORK/plot/nosync.dat" titles="$titles nosync"
     jq -r '.summary as $s | $s.rosters[] | [.persons, (.max_settles_per_s // 0),
         (.max_requests_per_s // 0), (.lmdb_commit_writes_per_s // 0),
-        ($s.tls_echo_max_per_s // 0)] | @tsv' "$1" >"$WORK/plot/tp.dat"
+        ($s.tls_echo_max_per_s // 0), (.bounded_max_settles_per_s // 0)] | @tsv' "$1" >"$WORK/plot/tp.dat"
     P=$ROOT/bench/plot
     [ -n "$files" ] || { say "no latency data: no plots"; return 0; }
     gnuplot -e "files='$files'; titles='$titles'; out='$RESULTS/latency-vs-rate.png'" \
