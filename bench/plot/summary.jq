@@ -43,6 +43,7 @@ def round1: if . == null then null else (. * 10 | round) / 10 end;
 def round3: if . == null then null else (. * 1000 | round) / 1000 end;
 def round6: if . == null then null else (. * 1000000 | round) / 1000000 end;
 def log2: if . <= 0 then 0 else (log / (2 | log)) end;
+# The middle value (the lower middle one of an even count).
 def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
 def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / $b | round3) end;
 
