@@ -42,6 +42,8 @@ def best(f): if length == 0 then null else max_by(f) end;
 def round1: if . == null then null else (. * 10 | round) / 10 end;
 def round3: if . == null then null else (. * 1000 | round) / 1000 end;
 def round6: if . == null then null else (. * 1000000 | round) / 1000000 end;
+# A step's settles/s as the summary shows it; null for no step.
+def settles_shown: if . == null then null else (settles_per_s | round1) end;
 def log2: if . <= 0 then 0 else (log / (2 | log)) end;
 # The middle value (the lower middle one of an even count).
 def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
@@ -69,11 +71,10 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
         persons: $n,
         steps_run: [$sanhe[] | select(.persons == $n)] | length,
         max_requests_per_s: ($top.achieved_per_s // null),
-        max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
+        max_settles_per_s: ($top | settles_shown),
         at_offered_per_s: ($top.offered_per_s // null),
         batch_mean_at_max: ($top.engine.batch_mean // null | round1),
-        bounded_max_settles_per_s:
-          (if $bounded == null then null else ($bounded | settles_per_s | round1) end),
+        bounded_max_settles_per_s: ($bounded | settles_shown),
         bounded_at_offered_per_s: ($bounded.offered_per_s // null),
         bounded_p50_us: ($bounded.p50_us // null),
         bounded_p99_us: ($bounded.p99_us // null),
@@ -139,10 +140,9 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
       | ([$nosync[] | select(bounded)] | best(settles_per_s)) as $bounded
       | ([$nosync[] | select(.offered_per_s == 10000)] | first // null) as $t
       | { persons: $nosync[0].persons,
-          max_settles_per_s: (if $top == null then null else ($top | settles_per_s | round1) end),
+          max_settles_per_s: ($top | settles_shown),
           at_offered_per_s: ($top.offered_per_s // null),
-          bounded_max_settles_per_s:
-            (if $bounded == null then null else ($bounded | settles_per_s | round1) end),
+          bounded_max_settles_per_s: ($bounded | settles_shown),
           bounded_at_offered_per_s: ($bounded.offered_per_s // null),
           p50_us_at_10k_per_s: ($t.p50_us // null), p99_us_at_10k_per_s: ($t.p99_us // null),
           kept_up_at_10k_per_s: (if $t == null then null else ($t | kept_up) end) } end),
