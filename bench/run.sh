@@ -20,7 +20,8 @@
 #    10k data with durable = false (sanhe_nosync: the ledger without the
 #    disk's syncs).
 # 5. Parity: the 10k and the 10M engines side by side, each on the data its
-#    sweep left, visited in turns at 10,000/s (sanhe_parity; see parity()).
+#    sweep left, visited in turns at 5,000/s and at 10,000/s (sanhe_parity;
+#    see parity()).
 # 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
 #    and the summary table.
 #
@@ -41,8 +42,8 @@
 #   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [240]
 #   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
 #   SANHE_BENCH_NOSYNC_S the most the sanhe_nosync sweep may take, seconds [150]
-#   SANHE_BENCH_PARITY_RATE   parity's offered rate, requests/s [10000]
-#   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster [3]
+#   SANHE_BENCH_PARITY_RATES  parity's offered rates, requests/s [5000 10000]
+#   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster and rate [3]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
 set -eu
 
@@ -59,7 +60,7 @@ SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
 NOSYNC_S=${SANHE_BENCH_NOSYNC_S:-150}
 BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
-PARITY_RATE=${SANHE_BENCH_PARITY_RATE:-10000}
+PARITY_RATES=${SANHE_BENCH_PARITY_RATES:-"5000 10000"}
 PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 PARITY_WARM_S=5
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
@@ -211,15 +212,18 @@ nosync() {
         || say "sanhe_nosync: the engine did not start"
 }
 
-# ---- Parity: the first and the last roster at one rate, in turns ---------------------------
+# ---- Parity: the first and the last roster, in turns ---------------------------------------
 # The sweeps run minutes apart, and the host's stolen time has moved whole
 # steps by more than the rosters differ (up to 0.58 of a core in one step):
 # their ratio at 10,000/s swung from 0.63 to 2.14 between runs. Here both
 # engines run side by side and the generator visits them in turns, ABBA
-# (10k 10M, 10M 10k, ...), PARITY_ROUNDS steps each at PARITY_RATE, so that
-# a change of the machine's state falls on both alike. Each roster's data is
-# the one its sweep left (10k persons with a year's accumulators by then,
-# most of the 10M still without). kind sanhe_parity, with round.
+# (10k 10M, 10M 10k, ...), PARITY_ROUNDS steps each at each of PARITY_RATES
+# (lowest first), so that a change of the machine's state falls on both
+# alike. More than one rate, because near the writer's saturation a few
+# percent more work per settle multiplies the wait: the lower rate tells
+# the rosters' own difference from the queue's. Each roster's data is the
+# one its sweep left (10k persons with a year's accumulators by then, most
+# of the 10M still without). kind sanhe_parity, with round.
 
 # parity_keep PERSONS: after its sweeps, keep the roster's data for parity.
 parity_keep() {
@@ -231,26 +235,50 @@ parity_keep() {
     echo "$CATALOG" >"$d/catalog"
 }
 
-# parity_step PERSONS ROUND PID PORT: one step against that roster's engine.
+# parity_step PERSONS RATE ROUND PID PORT: one step against that roster's
+# engine.
 # Round 0 is each engine's warm-up (PARITY_WARM_S, not kept): a fresh
 # process has an empty item map and unmapped pages, which its sweep had
 # long filled (in run 12, without it, the first step of each had a p99 of
 # 0.46 s and 0.10 s, its later ones 0.03 s and 0.06 s).
 parity_step() {
-    ENGINE_PID=$3 PORT=$4 ENGINE_DIR="$WORK/parity-$1"
-    out="$WORK/runs/sanhe_parity-$1-$2.json" secs=$STEP_S
-    [ "$2" != 0 ] || out="$WORK/parity-$1/warm.json" secs=$PARITY_WARM_S
+    ENGINE_PID=$4 PORT=$5 ENGINE_DIR="$WORK/parity-$1"
+    out="$WORK/runs/sanhe_parity-$1-$2-$3.json" secs=$STEP_S
+    [ "$3" != 0 ] || out="$WORK/parity-$1/warm.json" secs=$PARITY_WARM_S
     rc=0
     # shellcheck disable=SC2046 # the catalog option, or nothing
-    load_step "parity-$1-$2" "$PARITY_RATE" "$(conns_for "$PARITY_RATE")" "$secs" "$1" \
+    load_step "parity-$1-$2-$3" "$2" "$(conns_for "$2")" "$secs" "$1" \
         "$out" --kind sanhe_parity $(cat "$ENGINE_DIR/catalog") || rc=$?
     if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
-        say "parity $1 persons, round $2: the step failed ($rc): $(tail -3 "$out.txt" 2>/dev/null)"
+        say "parity $1 persons at $2/s, round $3: the step failed ($rc): $(tail -3 "$out.txt" 2>/dev/null)"
         rm -f "$out"
         return 1
     fi
-    jq --argjson r "$2" '. + {round: $r}' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
+    jq --argjson r "$3" '. + {round: $r}' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
     step_line "$out"
+}
+
+# parity_rounds RATE FIRST_ROUND: ABBA rounds FIRST_ROUND .. PARITY_ROUNDS at
+# RATE (round 0: the warm-up). Returns 1 when a step failed.
+parity_rounds() {
+    r=$2
+    while [ "$r" -le "$PARITY_ROUNDS" ]; do
+        if [ $((r % 2)) -eq 1 ]; then order="$a $b"; else order="$b $a"; fi
+        for n in $order; do
+            if [ "$n" = "$a" ]; then
+                parity_step "$n" "$1" "$r" "$pid_a" "$port_a" || return 1
+            else
+                parity_step "$n" "$1" "$r" "$pid_b" "$port_b" || return 1
+            fi
+        done
+        r=$((r + 1))
+    done
+}
+
+# parity_fits RATES: whether parity at those rates ends within the budget.
+parity_fits() {
+    steps_s=$(($(echo "$1" | wc -w) * PARITY_ROUNDS * (STEP_S + WARMUP + 10)))
+    [ $(($(elapsed) + 2 * (steps_s + PARITY_WARM_S + WARMUP + 10) + 30)) -le "$BUDGET_S" ]
 }
 
 parity() {
@@ -259,10 +287,11 @@ parity() {
         [ "$a" = "$b" ] || say "parity: the data of $a or $b persons is missing: not run"
         return 0
     fi
-    steps_s=$((PARITY_ROUNDS * (STEP_S + WARMUP + 10) + PARITY_WARM_S + WARMUP + 10))
-    if [ $(($(elapsed) + 2 * steps_s + 30)) -gt "$BUDGET_S" ]; then
-        say "parity: out of time, not run"
-        return 0
+    if ! parity_fits "$PARITY_RATES"; then
+        # Short of time: the goal's rate alone (the last), or nothing.
+        PARITY_RATES=$(echo "$PARITY_RATES" | awk '{print $NF}')
+        parity_fits "$PARITY_RATES" || { say "parity: out of time, not run"; return 0; }
+        say "parity: time for $PARITY_RATES/s only"
     fi
     engine_start "$WORK/parity-$a/engine.conf" || { say "parity: the $a engine did not start"; return 0; }
     pid_a=$ENGINE_PID port_a=$PORT
@@ -273,17 +302,10 @@ parity() {
         return 0
     fi
     pid_b=$ENGINE_PID port_b=$PORT
-    r=0 failed=false
-    while [ $r -le "$PARITY_ROUNDS" ] && ! $failed; do
-        if [ $((r % 2)) -eq 1 ]; then order="$a $b"; else order="$b $a"; fi
-        for n in $order; do
-            if [ "$n" = "$a" ]; then
-                parity_step "$n" $r "$pid_a" "$port_a" || { failed=true; break; }
-            else
-                parity_step "$n" $r "$pid_b" "$port_b" || { failed=true; break; }
-            fi
-        done
-        r=$((r + 1))
+    first=0 # the warm-up, at the first rate only
+    for rate in $PARITY_RATES; do
+        parity_rounds "$rate" $first || break
+        first=1
     done
     ENGINE_PID=$pid_a
     engine_stop
@@ -358,7 +380,7 @@ summary_table() {
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
           "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
           "10M vs 10k latency, from the sweeps: \($s.ratio_10M_10k)",
-          ($s.parity_10M_10k // empty
+          ($s.parity_by_rate[]?
             | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99])"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered (with p99 <= 100 ms: \(.bounded_max_settles_per_s) at \(.bounded_at_offered_per_s)/s); at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),

@@ -22,10 +22,12 @@
 #                       kept_up_at_10k_per_s)
 #   ratio_10M_10k       10M-person latency over 10k-person latency at the
 #                       highest rate both kept up with (10,000/s if both did)
-#   parity_10M_10k      the same, from run.sh's parity steps (sanhe_parity:
-#                       both engines side by side, visited in turns at one
-#                       rate): median p50 and p99 over the rounds, and each
-#                       round's ratios
+#   parity_by_rate      the same, from run.sh's parity steps (sanhe_parity:
+#                       both engines side by side, visited in turns), one
+#                       entry per offered rate, lowest first: median p50
+#                       and p99 over the rounds, and each round's ratios
+#   parity_10M_10k      parity_by_rate's entry at 10,000/s (the goal's rate),
+#                       or its highest rate without one
 #   sanhe_nosync        the same engine with durable = false (no fdatasync):
 #                       its best step and its step at 10,000/s
 
@@ -100,22 +102,26 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
         | { offered_per_s: $r,
             p50: ($l.p50_us / $s.p50_us | round3),
             p99: ($l.p99_us / $s.p99_us | round3) } end;
-  # The parity steps (run.sh's parity): the largest roster's median p50 and
-  # p99 over its rounds, against the smallest's; and each round's ratios.
-  def parity:
-    if ($parity | length) == 0 then null
-    else ($parity | map(.persons) | min) as $s | ($parity | map(.persons) | max) as $l
-      | [$parity[] | select(.persons == $s)] as $ps | [$parity[] | select(.persons == $l)] as $pl
-      | { small_persons: $s, large_persons: $l, offered_per_s: $parity[0].offered_per_s,
-          rounds: ([($ps | length), ($pl | length)] | min),
-          all_kept_up: ([$parity[] | kept_up] | all),
-          p50_us_small: ($ps | map(.p50_us) | median), p50_us_large: ($pl | map(.p50_us) | median),
-          p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median) }
-      | . + { p50: ratio3(.p50_us_large; .p50_us_small), p99: ratio3(.p99_us_large; .p99_us_small),
-              by_round: [$ps[] as $x | $pl[] | select(.round == $x.round)
-                         | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] }
-    end;
-{
+  # The parity steps of one offered rate (run.sh's parity): the largest
+  # roster's median p50 and p99 over its rounds, against the smallest's; and
+  # each round's ratios.
+  def parity_at($steps):
+    ($steps | map(.persons) | min) as $s | ($steps | map(.persons) | max) as $l
+    | [$steps[] | select(.persons == $s)] as $ps | [$steps[] | select(.persons == $l)] as $pl
+    | { small_persons: $s, large_persons: $l, offered_per_s: $steps[0].offered_per_s,
+        rounds: ([($ps | length), ($pl | length)] | min),
+        all_kept_up: ([$steps[] | kept_up] | all),
+        p50_us_small: ($ps | map(.p50_us) | median), p50_us_large: ($pl | map(.p50_us) | median),
+        p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median) }
+    | . + { p50: ratio3(.p50_us_large; .p50_us_small), p99: ratio3(.p99_us_large; .p99_us_small),
+            by_round: [$ps[] as $x | $pl[] | select(.round == $x.round)
+                       | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] };
+  def parity_by_rate: [$parity | group_by(.offered_per_s)[] | parity_at(.)];
+  def parity($by_rate):
+    if ($by_rate | length) == 0 then null
+    else ([$by_rate[] | select(.offered_per_s == 10000)] | first) // ($by_rate | last) end;
+parity_by_rate as $parity_by_rate
+| {
   date: (now | strftime("%Y-%m-%dT%H:%M:%SZ")),
   machine: ($machine + {disk_fsync: ($fsync[0] // null)}),
   config: $config,
@@ -134,7 +140,8 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
     rules_core_settles_per_s: ($rules.achieved_per_s // null | round1),
     rules_core_ns_per_settle: ($rules.ns_per_settle // null | round1),
     ratio_10M_10k: ratio,
-    parity_10M_10k: parity,
+    parity_by_rate: $parity_by_rate,
+    parity_10M_10k: parity($parity_by_rate),
     sanhe_nosync: (if ($nosync | length) == 0 then null else
       ([$nosync[] | select(kept_up)] | best(settles_per_s)) as $top
       | ([$nosync[] | select(bounded)] | best(settles_per_s)) as $bounded

@@ -1,6 +1,7 @@
 #!/bin/sh
-# bench/plot/summary.jq on made-up runs: the parity summary (medians of each
-# roster's rounds, their ratios, each round's ratios, all_kept_up), parity
+# bench/plot/summary.jq on made-up runs: the parity summary per rate (medians
+# of each roster's rounds, their ratios, each round's ratios, all_kept_up;
+# parity_10M_10k the entry at 10,000/s), parity
 # steps kept out of the sweeps' figures, and the best step with p99 within
 # the bound against the best that merely kept up.
 #
@@ -37,6 +38,15 @@ run() {
     run sanhe_parity 10000 2 10000 9990 4000 8000
     run sanhe_parity 10000 3 10000 9990 6000 12000
     run sanhe_parity 10000000 3 10000 5000 3000 30000 # did not keep up
+    # A second, lower rate, its rounds interleaved with the first's in the
+    # file: medians (the lower middle of two) p50 1000 / 2100, p99 3000 / 4200.
+    run sanhe_parity 10000000 1 5000 4990 2100 4200
+    run sanhe_parity 10000 1 5000 4990 2000 4000
+    run sanhe_parity 10000 2 5000 4990 1000 3000
+    run sanhe_parity 10000000 2 5000 4990 2200 4400
+    # And a higher one, so that parity_10M_10k must pick 10,000/s.
+    run sanhe_parity 10000 1 15000 14900 7000 20000
+    run sanhe_parity 10000000 1 15000 14900 8000 30000
 } >"$dir/runs.json"
 echo '{}' >"$dir/fsync.json"
 
@@ -61,6 +71,13 @@ check '.summary.parity_10M_10k.p99' 3
 check '.summary.parity_10M_10k.all_kept_up' false
 check '[.summary.parity_10M_10k.by_round[] | [.round, .p50, .p99]]' \
     '[[1,1.2,2],[2,2.25,5],[3,0.5,2.5]]'
+# One entry per rate, lowest first; parity_10M_10k is the one at 10,000/s.
+check '[.summary.parity_by_rate[] | [.offered_per_s, .rounds, .all_kept_up]]' \
+    '[[5000,2,true],[10000,3,false],[15000,1,true]]'
+check '.summary.parity_by_rate[0] | [.p50_us_small, .p50_us_large, .p50, .p99]' \
+    '[1000,2100,2.1,1.4]'
+check '[.summary.parity_by_rate[0].by_round[] | [.round, .p50, .p99]]' '[[1,1.05,1.05],[2,2.2,1.467]]'
+check '.summary.parity_by_rate[1] == .summary.parity_10M_10k' true
 # The sweeps' figures see the sanhe runs only.
 check '[.summary.rosters[].persons]' '[10000,10000000]'
 check '[.summary.rosters[].steps_run]' '[2,1]'
@@ -77,5 +94,6 @@ jq -n --slurpfile runs "$dir/sweeps.json" --slurpfile fsync "$dir/fsync.json" \
     --argjson machine '{}' --argjson config '{}' -f "$jqf" >"$dir/out.json" ||
     fail "summary.jq failed without parity"
 check '.summary.parity_10M_10k' null
+check '.summary.parity_by_rate' '[]'
 check '.summary.ratio_10M_10k.p50' 1.333
 echo "test_summary: ok"
