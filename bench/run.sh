@@ -378,10 +378,10 @@ summary_table() {
             + ("\(.bounded_max_settles_per_s)(\(.bounded_at_offered_per_s))" | col(31))
             + (.p99_us_at_10k_per_s | col(13)) + (.frac_tls_echo | col(12))
             + ("\(.frac_lmdb_commit)(\(.lmdb_commit_batch))" | col(18)) + (.frac_rules_core | col(14))),
-          "tls_echo max \($s.tls_echo_max_per_s)/s; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
+          "tls_echo max \($s.tls_echo_max_per_s)/s, p99 at 10k/s \($s.tls_echo_p99_us_at_10k_per_s) us; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
           "10M vs 10k latency, from the sweeps: \($s.ratio_10M_10k)",
           ($s.parity_by_rate[]?
-            | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99])"),
+            | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99]), medians \(.p50_round_median) and \(.p99_round_median)"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered (with p99 <= 100 ms: \(.bounded_max_settles_per_s) at \(.bounded_at_offered_per_s)/s); at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
           (.machine.disk_fsync.patterns // empty

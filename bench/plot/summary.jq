@@ -14,6 +14,9 @@
 #   bounded_*           the same over the steps that kept up with p99 <=
 #                       bounded_p99_max_us (100 ms): no growing queue
 #   frac_tls_echo       sanhe's requests/s over tls_echo's (both all replies)
+#   tls_echo_p99_us_at_10k_per_s  the echo's own p99 at 10,000/s: the tail
+#                       that TLS, framing, the generator and the host give
+#                       before any ledger work
 #   frac_lmdb_commit    sanhe's settles/s over lmdb_commit writes/s at the
 #                       batch size nearest (log scale) to the engine's mean
 #                       batch at that step, same roster size
@@ -25,7 +28,12 @@
 #   parity_by_rate      the same, from run.sh's parity steps (sanhe_parity:
 #                       both engines side by side, visited in turns), one
 #                       entry per offered rate, lowest first: median p50
-#                       and p99 over the rounds, and each round's ratios
+#                       and p99 over the rounds and their ratios (p50, p99);
+#                       each round's ratios (by_round: the two visits of a
+#                       round are seconds apart) and their medians
+#                       (p50_round_median, p99_round_median), which a
+#                       round where the host stole from one visit moves
+#                       less than it moves the ratio of medians
 #   parity_10M_10k      parity_by_rate's entry at 10,000/s (the goal's rate),
 #                       or its highest rate without one
 #   sanhe_nosync        the same engine with durable = false (no fdatasync):
@@ -115,7 +123,9 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
         p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median) }
     | . + { p50: ratio3(.p50_us_large; .p50_us_small), p99: ratio3(.p99_us_large; .p99_us_small),
             by_round: [$ps[] as $x | $pl[] | select(.round == $x.round)
-                       | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] };
+                       | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] }
+    | . + { p50_round_median: ([.by_round[].p50 | select(. != null)] | median),
+            p99_round_median: ([.by_round[].p99 | select(. != null)] | median) };
   def parity_by_rate: [$parity | group_by(.offered_per_s)[] | parity_at(.)];
   def parity($by_rate):
     if ($by_rate | length) == 0 then null
@@ -130,6 +140,8 @@ parity_by_rate as $parity_by_rate
     rosters: [$sanhe | map(.persons) | unique | .[] | roster(.)],
     tls_echo_max_per_s: ($echo_best.achieved_per_s // null),
     tls_echo_at_offered_per_s: ($echo_best.offered_per_s // null),
+    tls_echo_p99_us_at_10k_per_s: ([$all[] | select(.kind == "tls_echo" and .offered_per_s == 10000)]
+                                   | first.p99_us // null),
     tls_echo_saturated: ([$all[] | select(.kind == "tls_echo" and (kept_up | not))] | length > 0),
     lmdb_commit_best_writes_per_s: ($lmdb | best(.achieved_per_s) | .achieved_per_s // null),
     ledger_commit_best_settles_per_s: ($ledger | best(.achieved_per_s) | .achieved_per_s // null

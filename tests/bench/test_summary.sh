@@ -1,9 +1,9 @@
 #!/bin/sh
 # bench/plot/summary.jq on made-up runs: the parity summary per rate (medians
-# of each roster's rounds, their ratios, each round's ratios, all_kept_up;
-# parity_10M_10k the entry at 10,000/s), parity
-# steps kept out of the sweeps' figures, and the best step with p99 within
-# the bound against the best that merely kept up.
+# of each roster's rounds, their ratios, each round's ratios and their
+# medians, all_kept_up; parity_10M_10k the entry at 10,000/s), tls_echo's
+# p99 at 10,000/s, parity steps kept out of the sweeps' figures, and the
+# best step with p99 within the bound against the best that merely kept up.
 #
 #   test_summary.sh SUMMARY_JQ
 set -eu
@@ -30,6 +30,8 @@ run() {
     run sanhe 10000 0 10000 9990 3000 9000
     run sanhe 10000 0 20000 19000 300000 500000 # kept up, but a queue
     run sanhe 10000000 0 10000 9980 4000 12000
+    run tls_echo 10000 0 5000 5000 300 5000
+    run tls_echo 10000 0 10000 9990 400 7000
     # Rounds in ABBA order; the medians are of 3: 5000 / 10000 at 10k,
     # 6000 / 30000 at 10M.
     run sanhe_parity 10000 1 10000 9990 5000 10000
@@ -78,6 +80,10 @@ check '.summary.parity_by_rate[0] | [.p50_us_small, .p50_us_large, .p50, .p99]' 
     '[1000,2100,2.1,1.4]'
 check '[.summary.parity_by_rate[0].by_round[] | [.round, .p50, .p99]]' '[[1,1.05,1.05],[2,2.2,1.467]]'
 check '.summary.parity_by_rate[1] == .summary.parity_10M_10k' true
+# The medians of the rounds' own ratios (of two: the lower).
+check '[.summary.parity_by_rate[] | [.p50_round_median, .p99_round_median]]' \
+    '[[1.05,1.05],[1.2,2.5],[1.143,1.5]]'
+check '.summary.tls_echo_p99_us_at_10k_per_s' 7000
 # The sweeps' figures see the sanhe runs only.
 check '[.summary.rosters[].persons]' '[10000,10000000]'
 check '[.summary.rosters[].steps_run]' '[2,1]'
