@@ -22,8 +22,9 @@
 # 5. Parity: the 10k and the 10M engines side by side, each on the data its
 #    sweep left, visited in turns at 5,000/s and at 10,000/s (sanhe_parity;
 #    see parity()).
-# 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there,
-#    and the summary table.
+# 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there
+#    (latency, throughput, batch and CPU against the rate or roster; parity's
+#    rounds), and the summary table.
 #
 # Loopback only; every step under its own deadline, the whole under
 # SANHE_BENCH_BUDGET_S; every process started is stopped on any exit
@@ -144,7 +145,7 @@ conns_for() {
 }
 
 step_line() {
-    jq -r '"\(.kind) \(.persons) persons: \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-"), apply/write/sync \(.engine.apply_us_mean // 0 | floor)/\(.engine.write_us_mean // 0 | floor)/\(.engine.sync_us_mean // 0 | floor) us, cpu us a request engine/generator \(.cpu.engine_us_per_request // "-")/\(.cpu.loadgen_us_per_request // "-"), machine busy/stolen cores \(.cpu.machine_busy_cores // "-")/\(.cpu.steal_cores // "-")"' "$1" >&2
+    jq -r '"\(.kind) \(.persons) persons\(if .round == null then "" elif .round == 0 then " (warm-up, not kept)" else ", round \(.round)" end): \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-"), apply/write/sync \(.engine.apply_us_mean // 0 | floor)/\(.engine.write_us_mean // 0 | floor)/\(.engine.sync_us_mean // 0 | floor) us, cpu us a request engine/generator \(.cpu.engine_us_per_request // "-")/\(.cpu.loadgen_us_per_request // "-"), machine busy/stolen cores \(.cpu.machine_busy_cores // "-")/\(.cpu.steal_cores // "-")"' "$1" >&2
 }
 
 # sweep KIND PERSONS CONF SECONDS: rate steps against a fresh engine until
@@ -341,13 +342,27 @@ plot_data() {
         | @tsv' "$1"
 }
 
+# 10000 -> 10k, 10000000 -> 10M
+short() { echo "$1" | sed 's/000000$/M/; s/000$/k/'; }
+
+# The parity rounds for gnuplot: "RATE/s rROUND" p50 and p99 of the smallest
+# and the largest roster (NaN where one is missing), by rate then round.
+parity_data() {
+    jq -r '[.runs[] | select(.kind == "sanhe_parity")] as $p
+        | ($p | map(.persons) | min) as $s | ($p | map(.persons) | max) as $l
+        | $p | group_by([.offered_per_s, .round])[]
+        | (map(select(.persons == $s)) | first) as $a | (map(select(.persons == $l)) | first) as $b
+        | ["\(.[0].offered_per_s)/s r\(.[0].round)", ($a.p50_us // "NaN"), ($b.p50_us // "NaN"),
+           ($a.p99_us // "NaN"), ($b.p99_us // "NaN")] | @tsv' "$1"
+}
+
 plots() {
     files="" titles="" bfiles="" btitles=""
     for n in $ROSTERS; do
         f="$WORK/plot/sanhe-$n.dat"
         plot_data "$1" sanhe "$n" >"$f"
         [ -s "$f" ] || continue
-        t=$(echo "$n" | sed 's/000000$/M/; s/000$/k/')
+        t=$(short "$n")
         files="$files $f" titles="$titles $t" bfiles="$bfiles $f" btitles="$btitles $t"
     done
     plot_data "$1" tls_echo "$FIRST_ROSTER" >"$WORK/plot/echo.dat"
@@ -357,7 +372,11 @@ plots() {
     jq -r '.summary as $s | $s.rosters[] | [.persons, (.max_settles_per_s // 0),
         (.max_requests_per_s // 0), (.lmdb_commit_writes_per_s // 0),
         ($s.tls_echo_max_per_s // 0), (.bounded_max_settles_per_s // 0)] | @tsv' "$1" >"$WORK/plot/tp.dat"
+    parity_data "$1" >"$WORK/plot/parity.dat"
     P=$ROOT/bench/plot
+    [ ! -s "$WORK/plot/parity.dat" ] || gnuplot -e "data='$WORK/plot/parity.dat'; out='$RESULTS/parity.png'" \
+        -e "small='$(short "$FIRST_ROSTER")'; large='$(short "$LAST_ROSTER")'" "$P/parity.gp" ||
+        say "parity.png failed"
     [ -n "$files" ] || { say "no latency data: no plots"; return 0; }
     gnuplot -e "files='$files'; titles='$titles'; out='$RESULTS/latency-vs-rate.png'" \
         "$P/latency-vs-rate.gp" || say "latency-vs-rate.png failed"
