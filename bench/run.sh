@@ -16,9 +16,10 @@
 #    open-loop rate steps until a step does not keep up (achieved < 90 % of
 #    offered, or > 1 % errors), each with the engine's batch sizes. With the
 #    10k data, the same steps against the engine in bench_echo mode
-#    (tls_echo: the same server loop and frames, no ledger), then on fresh
-#    10k data with durable = false (sanhe_nosync: the ledger without the
-#    disk's syncs).
+#    (tls_echo: the same server loop and frames, no ledger), the full op mix
+#    at 5,000/s and 10,000/s (sanhe_mix: settle, presettle, reverse, query,
+#    eligibility), then on fresh 10k data with durable = false
+#    (sanhe_nosync: the ledger without the disk's syncs).
 # 5. Parity: the 10k and the 10M engines side by side, each on the data its
 #    sweep left, visited in turns at 5,000/s and at 10,000/s (sanhe_parity;
 #    see parity()).
@@ -43,6 +44,9 @@
 #   SANHE_BENCH_SWEEP_S  the most one roster's sweep may take, seconds [240]
 #   SANHE_BENCH_ECHO_S   the most the tls_echo sweep may take, seconds [300]
 #   SANHE_BENCH_NOSYNC_S the most the sanhe_nosync sweep may take, seconds [150]
+#   SANHE_BENCH_FULL_MIX the full mix's ops
+#                        [settle=70,presettle=10,reverse=5,query=5,eligibility=10]
+#   SANHE_BENCH_FULL_MIX_RATES its offered rates, requests/s [5000 10000]
 #   SANHE_BENCH_PARITY_RATES  parity's offered rates, requests/s [5000 10000]
 #   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster and rate [3]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1110]
@@ -61,6 +65,9 @@ SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
 NOSYNC_S=${SANHE_BENCH_NOSYNC_S:-150}
 BUDGET_S=${SANHE_BENCH_BUDGET_S:-1110}
+FULL_MIX=${SANHE_BENCH_FULL_MIX:-settle=70,presettle=10,reverse=5,query=5,eligibility=10}
+FULL_MIX_RATES=${SANHE_BENCH_FULL_MIX_RATES:-"5000 10000"}
+FULL_MIX_S=60
 PARITY_RATES=${SANHE_BENCH_PARITY_RATES:-"5000 10000"}
 PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 PARITY_WARM_S=5
@@ -192,6 +199,7 @@ roster() {
     if [ "$1" = "$FIRST_ROSTER" ]; then
         write_conf "$WORK/echo.conf" data "bench_echo = true"
         sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" || say "tls_echo: the engine did not start"
+        full_mix "$1"
     fi
     if [ "$FIRST_ROSTER" != "$LAST_ROSTER" ] &&
         { [ "$1" = "$FIRST_ROSTER" ] || [ "$1" = "$LAST_ROSTER" ]; }; then
@@ -199,6 +207,19 @@ roster() {
     fi
     [ "$1" != "$FIRST_ROSTER" ] || nosync "$1"
     rm -rf "$WORK/data"
+}
+
+# full_mix PERSONS: sanhe_mix, the same engine and data as sanhe's sweep,
+# with every kind of request a counter and the bureau send: the sweeps'
+# mix (settle, presettle, eligibility) plus reversals of the run's own
+# settlements (each at most once) and queries of them, at FULL_MIX_RATES.
+# Each reply is timed per op (by_op), so reverse and query show their own
+# latency beside the settles'.
+full_mix() {
+    saved_mix=$MIX saved_rates=$RATES
+    MIX=$FULL_MIX RATES=$FULL_MIX_RATES
+    sweep sanhe_mix "$1" "$WORK/engine.conf" "$FULL_MIX_S" || say "sanhe_mix: the engine did not start"
+    MIX=$saved_mix RATES=$saved_rates
 }
 
 # nosync PERSONS: sanhe_nosync, the same engine on fresh data with durable =
@@ -276,10 +297,12 @@ parity_rounds() {
     done
 }
 
-# parity_fits RATES: whether parity at those rates ends within the budget.
+# parity_fits RATES: whether parity at those rates ends within the budget
+# (a step takes its warm-up and measured seconds and about half a second
+# more: run 15's 12 steps of 2 + 10 s took 12.5 s each).
 parity_fits() {
-    steps_s=$(($(echo "$1" | wc -w) * PARITY_ROUNDS * (STEP_S + WARMUP + 10)))
-    [ $(($(elapsed) + 2 * (steps_s + PARITY_WARM_S + WARMUP + 10) + 30)) -le "$BUDGET_S" ]
+    steps_s=$(($(echo "$1" | wc -w) * PARITY_ROUNDS * (STEP_S + WARMUP + 4)))
+    [ $(($(elapsed) + 2 * (steps_s + PARITY_WARM_S + WARMUP + 4) + 30)) -le "$BUDGET_S" ]
 }
 
 parity() {
@@ -401,6 +424,8 @@ summary_table() {
           "10M vs 10k latency, from the sweeps: \($s.ratio_10M_10k)",
           ($s.parity_by_rate[]?
             | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99]), medians \(.p50_round_median) and \(.p99_round_median)"),
+          ($s.sanhe_mix[]?
+            | "sanhe_mix \(.persons) persons (\(.op_mix | to_entries | map("\(.key) \(.value)") | join(", "))) at \(.offered_per_s)/s: achieved \(.achieved_per_s)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors_total) errors, \(.substituted) substituted; p50/p99 us by op: \(.by_op | to_entries | map("\(.key) \(.value.p50_us)/\(.value.p99_us)") | join(", "))"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered (with p99 <= 100 ms: \(.bounded_max_settles_per_s) at \(.bounded_at_offered_per_s)/s); at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
           (.machine.disk_fsync.patterns // empty

@@ -4,7 +4,7 @@
 #         --argjson machine '{...}' --argjson config '{...}' -f summary.jq
 #
 # RUNS.json holds every run object (sanhe, tls_echo, lmdb_commit,
-# ledger_commit, rules_core, sanhe_nosync, sanhe_parity), one after
+# ledger_commit, rules_core, sanhe_nosync, sanhe_mix, sanhe_parity), one after
 # another. The summary compares sanhe with each
 # baseline measured in the same run:
 #   settles_per_s       sanhe's durable settles per second: achieved_per_s
@@ -36,6 +36,12 @@
 #                       less than it moves the ratio of medians
 #   parity_10M_10k      parity_by_rate's entry at 10,000/s (the goal's rate),
 #                       or its highest rate without one
+#   sanhe_mix           each step of the full op mix (run.sh's full_mix:
+#                       reversals and queries of the run's own settlements
+#                       besides settle, presettle, eligibility): overall and
+#                       per op p50 and p99, errors, and how many reversals
+#                       or queries found no settlement to name and went as
+#                       settles instead (substituted)
 #   sanhe_nosync        the same engine with durable = false (no fdatasync):
 #                       its best step and its step at 10,000/s
 
@@ -67,6 +73,7 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
 | [$all[] | select(.kind == "ledger_commit")] as $ledger
 | [$all[] | select(.kind == "sanhe_nosync")] as $nosync
 | [$all[] | select(.kind == "sanhe_parity")] as $parity
+| [$all[] | select(.kind == "sanhe_mix")] as $mix
 | ($echo | best(.achieved_per_s)) as $echo_best
 | def step_at($n; $r): [$sanhe[] | select(.persons == $n and .offered_per_s == $r)] | first // null;
   def at_rate($n; $r): step_at($n; $r) | if . != null and kept_up then . else null end;
@@ -154,6 +161,10 @@ parity_by_rate as $parity_by_rate
     ratio_10M_10k: ratio,
     parity_by_rate: $parity_by_rate,
     parity_10M_10k: parity($parity_by_rate),
+    sanhe_mix: [$mix[] | {persons, op_mix, offered_per_s, achieved_per_s, kept_up: kept_up,
+                          p50_us, p99_us, errors_total,
+                          substituted: (.requests.substituted // 0),
+                          by_op: ((.by_op // {}) | map_values({count, p50_us, p99_us, errors}))}],
     sanhe_nosync: (if ($nosync | length) == 0 then null else
       ([$nosync[] | select(kept_up)] | best(settles_per_s)) as $top
       | ([$nosync[] | select(bounded)] | best(settles_per_s)) as $bounded

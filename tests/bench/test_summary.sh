@@ -2,8 +2,9 @@
 # bench/plot/summary.jq on made-up runs: the parity summary per rate (medians
 # of each roster's rounds, their ratios, each round's ratios and their
 # medians, all_kept_up; parity_10M_10k the entry at 10,000/s), tls_echo's
-# p99 at 10,000/s, parity steps kept out of the sweeps' figures, and the
-# best step with p99 within the bound against the best that merely kept up.
+# p99 at 10,000/s, the full mix's steps (per op, kept out of the sweeps'),
+# parity steps kept out of the sweeps' figures, and the best step with p99
+# within the bound against the best that merely kept up.
 #
 #   test_summary.sh SUMMARY_JQ
 set -eu
@@ -32,6 +33,11 @@ run() {
     run sanhe 10000000 0 10000 9980 4000 12000
     run tls_echo 10000 0 5000 5000 300 5000
     run tls_echo 10000 0 10000 9990 400 7000
+    # The full mix: its own summary, per op, and out of the sweeps'.
+    run sanhe_mix 10000 0 10000 9990 5000 20000 |
+        jq -c '. + {op_mix: {settle: 70, reverse: 5}, requests: (.requests + {substituted: 12}),
+                    by_op: {settle: {count: 7000, p50_us: 5500, p99_us: 21000, p999_us: 1, errors: 0},
+                            reverse: {count: 500, p50_us: 4000, p99_us: 18000, max_us: 2, errors: 1}}}'
     # Rounds in ABBA order; the medians are of 3: 5000 / 10000 at 10k,
     # 6000 / 30000 at 10M.
     run sanhe_parity 10000 1 10000 9990 5000 10000
@@ -84,6 +90,10 @@ check '.summary.parity_by_rate[1] == .summary.parity_10M_10k' true
 check '[.summary.parity_by_rate[] | [.p50_round_median, .p99_round_median]]' \
     '[[1.05,1.05],[1.2,2.5],[1.143,1.5]]'
 check '.summary.tls_echo_p99_us_at_10k_per_s' 7000
+check '.summary.sanhe_mix | [length, .[0].offered_per_s, .[0].kept_up, .[0].substituted]' \
+    '[1,10000,true,12]'
+check '.summary.sanhe_mix[0].by_op' \
+    '{"settle":{"count":7000,"p50_us":5500,"p99_us":21000,"errors":0},"reverse":{"count":500,"p50_us":4000,"p99_us":18000,"errors":1}}'
 # The sweeps' figures see the sanhe runs only.
 check '[.summary.rosters[].persons]' '[10000,10000000]'
 check '[.summary.rosters[].steps_run]' '[2,1]'
