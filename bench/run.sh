@@ -209,12 +209,11 @@ roster() {
     rm -rf "$WORK/data"
 }
 
-# full_mix PERSONS: sanhe_mix, the same engine and data as sanhe's sweep,
-# with every kind of request a counter and the bureau send: the sweeps'
-# mix (settle, presettle, eligibility) plus reversals of the run's own
-# settlements (each at most once) and queries of them, at FULL_MIX_RATES.
-# Each reply is timed per op (by_op), so reverse and query show their own
-# latency beside the settles'.
+# full_mix PERSONS: sanhe_mix, on the configuration and data of sanhe's
+# sweep: the sweeps' ops (settle, presettle, eligibility) plus reversals of
+# the step's own settlements (each at most once) and queries of them, at
+# FULL_MIX_RATES. Each reply is timed per op (by_op), so reverse and query
+# show their own latency beside the settles'.
 full_mix() {
     saved_mix=$MIX saved_rates=$RATES
     MIX=$FULL_MIX RATES=$FULL_MIX_RATES
@@ -297,9 +296,9 @@ parity_rounds() {
     done
 }
 
-# parity_fits RATES: whether parity at those rates ends within the budget
-# (a step takes its warm-up and measured seconds and about half a second
-# more: run 15's 12 steps of 2 + 10 s took 12.5 s each).
+# parity_fits RATES: whether parity at those rates ends within the budget.
+# A step takes its warm-up and measured seconds and about half a second
+# more (run 15's 12 steps of 2 + 10 s took 12.5 s each); 4 s are allowed.
 parity_fits() {
     steps_s=$(($(echo "$1" | wc -w) * PARITY_ROUNDS * (STEP_S + WARMUP + 4)))
     [ $(($(elapsed) + 2 * (steps_s + PARITY_WARM_S + WARMUP + 4) + 30)) -le "$BUDGET_S" ]
