@@ -258,10 +258,15 @@ parity_keep() {
 
 # parity_step PERSONS RATE ROUND PID PORT: one step against that roster's
 # engine.
-# Round 0 is each engine's warm-up (PARITY_WARM_S, not kept): a fresh
-# process has an empty item map and unmapped pages, which its sweep had
-# long filled (in run 12, without it, the first step of each had a p99 of
-# 0.46 s and 0.10 s, its later ones 0.03 s and 0.06 s).
+# Round 0 is each engine's warm-up at each rate (PARITY_WARM_S, not kept).
+# At the first rate: a fresh process has an empty item map and unmapped
+# pages, which its sweep had long filled (in run 12, without it, the first
+# step of each had a p99 of 0.46 s and 0.10 s, its later ones 0.03 s and
+# 0.06 s). At a higher rate: in runs 14 to 16, with a warm-up at 5,000/s
+# only, the 10M engine's first visit at 10,000/s was the worst of all in
+# each run (p50 25 to 55 ms, the writer's batches 100 to 209), its later
+# ones 6 to 12 ms; in run 17, with one at 10,000/s, the warm-ups took it
+# (p50 17 and 11 ms) and the rounds did not (5 to 13 ms).
 parity_step() {
     ENGINE_PID=$4 PORT=$5 ENGINE_DIR="$WORK/parity-$1"
     out="$WORK/runs/sanhe_parity-$1-$2-$3.json" secs=$STEP_S
@@ -279,10 +284,10 @@ parity_step() {
     step_line "$out"
 }
 
-# parity_rounds RATE FIRST_ROUND: ABBA rounds FIRST_ROUND .. PARITY_ROUNDS at
-# RATE (round 0: the warm-up). Returns 1 when a step failed.
+# parity_rounds RATE: at RATE, the warm-up (round 0, 10M first), then ABBA
+# rounds 1 .. PARITY_ROUNDS. Returns 1 when a step failed.
 parity_rounds() {
-    r=$2
+    r=0
     while [ "$r" -le "$PARITY_ROUNDS" ]; do
         if [ $((r % 2)) -eq 1 ]; then order="$a $b"; else order="$b $a"; fi
         for n in $order; do
@@ -299,9 +304,10 @@ parity_rounds() {
 # parity_fits RATES: whether parity at those rates ends within the budget.
 # A step takes its warm-up and measured seconds and about half a second
 # more (run 15's 12 steps of 2 + 10 s took 12.5 s each); 4 s are allowed.
+# Per rate and engine: PARITY_ROUNDS steps and a warm-up.
 parity_fits() {
-    steps_s=$(($(echo "$1" | wc -w) * PARITY_ROUNDS * (STEP_S + WARMUP + 4)))
-    [ $(($(elapsed) + 2 * (steps_s + PARITY_WARM_S + WARMUP + 4) + 30)) -le "$BUDGET_S" ]
+    rate_s=$((PARITY_ROUNDS * (STEP_S + WARMUP + 4) + PARITY_WARM_S + WARMUP + 4))
+    [ $(($(elapsed) + 2 * $(echo "$1" | wc -w) * rate_s + 30)) -le "$BUDGET_S" ]
 }
 
 parity() {
@@ -325,10 +331,8 @@ parity() {
         return 0
     fi
     pid_b=$ENGINE_PID port_b=$PORT
-    first=0 # the warm-up, at the first rate only
     for rate in $PARITY_RATES; do
-        parity_rounds "$rate" $first || break
-        first=1
+        parity_rounds "$rate" || break
     done
     ENGINE_PID=$pid_a
     engine_stop
@@ -422,7 +426,7 @@ summary_table() {
           "tls_echo max \($s.tls_echo_max_per_s)/s, p99 at 10k/s \($s.tls_echo_p99_us_at_10k_per_s) us; lmdb_commit best \($s.lmdb_commit_best_writes_per_s) writes/s; ledger_commit best \($s.ledger_commit_best_settles_per_s) settles/s; rules_core \($s.rules_core_settles_per_s) settles/s (\($s.rules_core_ns_per_settle) ns)",
           "10M vs 10k latency, from the sweeps: \($s.ratio_10M_10k)",
           ($s.parity_by_rate[]?
-            | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99]), medians \(.p50_round_median) and \(.p99_round_median)"),
+            | "\(.large_persons) vs \(.small_persons) persons side by side, in turns at \(.offered_per_s)/s, \(.rounds) rounds each (medians): p50 \(.p50_us_large) / \(.p50_us_small) us = \(.p50), p99 \(.p99_us_large) / \(.p99_us_small) us = \(.p99); by round, p50 \([.by_round[].p50]) p99 \([.by_round[].p99]), medians \(.p50_round_median) and \(.p99_round_median); the writer's us a write \(.writer_us_per_write_large) / \(.writer_us_per_write_small) = \(.writer)"),
           ($s.sanhe_mix[]?
             | "sanhe_mix \(.persons) persons (\(.op_mix | to_entries | map("\(.key) \(.value)") | join(", "))) at \(.offered_per_s)/s: achieved \(.achieved_per_s)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors_total) errors, \(.substituted) substituted; p50/p99 us by op: \(.by_op | to_entries | map("\(.key) \(.value.p50_us)/\(.value.p99_us)") | join(", "))"),
           (.summary.sanhe_nosync // empty

@@ -34,6 +34,13 @@
 #                       (p50_round_median, p99_round_median), which a
 #                       round where the host stole from one visit moves
 #                       less than it moves the ratio of medians
+#                       and the writer's time a write (apply and LMDB's
+#                       commit over the batch, the step's means), median
+#                       over the rounds per roster and their ratio
+#                       (writer_us_per_write_small/_large, writer): what a
+#                       write costs either roster, which the queue near
+#                       the writer's saturation and the host's stolen time
+#                       move far less than they move the latency
 #   parity_10M_10k      parity_by_rate's entry at 10,000/s (the goal's rate),
 #                       or its highest rate without one
 #   sanhe_mix           each step of the full op mix (run.sh's full_mix:
@@ -64,6 +71,12 @@ def log2: if . <= 0 then 0 else (log / (2 | log)) end;
 # The middle value (the lower middle one of an even count).
 def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
 def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / $b | round3) end;
+# The writer's µs a write at a step: apply and LMDB's commit of a batch
+# (means) over its writes (mean); null without them.
+def writer_us_per_write:
+  .engine as $e
+  | if ($e.batch_mean // 0) > 0 and $e.apply_us_mean != null and $e.write_us_mean != null
+    then ($e.apply_us_mean + $e.write_us_mean) / $e.batch_mean else null end;
 
 ($runs | sort_by(.kind, .persons, .offered_per_s // 0, .batch // 0)) as $all
 | [$all[] | select(.kind == "sanhe")] as $sanhe
@@ -127,8 +140,11 @@ def ratio3($a; $b): if $a == null or $b == null or $b == 0 then null else ($a / 
         rounds: ([($ps | length), ($pl | length)] | min),
         all_kept_up: ([$steps[] | kept_up] | all),
         p50_us_small: ($ps | map(.p50_us) | median), p50_us_large: ($pl | map(.p50_us) | median),
-        p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median) }
+        p99_us_small: ($ps | map(.p99_us) | median), p99_us_large: ($pl | map(.p99_us) | median),
+        writer_us_per_write_small: ([$ps[] | writer_us_per_write | select(. != null)] | median | round1),
+        writer_us_per_write_large: ([$pl[] | writer_us_per_write | select(. != null)] | median | round1) }
     | . + { p50: ratio3(.p50_us_large; .p50_us_small), p99: ratio3(.p99_us_large; .p99_us_small),
+            writer: ratio3(.writer_us_per_write_large; .writer_us_per_write_small),
             by_round: [$ps[] as $x | $pl[] | select(.round == $x.round)
                        | {round, p50: ratio3(.p50_us; $x.p50_us), p99: ratio3(.p99_us; $x.p99_us)}] }
     | . + { p50_round_median: ([.by_round[].p50 | select(. != null)] | median),

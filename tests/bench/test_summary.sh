@@ -24,7 +24,11 @@ run() {
         '{kind: $k, persons: $n, offered_per_s: $o, achieved_per_s: $a, p50_us: $p50,
           p99_us: $p99, errors_total: 0, requests: {scheduled: ($o * 10), ok: ($a * 10)},
           by_op: {settle: {count: ($a * 8)}}, engine: {batch_mean: 10}}
-         + (if $r > 0 then {round: $r} else {} end)'
+         + (if $r > 0 then {round: $r} else {} end)
+         + (if $k == "sanhe_parity"
+            then {engine: {batch_mean: (if $n > 10000 then 20 else 10 end),
+                           apply_us_mean: ($p99 / 10), write_us_mean: 500}}
+            else {} end)'
 }
 
 {
@@ -79,6 +83,13 @@ check '.summary.parity_10M_10k.p99' 3
 check '.summary.parity_10M_10k.all_kept_up' false
 check '[.summary.parity_10M_10k.by_round[] | [.round, .p50, .p99]]' \
     '[[1,1.2,2],[2,2.25,5],[3,0.5,2.5]]'
+# The writer's µs a write, (apply + write) / batch: at 10k (1000 + 500) / 10,
+# (800 + 500) / 10, (1200 + 500) / 10, median 150; at 10M (2000 + 500) / 20,
+# (4000 + 500) / 20, (3000 + 500) / 20, median 175.
+check '.summary.parity_10M_10k | [.writer_us_per_write_small, .writer_us_per_write_large, .writer]' \
+    '[150,175,1.167]'
+check '.summary.parity_by_rate[0] | [.writer_us_per_write_small, .writer_us_per_write_large, .writer]' \
+    '[80,46,0.575]'
 # One entry per rate, lowest first; parity_10M_10k is the one at 10,000/s.
 check '[.summary.parity_by_rate[] | [.offered_per_s, .rounds, .all_kept_up]]' \
     '[[5000,2,true],[10000,3,false],[15000,1,true]]'
