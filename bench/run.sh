@@ -266,7 +266,9 @@ parity_keep() {
 # only, the 10M engine's first visit at 10,000/s was the worst of all in
 # each run (p50 25 to 55 ms, the writer's batches 100 to 209), its later
 # ones 6 to 12 ms; in run 17, with one at 10,000/s, the warm-ups took it
-# (p50 17 and 11 ms) and the rounds did not (5 to 13 ms).
+# (p50 17 and 11 ms) and the rounds did not (5 to 13 ms). With it, the
+# p50 ratio at 10,000/s was x 1.14 to 1.33 in runs 17 to 19, against
+# x 1.33 to 3.17 in runs 14 to 16.
 parity_step() {
     ENGINE_PID=$4 PORT=$5 ENGINE_DIR="$WORK/parity-$1"
     out="$WORK/runs/sanhe_parity-$1-$2-$3.json" secs=$STEP_S

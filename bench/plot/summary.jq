@@ -33,8 +33,8 @@
 #                       round are seconds apart) and their medians
 #                       (p50_round_median, p99_round_median), which a
 #                       round where the host stole from one visit moves
-#                       less than it moves the ratio of medians
-#                       and the writer's time a write (apply and LMDB's
+#                       less than it moves the ratio of medians; and
+#                       the writer's time a write (apply and LMDB's
 #                       commit over the batch, the step's means), median
 #                       over the rounds per roster and their ratio
 #                       (writer_us_per_write_small/_large, writer): what a

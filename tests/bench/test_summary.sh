@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/plot/summary.jq on made-up runs: the parity summary per rate (medians
 # of each roster's rounds, their ratios, each round's ratios and their
-# medians, all_kept_up; parity_10M_10k the entry at 10,000/s), tls_echo's
+# medians, all_kept_up, the writer's µs a write per roster and their ratio;
+# parity_10M_10k the entry at 10,000/s), tls_echo's
 # p99 at 10,000/s, the full mix's steps (per op, kept out of the sweeps'),
 # parity steps kept out of the sweeps' figures, and the best step with p99
 # within the bound against the best that merely kept up.
