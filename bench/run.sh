@@ -162,13 +162,15 @@ step_line() {
     jq -r '"\(.kind) \(.persons) persons\(if .round == null then "" elif .round == 0 then " (warm-up, not kept)" else ", round \(.round)" end): \(.offered_per_s)/s offered, \(.achieved_per_s)/s achieved, p50 \(.p50_us) p99 \(.p99_us) p99.9 \(.p999_us) us, \(.errors_total) errors, batch \(.engine.batch_mean // "-"), apply/write/sync \(.engine.apply_us_mean // 0 | floor)/\(.engine.write_us_mean // 0 | floor)/\(.engine.sync_us_mean // 0 | floor) us, cpu us a request engine/generator \(.cpu.engine_us_per_request // "-")/\(.cpu.loadgen_us_per_request // "-"), machine busy/stolen cores \(.cpu.machine_busy_cores // "-")/\(.cpu.steal_cores // "-")"' "$1" >&2
 }
 
-# sweep KIND PERSONS CONF SECONDS: rate steps against a fresh engine until
-# one does not keep up or the sweep's SECONDS are gone.
+# sweep KIND PERSONS CONF SECONDS [RATES]: rate steps (RATES, else the
+# sweeps' $RATES) against a fresh engine until one does not keep up or the
+# sweep's SECONDS are gone.
 sweep() {
     engine_start "$3" || return 1
     deadline=$(($(elapsed) + $4))
     [ $deadline -le "$BUDGET_S" ] || deadline=$BUDGET_S
-    for rate in $RATES; do
+    sweep_rates=${5:-$RATES}
+    for rate in $sweep_rates; do
         if [ $(($(elapsed) + STEP_S + WARMUP + 8)) -gt "$deadline" ]; then
             say "$1 $2: out of time before $rate/s"
             break
@@ -205,10 +207,8 @@ roster() {
     sweep sanhe "$1" "$WORK/engine.conf" "$SWEEP_S" || say "$1 persons: the engine did not start"
     if [ "$1" = "$FIRST_ROSTER" ]; then
         write_conf "$WORK/echo.conf" data "bench_echo = true"
-        saved_rates=$RATES
-        RATES=$ECHO_RATES
-        sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" || say "tls_echo: the engine did not start"
-        RATES=$saved_rates
+        sweep tls_echo "$1" "$WORK/echo.conf" "$ECHO_S" "$ECHO_RATES" ||
+            say "tls_echo: the engine did not start"
         full_mix "$1"
     fi
     if [ "$FIRST_ROSTER" != "$LAST_ROSTER" ] &&
@@ -225,10 +225,11 @@ roster() {
 # FULL_MIX_RATES. Each reply is timed per op (by_op), so reverse and query
 # show their own latency beside the settles'.
 full_mix() {
-    saved_mix=$MIX saved_rates=$RATES
-    MIX=$FULL_MIX RATES=$FULL_MIX_RATES
-    sweep sanhe_mix "$1" "$WORK/engine.conf" "$FULL_MIX_S" || say "sanhe_mix: the engine did not start"
-    MIX=$saved_mix RATES=$saved_rates
+    saved_mix=$MIX
+    MIX=$FULL_MIX
+    sweep sanhe_mix "$1" "$WORK/engine.conf" "$FULL_MIX_S" "$FULL_MIX_RATES" ||
+        say "sanhe_mix: the engine did not start"
+    MIX=$saved_mix
 }
 
 # nosync PERSONS: sanhe_nosync, the same engine on fresh data with durable =
