@@ -5,6 +5,11 @@
 # only recommends it): the fuzz targets of tests/fuzz need it. chromium and
 # fonts-noto-cjk let the bureau's report page be tested in a headless browser.
 # jq and gnuplot-nox assemble bench/run.sh's JSON and draw its plots.
+# gettext builds the zh_CN and en message catalogs; libsystemd-dev gives the
+# engine sd_notify; debhelper, fakeroot and lintian build and check the .deb.
+# curl drives the gateway in tests as a real HTTP client; prometheus scrapes
+# the metrics endpoint in a test; postgresql (with pgbench) is the benchmark's
+# peer, started by the bench in a temporary directory, never as a service.
 set -eu
 
 PACKAGES="
@@ -14,6 +19,8 @@ PACKAGES="
   libjansson-dev libcsv-dev libinih-dev libhttp-parser-dev
   chromium fonts-noto-cjk
   jq gnuplot-nox
+  gettext libsystemd-dev debhelper fakeroot lintian
+  curl prometheus postgresql
 "
 
 missing=""
