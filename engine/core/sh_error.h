@@ -9,6 +9,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* The project's assertions are always on (CMakeLists.txt takes NDEBUG out of
+ * every build type): an assert() that failed in service must stop the engine
+ * before it writes a wrong figure. Every engine source includes this header,
+ * so a build that defines NDEBUG anyway stops here rather than silently
+ * dropping them. */
+#ifdef NDEBUG
+#error "sanhe keeps assert() on in every build: do not define NDEBUG"
+#endif
+
 enum sh_err {
     SH_OK = 0,
     SH_E_BAD_CLAIM = -1,
