@@ -62,6 +62,7 @@ static int flush_request(void *ctx, const MDB_val *key, const MDB_val *val)
     struct request_log_entry e;
     if (key->mv_size != 8 || !request_log_decode(val, &e))
         return SH_E_INTERNAL;
+    assert(store_be64_get(key->mv_data) > w->last); /* a cursor walks the log in order */
     w->last = store_be64_get(key->mv_data);
     request_index_put(w->txn, e.hospital, e.request_id, w->last);
     return w->txn->ret;
@@ -75,6 +76,7 @@ static int flush_journal(void *ctx, const MDB_val *key, const MDB_val *val)
     if (key->mv_size != 8 || !journal_decode(val->mv_data, val->mv_size, &e) ||
         store_key_day(day_key, e.day, e.hospital, e.seq) < 0)
         return SH_E_INTERNAL;
+    assert(e.seq > w->last && e.seq == store_be64_get(key->mv_data));
     w->last = e.seq;
     store_put(w->txn, STORE_DB_JOURNAL_DAY, day_key, sizeof day_key, "", 0);
     return w->txn->ret;
@@ -85,6 +87,7 @@ static void flush_one(struct store_txn *txn, enum store_db db, store_scan_fn fn)
 {
     struct flush_walk w = {.txn = txn};
     uint64_t mark = index_scan_tail(txn, db, fn, &w);
+    assert(w.last == 0 || w.last > mark); /* the tail starts above the mark */
     if (w.last > mark)
         meta_set(txn, mark_of(db), w.last);
 }
@@ -129,4 +132,7 @@ void index_flush_due(struct store_txn *txn, struct request_tail *tail, uint64_t 
         flush_requests(txn, tail);
     if (journal_due)
         flush_one(txn, STORE_DB_JOURNAL, flush_journal);
+    /* What was brought up to date has no tail left. */
+    assert(txn->ret != 0 || !requests_due || index_requests_lag(txn) == 0);
+    assert(txn->ret != 0 || !journal_due || index_journal_lag(txn) == 0);
 }

@@ -40,6 +40,7 @@ bool journal_entry_amounts(struct journal_entry *e, const Sanhe__Breakdown *b, i
 
 size_t journal_body_encode(const struct journal_entry *e, uint8_t *buf, size_t cap)
 {
+    assert(e->fund_count <= SH_FUNDS_MAX && buf != NULL);
     struct store_w w;
     store_w_init(&w, buf, cap);
     store_w_u8(&w, JOURNAL_VERSION);
@@ -58,6 +59,7 @@ size_t journal_body_encode(const struct journal_entry *e, uint8_t *buf, size_t c
         store_w_str(&w, e->funds[i].fund);
         store_w_i64(&w, e->funds[i].pay);
     }
+    assert(w.bad || (w.len > 0 && w.len <= cap));
     return w.bad ? 0 : w.len;
 }
 
@@ -94,6 +96,7 @@ bool journal_decode(const void *data, size_t len, struct journal_entry *e)
 int journal_hash(const uint8_t prev[LEDGER_HASH_LEN], const uint8_t *body, size_t len,
                  uint8_t out[LEDGER_HASH_LEN])
 {
+    assert(prev != NULL && body != NULL && len > 0 && len <= JOURNAL_BODY_MAX);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
     int ok = ctx != NULL && EVP_DigestInit_ex(ctx, ledger_sha256(), NULL) == 1 &&
@@ -131,6 +134,7 @@ void journal_append(struct store_txn *txn, struct journal_entry *e)
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return;
     }
+    assert(body + 2 * LEDGER_HASH_LEN <= sizeof value);
     memcpy(value + body, e->prev_hash, LEDGER_HASH_LEN);
     memcpy(value + body + LEDGER_HASH_LEN, e->hash, LEDGER_HASH_LEN);
     uint8_t key[8];

@@ -217,6 +217,7 @@ static int batch_log(struct ledger_batch *b, const struct sh_caller *caller,
         b->log = log;
         b->log_cap = cap;
     }
+    assert(b->log_len < b->log_cap && reply->data != NULL && reply->len > 0);
     struct batch_entry *e = &b->log[b->log_len];
     e->caller = *caller;
     e->request = request;
@@ -365,6 +366,8 @@ static int batch_recover(struct ledger_batch *b, struct ledger_op *op, int rc,
     }
     if (f->spoiled && batch_rebuild(b, false) != 0)
         return b->fatal;
+    /* The batch is whole again: the request alone is refused. */
+    assert(rc < 0 && b->fatal == 0 && b->txn.ret == 0);
     return rc;
 }
 

@@ -1,4 +1,5 @@
 /* Replies: a packed sanhe.Response in malloc'd memory. */
+#include <assert.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ int ledger_reply_pack(const Sanhe__Response *response, struct sh_reply *out)
     if (out->data == NULL)
         return SH_E_INTERNAL;
     out->len = sanhe__response__pack(response, out->data);
+    assert(out->len == len);
     return 0;
 }
 
@@ -36,6 +38,7 @@ int ledger_reply_error(const Sanhe__Request *request, int code, const char *mess
     response.request_id = request != NULL ? request->request_id : NULL;
     error.has_code = true;
     error.code = (Sanhe__ErrorCode)sh_error_wire(code < 0 ? code : SH_E_INTERNAL);
+    assert(error.code > 0); /* an error reply always carries a refusal */
     error.message = (char *)(message != NULL ? message : "");
     response.error = &error;
     return ledger_reply_pack(&response, out);

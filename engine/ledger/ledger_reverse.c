@@ -37,6 +37,10 @@ static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRe
     journal_append(txn, &e);
     if (txn->ret != 0)
         return txn->ret;
+    /* The counter-entry negates every amount of the settlement. */
+    assert(e.seq != 0 && e.kind == JOURNAL_REVERSAL);
+    assert(e.total == -s->breakdown->total && e.fund_total == -s->breakdown->fund_total);
+    assert(e.patient_pays == -s->breakdown->patient_pays && e.fund_count == s->breakdown->n_funds);
     /* The record is protobuf-c's: its strings are freed with it, so ours
      * are put in only while it is packed. */
     char *old_rid = s->reversal_request_id;
@@ -52,6 +56,7 @@ static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRe
     settlement_put(txn, id, rec);
     s->reversal_request_id = old_rid;
     s->reversal_day = old_day;
+    assert(is_reversed(rec) && rec->reversal_journal_seq > rec->journal_seq);
     return txn->ret;
 }
 

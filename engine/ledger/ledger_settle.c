@@ -130,6 +130,7 @@ static int settle_lookup(struct ledger_op *op, const Sanhe__Claim *claim, struct
         w->acc_count =
             accum_year_get(txn, w->person.id, w->policy->year, w->accs, LEDGER_YEAR_ACCS_MAX);
     }
+    assert(w->acc_count <= LEDGER_YEAR_ACCS_MAX);
     if (txn->ret == SH_E_LIMIT_EXCEEDED && txn->mdb_rc == 0)
         return sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
                             "the person has more than %d accumulators in the year",
@@ -174,11 +175,15 @@ static void settle_apply_deltas(struct store_txn *txn, const struct settle_work 
                                 struct settle_deltas *out)
 {
     const struct sh_breakdown *b = &w->breakdown;
+    sh_fen paid = 0;
     out->count = 0;
     for (uint32_t i = 0; i < b->fund_count && i < SH_FUNDS_MAX; i++) {
         const struct sh_fund_result *f = &b->funds[i];
+        assert(f->pay >= 0 && (f->applied || f->pay == 0)); /* a fund without a rule pays 0 */
         if (!f->applied || (f->pay == 0 && f->payable == 0 && f->deductible_met == 0))
             continue;
+        assert(f->payable >= 0 && f->deductible_met >= 0 && f->deductible_met <= f->deductible);
+        paid += f->pay;
         struct accum_delta d = {.year = b->year,
                                 .paid = f->pay,
                                 .payable = f->payable,
@@ -198,6 +203,8 @@ static void settle_apply_deltas(struct store_txn *txn, const struct settle_work 
         out->ptrs[out->count] = m;
         out->count++;
     }
+    /* The deltas pay what the breakdown says the funds pay (ledger_check). */
+    assert(out->count <= b->fund_count && paid == b->fund_total);
 }
 
 static uint64_t settle_journal(struct ledger_op *op, uint64_t id, const Sanhe__Breakdown *b)
@@ -210,6 +217,7 @@ static uint64_t settle_journal(struct ledger_op *op, uint64_t id, const Sanhe__B
         return 0;
     }
     journal_append(op->txn, &e);
+    assert(op->txn->ret != 0 || (e.seq != 0 && e.fund_total == b->fund_total));
     return e.seq;
 }
 
@@ -235,7 +243,14 @@ static int settle_record(struct ledger_op *op, const Sanhe__Claim *claim,
     struct store_txn *txn = op->txn;
     assert(!txn->read_only && w->breakdown.fund_count <= SH_FUNDS_MAX);
     assert(strlen(w->claim.person) == SH_PERSON_ID_LEN); /* checked by the rules */
+    /* The sums of docs/rules.md#invariants, before any figure is written. */
+    const struct sh_breakdown *b = &w->breakdown;
+    assert(b->total == b->out_of_scope + b->over_limit + b->pre_selfpay + b->in_scope);
+    assert(b->total == b->fund_total + b->patient_pays && b->fund_total >= 0);
+    assert(b->patient_pays >= b->out_of_scope + b->over_limit + b->pre_selfpay);
+    assert(b->class_a_total + b->class_b_total + b->class_c_total == b->total);
     uint64_t id = meta_take(txn, STORE_META_NEXT_SETTLEMENT);
+    assert(id != 0 || txn->ret != 0);
     struct settle_deltas deltas;
     settle_apply_deltas(txn, w, &deltas);
     struct convert_breakdown cb;
@@ -292,6 +307,7 @@ int ledger_op_settle(struct ledger_op *op)
     if (rc == 0)
         rc = settle_record(op, req->claim, w, hash);
     settle_work_free(w);
+    assert(rc != 0 || (op->reply.data != NULL && op->reply.len > 0));
     return rc;
 }
 
@@ -310,6 +326,7 @@ int ledger_op_presettle(struct ledger_op *op)
     if (rc == 0) {
         struct convert_breakdown cb;
         convert_breakdown(&w->breakdown, w->policy, true, &cb);
+        assert(cb.msg.trial && cb.msg.total == w->breakdown.total);
         Sanhe__PresettleReply pr = SANHE__PRESETTLE_REPLY__INIT;
         pr.breakdown = &cb.msg;
         Sanhe__Response resp = SANHE__RESPONSE__INIT;

@@ -6,6 +6,7 @@
  * index's mark (index_flush.h: at most a few thousand, all later than the
  * indexed ones) are read from the journal directly.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,9 @@ static struct journal_fund *fund_slot(struct recon_totals *t, const char *fund)
     t->fund_count++;
     memset(&t->funds[i], 0, sizeof t->funds[i]);
     memcpy(t->funds[i].fund, fund, strnlen(fund, SH_ID_MAX - 1));
+    /* Kept sorted by id, each fund once (the reply's order). */
+    assert(t->fund_count <= RECON_FUNDS_MAX);
+    assert(i == 0 || strcmp(t->funds[i - 1].fund, t->funds[i].fund) < 0);
     return &t->funds[i];
 }
 

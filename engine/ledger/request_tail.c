@@ -87,6 +87,7 @@ static int tail_grow(struct request_tail *t)
     free(t->slots);
     t->slots = bigger.slots;
     t->cap = bigger.cap;
+    assert((t->cap & (t->cap - 1)) == 0); /* the probe masks with cap - 1 */
     return 0;
 }
 
@@ -99,6 +100,7 @@ int request_tail_put(struct request_tail *tail, const char *hospital, const char
         return SH_E_INTERNAL; /* keys are checked long before; never here */
     if ((tail->count + 1) * 2 > tail->cap && tail_grow(tail) != 0)
         return SH_E_INTERNAL;
+    assert((tail->count + 1) * 2 <= tail->cap); /* at most half full: a free slot ends a probe */
     struct tail_slot *s = tail_probe(tail, hospital, request_id);
     if (s->seq == 0) {
         memcpy(s->hospital, hospital, hl + 1);

@@ -158,7 +158,8 @@ static uint8_t *request_log_value(const char *hospital, const char *request_id,
         free(buf);
         return NULL;
     }
-    sanhe__request_record__pack(rec, buf + w.len);
+    size_t written = sanhe__request_record__pack(rec, buf + w.len);
+    assert(written == packed && w.len <= REQUEST_LOG_HEAD_MAX);
     *len = w.len + packed;
     return buf;
 }
@@ -171,6 +172,7 @@ void request_put(struct store_txn *txn, struct request_tail *tail, const char *h
         return;
     }
     uint64_t seq = meta_take(txn, STORE_META_NEXT_REQUEST);
+    assert(seq != 0 || txn->ret != 0);
     size_t len = 0;
     uint8_t *value = txn->ret == 0 ? request_log_value(hospital, request_id, rec, &len) : NULL;
     if (value == NULL) {
@@ -183,6 +185,7 @@ void request_put(struct store_txn *txn, struct request_tail *tail, const char *h
     free(value);
     if (txn->ret == 0 && request_tail_put(tail, hospital, request_id, seq) != 0)
         store_txn_fail_code(txn, SH_E_INTERNAL);
+    assert(txn->ret != 0 || request_tail_find(tail, hospital, request_id) == seq);
     /* Every journal entry comes with a record, so this bounds both tails
      * (the journal_day index trails by at most 2 * INDEX_LAG_FLUSH_MAX). */
     if (txn->ret == 0 && request_tail_count(tail) >= INDEX_LAG_MAX / 2)
@@ -332,6 +335,7 @@ int request_check_own(struct ledger_op *op, Sanhe__RequestKind kind,
                memcmp(rec->payload_hash.data, hash, LEDGER_HASH_LEN) == 0 && rec->reply.len > 0) {
         rc = ledger_reply_copy(rec->reply.data, rec->reply.len, &op->reply);
         *replayed = rc == 0;
+        assert(!*replayed || op->reply.len == rec->reply.len); /* byte for byte */
     } else {
         rc = sh_error_set(&op->err, SH_E_REQUEST_ID_REUSED,
                           "request id \"%s\" was already used by %s%s", rid, kind_name(rec->kind),
@@ -347,6 +351,7 @@ void request_put_own(struct ledger_op *op, Sanhe__RequestKind kind,
 {
     assert(op->reply.data != NULL && op->reply.len > 0);
     assert(kind != SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED);
+    assert(hash != NULL && op->request->request_id != NULL && op->request->request_id[0] != '\0');
     Sanhe__RequestRecord rec = SANHE__REQUEST_RECORD__INIT;
     rec.has_kind = true;
     rec.kind = kind;

@@ -1,5 +1,7 @@
 #include "settlement.h"
 
+#include <assert.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,8 @@ void settlement_put(struct store_txn *txn, uint64_t id, const Sanhe__SettlementR
         store_txn_fail_code(txn, SH_E_INTERNAL);
         return;
     }
-    sanhe__settlement_record__pack(rec, buf);
+    size_t packed = sanhe__settlement_record__pack(rec, buf);
+    assert(packed == len && id != 0);
     uint8_t key[8];
     store_key_u64(key, id);
     store_put(txn, STORE_DB_SETTLEMENTS, key, sizeof key, buf, len);
