@@ -97,8 +97,11 @@ static bool batch_queue_empty(const struct net_server *server) { return server->
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request)
 {
     struct batch_queue *q = &server->queue;
+    /* Only a known terminal's writes reach the ledger (conn_input.c). */
+    assert(conn->has_caller && request != NULL && ledger_request_writes(request));
     if (q->len == q->cap && queue_grow(q) != 0)
         return SH_E_INTERNAL;
+    assert(q->len < q->cap);
     struct batch_item *item = &q->items[(q->head + q->len) % q->cap];
     memset(item, 0, sizeof *item);
     item->conn = conn;
@@ -177,8 +180,10 @@ static int batch_apply_all(struct batch_slot *slot)
     int rc = ledger_batch_begin(slot->server->ledger, clock_ms(CLOCK_REALTIME), &batch);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < slot->len && rc == 0; i++)
+    for (size_t i = 0; i < slot->len && rc == 0; i++) {
         rc = ledger_batch_apply(batch, &items[i].caller, items[i].request, &items[i].reply);
+        assert(rc != 0 || items[i].reply.data != NULL); /* answered, or the batch failed */
+    }
     if (rc < 0) {
         ledger_batch_abort(batch);
         return rc;
@@ -269,6 +274,10 @@ static void sync_work(uv_work_t *work)
 /* The oldest batch, now durable (or never to be known so): answered. */
 static void batch_answer(struct net_server *server, struct batch_slot *slot, int sync_rc)
 {
+    /* In commit order; and a committed batch is answered only by a sync that
+     * covers it: never before its data is on disk. */
+    assert(server->slot_count > 0 && slot == slot_at(server, 0));
+    assert(slot->rc < 0 || server->sync_covers > 0);
     int rc = slot->rc < 0 ? slot->rc : sync_rc;
     net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
     net_stats_record_stage1(&server->stats, slot->apply_us, slot->write_us);

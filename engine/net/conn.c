@@ -16,6 +16,7 @@
  * Memory: the conn is freed only when both handles are closed and no batch
  * item holds it, so every callback may use it until then.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ void conn_ref(struct conn *c) { c->refs++; }
 
 void conn_unref(struct conn *c)
 {
+    assert(c->refs > 0);
     c->refs--;
     conn_maybe_free(c);
 }
@@ -57,6 +59,7 @@ void conn_unref(struct conn *c)
 static void conn_on_handle_closed(uv_handle_t *handle)
 {
     struct conn *c = handle->data;
+    assert(c->handles_open > 0);
     c->handles_open--;
     conn_maybe_free(c);
 }
@@ -65,6 +68,7 @@ static void conn_on_handle_closed(uv_handle_t *handle)
 static void conn_uncount(struct conn *c)
 {
     struct net_server *server = c->server;
+    assert(c->over_limit ? server->conns_refusing > 0 : server->conns_counted > 0);
     if (c->over_limit)
         server->conns_refusing--;
     else
@@ -149,6 +153,7 @@ void conn_refuse(struct conn *c, int code, const char *message)
 
 void conn_write_done(struct conn *c)
 {
+    assert(c->inflight > 0 && c->refs > 0); /* a write answered was a write queued */
     c->inflight--;
     if (c->state == CONN_CLOSING && c->inflight == 0)
         conn_shutdown(c, true);

@@ -4,6 +4,7 @@
  * the group-commit queue. Decoding pauses when the connection reaches a limit
  * (conn_input_paused) and resumes from the buffer when it drains.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static int input_reserve(struct conn *c, size_t need)
         c->in = NULL;
         c->in_cap = 0;
     }
+    assert(c->in_pos == 0 && c->in_len <= c->in_cap);
     if (need <= c->in_cap)
         return 0;
     size_t cap = c->in_cap > 0 ? c->in_cap : INPUT_CAP_INITIAL;
@@ -38,6 +40,7 @@ static int input_reserve(struct conn *c, size_t need)
         return -1;
     c->in = in;
     c->in_cap = cap;
+    assert(need <= c->in_cap && c->in_len <= c->in_cap);
     return 0;
 }
 
@@ -101,6 +104,7 @@ static int input_take_frame(struct conn *c)
     size_t used;
     enum frame_status st = frame_decode(p, c->in_len - c->in_pos, max, &request, &used);
     c->in_pos += used;
+    assert(c->in_pos <= c->in_len && (st != FRAME_REQUEST || request != NULL));
     if (st == FRAME_PARTIAL)
         return 0;
     if (st == FRAME_OVERSIZE) {
@@ -141,6 +145,7 @@ static int input_pull(struct conn *c)
     size_t got = 0;
     int rc = tls_session_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len, &got);
     if (rc == TLS_DONE) {
+        assert(got > 0 && got <= c->in_cap - c->in_len);
         c->in_len += got;
         return 1;
     }

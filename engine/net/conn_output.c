@@ -5,6 +5,7 @@
  * in one uv_write. out_bytes counts what the socket has not taken yet; it
  * drives the output backpressure (conn_input_paused).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ static void conn_on_write(uv_write_t *req, int status)
 {
     struct conn_write *w = (struct conn_write *)req;
     struct conn *c = w->conn;
+    assert(c->out_bytes >= w->len);
     c->out_bytes -= w->len;
     free(w);
     if (status < 0) {
@@ -45,6 +47,7 @@ static void conn_send_ciphertext(struct conn *c)
     }
     w->conn = c;
     w->len = tls_session_drain(&c->tls, w->data, pending);
+    assert(w->len <= pending);
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, conn_on_write);
     if (rc != 0) { /* its callback never runs */
@@ -61,6 +64,7 @@ void conn_queue_reply(struct conn *c, const struct sh_reply *reply)
 {
     if ((c->state != CONN_OPEN && c->state != CONN_CLOSING) || reply->data == NULL)
         return;
+    assert(reply->len <= UINT32_MAX); /* a frame's length is 4 bytes */
     size_t need = c->out_len + FRAME_HEADER_BYTES + reply->len;
     if (need > c->out_cap) {
         size_t cap = c->out_cap > 0 ? c->out_cap : 4096;
@@ -77,6 +81,7 @@ void conn_queue_reply(struct conn *c, const struct sh_reply *reply)
     frame_length_put(c->out + c->out_len, (uint32_t)reply->len);
     memcpy(c->out + c->out_len + FRAME_HEADER_BYTES, reply->data, reply->len);
     c->out_len = need;
+    assert(c->out_len <= c->out_cap);
 }
 
 void conn_flush(struct conn *c)

@@ -1,9 +1,11 @@
 #include "frame.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 int frame_error_reply(const char *request_id, int code, const char *message, struct sh_reply *reply)
 {
+    assert(code <= 0 && reply != NULL); /* 0 (no error) or an SH_E_* code */
     Sanhe__Error error = SANHE__ERROR__INIT;
     error.has_code = 1;
     error.code = (Sanhe__ErrorCode)sh_error_wire(code);
@@ -18,7 +20,8 @@ int frame_error_reply(const char *request_id, int code, const char *message, str
         reply->len = 0;
         return SH_E_INTERNAL;
     }
-    sanhe__response__pack(&response, reply->data);
+    size_t packed = sanhe__response__pack(&response, reply->data);
+    assert(packed == reply->len);
     return 0;
 }
 
@@ -35,6 +38,8 @@ enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, San
     if (len - FRAME_HEADER_BYTES < body)
         return FRAME_PARTIAL;
     *consumed = FRAME_HEADER_BYTES + (size_t)body;
+    /* Never past what was received, never past the limit. */
+    assert(*consumed <= len && body <= max);
     *out = sanhe__request__unpack(NULL, body, buf + FRAME_HEADER_BYTES);
     return *out != NULL ? FRAME_REQUEST : FRAME_UNDECODABLE;
 }
@@ -42,6 +47,7 @@ enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, San
 /* Reads a base-128 varint at *p (below end); false when malformed. */
 static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
+    assert(*p <= end);
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
         uint8_t b = *(*p)++;
@@ -77,6 +83,7 @@ static bool field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type
     if (n > (uint64_t)(end - *p))
         return false;
     *p += n;
+    assert(*p <= end);
     return true;
 }
 
@@ -93,6 +100,7 @@ static bool field_find(const uint8_t *p, const uint8_t *end, unsigned number, co
                 return false;
             *value = p;
             *value_len = (size_t)n;
+            assert(*value + *value_len <= end);
             return true;
         }
         if (!field_skip(&p, end, (unsigned)(key & 7)))

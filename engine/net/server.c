@@ -1,4 +1,5 @@
 /* The server's lifetime: create, graceful stop, free. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 /* Every handle of the server is closed: the stop is complete. */
 void server_handle_closed(struct net_server *server)
 {
+    assert(server->handles_open > 0);
     server->handles_open--;
     if (server->handles_open == 0 && server->stop_done != NULL) {
         void (*done)(void *) = server->stop_done;
