@@ -268,10 +268,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(body_is_the_known_bytes),
-        cmocka_unit_test(hash_is_the_known_digest),
-        cmocka_unit_test(hash_covers_the_previous_hash),
-        T(rechain_one_link_is_caught),
+        cmocka_unit_test(body_is_the_known_bytes),       cmocka_unit_test(hash_is_the_known_digest),
+        cmocka_unit_test(hash_covers_the_previous_hash), T(rechain_one_link_is_caught),
         T(rechain_to_the_end_moves_the_anchor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,7 +158,7 @@ static int reply_code(const struct sh_reply *r)
 
 static void middle_of_three_fails_after_writing(void **state)
 {
-    struct fx *a = *state; /* the batch with the failing middle request */
+    struct fx *a = *state;              /* the batch with the failing middle request */
     struct fx *b = fx_new_loaded(0, 0); /* the same batch without it */
     int n = 1;
     for (;; n++) {
@@ -205,9 +205,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
-        T(retry_changing_visit),  T(retry_changing_date),   T(retry_changing_person),
-        T(retry_changing_code),   T(retry_changing_qty),    T(retry_changing_amount),
-        T(retry_changing_lines),  T(retry_changing_target), T(middle_of_three_fails_after_writing),
+        T(retry_changing_visit), T(retry_changing_date),   T(retry_changing_person),
+        T(retry_changing_code),  T(retry_changing_qty),    T(retry_changing_amount),
+        T(retry_changing_lines), T(retry_changing_target), T(middle_of_three_fails_after_writing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
