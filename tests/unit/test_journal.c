@@ -17,7 +17,9 @@
  * store has nothing else to compare with) but changes the last hash, so an
  * anchor kept outside (a bureau's copy of the last hash) exposes it. A chain
  * whose hashes did not cover their predecessors would pass the first and
- * keep the anchor: both tests fail on it.
+ * keep the anchor: both tests fail on it. And an entry whose prev_hash no
+ * longer names its predecessor, every later hash recomputed, is caught by
+ * the check's following of the links alone.
  */
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -264,13 +266,40 @@ static void rechain_to_the_end_moves_the_anchor(void **state)
         fail_msg("an entry changed under an unchanged last hash: the chain anchors nothing");
 }
 
+/* Entry 2 given another prev_hash, and every hash from it on recomputed
+ * (meta's last hash too): each entry is consistent in itself, and only the
+ * link from entry 1 to entry 2 is broken. The check must follow the links. */
+static void rechain_from_a_forged_link_is_caught(void **state)
+{
+    struct fx *f = *state;
+    chain_make(f);
+    struct raw r;
+    raw_open(f, &r);
+    uint8_t prev[LEDGER_HASH_LEN], last[LEDGER_HASH_LEN];
+    for (uint64_t seq = 2; seq <= CHAIN_ENTRIES; seq++) {
+        struct journal_entry e;
+        raw_get_entry(&r, seq, &e);
+        if (seq == 2)
+            e.prev_hash[0] ^= 0x01;
+        else
+            memcpy(e.prev_hash, prev, LEDGER_HASH_LEN);
+        rehash(&e);
+        raw_put_entry(&r, &e);
+        memcpy(prev, e.hash, LEDGER_HASH_LEN);
+    }
+    raw_last_hash(&r, last, prev);
+    raw_close(f, &r);
+    if (fx_check(f) <= 0)
+        fail_msg("entry 2 no longer links to entry 1, and the check did not see it");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(body_is_the_known_bytes),       cmocka_unit_test(hash_is_the_known_digest),
         cmocka_unit_test(hash_covers_the_previous_hash), T(rechain_one_link_is_caught),
-        T(rechain_to_the_end_moves_the_anchor),
+        T(rechain_to_the_end_moves_the_anchor),          T(rechain_from_a_forged_link_is_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
