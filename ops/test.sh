@@ -16,6 +16,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+# The property test's seeds, the fixed one and the fresh one: a failure
+# replays with SANHE_SEED=n.
+grep -ho 'SANHE_SEED=[0-9]* ([a-z]*)' build/Testing/Temporary/LastTest.log | sort -u || true
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSANHE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"

@@ -7,7 +7,8 @@
  * cumulative function, the whole band found from the top, categories found
  * in the fund's order first).
  *
- * The seed is printed; SANHE_SEED=<n> replays a run.
+ * The seed is printed; SANHE_SEED=<n> replays a run. ctest runs it twice:
+ * on a seed drawn afresh, and on a fixed one (tests/CMakeLists.txt).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -893,7 +894,11 @@ int main(void)
         seed = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
     }
     rng_state = seed;
-    printf("SANHE_SEED=%" PRIu64 "\n", seed);
+    /* SANHE_SEED_KIND: how ctest chose it (tests/CMakeLists.txt). */
+    const char *kind = getenv("SANHE_SEED_KIND");
+    printf("SANHE_SEED=%" PRIu64 " (%s)\n", seed,
+           kind != NULL && *kind != '\0' ? kind
+                                         : (env != NULL && *env != '\0' ? "given" : "fresh"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_claims),
     };
