@@ -25,7 +25,7 @@ mutant payload-hash-no-visit engine/ledger/requests.c \
     "$LEDGER_T" "$LEDGER_R"
 # A request failing after its writes: the rebuilt batch replays none of the earlier ones...
 mutant rollback-replays-nothing engine/ledger/ledger_batch.c \
-    's/for (size_t i = 0; i < b->log_len \&\& rc == 0; i++) {/for (size_t i = 0; i < 0 \&\& rc == 0; i++) {/' \
+    's/for (size_t i = 0; i < b->log_len \&\& rc == 0; i++) {/for (size_t i = 0; i < b->log_len \&\& rc != 0; i++) {/' \
     "$LEDGER_T" "$LEDGER_R"
 # ... or all but the first ...
 mutant rollback-skips-the-first engine/ledger/ledger_batch.c \
@@ -37,7 +37,7 @@ mutant rollback-never-rebuilds engine/ledger/ledger_batch.c \
     "$LEDGER_T" "$LEDGER_R"
 # A request that wrote and then refused, its transaction still healthy, is not seen as spoiled.
 mutant rollback-ignores-writes engine/ledger/ledger_batch.c \
-    's/f->spoiled = b->txn.ret != 0 || b->txn.writes != writes;/f->spoiled = b->txn.ret != 0;/' \
+    's/f->spoiled = b->txn.ret != 0 || b->txn.writes != writes;/f->spoiled = b->txn.ret != 0 || b->txn.writes < writes;/' \
     "$LEDGER_T" "$LEDGER_R"
 # The client takes a reply whose request id is a prefix of the pending one...
 mutant client-reply-prefix hospital-client/lib/call.c \
@@ -67,7 +67,7 @@ mutant base-not-reduced engine/core/sh_rules.c \
     's/out->in_scope - paid, \&out->funds\[f\]);/out->in_scope, \&out->funds[f]);/' \
     "$RULES_T" "$RULES_R"
 mutant price-cap-ignored engine/core/sh_rules.c \
-    's/sh_fen over = cap >= 0 ? max_fen(0, line->amount - cap) : 0;/sh_fen over = 0;/' \
+    's/sh_fen over = cap >= 0 ? max_fen(0, line->amount - cap) : 0;/sh_fen over = cap >= 0 ? max_fen(0, cap - line->amount) : 0;/' \
     "$RULES_T" "$RULES_R"
 mutant item-selfpay-ignored engine/core/sh_rules.c \
     's/int32_t bp = item->selfpay_bp >= 0 ? item->selfpay_bp : class_b_selfpay_bp;/int32_t bp = class_b_selfpay_bp;/' \
@@ -87,7 +87,7 @@ mutant check-ignores-links engine/ledger/ledger_check_journal.c \
     's/if (memcmp(e.prev_hash, w->prev, LEDGER_HASH_LEN) != 0)/if (0)/' \
     "$LEDGER_T" "$LEDGER_R"
 mutant check-ignores-last-hash engine/ledger/ledger_check_journal.c \
-    's/|| memcmp(last, w->prev, LEDGER_HASH_LEN) != 0)/)/' \
+    's/|| memcmp(last, w->prev, LEDGER_HASH_LEN) != 0)/|| memcmp(last, w->prev, 1) != 0)/' \
     "$LEDGER_T" "$LEDGER_R"
 mutant cancelled-id-reused engine/ledger/requests.c \
     's/if (rec->kind == SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED) {/if (0) {/' \

@@ -293,13 +293,35 @@ static void rechain_from_a_forged_link_is_caught(void **state)
         fail_msg("entry 2 no longer links to entry 1, and the check did not see it");
 }
 
+/* The last hash in meta one bit off: the chain no longer ends where meta
+ * says it does. */
+static void last_hash_changed_is_caught(void **state)
+{
+    struct fx *f = *state;
+    chain_make(f);
+    struct raw r;
+    raw_open(f, &r);
+    uint8_t last[LEDGER_HASH_LEN], set[LEDGER_HASH_LEN];
+    raw_last_hash(&r, last, NULL);
+    memcpy(set, last, sizeof set);
+    set[LEDGER_HASH_LEN - 1] ^= 0x01;
+    raw_last_hash(&r, last, set);
+    raw_close(f, &r);
+    if (fx_check(f) <= 0)
+        fail_msg("meta's last hash is not the last entry's, and the check did not see it");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(body_is_the_known_bytes),       cmocka_unit_test(hash_is_the_known_digest),
-        cmocka_unit_test(hash_covers_the_previous_hash), T(rechain_one_link_is_caught),
-        T(rechain_to_the_end_moves_the_anchor),          T(rechain_from_a_forged_link_is_caught),
+        cmocka_unit_test(body_is_the_known_bytes),
+        cmocka_unit_test(hash_is_the_known_digest),
+        cmocka_unit_test(hash_covers_the_previous_hash),
+        T(rechain_one_link_is_caught),
+        T(rechain_to_the_end_moves_the_anchor),
+        T(rechain_from_a_forged_link_is_caught),
+        T(last_hash_changed_is_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
