@@ -20,7 +20,11 @@
 #    at 5,000/s and 10,000/s (sanhe_mix: settle, presettle, reverse, query,
 #    eligibility), then on fresh 10k data with durable = false
 #    (sanhe_nosync: the ledger without the disk's syncs).
-# 5. Parity: the 10k and the 10M engines side by side, each on the data its
+# 5. The peer (pg_peer, bench/pg_peer.sh): a settle's writes as one
+#    PostgreSQL transaction, synchronous_commit = on, with the first roster's
+#    persons (at most 1M), open-loop pgbench --rate at the sweeps' rates
+#    until a step does not keep up, then one closed-loop step.
+#    Parity: the 10k and the 10M engines side by side, each on the data its
 #    sweep left, visited in turns at 1,000/s, 5,000/s and 10,000/s
 #    (sanhe_parity; see parity()).
 # 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there
@@ -51,7 +55,10 @@
 #   SANHE_BENCH_FULL_MIX_RATES its offered rates, requests/s [5000 10000]
 #   SANHE_BENCH_PARITY_RATES  parity's offered rates, requests/s [1000 5000 10000]
 #   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster and rate [3]
+#   SANHE_BENCH_PG       run the PostgreSQL peer (0: not) [1]
+#   SANHE_BENCH_PG_S     the most the peer may take, seconds [90]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1140]
+#   SANHE_BENCH_RESULTS  where the JSON and the plots go [bench/results]
 set -eu
 
 NAME=run
@@ -78,8 +85,10 @@ FULL_MIX_S=60
 PARITY_RATES=${SANHE_BENCH_PARITY_RATES:-"1000 5000 10000"}
 PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 PARITY_WARM_S=5
+PG=${SANHE_BENCH_PG:-1}
+PG_S=${SANHE_BENCH_PG_S:-90}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
-RESULTS=$ROOT/bench/results
+RESULTS=${SANHE_BENCH_RESULTS:-$ROOT/bench/results}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 DATAGEN=$BUILD/bin/sanhe-datagen
@@ -358,6 +367,27 @@ parity() {
     engine_stop
 }
 
+# ---- The peer: PostgreSQL ------------------------------------------------------------------
+# pg_peer: bench/pg_peer.sh with the sweeps' step and warm-up, its runs
+# (kinds pg_peer and pg_peer_max) beside the others'.
+pg_peer() {
+    [ "$PG" != 0 ] || return 0
+    left=$((BUDGET_S - $(elapsed)))
+    if [ "$left" -lt 45 ]; then
+        say "pg_peer: out of time, not run"
+        return 0
+    fi
+    secs=$PG_S
+    [ "$secs" -le "$left" ] || secs=$left
+    persons=$FIRST_ROSTER
+    [ "$persons" -le 1000000 ] || persons=1000000
+    say "pg_peer: PostgreSQL, $persons persons, $secs s at most"
+    # shellcheck disable=SC2086 # a list of rates
+    SANHE_BENCH_PG_S=$secs SANHE_BENCH_PG_PERSONS=$persons SANHE_BENCH_STEP_S=$STEP_S \
+        SANHE_BENCH_WARMUP=$WARMUP child $((secs + 60)) "$ROOT/bench/pg_peer.sh" "$WORK/runs" \
+        $RATES || say "pg_peer failed"
+}
+
 # ---- The result ---------------------------------------------------------------------------
 machine_json() {
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -451,6 +481,8 @@ summary_table() {
             | "sanhe_mix \(.persons) persons (\(.op_mix | to_entries | map("\(.key) \(.value)") | join(", "))) at \(.offered_per_s)/s: achieved \(.achieved_per_s)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors_total) errors, \(.substituted) substituted; p50/p99 us by op: \(.by_op | to_entries | map("\(.key) \(.value.p50_us)/\(.value.p99_us)") | join(", "))"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered (with p99 <= 100 ms: \(.bounded_max_settles_per_s) at \(.bounded_at_offered_per_s)/s); at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
+          (.summary.pg_peer // empty
+            | "pg_peer (PostgreSQL, synchronous_commit = on, \(.connections) connections, \(.persons) persons): max \(.max_durable_settles_per_s) settles/s (open loop \(.open_loop_max_per_s) at \(.open_loop_at_offered_per_s)/s, closed loop \(.closed_loop_per_s)); at 1k/s p50 \(.p50_us_at_1k_per_s) us, p99 \(.p99_us_at_1k_per_s) us; sanhe max over it x\(.sanhe_max_over_pg_max), its p99 at 1k/s over sanhe x\(.pg_p99_over_sanhe_p99_at_1k)"),
           (.machine.disk_fsync.patterns // empty
             | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us")' "$1"
 }
@@ -489,5 +521,6 @@ make_certs
 rules_core
 ledger_commit
 for n in $ROSTERS; do roster "$n"; done
+pg_peer
 parity
 report
