@@ -259,7 +259,10 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
     return do_write(fd, &iov, 1, off);
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int iovcnt) { return do_write(fd, iov, iovcnt, -1); }
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    return do_write(fd, iov, iovcnt, -1);
+}
 
 ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
@@ -309,7 +312,8 @@ int fallocate(int fd, int mode, off_t off, off_t len)
     return real_.fallocate(fd, mode, off, len);
 }
 
-/* ---- The recorder ------------------------------------------------------------------------------ */
+/* ---- The recorder ------------------------------------------------------------------------------
+ */
 
 int pc_record_start(const char *dir)
 {

@@ -61,8 +61,8 @@ static int lay(const struct pc_log *log, const struct pc_event *e, uint64_t from
 }
 
 /* One page of a pending write, [from, to) of it: kept, lost or torn. */
-static int lay_page(const struct pc_log *log, const struct pc_event *e, uint64_t from,
-                    uint64_t to, enum pc_fate fate, uint64_t *rng, struct pc_image *img,
+static int lay_page(const struct pc_log *log, const struct pc_event *e, uint64_t from, uint64_t to,
+                    enum pc_fate fate, uint64_t *rng, struct pc_image *img,
                     struct pc_state_stats *st)
 {
     uint32_t dice = fate == PC_FATE_KEPT ? 0 : fate == PC_FATE_LOST ? 1 : crash_rng_below(rng, 3);

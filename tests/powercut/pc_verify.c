@@ -20,7 +20,10 @@ static void fail(struct pc_verdict *v, const char *fmt, ...)
     }
 }
 
-static bool acked_before(const struct pc_request *r, size_t c) { return r->acked && r->ack_event < c; }
+static bool acked_before(const struct pc_request *r, size_t c)
+{
+    return r->acked && r->ack_event < c;
+}
 
 struct check_ctx {
     struct pc_verdict *v;
@@ -159,8 +162,8 @@ static void check_replays(struct ledger *ledger, const struct pc_work *w, size_t
 static void check_fresh(struct ledger *ledger, struct pc_verdict *v, struct pc_verify_stats *st)
 {
     uint64_t rng = 42;
-    struct sh_caller caller = {.terminal = "counter-0", .hospital = "H330424001",
-                               .role = SH_ROLE_COUNTER};
+    struct sh_caller caller = {
+        .terminal = "counter-0", .hospital = "H330424001", .role = SH_ROLE_COUNTER};
     Sanhe__Request *req = crash_req_settle(&rng, "pc-fresh-after-recovery", caller.hospital);
     struct sh_reply reply = {0};
     int rc = req != NULL ? ledger_handle(ledger, &caller, req, PC_NOW_MS + 20000000, &reply) : -1;

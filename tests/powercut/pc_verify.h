@@ -28,10 +28,10 @@ struct pc_verdict {
 
 struct pc_verify_stats {
     uint64_t opened, checks;
-    uint64_t settles_found;   /* acknowledged settles found with their breakdown */
-    uint64_t undos_found;     /* acknowledged undos found reversed */
-    uint64_t replays_same;    /* resent acknowledged requests answered byte for byte */
-    uint64_t fresh_settles;   /* new settles committed after recovery */
+    uint64_t settles_found; /* acknowledged settles found with their breakdown */
+    uint64_t undos_found;   /* acknowledged undos found reversed */
+    uint64_t replays_same;  /* resent acknowledged requests answered byte for byte */
+    uint64_t fresh_settles; /* new settles committed after recovery */
 };
 
 /* Recovers the store in dir (holding the state of a crash at event c) and

@@ -19,7 +19,8 @@ struct Sanhe__Response *pc_unpack(const uint8_t *data, size_t len)
     return sanhe__response__unpack(NULL, len, data);
 }
 
-/* ---- The pipeline (engine/net/batch.c's order) ------------------------------------------------ */
+/* ---- The pipeline (engine/net/batch.c's order) ------------------------------------------------
+ */
 
 struct pipe {
     struct pc_work *w;
@@ -53,7 +54,7 @@ static void *pipe_syncer(void *arg)
         while (!p->stop && p->committed == p->synced)
             pthread_cond_wait(&p->cond, &p->lock);
         if (p->committed == p->synced)
-            break; /* stopped, nothing left */
+            break;                      /* stopped, nothing left */
         uint32_t covers = p->committed; /* every batch committed when it starts */
         p->sync_running = true;
         pthread_mutex_unlock(&p->lock);
@@ -71,7 +72,8 @@ static void *pipe_syncer(void *arg)
     return NULL;
 }
 
-/* ---- Requests ---------------------------------------------------------------------------------- */
+/* ---- Requests ----------------------------------------------------------------------------------
+ */
 
 static struct pc_request *req_add(struct pc_work *w, uint32_t batch)
 {
@@ -209,7 +211,8 @@ static int req_answered(struct pc_work *w, struct pc_request *r, struct sh_reply
     return 0;
 }
 
-/* ---- The run -------------------------------------------------------------------------------------- */
+/* ---- The run
+ * -------------------------------------------------------------------------------------- */
 
 static int load_reference(struct pc_work *w, struct ledger *ledger)
 {

@@ -43,11 +43,11 @@ struct pc_request {
     struct Sanhe__Request *request; /* owned */
     uint8_t *reply;                 /* the reply given (malloc'd) */
     size_t reply_len;
-    bool ok;          /* the reply is not an error */
-    uint32_t batch;   /* the batch it was applied in (the load: 0) */
-    bool acked;       /* handed out */
-    size_t ack_event; /* the recorder's event index of its acknowledgement */
-    int op;           /* Sanhe__Request__OpCase */
+    bool ok;                /* the reply is not an error */
+    uint32_t batch;         /* the batch it was applied in (the load: 0) */
+    bool acked;             /* handed out */
+    size_t ack_event;       /* the recorder's event index of its acknowledgement */
+    int op;                 /* Sanhe__Request__OpCase */
     uint64_t settlement_id; /* settle: what it made; reverse/cancel: what it undid (0: none) */
     bool undid;             /* reverse or cancel that reversed a settlement */
     bool retry;             /* the same request id as an earlier one */
@@ -60,9 +60,9 @@ struct pc_work {
     struct pc_request *reqs;
     size_t n, cap;
     uint32_t batches;
-    size_t *batch_first; /* batch b's requests: [batch_first[b], batch_first[b + 1]) */
-    size_t load_ack_event; /* the reference data's acknowledgement */
-    struct ledger_info info; /* at the end */
+    size_t *batch_first;         /* batch b's requests: [batch_first[b], batch_first[b + 1]) */
+    size_t load_ack_event;       /* the reference data's acknowledgement */
+    struct ledger_info info;     /* at the end */
     uint64_t retries_same_bytes; /* retries during the run answered byte for byte */
 };
 

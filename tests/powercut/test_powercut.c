@@ -87,7 +87,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* ---- Crash points ------------------------------------------------------------------------------ */
+/* ---- Crash points ------------------------------------------------------------------------------
+ */
 
 /* The points around each sync and acknowledgement after the reference
  * data's: just before a sync starts, just before it returns (the most
@@ -98,8 +99,8 @@ static size_t crash_points(const struct pc_log *log, size_t start, size_t **out)
     size_t *p = malloc((log->n + 2) * sizeof *p), n = 0;
     assert_non_null(p);
     for (size_t c = start; c <= log->n; c++) {
-        bool before = c < log->n && (log->events[c].kind == PC_SYNC_BEGIN ||
-                                     log->events[c].kind == PC_SYNC_END);
+        bool before = c < log->n &&
+                      (log->events[c].kind == PC_SYNC_BEGIN || log->events[c].kind == PC_SYNC_END);
         bool after = log->events[c - 1].kind == PC_SYNC_END || log->events[c - 1].kind == PC_ACK;
         if (before || after || c == log->n)
             p[n++] = c;
@@ -108,7 +109,8 @@ static size_t crash_points(const struct pc_log *log, size_t start, size_t **out)
     return n;
 }
 
-/* ---- The run ------------------------------------------------------------------------------------ */
+/* ---- The run ------------------------------------------------------------------------------------
+ */
 
 struct totals {
     uint32_t states, violating, distinct;
@@ -263,8 +265,9 @@ static void run(void **state)
     assert_int_equal(mkdir(rec, 0700), 0);
     printf("powercut: mode %s%s, seed %" PRIu64 ", fresh seed %" PRIu64
            " (SANHE_POWERCUT_SEED, SANHE_POWERCUT_FRESH_SEED repeat it)\n",
-           mode_name(opt.mode), opt.drop_synced ? ", harness broken: last synced write dropped" : "",
-           opt.seed, opt.fresh_seed);
+           mode_name(opt.mode),
+           opt.drop_synced ? ", harness broken: last synced write dropped" : "", opt.seed,
+           opt.fresh_seed);
 
     struct pc_work w;
     double t0 = now_s();
@@ -292,8 +295,9 @@ static void run(void **state)
             seed = opt.seed;
         } else { /* anywhere after the reference data, random fates */
             uint64_t r = opt.fresh_seed ^ (0xd1b54a32d192ed03ull * (k + 1));
-            c = crash_rng_below(&r, 2) ? points[crash_rng_below(&r, (uint32_t)np)]
-                                       : start + crash_rng_below(&r, (uint32_t)(log->n - start + 1));
+            c = crash_rng_below(&r, 2)
+                    ? points[crash_rng_below(&r, (uint32_t)np)]
+                    : start + crash_rng_below(&r, (uint32_t)(log->n - start + 1));
             fate = PC_FATE_RANDOM;
             seed = opt.fresh_seed;
         }
@@ -370,9 +374,9 @@ int main(int argc, char **argv)
     opt.seed = env_u64("SANHE_POWERCUT_SEED", SEED_FIXED);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    opt.fresh_seed = env_u64("SANHE_POWERCUT_FRESH_SEED",
-                             ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^
-                                 ((uint64_t)getpid() << 32));
+    opt.fresh_seed =
+        env_u64("SANHE_POWERCUT_FRESH_SEED", ((uint64_t)ts.tv_sec * 1000003u) ^
+                                                 (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {cmocka_unit_test(run)};
     return cmocka_run_group_tests(tests, NULL, NULL);
