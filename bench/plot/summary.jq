@@ -63,8 +63,9 @@
 
 def kept_up: .achieved_per_s >= 0.9 * .offered_per_s
   and (.errors_total * 100 <= (.requests.scheduled // 0));
-# A step that kept up may still have been a growing queue (achieved 94 %,
-# p50 0.68 s in run 13): the bounded figures also ask for p99 within this.
+# A step that kept up may still have been a growing queue (over 90 %
+# answered, p50 over half a second): the bounded figures also ask for p99
+# within this.
 def bound_p99_us: 100000;
 def bounded: kept_up and .p99_us != null and .p99_us <= bound_p99_us;
 def settles_per_s:
