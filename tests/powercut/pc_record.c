@@ -1,6 +1,7 @@
 /* The recorder (pc_record.h). */
 #include "pc_record.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -315,6 +316,29 @@ int fallocate(int fd, int mode, off_t off, off_t len)
 /* ---- The recorder ------------------------------------------------------------------------------
  */
 
+/* Reads an existing file of the directory as the base of a new file. */
+static int base_add(const char *name)
+{
+    char path[PATH_MAX + 72];
+    snprintf(path, sizeof path, "%s/%s", rec_dir, name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || strcmp(name, "lock.mdb") == 0)
+        return 0;
+    if (log_.file_count == PC_FILES_MAX || seen_count == SEEN_MAX)
+        return -1;
+    int f = log_.file_count++;
+    snprintf(log_.files[f], sizeof log_.files[f], "%s", name);
+    seen[seen_count++] = (struct seen){st.st_dev, st.st_ino, f};
+    log_.base[f] = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    log_.base_len[f] = (uint64_t)st.st_size;
+    FILE *in = fopen(path, "rb");
+    size_t got =
+        in != NULL && log_.base[f] != NULL ? fread(log_.base[f], 1, (size_t)st.st_size, in) : 0;
+    if (in != NULL)
+        fclose(in);
+    return got == (size_t)st.st_size ? 0 : -1;
+}
+
 int pc_record_start(const char *dir)
 {
     real_init();
@@ -326,7 +350,16 @@ int pc_record_start(const char *dir)
     arena_cap = 0;
     seen_count = 0;
     sync_next = 0;
+    int rc = 0;
+    DIR *d = opendir(rec_dir);
+    for (struct dirent *e = d != NULL ? readdir(d) : NULL; e != NULL && rc == 0; e = readdir(d))
+        if (e->d_name[0] != '.')
+            rc = base_add(e->d_name);
+    if (d != NULL)
+        closedir(d);
     pthread_mutex_unlock(&lock);
+    if (d == NULL || rc != 0)
+        return -1;
     atomic_store(&recording, true);
     return 0;
 }
@@ -338,6 +371,8 @@ const struct pc_log *pc_record_log(void) { return &log_; }
 void pc_record_free(void)
 {
     pc_record_stop();
+    for (int f = 0; f < PC_FILES_MAX; f++)
+        free(log_.base[f]);
     free(log_.events);
     free(log_.arena);
     memset(&log_, 0, sizeof log_);

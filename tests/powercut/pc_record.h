@@ -52,6 +52,10 @@ struct pc_log {
     uint64_t arena_len;
     char files[PC_FILES_MAX][64]; /* names inside the directory */
     int file_count;
+    /* What each file held when the recording started (on disk then: the
+     * caller starts on a store whose writes were all synced). */
+    uint8_t *base[PC_FILES_MAX];
+    uint64_t base_len[PC_FILES_MAX];
     /* Calls the model does not cover, on a recorded file (the run fails
      * when any is nonzero): msync (any, while recording), ftruncate,
      * fallocate, a failed sync, a short write. */
@@ -61,7 +65,9 @@ struct pc_log {
     uint64_t writes, write_bytes, syncs, vectored;
 };
 
-/* Starts recording the files of dir (an existing directory). */
+/* Starts recording the files of dir (an existing directory). The files
+ * already there (but lock.mdb) are read as the log's base: the state every
+ * crash starts from. */
 int pc_record_start(const char *dir);
 /* Stops; the log stays readable until pc_record_free. */
 void pc_record_stop(void);

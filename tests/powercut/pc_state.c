@@ -113,6 +113,14 @@ int pc_state_build(const struct pc_log *log, size_t c, enum pc_fate fate, uint64
     memset(st, 0, sizeof *st);
     if (c > log->n)
         return -1;
+    for (int f = 0; f < log->file_count; f++)
+        if (log->base_len[f] > 0) {
+            img->data[f] = malloc(log->base_len[f]);
+            if (img->data[f] == NULL)
+                return -1;
+            memcpy(img->data[f], log->base[f], log->base_len[f]);
+            img->len[f] = log->base_len[f];
+        }
     size_t mark[PC_FILES_MAX];
     durable_marks(log, c, mark);
     size_t dropped = SIZE_MAX;

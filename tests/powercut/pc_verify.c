@@ -159,14 +159,11 @@ static void check_replays(struct ledger *ledger, const struct pc_work *w, size_t
 }
 
 /* Check 4: the store still takes a write. */
-static void check_fresh(struct ledger *ledger, struct pc_verdict *v, struct pc_verify_stats *st)
+static void check_fresh(struct ledger *ledger, const struct pc_work *w, struct pc_verdict *v,
+                        struct pc_verify_stats *st)
 {
-    uint64_t rng = 42;
-    struct sh_caller caller = {
-        .terminal = "counter-0", .hospital = "H330424001", .role = SH_ROLE_COUNTER};
-    Sanhe__Request *req = crash_req_settle(&rng, "pc-fresh-after-recovery", caller.hospital);
     struct sh_reply reply = {0};
-    int rc = req != NULL ? ledger_handle(ledger, &caller, req, PC_NOW_MS + 20000000, &reply) : -1;
+    int rc = ledger_handle(ledger, &w->fresh_caller, w->fresh, PC_NOW_MS + 20000000, &reply);
     Sanhe__Response *got = rc == 0 ? pc_unpack(reply.data, reply.len) : NULL;
     if (got == NULL || got->error != NULL)
         fail(v, "a new settle after recovery failed: %s",
@@ -175,7 +172,6 @@ static void check_fresh(struct ledger *ledger, struct pc_verdict *v, struct pc_v
         st->fresh_settles++;
     if (got != NULL)
         sanhe__response__free_unpacked(got, NULL);
-    sanhe__request__free_unpacked(req, NULL);
     free(reply.data);
 }
 
@@ -200,7 +196,7 @@ void pc_verify(const struct pc_work *w, size_t c, const char *dir, struct pc_ver
     }
     if (v->violations == 0) {
         check_replays(ledger, w, c, v, st);
-        check_fresh(ledger, v, st);
+        check_fresh(ledger, w, v, st);
         run_check(ledger, "after the resent requests and a new settle", v, st);
     }
     ledger_close(ledger);

@@ -75,7 +75,7 @@ static void *pipe_syncer(void *arg)
 /* ---- Requests ----------------------------------------------------------------------------------
  */
 
-static struct pc_request *req_add(struct pc_work *w, uint32_t batch)
+struct pc_request *pc_req_add(struct pc_work *w, uint32_t batch)
 {
     if (w->n == w->cap)
         return NULL;
@@ -85,7 +85,7 @@ static struct pc_request *req_add(struct pc_work *w, uint32_t batch)
     return r;
 }
 
-static Sanhe__Request *req_copy(const Sanhe__Request *req)
+Sanhe__Request *pc_req_copy(const Sanhe__Request *req)
 {
     size_t len = sanhe__request__get_packed_size(req);
     uint8_t *buf = malloc(len > 0 ? len : 1);
@@ -120,7 +120,7 @@ static int req_make(struct pc_work *w, uint64_t *rng, struct pc_request *r)
         of = req_pick(w, rng, SANHE__REQUEST__OP_SETTLE);
         if (of != NULL) { /* a retry of a settle */
             r->caller = of->caller;
-            r->request = req_copy(of->request);
+            r->request = pc_req_copy(of->request);
             r->retry = true;
         }
     } else if (dice >= 72 && dice < 86) {
@@ -145,7 +145,7 @@ static int req_make(struct pc_work *w, uint64_t *rng, struct pc_request *r)
         of = req_pick(w, rng, op);
         if (of != NULL) { /* a retry of an undo */
             r->caller = of->caller;
-            r->request = req_copy(of->request);
+            r->request = pc_req_copy(of->request);
             r->retry = true;
         } else { /* a cancel of a settle never sent */
             char ghost[48];
@@ -174,9 +174,18 @@ static int req_make(struct pc_work *w, uint64_t *rng, struct pc_request *r)
 /* Keeps the reply; checks a retry against the reply it repeats. */
 static int req_answered(struct pc_work *w, struct pc_request *r, struct sh_reply *reply)
 {
-    r->reply = reply->data;
-    r->reply_len = reply->len;
-    reply->data = NULL;
+    int rc = pc_req_answered(w, r, reply->data, reply->len);
+    return rc;
+}
+
+int pc_req_answered(struct pc_work *w, struct pc_request *r, const uint8_t *data, size_t len)
+{
+    r->reply = malloc(len > 0 ? len : 1);
+    if (r->reply == NULL)
+        return -1;
+    if (len > 0)
+        memcpy(r->reply, data, len);
+    r->reply_len = len;
     Sanhe__Response *resp = pc_unpack(r->reply, r->reply_len);
     if (resp == NULL) {
         fprintf(stderr, "powercut: a reply does not decode\n");
@@ -196,9 +205,10 @@ static int req_answered(struct pc_work *w, struct pc_request *r, struct sh_reply
     sanhe__response__free_unpacked(resp, NULL);
     if (!r->retry)
         return 0;
-    for (size_t i = 0; i + 1 < w->n; i++) {
+    for (size_t i = 0; i < w->n; i++) {
         const struct pc_request *o = &w->reqs[i];
-        if (o->retry || !o->ok || strcmp(o->request->request_id, r->request->request_id) != 0 ||
+        if (o == r || o->reply == NULL || o->retry || !o->ok ||
+            strcmp(o->request->request_id, r->request->request_id) != 0 ||
             strcmp(o->caller.hospital, r->caller.hospital) != 0)
             continue;
         if (o->reply_len != r->reply_len || memcmp(o->reply, r->reply, r->reply_len) != 0) {
@@ -225,13 +235,13 @@ static int load_reference(struct pc_work *w, struct ledger *ledger)
     Sanhe__LoadRequest load = SANHE__LOAD_REQUEST__INIT;
     struct sh_error err = {0};
     int rc = sh_json_to_load(doc, &load, &err);
-    struct pc_request *r = req_add(w, 0);
+    struct pc_request *r = pc_req_add(w, 0);
     if (rc == 0 && r != NULL) {
         Sanhe__Request req = SANHE__REQUEST__INIT;
         req.request_id = "load";
         req.op_case = SANHE__REQUEST__OP_LOAD;
         req.load = &load;
-        r->request = req_copy(&req);
+        r->request = pc_req_copy(&req);
         r->caller.role = SH_ROLE_ADMIN;
         snprintf(r->caller.terminal, sizeof r->caller.terminal, "admin");
         r->op = SANHE__REQUEST__OP_LOAD;
@@ -261,7 +271,7 @@ static int run_batch(struct pc_work *w, struct pipe *p, uint32_t b, uint64_t *rn
     int rc = ledger_batch_begin(p->ledger, PC_NOW_MS + (int64_t)b * 1000, &batch);
     uint32_t size = 1 + crash_rng_below(rng, PC_BATCH_MAX);
     for (uint32_t i = 0; rc == 0 && i < size; i++) {
-        struct pc_request *r = req_add(w, b);
+        struct pc_request *r = pc_req_add(w, b);
         if (r == NULL || req_make(w, rng, r) != 0)
             rc = -1;
         struct sh_reply reply = {0};
@@ -329,6 +339,12 @@ int pc_work_run(struct pc_work *w, const char *dir, enum pc_mode mode, uint32_t 
     bool threaded = rc == 0 && mode != PC_MODE_SERIAL;
     if (threaded && pthread_create(&syncer, NULL, pipe_syncer, &p) != 0)
         rc = -1, threaded = false;
+    uint64_t fresh_rng = 42;
+    w->fresh_caller = (struct sh_caller){.terminal = "counter-0", .role = SH_ROLE_COUNTER};
+    snprintf(w->fresh_caller.hospital, sizeof w->fresh_caller.hospital, "%s", hospitals[0]);
+    w->fresh = crash_req_settle(&fresh_rng, "pc-fresh-after-recovery", hospitals[0]);
+    if (w->fresh == NULL)
+        rc = -1;
     uint64_t rng = seed;
     for (uint32_t b = 1; rc == 0 && b <= batches; b++) {
         rc = run_batch(w, &p, b, &rng);
@@ -361,5 +377,6 @@ void pc_work_free(struct pc_work *w)
     }
     free(w->reqs);
     free(w->batch_first);
+    sanhe__request__free_unpacked(w->fresh, NULL);
     memset(w, 0, sizeof *w);
 }

@@ -36,6 +36,7 @@ enum pc_mode {
     PC_MODE_PIPELINED = 0, /* the server's group commit (engine/net/batch.c) */
     PC_MODE_SERIAL,        /* ledger_batch_commit: commit and sync in line */
     PC_MODE_ACK_EARLY,     /* broken on purpose: replies handed out before the sync */
+    PC_MODE_SERVER,        /* the server itself, in process, over TLS (pc_server.c) */
 };
 
 struct pc_request {
@@ -64,6 +65,10 @@ struct pc_work {
     size_t load_ack_event;       /* the reference data's acknowledgement */
     struct ledger_info info;     /* at the end */
     uint64_t retries_same_bytes; /* retries during the run answered byte for byte */
+    /* A settle never sent during the run: recovery's check that the store
+     * still takes a write (valid for the run's reference data). */
+    struct Sanhe__Request *fresh;
+    struct sh_caller fresh_caller;
 };
 
 /* Runs batches of the workload in mode on a new durable store in dir
@@ -72,6 +77,18 @@ struct pc_work {
 int pc_work_run(struct pc_work *w, const char *dir, enum pc_mode mode, uint32_t batches,
                 uint64_t seed);
 void pc_work_free(struct pc_work *w);
+
+/* The same with the requests sent over TLS to the real server
+ * (net_server_create, engine/net/batch.c) running in this process, on a
+ * store made by `sanhe-engine load` (tests/net's fixture, cases/01):
+ * rounds of pipelined requests on two counters' connections; a reply is
+ * acknowledged when the client has read it. */
+int pc_server_run(struct pc_work *w, uint32_t rounds, uint64_t seed);
+
+/* For pc_server.c: the shared steps of both runs. */
+struct pc_request *pc_req_add(struct pc_work *w, uint32_t batch);
+int pc_req_answered(struct pc_work *w, struct pc_request *r, const uint8_t *reply, size_t len);
+struct Sanhe__Request *pc_req_copy(const struct Sanhe__Request *req);
 
 /* The request's Response, unpacked (NULL when the bytes do not decode). */
 struct Sanhe__Response *pc_unpack(const uint8_t *data, size_t len);
