@@ -20,10 +20,15 @@
 #    at 5,000/s and 10,000/s (sanhe_mix: settle, presettle, reverse, query,
 #    eligibility), then on fresh 10k data with durable = false
 #    (sanhe_nosync: the ledger without the disk's syncs).
-# 5. Parity: the 10k and the 10M engines side by side, each on the data its
+# 5. The peer (pg_peer, bench/pg_peer.sh): a settle's writes as one
+#    PostgreSQL transaction, synchronous_commit = on, with the first roster's
+#    persons (at most 1M), open-loop pgbench --rate at the sweeps' rates
+#    until a step does not keep up, then one closed-loop step.
+#    Parity: the 10k and the 10M engines side by side, each on the data its
 #    sweep left, visited in turns at 1,000/s, 5,000/s and 10,000/s
 #    (sanhe_parity; see parity()).
-# 6. bench/results/latest.json and YYYY-MM-DD.json (UTC), PNG plots there
+# 6. bench/results/YYYY-MM-DD-HHMM.json (UTC) and latest.json, a link to it;
+#    PNG plots there
 #    (latency, throughput, batch and CPU against the rate or roster; parity's
 #    rounds), and the summary table.
 #
@@ -51,7 +56,10 @@
 #   SANHE_BENCH_FULL_MIX_RATES its offered rates, requests/s [5000 10000]
 #   SANHE_BENCH_PARITY_RATES  parity's offered rates, requests/s [1000 5000 10000]
 #   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster and rate [3]
+#   SANHE_BENCH_PG       run the PostgreSQL peer (0: not) [1]
+#   SANHE_BENCH_PG_S     the most the peer may take, seconds [90]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1140]
+#   SANHE_BENCH_RESULTS  where the JSON and the plots go [bench/results]
 set -eu
 
 NAME=run
@@ -65,9 +73,9 @@ MIX=${SANHE_BENCH_MIX:-settle=80,presettle=10,eligibility=10}
 LMDB_S=${SANHE_BENCH_LMDB_S:-2}
 SWEEP_S=${SANHE_BENCH_SWEEP_S:-240}
 ECHO_S=${SANHE_BENCH_ECHO_S:-300}
-# Above 30,000/s tls_echo takes every step with both cores busy: five
-# steps show its ceiling as well as nine did (runs 18 to 20), in 50 s less,
-# which parity's 1,000/s needs. Below, the sweeps' own rates.
+# Above 30,000/s tls_echo takes every step with both cores busy, so five
+# steps show its ceiling as well as nine, in 50 s less, which parity's
+# 1,000/s needs. Below, the sweeps' own rates.
 ECHO_RATES=${SANHE_BENCH_ECHO_RATES:-"$(echo "$RATES" | awk '{for (i = 1; i <= NF; i++) if ($i <= 30000) printf "%s ", $i}')50000 100000 150000 200000 250000"}
 NOSYNC_S=${SANHE_BENCH_NOSYNC_S:-150}
 # 19 minutes: the report and the plots take seconds after the last step.
@@ -78,8 +86,10 @@ FULL_MIX_S=60
 PARITY_RATES=${SANHE_BENCH_PARITY_RATES:-"1000 5000 10000"}
 PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 PARITY_WARM_S=5
+PG=${SANHE_BENCH_PG:-1}
+PG_S=${SANHE_BENCH_PG_S:-90}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
-RESULTS=$ROOT/bench/results
+RESULTS=${SANHE_BENCH_RESULTS:-$ROOT/bench/results}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 DATAGEN=$BUILD/bin/sanhe-datagen
@@ -272,15 +282,10 @@ parity_keep() {
 # engine.
 # Round 0 is each engine's warm-up at each rate (PARITY_WARM_S, not kept).
 # At the first rate: a fresh process has an empty item map and unmapped
-# pages, which its sweep had long filled (in run 12, without it, the first
-# step of each had a p99 of 0.46 s and 0.10 s, its later ones 0.03 s and
-# 0.06 s). At a higher rate: in runs 14 to 16, with a warm-up at 5,000/s
-# only, the 10M engine's first visit at 10,000/s was the worst of all in
-# each run (p50 25 to 55 ms, the writer's batches 100 to 209), its later
-# ones 6 to 12 ms; in run 17, with one at 10,000/s, the warm-ups took it
-# (p50 17 and 11 ms) and the rounds did not (5 to 13 ms). With it, the
-# p50 ratio at 10,000/s was x 1.14 to 1.33 in runs 17 to 19, against
-# x 1.33 to 3.17 in runs 14 to 16.
+# pages, which its sweep had long filled, so its first step is far slower
+# than its later ones. At each higher rate: an engine's first visit at a
+# new rate is where its batches and queue settle to the rate, and it is
+# the slowest of its visits there; left in, it decides the medians.
 parity_step() {
     ENGINE_PID=$4 PORT=$5 ENGINE_DIR="$WORK/parity-$1"
     out="$WORK/runs/sanhe_parity-$1-$2-$3.json" secs=$STEP_S
@@ -317,9 +322,8 @@ parity_rounds() {
 
 # parity_fits RATES: whether parity at those rates ends within the budget.
 # A step takes its warm-up and measured seconds and about half a second
-# more (run 15's 12 steps of 2 + 10 s took 12.5 s each); 1 s is allowed
-# (4 s until run 21, which left 1,000/s out for 84 s that were there).
-# Per rate and engine: PARITY_ROUNDS steps and a warm-up.
+# more; 1 s is allowed. Per rate and engine: PARITY_ROUNDS steps and a
+# warm-up.
 parity_fits() {
     rate_s=$((PARITY_ROUNDS * (STEP_S + WARMUP + 1) + PARITY_WARM_S + WARMUP + 1))
     [ $(($(elapsed) + 2 * $(echo "$1" | wc -w) * rate_s + 30)) -le "$BUDGET_S" ]
@@ -356,6 +360,27 @@ parity() {
     engine_stop
     ENGINE_PID=$pid_b
     engine_stop
+}
+
+# ---- The peer: PostgreSQL ------------------------------------------------------------------
+# pg_peer: bench/pg_peer.sh with the sweeps' step and warm-up, its runs
+# (kinds pg_peer and pg_peer_max) beside the others'.
+pg_peer() {
+    [ "$PG" != 0 ] || return 0
+    left=$((BUDGET_S - $(elapsed)))
+    if [ "$left" -lt 45 ]; then
+        say "pg_peer: out of time, not run"
+        return 0
+    fi
+    secs=$PG_S
+    [ "$secs" -le "$left" ] || secs=$left
+    persons=$FIRST_ROSTER
+    [ "$persons" -le 1000000 ] || persons=1000000
+    say "pg_peer: PostgreSQL, $persons persons, $secs s at most"
+    # shellcheck disable=SC2086 # a list of rates
+    SANHE_BENCH_PG_S=$secs SANHE_BENCH_PG_PERSONS=$persons SANHE_BENCH_STEP_S=$STEP_S \
+        SANHE_BENCH_WARMUP=$WARMUP child $((secs + 60)) "$ROOT/bench/pg_peer.sh" "$WORK/runs" \
+        $RATES || say "pg_peer failed"
 }
 
 # ---- The result ---------------------------------------------------------------------------
@@ -451,6 +476,8 @@ summary_table() {
             | "sanhe_mix \(.persons) persons (\(.op_mix | to_entries | map("\(.key) \(.value)") | join(", "))) at \(.offered_per_s)/s: achieved \(.achieved_per_s)/s, p50 \(.p50_us) us, p99 \(.p99_us) us, \(.errors_total) errors, \(.substituted) substituted; p50/p99 us by op: \(.by_op | to_entries | map("\(.key) \(.value.p50_us)/\(.value.p99_us)") | join(", "))"),
           (.summary.sanhe_nosync // empty
             | "sanhe_nosync (durable = false) \(.persons) persons: max \(.max_settles_per_s) settles/s at \(.at_offered_per_s)/s offered (with p99 <= 100 ms: \(.bounded_max_settles_per_s) at \(.bounded_at_offered_per_s)/s); at 10k/s p50 \(.p50_us_at_10k_per_s) us, p99 \(.p99_us_at_10k_per_s) us"),
+          (.summary.pg_peer // empty
+            | "pg_peer (PostgreSQL, synchronous_commit = on, \(.connections) connections, \(.persons) persons): max \(.max_durable_settles_per_s) settles/s (open loop \(.open_loop_max_per_s) at \(.open_loop_at_offered_per_s)/s, closed loop \(.closed_loop_per_s)); at 1k/s p50 \(.p50_us_at_1k_per_s) us, p99 \(.p99_us_at_1k_per_s) us; sanhe max over it x\(.sanhe_max_over_pg_max), its p99 at 1k/s over sanhe x\(.pg_p99_over_sanhe_p99_at_1k)"),
           (.machine.disk_fsync.patterns // empty
             | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us")' "$1"
 }
@@ -459,16 +486,20 @@ report() {
     for f in "$WORK"/runs/*.json; do
         [ -s "$f" ] && jq -c 'if type == "array" then .[] else . end' "$f"
     done >"$WORK/all-runs.json"
-    out=$RESULTS/latest.json
+    # The run's own file, dated to the minute (UTC), and latest.json a
+    # link to it rather than a copy of it.
+    dated=$(date -u +%Y-%m-%d-%H%M).json
+    out=$RESULTS/$dated
     jq -n --slurpfile runs "$WORK/all-runs.json" --slurpfile fsync "$WORK/fsync.json" \
         --argjson machine "$(machine_json)" --argjson config "$(config_json)" \
         -f "$ROOT/bench/plot/summary.jq" >"$out"
-    cp "$out" "$RESULTS/$(date -u +%Y-%m-%d).json"
+    rm -f "$RESULTS/latest.json"
+    ln -s "$dated" "$RESULTS/latest.json"
     plots "$out"
     echo
     summary_table "$out"
     echo
-    say "wrote $out, $RESULTS/$(date -u +%Y-%m-%d).json and the PNGs ($(elapsed) s)"
+    say "wrote $out (latest.json links to it) and the PNGs ($(elapsed) s)"
 }
 
 # Counter terminals, each with its own certificate: the six bench hospitals,
@@ -489,5 +520,6 @@ make_certs
 rules_core
 ledger_commit
 for n in $ROSTERS; do roster "$n"; done
+pg_peer
 parity
 report

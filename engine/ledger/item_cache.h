@@ -3,7 +3,7 @@
  *
  * Every line of every claim names a catalog item; looked up in LMDB, each
  * costs a walk down the catalog's tree and a decode (about 1,500
- * instructions, an eighth of a settle's; bench/results/HISTORY.md, run 5).
+ * instructions, an eighth of a settle's).
  * The writer keeps the items it has looked up here, as its open
  * transaction sees them.
  * A Load (which may change any item) empties the map, and so does every

@@ -52,10 +52,9 @@
  * pages) waits for that sync to end, and a sync does not start while a
  * commit runs (the batches it would cover wait for the commit's batch to
  * end, then share one sync with it). Run side by side, the sync's
- * fdatasync also waited for N+1's pages in flight: at 10,000/s it took
- * 0.8-1.3 ms instead of 0.4-0.5 ms, and the commit was slower too
- * (bench/results/HISTORY.md, runs 6 to 8). Applying usually takes longer
- * than the sync, so the writer seldom waits.
+ * fdatasync would also wait for N+1's pages in flight, which made it two
+ * to three times as long at 10,000/s and slowed the commit too. Applying
+ * usually takes longer than the sync, so the writer seldom waits.
  *
  * At most batch_max writes per batch; the rest waits for the next one.
  */

@@ -4,8 +4,9 @@
 # medians, all_kept_up, the writer's µs a write per roster and their ratio;
 # parity_10M_10k the entry at 10,000/s), tls_echo's
 # p99 at 10,000/s, the full mix's steps (per op, kept out of the sweeps'),
-# parity steps kept out of the sweeps' figures, and the best step with p99
-# within the bound against the best that merely kept up.
+# parity steps kept out of the sweeps' figures, the best step with p99
+# within the bound against the best that merely kept up, and the
+# PostgreSQL peer's figures and the goal's ratios against it.
 #
 #   test_summary.sh SUMMARY_JQ
 set -eu
@@ -60,6 +61,14 @@ run() {
     # And a higher one, so that parity_10M_10k must pick 10,000/s.
     run sanhe_parity 10000 1 15000 14900 7000 20000
     run sanhe_parity 10000000 1 15000 14900 8000 30000
+    # The peer (bench/pg_peer.sh): 1,000/s and 2,000/s kept up, 5,000/s not;
+    # its closed-loop rate above its best open-loop step. sanhe's 10k step
+    # at 1,000/s for the p99 ratio.
+    run sanhe 10000 0 1000 1000 500 1500
+    run pg_peer 10000 0 1000 1000 2000 12000 | jq -c '. + {schedule_lag: {p99_us: 2500}}'
+    run pg_peer 10000 0 2000 1990 2700 22000
+    run pg_peer 10000 0 5000 2800 150000 830000
+    run pg_peer_max 10000 0 0 2900 9600 38000 | jq -c '.offered_per_s = null'
 } >"$dir/runs.json"
 echo '{}' >"$dir/fsync.json"
 
@@ -108,11 +117,20 @@ check '.summary.sanhe_mix[0].by_op' \
     '{"settle":{"count":7000,"p50_us":5500,"p99_us":21000,"errors":0},"reverse":{"count":500,"p50_us":4000,"p99_us":18000,"errors":1}}'
 # The sweeps' figures see the sanhe runs only.
 check '[.summary.rosters[].persons]' '[10000,10000000]'
-check '[.summary.rosters[].steps_run]' '[2,1]'
+check '[.summary.rosters[].steps_run]' '[3,1]'
 # The best step that kept up, and the best with p99 within 100 ms.
 check '[.summary.rosters[] | [.max_settles_per_s, .at_offered_per_s]]' '[[15200,20000],[7984,10000]]'
 check '[.summary.rosters[] | [.bounded_max_settles_per_s, .bounded_at_offered_per_s]]' \
     '[[7992,10000],[7984,10000]]'
+# The peer: its best open-loop step, its closed loop, the larger as the
+# maximum; sanhe's best (15200) over it, and its p99 at 1,000/s over sanhe's.
+check '.summary.pg_peer | [.open_loop_max_per_s, .open_loop_at_offered_per_s, .closed_loop_per_s, .max_durable_settles_per_s]' \
+    '[1990,2000,2900,2900]'
+check '.summary.pg_peer | [.p50_us_at_1k_per_s, .p99_us_at_1k_per_s, .kept_up_at_1k_per_s]' \
+    '[2000,12000,true]'
+check '[.summary.pg_peer.steps[] | [.offered_per_s, .kept_up, .schedule_lag_p99_us]]' \
+    '[[1000,true,2500],[2000,true,null],[5000,false,null]]'
+check '.summary.pg_peer | [.sanhe_max_over_pg_max, .pg_p99_over_sanhe_p99_at_1k]' '[5.241,8]'
 check '.summary.bounded_p99_max_us' 100000
 check '.summary.ratio_10M_10k' '{"offered_per_s":10000,"p50":1.333,"p99":1.333}'
 
@@ -124,4 +142,5 @@ jq -n --slurpfile runs "$dir/sweeps.json" --slurpfile fsync "$dir/fsync.json" \
 check '.summary.parity_10M_10k' null
 check '.summary.parity_by_rate' '[]'
 check '.summary.ratio_10M_10k.p50' 1.333
+check '.summary.pg_peer' null
 echo "test_summary: ok"
