@@ -140,8 +140,8 @@ int app_serve(const struct config *config)
     if (uv_loop_init(&s.loop) != 0)
         return APP_EXIT_FAIL;
     struct ledger *ledger;
-    int rc = APP_EXIT_FAIL;
-    if (app_ledger_open(config, true, &ledger) == 0) {
+    int rc = app_ledger_open(config, true, "serve", &ledger);
+    if (rc == 0) {
         rc = serve_run(&s, ledger);
         ledger_close(ledger);
         net_log_always("ledger closed");

@@ -1,0 +1,69 @@
+#include "ops_util.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void ops_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+bool ops_file_contains(const char *path, const char *text)
+{
+    char line[4096];
+    bool found = false;
+    FILE *in = fopen(path, "r");
+    while (in != NULL && !found && fgets(line, sizeof line, in) != NULL)
+        found = strstr(line, text) != NULL;
+    if (in != NULL)
+        fclose(in);
+    return found;
+}
+
+int ops_engine(const struct engine_fixture *f, const char *cmd, const char *arg, const char *name)
+{
+    char conf[PATH_MAX], out[PATH_MAX], rel[128];
+    snprintf(rel, sizeof rel, "%s.out", name);
+    fixture_path(f, rel, out);
+    unlink(out);
+    const char *const argv[] = {"/usr/bin/timeout", "60", SANHE_ENGINE_PATH, cmd, "-c",
+                                fixture_path(f, "engine.conf", conf), arg, NULL};
+    return fixture_run(argv, out, out);
+}
+
+int ops_conf_append(const struct engine_fixture *f, const char *text)
+{
+    char path[PATH_MAX];
+    FILE *out = fopen(fixture_path(f, "engine.conf", path), "a");
+    if (out == NULL)
+        return -1;
+    fputs(text, out);
+    return fclose(out);
+}
+
+void ops_engine_kill(struct engine_fixture *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGKILL);
+        waitpid(f->pid, NULL, 0);
+    }
+    f->pid = -1;
+    f->halted = true;
+    f->exit_status = 0;
+}
+
+bool ops_log_wait(const struct engine_fixture *f, const char *text, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (fixture_log_contains(f, text))
+            return true;
+        ops_sleep_ms(50);
+    }
+    return false;
+}
