@@ -98,8 +98,8 @@ int app_backup(const struct config *config, const char *dest)
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/data.mdb", dest);
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-    printf("backup %s: %lld bytes, copied in %.2f s, checked in %.2f s: %s\n", dest, bytes,
-           t1 - t0, t2 - t1, rc == 0 ? "verified" : "CHECK FAILED");
+    printf("backup %s: %lld bytes, copied in %.2f s, checked in %.2f s: %s\n", dest, bytes, t1 - t0,
+           t2 - t1, rc == 0 ? "verified" : "CHECK FAILED");
     return rc == 0 ? APP_EXIT_OK : APP_EXIT_FAIL;
 }
 

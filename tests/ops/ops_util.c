@@ -32,8 +32,14 @@ int ops_engine(const struct engine_fixture *f, const char *cmd, const char *arg,
     snprintf(rel, sizeof rel, "%s.out", name);
     fixture_path(f, rel, out);
     unlink(out);
-    const char *const argv[] = {"/usr/bin/timeout", "60", SANHE_ENGINE_PATH, cmd, "-c",
-                                fixture_path(f, "engine.conf", conf), arg, NULL};
+    const char *const argv[] = {"/usr/bin/timeout",
+                                "60",
+                                SANHE_ENGINE_PATH,
+                                cmd,
+                                "-c",
+                                fixture_path(f, "engine.conf", conf),
+                                arg,
+                                NULL};
     return fixture_run(argv, out, out);
 }
 

@@ -11,8 +11,7 @@ bool ops_file_contains(const char *path, const char *text);
 
 /* Runs `timeout 60 sanhe-engine CMD -c DIR/engine.conf [ARG]` with stdout
  * and stderr into DIR/NAME.out; returns the exit status. */
-int ops_engine(const struct engine_fixture *f, const char *cmd, const char *arg,
-               const char *name);
+int ops_engine(const struct engine_fixture *f, const char *cmd, const char *arg, const char *name);
 
 /* Appends text to DIR/engine.conf. */
 int ops_conf_append(const struct engine_fixture *f, const char *text);

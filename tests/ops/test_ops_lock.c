@@ -27,8 +27,8 @@ static void test_second_engine_refused(void **state)
     assert_int_equal(fixture_start(&f, NULL), 0);
     char out[PATH_MAX];
     assert_int_equal(ops_engine(&f, "serve", NULL, "serve2"), 3);
-    assert_true(ops_file_contains(fixture_path(&f, "serve2.out", out),
-                                  "in use by another sanhe-engine"));
+    assert_true(
+        ops_file_contains(fixture_path(&f, "serve2.out", out), "in use by another sanhe-engine"));
     char pid[32];
     snprintf(pid, sizeof pid, "(pid %d", (int)f.pid);
     assert_true(ops_file_contains(out, pid));
