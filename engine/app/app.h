@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "ledger.h"
+#include "net.h"
 
 /* Exit codes. */
 #define APP_EXIT_OK 0
@@ -18,6 +19,15 @@ int app_check(const struct config *config);
 int app_load(const struct config *config, char *const files[], size_t file_count);
 int app_backup(const struct config *config, const char *dest);
 int app_restore(const struct config *config, const char *backup_dir);
+
+/* serve's net_config over a configuration (its strings, not copies). */
+void app_net_config(const struct config *config, struct net_config *nc);
+
+/* SIGHUP: reads running->path again; applies what can change without a
+ * stop (log level, terminals, CA and CRL, limits) to server and running,
+ * logs each change and what waits for a restart. A file that does not load
+ * changes nothing (logged). Returns 0 or the failure's code. */
+int app_reload(struct config *running, struct net_server *server);
 
 /* Opens the ledger of config->data_dir (created when missing and create is
  * set) after taking the directory's lock (app_datalock_acquire); prints the

@@ -6,6 +6,9 @@
  *                    committed and answered, connections close, the ledger
  *                    closes; a second signal exits at once
  *   SIGUSR1          one "stats ..." line to stderr (and stats_file)
+ *   SIGHUP           reload (reload.c): terminals, CA and CRL, log level,
+ *                    limits; connections stay up but those of terminals
+ *                    disabled or revoked
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,10 +21,10 @@
 #include "net_log.h"
 
 struct serve {
-    const struct config *config;
+    struct config *config; /* the running one: reload changes it */
     uv_loop_t loop;
     struct net_server *server;
-    uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
     bool stopping;
 };
 
@@ -41,6 +44,7 @@ static void serve_on_stopped(void *ctx)
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&s->sig_hup, NULL);
 }
 
 static void serve_on_signal(uv_signal_t *handle, int signum)
@@ -48,6 +52,11 @@ static void serve_on_signal(uv_signal_t *handle, int signum)
     struct serve *s = handle->data;
     if (signum == SIGUSR1) {
         serve_stats(s);
+        return;
+    }
+    if (signum == SIGHUP) {
+        if (!s->stopping)
+            app_reload(s->config, s->server);
         return;
     }
     if (s->stopping) {
@@ -86,7 +95,7 @@ static int serve_announce(const struct serve *s)
     return 0;
 }
 
-static void serve_net_config(const struct config *c, struct net_config *nc)
+void app_net_config(const struct config *c, struct net_config *nc)
 {
     *nc = (struct net_config){
         .listen_host = c->listen_host,
@@ -94,6 +103,7 @@ static void serve_net_config(const struct config *c, struct net_config *nc)
         .tls_ca = c->tls_ca,
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
+        .tls_crl = c->tls_crl,
         .limits = c->limits,
         .terminals = c->terminals,
         .terminal_count = c->terminal_count,
@@ -104,7 +114,7 @@ static void serve_net_config(const struct config *c, struct net_config *nc)
 static int serve_run(struct serve *s, struct ledger *ledger)
 {
     struct net_config nc;
-    serve_net_config(s->config, &nc);
+    app_net_config(s->config, &nc);
     struct sh_error err = {0};
     if (net_server_create(&s->loop, &nc, ledger, &s->server, &err) != 0) {
         fprintf(stderr, "sanhe-engine: %s\n", err.msg);
@@ -113,6 +123,7 @@ static int serve_run(struct serve *s, struct ledger *ledger)
     serve_signal(s, &s->sig_term, SIGTERM);
     serve_signal(s, &s->sig_int, SIGINT);
     serve_signal(s, &s->sig_usr1, SIGUSR1);
+    serve_signal(s, &s->sig_hup, SIGHUP);
     if (serve_announce(s) != 0)
         net_server_stop(s->server, serve_on_stopped, s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -136,7 +147,9 @@ int app_serve(const struct config *config)
     /* A peer that closes while we write must be an error, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     net_log_set_level(config->log_level);
-    struct serve s = {.config = config};
+    static struct config running; /* large: not on the stack */
+    running = *config;
+    struct serve s = {.config = &running};
     if (uv_loop_init(&s.loop) != 0)
         return APP_EXIT_FAIL;
     struct ledger *ledger;

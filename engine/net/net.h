@@ -46,6 +46,7 @@ struct net_terminal {
     char name[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
+    bool disabled; /* refused at the handshake, whatever the ledger's table says */
 };
 
 struct net_config {
@@ -54,6 +55,7 @@ struct net_config {
     const char *tls_ca;
     const char *tls_cert;
     const char *tls_key;
+    const char *tls_crl; /* the CA's CRL (PEM), "" or NULL for none */
     struct net_limits limits;
     const struct net_terminal *terminals;
     size_t terminal_count;
@@ -82,5 +84,14 @@ void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *c
 void net_server_free(struct net_server *server);
 
 const struct net_stats *net_server_stats(const struct net_server *server);
+
+/* SIGHUP (reload.c): a new TLS context (CA, our certificate, the CRL), the
+ * terminal table and the limits (all but batch_max, which sizes the group
+ * commit's slots: kept, and said so). Connections stay up, except those of
+ * terminals now disabled or revoked, which are closed (their writes in
+ * flight are answered first). Every change is logged. On failure (a file
+ * that does not load) nothing changes and err says why. */
+int net_server_reload(struct net_server *server, const struct net_config *config,
+                      struct sh_error *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,4 +73,41 @@ bool ops_log_wait(const struct engine_fixture *f, const char *text, int timeout_
         ops_sleep_ms(50);
     }
     return false;
+}
+
+int ops_conf_replace(const struct engine_fixture *f, const char *from, const char *to)
+{
+    char path[PATH_MAX], text[16384];
+    FILE *in = fopen(fixture_path(f, "engine.conf", path), "r");
+    if (in == NULL)
+        return -1;
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    if (at == NULL)
+        return -1;
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return -1;
+    fprintf(out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return fclose(out);
+}
+
+int ops_certs(const struct engine_fixture *f, const char *cmd, const char *name)
+{
+    char certs[PATH_MAX], log[PATH_MAX];
+    const char *const argv[] = {SANHE_CERTS_SCRIPT, cmd, fixture_path(f, "certs", certs), name,
+                                NULL};
+    return fixture_run(argv, fixture_path(f, "certs.log", log), log);
+}
+
+int ops_call(struct tc *tc, Sanhe__Request *request)
+{
+    Sanhe__Response *resp = NULL;
+    int rc = tc_call(tc, request, &resp, FIXTURE_TIMEOUT_MS);
+    int out = rc != 0 ? 1 : response_error(resp);
+    sanhe__response__free_unpacked(resp, NULL);
+    request_free(request);
+    return out;
 }

@@ -24,4 +24,14 @@ bool ops_log_wait(const struct engine_fixture *f, const char *text, int timeout_
 
 void ops_sleep_ms(int ms);
 
+/* Replaces the first occurrence of from by to in DIR/engine.conf. */
+int ops_conf_replace(const struct engine_fixture *f, const char *from, const char *to);
+
+/* Runs ops/certs.sh ARGS... (in the fixture's certs directory); 0 on success. */
+int ops_certs(const struct engine_fixture *f, const char *cmd, const char *name);
+
+/* One call on an open connection; returns the response's error (0 for
+ * none), or 1 when the connection failed. */
+int ops_call(struct tc *tc, Sanhe__Request *request);
+
 #endif
