@@ -271,6 +271,7 @@ static void batch_answer(struct net_server *server, struct batch_slot *slot, int
 {
     int rc = slot->rc < 0 ? slot->rc : sync_rc;
     net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
+    diskfull_note_batch(server, rc); /* ENOSPC logged, and the resumption */
     net_stats_record_stage1(&server->stats, slot->apply_us, slot->write_us);
     if (slot->rc < 0)
         batch_fail_replies(slot->items, slot->len, slot->rc);

@@ -38,6 +38,7 @@ struct net_stats {
     uint64_t handshake_failures;
     uint64_t frames_refused; /* FRAME_TOO_LARGE or BAD_FRAME */
     uint64_t forbidden;      /* FORBIDDEN replies, ours or the ledger's */
+    uint64_t enospc_batches; /* batches refused: the data file system was full */
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);
