@@ -24,6 +24,7 @@ struct serve {
     struct config *config; /* the running one: reload changes it */
     uv_loop_t loop;
     struct net_server *server;
+    struct net_metrics_http *metrics; /* NULL without [metrics] listen */
     uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
     bool stopping;
 };
@@ -45,6 +46,8 @@ static void serve_on_stopped(void *ctx)
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_usr1, NULL);
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
+    net_metrics_http_close(s->metrics);
+    s->metrics = NULL;
 }
 
 static void serve_on_signal(uv_signal_t *handle, int signum)
@@ -118,6 +121,16 @@ static int serve_run(struct serve *s, struct ledger *ledger)
     struct sh_error err = {0};
     if (net_server_create(&s->loop, &nc, ledger, &s->server, &err) != 0) {
         fprintf(stderr, "sanhe-engine: %s\n", err.msg);
+        return APP_EXIT_FAIL;
+    }
+    if (s->config->metrics_listen[0] != '\0' &&
+        net_metrics_http_start(&s->loop, s->config->metrics_host, s->config->metrics_port,
+                               s->server, &s->metrics, &err) != 0) {
+        fprintf(stderr, "sanhe-engine: %s\n", err.msg);
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        net_server_stop(s->server, NULL, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        net_server_free(s->server);
         return APP_EXIT_FAIL;
     }
     serve_signal(s, &s->sig_term, SIGTERM);

@@ -104,6 +104,7 @@ int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *
     item->conn = conn;
     item->request = request;
     item->caller = conn->caller;
+    item->enqueued_us = uv_hrtime() / 1000;
     q->len++;
     conn_ref(conn);
     conn->inflight++;
@@ -234,6 +235,8 @@ static void batch_deliver(struct batch_item *items, size_t n)
             frame_reply_error(items[i].reply.data, items[i].reply.len) == SH_E_FORBIDDEN)
             conn_log_forbidden(c, items[i].request);
         conn_queue_reply(c, &items[i].reply);
+        net_stats_record_op(&c->server->stats, frame_op_name(items[i].request),
+                            uv_hrtime() / 1000 - items[i].enqueued_us);
         free(items[i].reply.data);
         sanhe__request__free_unpacked(items[i].request, NULL);
     }

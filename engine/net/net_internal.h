@@ -29,6 +29,7 @@ struct batch_item {
     Sanhe__Request *request;
     struct sh_caller caller;
     struct sh_reply reply;
+    uint64_t enqueued_us; /* uv_hrtime, for the per-operation latency (metrics) */
 };
 
 /* A ring of queued write requests, oldest first. Bounded by the limits:
