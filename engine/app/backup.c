@@ -53,6 +53,25 @@ static int backup_prepare_dest(const char *dest)
     return 0;
 }
 
+static int restore_sync_dir(const char *dir);
+
+/* LMDB's copy is written but not synced: a backup must survive a power cut
+ * too. Private to the sanhe user, as the store is. */
+static int backup_sync_file(const char *dest)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/data.mdb", dest);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd >= 0 && fchmod(fd, 0600) == 0 && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0)
+        rc = restore_sync_dir(dest);
+    if (rc != 0)
+        fprintf(stderr, "sanhe-engine backup: cannot sync %s: %s\n", path, strerror(errno));
+    return rc;
+}
+
 static int backup_copy(const char *data_dir, const char *dest)
 {
     MDB_env *env = NULL;
@@ -68,7 +87,7 @@ static int backup_copy(const char *data_dir, const char *dest)
         fprintf(stderr, "sanhe-engine backup: %s -> %s: %s\n", data_dir, dest, mdb_strerror(rc));
     if (env != NULL)
         mdb_env_close(env);
-    return rc == 0 ? 0 : -1;
+    return rc == 0 ? backup_sync_file(dest) : -1;
 }
 
 /* check on another directory than the configuration's. */
