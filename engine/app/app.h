@@ -29,6 +29,13 @@ void app_net_config(const struct config *config, struct net_config *nc);
  * changes nothing (logged). Returns 0 or the failure's code. */
 int app_reload(struct config *running, struct net_server *server);
 
+/* systemd notifications (notify.c); no-ops outside systemd. ready also
+ * starts the watchdog pings when WatchdogSec is set. */
+void app_notify_ready(uv_loop_t *loop, const char *status);
+void app_notify_reloading(bool begin);
+void app_notify_stopping(void);
+void app_notify_close(void); /* the watchdog timer, before the loop closes */
+
 /* Opens the ledger of config->data_dir (created when missing and create is
  * set) after taking the directory's lock (app_datalock_acquire); prints the
  * reason and returns an APP_EXIT_* code (non-zero) on failure. */

@@ -48,6 +48,7 @@ static void serve_on_stopped(void *ctx)
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
     net_metrics_http_close(s->metrics);
     s->metrics = NULL;
+    app_notify_close();
 }
 
 static void serve_on_signal(uv_signal_t *handle, int signum)
@@ -58,8 +59,11 @@ static void serve_on_signal(uv_signal_t *handle, int signum)
         return;
     }
     if (signum == SIGHUP) {
-        if (!s->stopping)
+        if (!s->stopping) {
+            app_notify_reloading(true);
             app_reload(s->config, s->server);
+            app_notify_reloading(false);
+        }
         return;
     }
     if (s->stopping) {
@@ -67,6 +71,7 @@ static void serve_on_signal(uv_signal_t *handle, int signum)
         _exit(APP_EXIT_FAIL);
     }
     s->stopping = true;
+    app_notify_stopping();
     net_log_always("signal %d: stopping", signum);
     net_server_stop(s->server, serve_on_stopped, s);
 }
@@ -80,11 +85,14 @@ static void serve_signal(struct serve *s, uv_signal_t *handle, int signum)
 
 /* The port file is written through a rename, so that a reader that sees it
  * sees all of it; the stdout line is for people and simple scripts. */
-static int serve_announce(const struct serve *s)
+static int serve_announce(struct serve *s)
 {
     int port = net_server_port(s->server);
     printf("listening on %s:%d\n", s->config->listen_host, port);
     fflush(stdout);
+    char status[128];
+    snprintf(status, sizeof status, "listening on %s:%d", s->config->listen_host, port);
+    app_notify_ready(&s->loop, status);
     const char *path = s->config->port_file;
     if (path[0] == '\0')
         return 0;
