@@ -160,6 +160,12 @@ static void test_metrics(void **state)
         fixture_run(show, "/dev/stderr", NULL);
     }
     assert_int_equal(lint_rc, 0);
+    /* The alerting rules of the runbook are valid, and name real metrics. */
+    const char *const rules[] = {"/usr/bin/promtool", "check", "rules",
+                                 SANHE_SOURCE_DIR "/ops/sanhe-alerts.yml", NULL};
+    assert_int_equal(fixture_run(rules, lint, lint), 0);
+    assert_true(ops_file_contains(path, "sanhe_commit_failures_total"));
+    assert_true(ops_file_contains(path, "sanhe_lmdb_map_max_bytes"));
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/nope", port);
     assert_int_equal(curl(url, "nope.txt", "%{http_code}"), 0);
