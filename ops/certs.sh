@@ -9,6 +9,10 @@
 #   ops/certs.sh terminal DIR NAME HOSPITAL ROLE DIR/NAME.crt, DIR/NAME.key
 #        subject CN=NAME (the engine maps the CN to a terminal), O=HOSPITAL,
 #        OU=ROLE (counter, bureau or admin); HOSPITAL "-" for none
+#   ops/certs.sh revoke DIR NAME                 DIR/NAME.crt revoked in the CA's
+#        database (openssl ca -revoke), then DIR/ca.crl written again
+#   ops/certs.sh crl DIR                         DIR/ca.crl: the CA's CRL (openssl ca
+#        -gencrl), valid CRL_DAYS (default 30) days: make it again before then
 #
 # Idempotent (an existing certificate is kept) and quiet (prints nothing
 # unless it fails). Keys are written mode 0600, certificates 0644. engine and terminal need the
@@ -18,7 +22,7 @@ set -eu
 die() { echo "certs.sh: $*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -103,6 +107,46 @@ keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"
 }
 
+# The CA's database for openssl ca (revocations and CRLs): DIR/ca.db/.
+ca_config() {
+    dir=$1
+    [ -s "$dir/ca.crt" ] && [ -s "$dir/ca.key" ] || die "no CA in $dir"
+    mkdir -p "$dir/ca.db"
+    [ -f "$dir/ca.db/index.txt" ] || : >"$dir/ca.db/index.txt"
+    [ -f "$dir/ca.db/crlnumber" ] || echo 1000 >"$dir/ca.db/crlnumber"
+    cat >"$dir/ca.db/openssl.cnf" <<EOF
+[ca]
+default_ca = sanhe
+[sanhe]
+database = $dir/ca.db/index.txt
+crlnumber = $dir/ca.db/crlnumber
+certificate = $dir/ca.crt
+private_key = $dir/ca.key
+default_md = sha256
+default_crl_days = ${CRL_DAYS:-30}
+EOF
+}
+
+make_crl() {
+    ca_config "$1"
+    ossl ca -config "$1/ca.db/openssl.cnf" -gencrl -out "$1/ca.crl.tmp"
+    chmod 644 "$1/ca.crl.tmp"
+    mv "$1/ca.crl.tmp" "$1/ca.crl"
+}
+
+revoke() {
+    dir=$1 name=$2
+    check_name NAME "$name"
+    [ -s "$dir/$name.crt" ] || die "no certificate $dir/$name.crt"
+    ca_config "$dir"
+    serial=$(openssl x509 -in "$dir/$name.crt" -noout -serial | sed 's/^serial=//')
+    # A certificate revoked before is not an error: the CRL is made again.
+    if ! grep -q "^R.*	$serial	" "$dir/ca.db/index.txt"; then
+        ossl ca -config "$dir/ca.db/openssl.cnf" -revoke "$dir/$name.crt"
+    fi
+    make_crl "$dir"
+}
+
 umask 077
 [ $# -ge 2 ] || usage
 cmd=$1
@@ -111,5 +155,7 @@ case "$cmd" in
 ca) [ $# -eq 1 ] || usage; make_ca "$1" ;;
 engine) make_engine "$@" ;;
 terminal) [ $# -eq 4 ] || usage; make_terminal "$@" ;;
+revoke) [ $# -eq 2 ] || usage; revoke "$@" ;;
+crl) [ $# -eq 1 ] || usage; make_crl "$1" ;;
 *) usage ;;
 esac

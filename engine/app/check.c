@@ -13,10 +13,11 @@ static void check_report(void *ctx, const char *line)
 int app_check(const struct config *config)
 {
     struct ledger *ledger;
-    if (app_ledger_open(config, false, &ledger) != 0)
-        return APP_EXIT_FAIL;
+    int rc = app_ledger_open(config, false, "check", &ledger);
+    if (rc != 0)
+        return rc;
     size_t problems = 0;
-    int rc = ledger_check(ledger, check_report, &problems);
+    rc = ledger_check(ledger, check_report, &problems);
     ledger_close(ledger);
     if (rc == 0 && problems == 0) {
         printf("%s: clean\n", config->data_dir);

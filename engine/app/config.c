@@ -14,7 +14,7 @@ struct config_parse {
     int problems;
 };
 
-enum key_type { KEY_U32, KEY_I32, KEY_BOOL, KEY_PATH, KEY_LISTEN, KEY_LOG_LEVEL };
+enum key_type { KEY_U32, KEY_I32, KEY_BOOL, KEY_PATH, KEY_LISTEN, KEY_LOG_LEVEL, KEY_METRICS };
 
 struct config_key {
     const char *section;
@@ -42,6 +42,7 @@ static const struct config_key config_keys[] = {
     KEY("tls", "ca", KEY_PATH, tls_ca, 0, 0),
     KEY("tls", "cert", KEY_PATH, tls_cert, 0, 0),
     KEY("tls", "key", KEY_PATH, tls_key, 0, 0),
+    KEY("tls", "crl", KEY_PATH, tls_crl, 0, 0),
     KEY("limits", "frame_max_bytes", KEY_U32, limits.frame_max_bytes, 64, 1 << 30),
     KEY("limits", "connections_max", KEY_U32, limits.connections_max, 1, 1 << 20),
     KEY("limits", "inflight_max", KEY_U32, limits.inflight_max, 1, 1 << 20),
@@ -50,6 +51,7 @@ static const struct config_key config_keys[] = {
     KEY("limits", "handshake_timeout_ms", KEY_U32, limits.handshake_timeout_ms, 1, 3600000),
     KEY("limits", "idle_timeout_ms", KEY_U32, limits.idle_timeout_ms, 1, 86400000),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
+    KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
 
 void config_defaults(struct config *c)
@@ -110,8 +112,24 @@ static bool parse_bool(const char *value, bool *out)
     return false;
 }
 
-/* "host:port", "[v6]:port". */
+/* "host:port", "[v6]:port" into host (64 bytes) and *port_out. */
+static bool parse_addr(const char *value, char *host_out, int *port_out);
+
 static bool parse_listen(const char *value, struct config *c)
+{
+    return parse_addr(value, c->listen_host, &c->listen_port);
+}
+
+static bool parse_metrics(const char *value, struct config *c)
+{
+    if (strlen(value) >= sizeof c->metrics_listen ||
+        !parse_addr(value, c->metrics_host, &c->metrics_port))
+        return false;
+    snprintf(c->metrics_listen, sizeof c->metrics_listen, "%s", value);
+    return true;
+}
+
+static bool parse_addr(const char *value, char *host_out, int *port_out)
 {
     const char *colon = strrchr(value, ':');
     int64_t port;
@@ -123,11 +141,11 @@ static bool parse_listen(const char *value, struct config *c)
         host++;
         len -= 2;
     }
-    if (len == 0 || len >= sizeof c->listen_host)
+    if (len == 0 || len >= 64)
         return false;
-    memcpy(c->listen_host, host, len);
-    c->listen_host[len] = '\0';
-    c->listen_port = (int)port;
+    memcpy(host_out, host, len);
+    host_out[len] = '\0';
+    *port_out = (int)port;
     return true;
 }
 
@@ -162,6 +180,9 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
     case KEY_LISTEN:
         ok = parse_listen(value, p->config);
         break;
+    case KEY_METRICS:
+        ok = parse_metrics(value, p->config);
+        break;
     case KEY_LOG_LEVEL:
         ok = net_log_level_parse(value, field) == 0;
         break;
@@ -188,21 +209,28 @@ static size_t split_words(char *value, char **words, size_t max)
     return n;
 }
 
-/* [terminals] NAME = [HOSPITAL] ROLE */
+/* [terminals] NAME = [HOSPITAL] ROLE [disabled] */
 static int config_terminal(struct config_parse *p, const char *name, const char *value)
 {
     struct config *c = p->config;
     if (c->terminal_count == CONFIG_TERMINALS_MAX)
         return config_problem(p, "terminals", name, "more than %d terminals", CONFIG_TERMINALS_MAX);
     struct net_terminal *t = &c->terminals[c->terminal_count];
-    char copy[256], *words[2];
+    char copy[256], *words[3];
     snprintf(copy, sizeof copy, "%s", value);
-    size_t n = split_words(copy, words, 2);
+    size_t n = split_words(copy, words, 3);
+    /* A disabled terminal is refused at the handshake (docs/operations.md). */
+    t->disabled = n >= 2 && n <= 3 && strcmp(words[n - 1], "disabled") == 0;
+    if (t->disabled)
+        n--;
+    else if (n == 3)
+        n = 4; /* three words that do not end in "disabled" */
     const char *hospital = n == 2 ? words[0] : "";
     int role = n >= 1 && n <= 2 ? sh_role_parse(words[n - 1]) : -1;
     if (role < 0 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital)
         return config_problem(p, "terminals", name,
-                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin\"", value);
+                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin [disabled]\"",
+                              value);
     t->role = (enum sh_role)role;
     memcpy(t->name, name, strlen(name) + 1);
     memcpy(t->hospital, hospital, strlen(hospital) + 1);

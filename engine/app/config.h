@@ -38,11 +38,16 @@ struct config {
     char tls_ca[PATH_MAX];
     char tls_cert[PATH_MAX];
     char tls_key[PATH_MAX];
+    char tls_crl[PATH_MAX]; /* "" = none */
     /* [limits] */
     struct net_limits limits;
+    /* [metrics] listen = HOST:PORT ("" = no metrics endpoint) */
+    char metrics_listen[80];
+    char metrics_host[64];
+    int metrics_port;
     /* [log] */
     enum net_log_level log_level;
-    /* [terminals] NAME = [HOSPITAL] ROLE */
+    /* [terminals] NAME = [HOSPITAL] ROLE [disabled] */
     struct net_terminal terminals[CONFIG_TERMINALS_MAX];
     size_t terminal_count;
 };

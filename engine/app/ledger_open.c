@@ -6,21 +6,25 @@
 #include "app.h"
 #include "net_log.h"
 
-int app_ledger_open(const struct config *config, bool create, struct ledger **out)
+int app_ledger_open(const struct config *config, bool create, const char *command,
+                    struct ledger **out)
 {
     if (config->data_dir[0] == '\0') {
         fprintf(stderr, "sanhe-engine: no data directory ([engine] data_dir or --data)\n");
-        return -1;
+        return APP_EXIT_FAIL;
     }
     struct stat st;
     if (!create && (stat(config->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "sanhe-engine: no data directory at %s\n", config->data_dir);
-        return -1;
+        return APP_EXIT_FAIL;
     }
     if (create && mkdir(config->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "sanhe-engine: cannot create %s: %s\n", config->data_dir, strerror(errno));
-        return -1;
+        return APP_EXIT_FAIL;
     }
+    int locked = app_datalock_acquire(config->data_dir, command);
+    if (locked != 0)
+        return locked;
     struct ledger_config lc = {
         .dir = config->data_dir,
         .map_size_initial = (uint64_t)config->map_size_initial_mb << 20,
@@ -32,7 +36,7 @@ int app_ledger_open(const struct config *config, bool create, struct ledger **ou
     if (ledger_open(&lc, out, &err) != 0) {
         fprintf(stderr, "sanhe-engine: cannot open the ledger in %s: %s: %s\n", config->data_dir,
                 sh_error_name(err.code), err.msg);
-        return -1;
+        return APP_EXIT_FAIL;
     }
     if (!config->durable)
         net_log(NET_LOG_WARN, "durable = false: commits are not synced; for tests only");

@@ -76,8 +76,9 @@ static void load_print_reply(const Sanhe__Response *response)
 static int load_run(const struct config *config, Sanhe__LoadRequest *load)
 {
     struct ledger *ledger;
-    if (app_ledger_open(config, true, &ledger) != 0)
-        return APP_EXIT_FAIL;
+    int opened = app_ledger_open(config, true, "load", &ledger);
+    if (opened != 0)
+        return opened;
     struct sh_caller admin = {.terminal = "sanhe-engine load", .role = SH_ROLE_ADMIN};
     char request_id[SH_CODE_MAX];
     snprintf(request_id, sizeof request_id, "load-%lld-%d", (long long)time(NULL), (int)getpid());

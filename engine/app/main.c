@@ -4,6 +4,8 @@
  *   sanhe-engine [serve] -c CONFIG
  *   sanhe-engine check   (-c CONFIG | --data DIR)
  *   sanhe-engine load    (-c CONFIG | --data DIR) FILE.json...
+ *   sanhe-engine backup  (-c CONFIG | --data DIR) DEST
+ *   sanhe-engine restore (-c CONFIG | --data DIR) BACKUP
  *   sanhe-engine --version | --help
  */
 #include <stdio.h>
@@ -16,18 +18,28 @@ static void usage(FILE *out)
     fputs("usage: sanhe-engine [serve] -c CONFIG\n"
           "       sanhe-engine check (-c CONFIG | --data DIR)\n"
           "       sanhe-engine load (-c CONFIG | --data DIR) FILE.json...\n"
+          "       sanhe-engine backup (-c CONFIG | --data DIR) DEST\n"
+          "       sanhe-engine restore (-c CONFIG | --data DIR) BACKUP\n"
           "       sanhe-engine --version | --help\n"
           "\n"
           "serve   (the default) runs the settlement engine: TLS 1.3 terminals with client\n"
           "        certificates, length-prefixed sanhe.Request frames, writes answered only\n"
           "        once committed to disk (group commit). Prints \"listening on HOST:PORT\".\n"
-          "        SIGTERM/SIGINT stop gracefully; SIGUSR1 logs the batch statistics.\n"
+          "        SIGTERM/SIGINT stop gracefully; SIGUSR1 logs the batch statistics;\n"
+          "        SIGHUP reloads the configuration (terminals, CA and CRL, log level,\n"
+          "        limits) and closes the connections of terminals disabled or revoked.\n"
+          "        One engine per data directory (DATA_DIR/sanhe.lock).\n"
           "check   verifies a data directory offline (accumulators, idempotency records,\n"
           "        the journal's hash chain); prints one line per problem; exit 0 when clean.\n"
           "load    loads reference data offline as an admin, all files in one transaction:\n"
           "        case-format objects (policies, hospitals, catalog, persons, terminals),\n"
           "        policy documents (sanhe.policy/1) and terminal arrays\n"
           "        [{\"name\": CN, \"hospital\": CODE, \"role\": \"counter|bureau|admin\"}].\n"
+          "        check and load refuse a data directory a running engine holds.\n"
+          "backup  a hot, consistent, compacted copy of the store into DEST (new or\n"
+          "        empty), beside a running engine; the copy is then verified (check).\n"
+          "restore puts a verified backup in place of the store (engine stopped); the\n"
+          "        previous store is kept as data.mdb.pre-restore.EPOCH.\n"
           "\n"
           "options:\n"
           "  -c, --config FILE  the configuration (INI); every key, its default and meaning:\n"
@@ -39,16 +51,19 @@ static void usage(FILE *out)
           "configuration sections: [engine] data_dir, listen, map_size_initial_mb,\n"
           "map_size_max_mb, utc_offset_min, durable, port_file, stats_file, bench_echo (a\n"
           "benchmark baseline: answers empty, never touches data); [tls] ca, cert,\n"
-          "key; [limits] frame_max_bytes, connections_max, inflight_max, batch_max,\n"
-          "output_max_bytes, handshake_timeout_ms, idle_timeout_ms; [log] level;\n"
-          "[terminals] NAME = [HOSPITAL] ROLE (used when the ledger has no such terminal).\n"
+          "key, crl; [metrics] listen; [limits] frame_max_bytes, connections_max,\n"
+          "inflight_max, batch_max, output_max_bytes, handshake_timeout_ms,\n"
+          "idle_timeout_ms; [log] level;\n"
+          "[terminals] NAME = [HOSPITAL] ROLE [disabled] (used when the ledger has no such\n"
+          "terminal; disabled ones are refused at the handshake).\n"
           "\n"
           "exit status: 0 success, 1 failure (check found problems, load refused),\n"
-          "2 usage or configuration error.\n",
+          "2 usage or configuration error, 3 the data directory is in use by another\n"
+          "sanhe-engine.\n",
           out);
 }
 
-enum command { CMD_SERVE, CMD_CHECK, CMD_LOAD };
+enum command { CMD_SERVE, CMD_CHECK, CMD_LOAD, CMD_BACKUP, CMD_RESTORE };
 
 struct options {
     enum command command;
@@ -68,6 +83,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         o->command = CMD_CHECK, i++;
     else if (i < argc && strcmp(argv[i], "load") == 0)
         o->command = CMD_LOAD, i++;
+    else if (i < argc && strcmp(argv[i], "backup") == 0)
+        o->command = CMD_BACKUP, i++;
+    else if (i < argc && strcmp(argv[i], "restore") == 0)
+        o->command = CMD_RESTORE, i++;
     o->files = argv + argc;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -88,6 +107,9 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->files = argv + i;
             o->file_count = (size_t)(argc - i);
             break;
+        } else if ((o->command == CMD_BACKUP || o->command == CMD_RESTORE) && o->file_count == 0) {
+            o->files = argv + i;
+            o->file_count = 1;
         } else {
             fprintf(stderr, "sanhe-engine: unexpected argument %s\n", a);
             return -1;
@@ -129,6 +151,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "sanhe-engine: load needs at least one FILE.json\n");
         return APP_EXIT_USAGE;
     }
+    if ((o.command == CMD_BACKUP || o.command == CMD_RESTORE) && o.file_count != 1) {
+        fprintf(stderr, "sanhe-engine: %s needs a directory\n",
+                o.command == CMD_BACKUP ? "backup" : "restore");
+        return APP_EXIT_USAGE;
+    }
     static struct config config; /* large (paths, terminals): not on the stack */
     if (load_config(&o, &config) != 0)
         return APP_EXIT_USAGE;
@@ -137,6 +164,10 @@ int main(int argc, char **argv)
         return app_check(&config);
     case CMD_LOAD:
         return app_load(&config, o.files, o.file_count);
+    case CMD_BACKUP:
+        return app_backup(&config, o.files[0]);
+    case CMD_RESTORE:
+        return app_restore(&config, o.files[0]);
     default:
         return app_serve(&config);
     }

@@ -6,6 +6,9 @@
  *                    committed and answered, connections close, the ledger
  *                    closes; a second signal exits at once
  *   SIGUSR1          one "stats ..." line to stderr (and stats_file)
+ *   SIGHUP           reload (reload.c): terminals, CA and CRL, log level,
+ *                    limits; connections stay up but those of terminals
+ *                    disabled or revoked
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,10 +21,11 @@
 #include "net_log.h"
 
 struct serve {
-    const struct config *config;
+    struct config *config; /* the running one: reload changes it */
     uv_loop_t loop;
     struct net_server *server;
-    uv_signal_t sig_term, sig_int, sig_usr1;
+    struct net_metrics_http *metrics; /* NULL without [metrics] listen */
+    uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
     bool stopping;
 };
 
@@ -41,6 +45,10 @@ static void serve_on_stopped(void *ctx)
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&s->sig_hup, NULL);
+    net_metrics_http_close(s->metrics);
+    s->metrics = NULL;
+    app_notify_close();
 }
 
 static void serve_on_signal(uv_signal_t *handle, int signum)
@@ -50,11 +58,20 @@ static void serve_on_signal(uv_signal_t *handle, int signum)
         serve_stats(s);
         return;
     }
+    if (signum == SIGHUP) {
+        if (!s->stopping) {
+            app_notify_reloading(true);
+            app_reload(s->config, s->server);
+            app_notify_reloading(false);
+        }
+        return;
+    }
     if (s->stopping) {
         net_log(NET_LOG_WARN, "second signal: exiting without a graceful stop");
         _exit(APP_EXIT_FAIL);
     }
     s->stopping = true;
+    app_notify_stopping();
     net_log_always("signal %d: stopping", signum);
     net_server_stop(s->server, serve_on_stopped, s);
 }
@@ -68,11 +85,14 @@ static void serve_signal(struct serve *s, uv_signal_t *handle, int signum)
 
 /* The port file is written through a rename, so that a reader that sees it
  * sees all of it; the stdout line is for people and simple scripts. */
-static int serve_announce(const struct serve *s)
+static int serve_announce(struct serve *s)
 {
     int port = net_server_port(s->server);
     printf("listening on %s:%d\n", s->config->listen_host, port);
     fflush(stdout);
+    char status[128];
+    snprintf(status, sizeof status, "listening on %s:%d", s->config->listen_host, port);
+    app_notify_ready(&s->loop, status);
     const char *path = s->config->port_file;
     if (path[0] == '\0')
         return 0;
@@ -86,7 +106,7 @@ static int serve_announce(const struct serve *s)
     return 0;
 }
 
-static void serve_net_config(const struct config *c, struct net_config *nc)
+void app_net_config(const struct config *c, struct net_config *nc)
 {
     *nc = (struct net_config){
         .listen_host = c->listen_host,
@@ -94,6 +114,7 @@ static void serve_net_config(const struct config *c, struct net_config *nc)
         .tls_ca = c->tls_ca,
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
+        .tls_crl = c->tls_crl,
         .limits = c->limits,
         .terminals = c->terminals,
         .terminal_count = c->terminal_count,
@@ -104,15 +125,26 @@ static void serve_net_config(const struct config *c, struct net_config *nc)
 static int serve_run(struct serve *s, struct ledger *ledger)
 {
     struct net_config nc;
-    serve_net_config(s->config, &nc);
+    app_net_config(s->config, &nc);
     struct sh_error err = {0};
     if (net_server_create(&s->loop, &nc, ledger, &s->server, &err) != 0) {
         fprintf(stderr, "sanhe-engine: %s\n", err.msg);
         return APP_EXIT_FAIL;
     }
+    if (s->config->metrics_listen[0] != '\0' &&
+        net_metrics_http_start(&s->loop, s->config->metrics_host, s->config->metrics_port,
+                               s->server, &s->metrics, &err) != 0) {
+        fprintf(stderr, "sanhe-engine: %s\n", err.msg);
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        net_server_stop(s->server, NULL, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        net_server_free(s->server);
+        return APP_EXIT_FAIL;
+    }
     serve_signal(s, &s->sig_term, SIGTERM);
     serve_signal(s, &s->sig_int, SIGINT);
     serve_signal(s, &s->sig_usr1, SIGUSR1);
+    serve_signal(s, &s->sig_hup, SIGHUP);
     if (serve_announce(s) != 0)
         net_server_stop(s->server, serve_on_stopped, s);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -136,12 +168,14 @@ int app_serve(const struct config *config)
     /* A peer that closes while we write must be an error, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     net_log_set_level(config->log_level);
-    struct serve s = {.config = config};
+    static struct config running; /* large: not on the stack */
+    running = *config;
+    struct serve s = {.config = &running};
     if (uv_loop_init(&s.loop) != 0)
         return APP_EXIT_FAIL;
     struct ledger *ledger;
-    int rc = APP_EXIT_FAIL;
-    if (app_ledger_open(config, true, &ledger) == 0) {
+    int rc = app_ledger_open(config, true, "serve", &ledger);
+    if (rc == 0) {
         rc = serve_run(&s, ledger);
         ledger_close(ledger);
         net_log_always("ledger closed");

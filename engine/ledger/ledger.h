@@ -138,7 +138,10 @@ struct ledger_info {
     uint64_t map_size_max; /* the hard limit */
     uint64_t map_used;     /* bytes up to the last page in use */
     uint32_t map_grown;    /* times the map grew since open */
-    uint64_t settlements;  /* settlement ids handed out */
+    uint64_t enospc_count; /* writes refused: the file system was full (ENOSPC) */
+    uint32_t readers_used; /* LMDB reader slots taken (every process) */
+    uint32_t readers_max;
+    uint64_t settlements; /* settlement ids handed out */
     uint64_t journal_entries;
 };
 int ledger_info(struct ledger *ledger, struct ledger_info *out);

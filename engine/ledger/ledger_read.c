@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "accum.h"
@@ -397,6 +398,9 @@ static int info_read(struct ledger *ledger, struct ledger_info *out)
     out->map_size_max = ledger->store.map_max;
     out->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
     out->map_grown = ledger->store.grow_count;
+    out->enospc_count = atomic_load(&ledger->store.enospc_count);
+    out->readers_used = info.me_numreaders;
+    out->readers_max = info.me_maxreaders;
     if (ledger->store.reading)
         return 0; /* inside a read: the counters cannot be read now */
     struct store_txn txn;

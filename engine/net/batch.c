@@ -106,6 +106,7 @@ int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *
     item->conn = conn;
     item->request = request;
     item->caller = conn->caller;
+    item->enqueued_us = uv_hrtime() / 1000;
     q->len++;
     conn_ref(conn);
     conn->inflight++;
@@ -238,6 +239,8 @@ static void batch_deliver(struct batch_item *items, size_t n)
             frame_reply_error(items[i].reply.data, items[i].reply.len) == SH_E_FORBIDDEN)
             conn_log_forbidden(c, items[i].request);
         conn_queue_reply(c, &items[i].reply);
+        net_stats_record_op(&c->server->stats, frame_op_name(items[i].request),
+                            uv_hrtime() / 1000 - items[i].enqueued_us);
         free(items[i].reply.data);
         sanhe__request__free_unpacked(items[i].request, NULL);
     }
@@ -279,6 +282,7 @@ static void batch_answer(struct net_server *server, struct batch_slot *slot, int
     assert(slot->rc < 0 || server->sync_covers > 0);
     int rc = slot->rc < 0 ? slot->rc : sync_rc;
     net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
+    diskfull_note_batch(server, rc); /* ENOSPC logged, and the resumption */
     net_stats_record_stage1(&server->stats, slot->apply_us, slot->write_us);
     if (slot->rc < 0)
         batch_fail_replies(slot->items, slot->len, slot->rc);

@@ -228,6 +228,7 @@ static void conn_on_handshake_timeout(uv_timer_t *timer)
 {
     struct conn *c = timer->data;
     c->server->stats.handshake_failures++;
+    c->server->stats.handshake_timeouts++;
     conn_abort(c, "handshake timeout");
 }
 

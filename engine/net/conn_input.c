@@ -89,7 +89,10 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
             return; /* answered after the commit */
         input_reply(c, request->request_id, SH_E_INTERNAL, "out of memory");
     } else {
+        uint64_t begin_us = uv_hrtime() / 1000;
         input_read(c, request);
+        net_stats_record_op(&c->server->stats, frame_op_name(request),
+                            uv_hrtime() / 1000 - begin_us);
     }
     sanhe__request__free_unpacked(request, NULL);
 }

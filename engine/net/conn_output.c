@@ -65,6 +65,7 @@ void conn_queue_reply(struct conn *c, const struct sh_reply *reply)
     if ((c->state != CONN_OPEN && c->state != CONN_CLOSING) || reply->data == NULL)
         return;
     assert(reply->len <= UINT32_MAX); /* a frame's length is 4 bytes */
+    net_stats_record_reply(&c->server->stats, frame_reply_error(reply->data, reply->len));
     size_t need = c->out_len + FRAME_HEADER_BYTES + reply->len;
     if (need > c->out_cap) {
         size_t cap = c->out_cap > 0 ? c->out_cap : 4096;

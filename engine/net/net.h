@@ -46,6 +46,7 @@ struct net_terminal {
     char name[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
+    bool disabled; /* refused at the handshake, whatever the ledger's table says */
 };
 
 struct net_config {
@@ -54,6 +55,7 @@ struct net_config {
     const char *tls_ca;
     const char *tls_cert;
     const char *tls_key;
+    const char *tls_crl; /* the CA's CRL (PEM), "" or NULL for none */
     struct net_limits limits;
     const struct net_terminal *terminals;
     size_t terminal_count;
@@ -82,5 +84,33 @@ void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *c
 void net_server_free(struct net_server *server);
 
 const struct net_stats *net_server_stats(const struct net_server *server);
+
+/* The Prometheus text exposition of the server (metrics.c), in a new
+ * malloc'ed buffer. Returns 0 or SH_E_INTERNAL. */
+int net_metrics_format(struct net_server *server, char **out, size_t *len);
+
+/* The metrics endpoint (metrics_http.c): HTTP/1.1 on its own address, parsed
+ * by http-parser; GET /metrics answers net_metrics_format, anything else
+ * 404 or 405; one request per connection, then close. At most
+ * NET_METRICS_CONNECTIONS_MAX connections at once, NET_METRICS_REQUEST_MAX
+ * bytes of request, NET_METRICS_TIMEOUT_MS to send it. */
+#define NET_METRICS_CONNECTIONS_MAX 16
+#define NET_METRICS_REQUEST_MAX 8192
+#define NET_METRICS_TIMEOUT_MS 5000
+struct net_metrics_http;
+int net_metrics_http_start(uv_loop_t *loop, const char *host, int port, struct net_server *server,
+                           struct net_metrics_http **out, struct sh_error *err);
+int net_metrics_http_port(const struct net_metrics_http *m);
+/* Closes the listener and every connection; frees itself once closed. */
+void net_metrics_http_close(struct net_metrics_http *m);
+
+/* SIGHUP (reload.c): a new TLS context (CA, our certificate, the CRL), the
+ * terminal table and the limits (all but batch_max, which sizes the group
+ * commit's slots: kept, and said so). Connections stay up, except those of
+ * terminals now disabled or revoked, which are closed (their writes in
+ * flight are answered first). Every change is logged. On failure (a file
+ * that does not load) nothing changes and err says why. */
+int net_server_reload(struct net_server *server, const struct net_config *config,
+                      struct sh_error *err);
 
 #endif

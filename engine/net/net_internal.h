@@ -20,6 +20,7 @@
 #include "ledger.h"
 #include "net.h"
 #include "tls.h"
+#include "tls_crl.h"
 
 /* ---- The write queue (batch.c) ------------------------------------------ */
 
@@ -28,6 +29,7 @@ struct batch_item {
     Sanhe__Request *request;
     struct sh_caller caller;
     struct sh_reply reply;
+    uint64_t enqueued_us; /* uv_hrtime, for the per-operation latency (metrics) */
 };
 
 /* A ring of queued write requests, oldest first. Bounded by the limits:
@@ -133,7 +135,10 @@ struct net_server {
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
-    uint8_t read_buf[64 * 1024]; /* every uv read lands here, then goes to OpenSSL */
+    struct tls_revocation revocation; /* reload.c: CRL and disabled terminals */
+    uint64_t enospc_seen;             /* diskfull.c: the store's enospc_count last logged */
+    bool disk_full;                   /* diskfull.c: the last batch was refused for ENOSPC */
+    uint8_t read_buf[64 * 1024];      /* every uv read lands here, then goes to OpenSSL */
     struct net_stats stats;
 };
 
@@ -170,6 +175,15 @@ bool batch_idle(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);
+
+/* reload.c: the CRL and the revocation callback on a new context. */
+int reload_tls_setup(struct net_server *server, SSL_CTX *ctx, const char *crl_file,
+                     size_t *revoked_count, struct sh_error *err);
+
+/* diskfull.c: after each batch is answered (rc its outcome): says in the log
+ * when writes start being refused because the data file system is full
+ * (ENOSPC), and when they succeed again. */
+void diskfull_note_batch(struct net_server *server, int rc);
 
 /* server.c: a handle of the server's own was closed (stop bookkeeping). */
 void server_handle_closed(struct net_server *server);

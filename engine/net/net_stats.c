@@ -25,6 +25,7 @@ void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commi
         stats->commit_us_max = commit_us;
     if (!ok)
         stats->commit_failures++;
+    net_hist_observe(&stats->commit_hist, commit_us);
 }
 
 void net_stats_record_stage1(struct net_stats *stats, uint64_t apply_us, uint64_t write_us)
@@ -41,6 +42,42 @@ void net_stats_record_sync(struct net_stats *stats, uint64_t sync_us)
     stats->sync_us_total += sync_us;
     if (sync_us > stats->sync_us_max)
         stats->sync_us_max = sync_us;
+    net_hist_observe(&stats->sync_hist, sync_us);
+}
+
+const uint64_t NET_HIST_BOUNDS_US[NET_HIST_BUCKETS - 1] = {
+    250,   500,    1000,   2500,   5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
+
+void net_hist_observe(struct net_hist *h, uint64_t us)
+{
+    size_t i = 0;
+    while (i < NET_HIST_BUCKETS - 1 && us > NET_HIST_BOUNDS_US[i])
+        i++;
+    h->buckets[i]++;
+    h->count++;
+    h->sum_us += us;
+}
+
+void net_stats_record_op(struct net_stats *stats, const char *op, uint64_t us)
+{
+    size_t i = 0;
+    while (i < stats->op_count && strcmp(stats->ops[i].name, op) != 0)
+        i++;
+    if (i == stats->op_count) {
+        if (stats->op_count == NET_STATS_OPS_MAX)
+            return; /* more operations than the wire has: not counted */
+        stats->ops[i].name = op;
+        stats->op_count++;
+    }
+    net_hist_observe(&stats->ops[i].hist, us);
+}
+
+void net_stats_record_reply(struct net_stats *stats, int code)
+{
+    stats->replies++;
+    if (code < 0 && -code < NET_STATS_CODES_MAX)
+        stats->reply_errors[-code]++;
 }
 
 const char *net_stats_bucket_label(size_t i)

@@ -13,6 +13,21 @@
  * the last bucket takes everything larger. */
 #define NET_STATS_BUCKETS 14
 
+/* A latency histogram for the metrics endpoint (metrics.c): per-bucket
+ * counts (not cumulative), bounds in NET_HIST_BOUNDS_US, the last bucket
+ * +Inf. */
+#define NET_HIST_BUCKETS 15
+struct net_hist {
+    uint64_t count;
+    uint64_t sum_us;
+    uint64_t buckets[NET_HIST_BUCKETS];
+};
+extern const uint64_t NET_HIST_BOUNDS_US[NET_HIST_BUCKETS - 1];
+void net_hist_observe(struct net_hist *h, uint64_t us);
+
+#define NET_STATS_OPS_MAX 16    /* operations with a latency histogram */
+#define NET_STATS_CODES_MAX 128 /* error codes counted, by -code */
+
 struct net_stats {
     uint64_t batches;
     uint64_t batch_writes; /* write requests over all batches */
@@ -38,6 +53,18 @@ struct net_stats {
     uint64_t handshake_failures;
     uint64_t frames_refused; /* FRAME_TOO_LARGE or BAD_FRAME */
     uint64_t forbidden;      /* FORBIDDEN replies, ours or the ledger's */
+    uint64_t enospc_batches; /* batches refused: the data file system was full */
+    /* For the metrics endpoint (metrics.c). */
+    uint64_t handshake_timeouts;
+    uint64_t replies;
+    uint64_t reply_errors[NET_STATS_CODES_MAX]; /* by -code */
+    struct net_hist commit_hist;                /* handed to the writer..durable */
+    struct net_hist sync_hist;
+    struct {
+        const char *name; /* frame_op_name's static string */
+        struct net_hist hist;
+    } ops[NET_STATS_OPS_MAX];
+    size_t op_count;
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);
@@ -46,6 +73,12 @@ void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commi
 void net_stats_record_stage1(struct net_stats *stats, uint64_t apply_us, uint64_t write_us);
 
 void net_stats_record_sync(struct net_stats *stats, uint64_t sync_us);
+
+/* One request answered: op (a static name), from its arrival to its reply. */
+void net_stats_record_op(struct net_stats *stats, const char *op, uint64_t us);
+
+/* One reply queued; code its error (0 for none, else negative SH_E_*). */
+void net_stats_record_reply(struct net_stats *stats, int code);
 
 /* The upper bound of bucket i ("1", "2", "4", ..., "inf"). */
 const char *net_stats_bucket_label(size_t i);

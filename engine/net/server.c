@@ -108,6 +108,12 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
     }
     server->tls_ctx = tls_ctx_create(config->tls_ca, config->tls_cert, config->tls_key, err);
+    size_t revoked = 0;
+    if (server->tls_ctx != NULL &&
+        reload_tls_setup(server, server->tls_ctx, config->tls_crl, &revoked, err) != 0) {
+        tls_ctx_free(server->tls_ctx);
+        server->tls_ctx = NULL;
+    }
     if (server->tls_ctx == NULL) {
         net_server_free(server);
         return err != NULL ? err->code : SH_E_INTERNAL;

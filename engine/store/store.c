@@ -37,6 +37,8 @@ int store_error_map(int mdb_rc)
     assert(mdb_rc != 0);
     switch (mdb_rc) {
     case MDB_MAP_FULL:
+    case ENOSPC: /* LMDB passes the errno of its pwrite or fdatasync */
+    case EDQUOT:
         return SH_E_STORAGE_FULL;
     case MDB_TXN_FULL:
         return SH_E_LIMIT_EXCEEDED;
@@ -63,6 +65,8 @@ void store_txn_fail(struct store_txn *txn, int mdb_rc)
         return;
     txn->ret = store_error_map(mdb_rc);
     txn->mdb_rc = mdb_rc;
+    if (mdb_rc == ENOSPC || mdb_rc == EDQUOT)
+        atomic_fetch_add(&txn->store->enospc_count, 1);
 }
 
 void store_txn_fail_code(struct store_txn *txn, int code)

@@ -71,6 +71,11 @@ struct store {
      * transaction and sync fails with it. Atomic: store_sync may run on
      * another thread than the writer. */
     _Atomic int sync_failed;
+    /* Writes refused because the file system holding data.mdb is full
+     * (ENOSPC, or EDQUOT): STORAGE_FULL, not a fault of the store; the
+     * next commit that finds room succeeds. Atomic: read by the loop
+     * thread (metrics, the log) while the writer counts. */
+    _Atomic uint64_t enospc_count;
     /* Test hook: the fail_nth-th put or delete from now fails with fail_code. */
     uint32_t fail_nth;
     int fail_code;
@@ -109,8 +114,9 @@ int store_open(struct store *store, const struct store_config *config, struct sh
 void store_close(struct store *store);
 
 /* The one place where an LMDB code becomes an SH_E_* code:
- * MDB_MAP_FULL -> SH_E_STORAGE_FULL, MDB_TXN_FULL -> SH_E_LIMIT_EXCEEDED,
- * anything else -> SH_E_INTERNAL. */
+ * MDB_MAP_FULL, ENOSPC and EDQUOT (the file system is full) ->
+ * SH_E_STORAGE_FULL, MDB_TXN_FULL -> SH_E_LIMIT_EXCEEDED, anything else ->
+ * SH_E_INTERNAL. */
 int store_error_map(int mdb_rc);
 
 /* True for the LMDB codes that a bigger map or a fresh write transaction
