@@ -357,20 +357,23 @@ static void test_other_commands(void)
     CHECK(counter("H330424001", "--lang en eligibility 330424194502020026 2026-06-15") == 0);
     CHECK(strstr(out, "paid") != NULL && strstr(out, "left") != NULL);
     CHECK(counter("H330424001", "eligibility 330424194502020027 2026-06-15") == 1);
-    CHECK(counter("H330424001", "query --request-id in0") == 0 && strstr(out, "in force"));
-    CHECK(counter("H330424001", "cancel never-sent") == 0 && strstr(out, "had not settled"));
+    CHECK(counter("H330424001", "--lang en query --request-id in0") == 0 &&
+          strstr(out, "in force"));
+    CHECK(counter("H330424001", "--lang en cancel never-sent") == 0 &&
+          strstr(out, "had not settled"));
     CHECK(counter("H330424001", "--json query --request-id in1") == 0);
     json_t *j = json_loads(out, 0, NULL);
     json_int_t id = json_integer_value(json_object_get(j, "settlement_id"));
     CHECK(id > 0 && json_object_get(j, "breakdown") != NULL);
     json_decref(j);
     char args[128];
-    snprintf(args, sizeof args, "--request-id rev-in1 reverse %lld", (long long)id);
-    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed"));
-    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed")); /* a replay */
+    snprintf(args, sizeof args, "--lang en --request-id rev-in1 reverse %lld", (long long)id);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "Reversal receipt"));
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "Reversal receipt")); /* a replay */
     snprintf(args, sizeof args, "reverse %lld", (long long)id);
     CHECK(counter("H330424001", args) == 1); /* a new reversal: ALREADY_REVERSED */
-    CHECK(counter("H330424001", "query --request-id in1") == 0 && strstr(out, "REVERSED"));
+    CHECK(counter("H330424001", "--lang en query --request-id in1") == 0 &&
+          strstr(out, "REVERSED"));
 }
 
 /* Outbox: three settles while the engine is down, then flush. */
@@ -396,12 +399,12 @@ static void test_queue(void)
         const json_t *s = json_array_get(steps, (size_t)(8 + i)); /* out0..out2 */
         char *claim = json_dumps(json_object_get(s, "claim"), 0);
         snprintf(name, sizeof name, "q%d.json", i);
-        snprintf(args, sizeof args, "--queue %s --request-id q-%d settle %s", qdir, i,
+        snprintf(args, sizeof args, "--lang en --queue %s --request-id q-%d settle %s", qdir, i,
                  write_temp(name, claim, path));
         free(claim);
         CHECK(counter("H330424201", args) == 4 && strstr(out, "QUEUED"));
         /* out0 shows the presettle's estimate, the others none. */
-        CHECK((strstr(out, "预结算估计") != NULL) == (i == 0));
+        CHECK((strstr(out, "ESTIMATE from an earlier presettle") != NULL) == (i == 0));
         if (i == 0) {
             char want[32];
             sh_yuan_format(pre_total, want);
@@ -410,10 +413,10 @@ static void test_queue(void)
             CHECK(strstr(out, want) != NULL);
         }
     }
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") != NULL &&
           strstr(out, "q-2") != NULL);
-    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s flush", qdir);
     CHECK(counter("H330424201", args) == 3);
     CHECK(fixture_restart(&f) == 0);
     CHECK(counter("H330424201", args) == 0);
@@ -488,9 +491,9 @@ static void test_queue_kill9(void)
     CHECK(WIFSIGNALED(status)); /* it was still waiting for the frozen engine */
     kill(f.sb.engine.pid, SIGCONT);
     char args[16384];
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") && strstr(out, "k-1"));
-    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s flush", qdir);
     CHECK(counter("H330424201", args) == 0);
     CHECK(counter("H330424201", "--json query --request-id k-1") == 0);
     json_t *j = json_loads(out, 0, NULL);
@@ -532,7 +535,7 @@ static void test_flush_daemon(void)
         _exit(127);
     }
     CHECK(fixture_restart(&f) == 0);
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     bool answered = false;
     for (int i = 0; i < 100 && !answered; i++) {
         struct timespec pause = {0, 100 * 1000 * 1000};
@@ -543,7 +546,8 @@ static void test_flush_daemon(void)
     kill(child, SIGKILL);
     int status;
     waitpid(child, &status, 0);
-    CHECK(counter("H330424201", "query --request-id d-1") == 0 && strstr(out, "in force"));
+    CHECK(counter("H330424201", "--lang en query --request-id d-1") == 0 &&
+          strstr(out, "in force"));
 }
 
 int main(int argc, char **argv)
