@@ -73,6 +73,8 @@ void print_eligibility(const struct counter_opts *o, const struct sanhe_eligibil
                        const char *date);
 int exit_of(sanhe_client *c, int rc, const char *what);
 const char *counter_strerror(int rc);
+/* "  detail: ..." on stderr: the library's or the engine's own words. */
+void print_detail(const char *detail);
 
 /* counter_cmds.c */
 int cmd_settle(const struct counter_opts *o, const char *file, bool trial);

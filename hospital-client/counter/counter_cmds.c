@@ -11,15 +11,20 @@
  * settle, in what is left of the command's deadline (the cashier was
  * promised the deadline for the whole command). A failure only leaves the
  * name off the receipt. */
-static char *patient_name(sanhe_client *c, const struct bill *b, int64_t deadline_ms)
+static char *name_of(sanhe_client *c, const char *person, const char *date, int64_t deadline_ms)
 {
     struct sanhe_eligibility e;
     int64_t left = deadline_ms - counter_now_ms();
-    if (left < 1 || sanhe_eligibility(c, b->person, b->date, (int)left, &e) != 0)
+    if (left < 1 || sanhe_eligibility(c, person, date, (int)left, &e) != 0)
         return NULL;
     char *name = e.name[0] ? strdup(e.name) : NULL;
     sanhe_eligibility_free(&e);
     return name;
+}
+
+static char *patient_name(sanhe_client *c, const struct bill *b, int64_t deadline_ms)
+{
+    return name_of(c, b->person, b->date, deadline_ms);
 }
 
 int cmd_settle(const struct counter_opts *o, const char *file, bool trial)
@@ -109,10 +114,12 @@ static int print_reversal(const struct counter_opts *o, sanhe_client *c,
             sanhe__response__free_unpacked(resp, NULL);
         return EXIT_OK;
     }
+    char *name = name_of(c, st->claim->person, st->claim->date, deadline);
     struct sh_receipt rec = {
         .hospital_code = st->hospital,
         .hospital_name = o->hospital_name[0] ? o->hospital_name : NULL,
         .person_id = st->claim->person,
+        .person_name = name,
         .visit = st->claim->visit,
         .date = st->claim->date,
         .settlement_id = st->settlement_id,
@@ -123,6 +130,7 @@ static int print_reversal(const struct counter_opts *o, sanhe_client *c,
         .reversal_request_id = rid,
     };
     sh_receipt_print(stdout, &rec, o->lang);
+    free(name);
     sanhe__response__free_unpacked(resp, NULL);
     return EXIT_OK;
 }

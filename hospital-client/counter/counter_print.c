@@ -128,7 +128,7 @@ static const char *refusal_text(int code)
 
 /* "(detail: ...)": the library's or the engine's own words, which name
  * addresses, fields and codes (not translated). */
-static void print_detail(const char *detail)
+void print_detail(const char *detail)
 {
     if (detail != NULL && detail[0] != '\0')
         fprintf(stderr, _("  detail: %s\n"), detail);

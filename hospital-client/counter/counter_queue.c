@@ -357,7 +357,8 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
         printf(_("QUEUED: request id %s waits in %s (%ld waiting); `sanhe-counter flush` sends "
                  "it\n"),
                id, o->queue, waiting);
-        fprintf(stderr, _("sanhe-counter: %s\n"), sanhe_last_message(c));
+        fprintf(stderr, "%s\n", counter_strerror(last));
+        print_detail(sanhe_last_message(c));
         print_estimate(o, b);
         rc = EXIT_QUEUED;
     } else if (rc == 0) {
@@ -400,8 +401,7 @@ int cmd_flush(const struct counter_opts *o)
     else if (waiting > 0) {
         fprintf(stderr, _("sanhe-counter: flush stopped, %ld still waiting: %s\n"), waiting,
                 counter_strerror(last));
-        if (sanhe_last_message(c)[0] != '\0')
-            fprintf(stderr, _("  detail: %s\n"), sanhe_last_message(c));
+        print_detail(sanhe_last_message(c));
         rc = EXIT_UNREACHABLE;
     } else
         printf("%s\n", _("queue flushed: nothing waits"));

@@ -33,7 +33,8 @@ struct sanhe_conn {
 static void on_info(const SSL *ssl, int where, int ret)
 {
     struct sanhe_conn *c = SSL_get_app_data(ssl);
-    if (c != NULL && (where & SSL_CB_READ_ALERT) != 0 && (ret >> 8) == SSL3_AL_FATAL)
+    if (c != NULL && (where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&
+        (ret >> 8) == SSL3_AL_FATAL)
         c->alert = ret & 0xff;
 }
 
