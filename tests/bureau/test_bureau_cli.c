@@ -165,6 +165,15 @@ static void contains(const char *text, const char *want)
         fail_msg("\"%s\" not in:\n%s", want, text);
 }
 
+/* Command output in Chinese: no English word (two ASCII letters in a row;
+ * hospital codes, amounts and dates have none). */
+static void no_english_text(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        if (isalpha((unsigned char)p[0]) && isalpha((unsigned char)p[1]))
+            fail_msg("English in the output: \"%.40s\"", p);
+}
+
 static void contains_fen(const char *text, int64_t fen)
 {
     char yuan[32];
@@ -256,6 +265,7 @@ static void day_shows_each_hospital_and_totals(void **state)
     }
     contains(out, "合计");
     contains(out, "医院名称");
+    no_english_text(out);
     contains_fen(out, total);
     contains_fen(out, fund_total);
     contains_fen(out, patient);
@@ -340,6 +350,7 @@ static void reconcile_balanced_and_one_fen_off(void **state)
     rc = bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--figures", path);
     printf("$ sanhe-bureau reconcile --figures (coop one fen off)\n%s\n", out);
     assert_int_equal(rc, 1);
+    no_english_text(out);
     contains(out, "对账结果：不平");
     contains(out, "城乡居民合作医疗"); /* the fund's name from the policy, not its id */
     assert_null(strstr(out, "fund:"));
