@@ -21,7 +21,7 @@
 #define MONTH_FUNDS_MAX 16
 #define MONTH_UNBALANCED_MAX 1024
 #define TREND_W 960
-#define TREND_H 300
+#define TREND_H 220
 #define TREND_LEFT 96
 #define TREND_TOP 40
 #define TREND_BOTTOM 44
@@ -205,73 +205,71 @@ static void section_days(FILE *out, const struct month *m)
     fputs("</tr></tfoot></table>\n", out);
 }
 
-/* One polyline per fund: its net payment each day (a net negative day at
- * 0), on a shared y axis in yuan, the day of the month on the x axis. */
-static void section_trend(FILE *out, const struct month *m)
+/* One chart of fund f: its net payment each day (a net negative day at
+ * 0) as a line with a point per day that paid, on its own y axis in yuan
+ * (funds differ by orders of magnitude), the day of the month below. */
+static void trend_chart(FILE *out, const struct month *m, size_t f)
 {
     enum sh_lang lang = m->c->lang;
     int64_t max = 1;
-    for (size_t d = 0; d < m->n_days; d++)
-        for (size_t f = 0; f < m->n_funds; f++) {
-            int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
-            max = a > max ? a : max;
-        }
+    for (size_t d = 0; d < m->n_days; d++) {
+        int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
+        max = a > max ? a : max;
+    }
     int64_t axis = bureau_axis_max(max);
     int plot_h = TREND_H - TREND_TOP - TREND_BOTTOM, plot_w = TREND_W - TREND_LEFT - 24;
     int step = m->n_days > 1 ? plot_w / (int)(m->n_days - 1) : plot_w;
-    fprintf(out, "<h2>%s</h2>\n", label(lang, L_TREND));
-    fprintf(out, "<svg id=\"chart-trend\" width=\"%d\" height=\"%d\" role=\"img\"><title>", TREND_W,
-            TREND_H);
-    bureau_html_text(out, label(lang, L_TREND));
+    char title[256];
+    bureau_fund_title(m->names[f], m->funds[f], lang, title, sizeof title);
+    fputs("<svg class=\"trend-fund\" data-fund=\"", out);
+    bureau_html_text(out, m->funds[f]);
+    fprintf(out, "\" width=\"%d\" height=\"%d\" role=\"img\"><title>", TREND_W, TREND_H);
+    bureau_html_text(out, title);
     fputs("</title>\n", out);
+    fprintf(out, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", TREND_LEFT);
+    bureau_html_text(out, title);
+    fputs("</text>\n", out);
     bureau_svg_y_axis(out, axis, TREND_LEFT, TREND_W - 24, TREND_TOP, plot_h);
     for (size_t d = 0; d < m->n_days; d++)
         fprintf(out,
                 "<text class=\"tick\" x=\"%d\" y=\"%d\" font-size=\"11\" "
                 "text-anchor=\"middle\">%zu</text>\n",
                 TREND_LEFT + (int)d * step, TREND_TOP + plot_h + 14, d + 1);
-    for (size_t f = 0; f < m->n_funds; f++) {
-        fprintf(out, "<polyline class=\"trend\" data-fund=\"");
-        bureau_html_text(out, m->funds[f]);
-        fprintf(out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-                bureau_svg_colour(f));
-        for (size_t d = 0; d < m->n_days; d++) {
-            int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
-            a = a > 0 ? a : 0;
-            fprintf(out, "%s%d,%d", d > 0 ? " " : "", TREND_LEFT + (int)d * step,
-                    TREND_TOP + plot_h - (int)(a * plot_h / axis));
-        }
-        fputs("\"/>\n", out);
-        for (size_t d = 0; d < m->n_days; d++) {
-            int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
-            if (a <= 0)
-                continue;
-            fprintf(out, "<circle class=\"point\" data-fund=\"");
-            bureau_html_text(out, m->funds[f]);
-            fprintf(out,
-                    "\" data-day=\"%s\" data-fen=\"%lld\" cx=\"%d\" cy=\"%d\" r=\"3\" "
-                    "fill=\"%s\"/>\n",
-                    m->days[d].day, (long long)a, TREND_LEFT + (int)d * step,
-                    TREND_TOP + plot_h - (int)(a * plot_h / axis), bureau_svg_colour(f));
-        }
+    fprintf(out,
+            "<polyline class=\"trend\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+            "points=\"",
+            bureau_svg_colour(f));
+    for (size_t d = 0; d < m->n_days; d++) {
+        int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
+        fprintf(out, "%s%d,%d", d > 0 ? " " : "", TREND_LEFT + (int)d * step,
+                TREND_TOP + plot_h - (int)((a > 0 ? a : 0) * plot_h / axis));
+    }
+    fputs("\"/>\n", out);
+    for (size_t d = 0; d < m->n_days; d++) {
+        int64_t a = bureau_fund_in(reply_of(&m->days[d])->net, m->funds[f]);
+        if (a <= 0)
+            continue;
+        char yuan[32];
+        sh_yuan_format(a, yuan);
+        int x = TREND_LEFT + (int)d * step, y = TREND_TOP + plot_h - (int)(a * plot_h / axis);
+        fprintf(out,
+                "<circle class=\"point\" data-day=\"%s\" data-fen=\"%lld\" cx=\"%d\" "
+                "cy=\"%d\" r=\"3\" fill=\"%s\"/><text class=\"value\" x=\"%d\" y=\"%d\" "
+                "font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
+                m->days[d].day, (long long)a, x, y, bureau_svg_colour(f), x, y - 6, yuan);
     }
     fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n",
             TREND_LEFT + plot_w / 2, TREND_H - 8, label(lang, L_DAY));
-    fprintf(out, "<text x=\"4\" y=\"%d\" font-size=\"12\">%s</text>\n", TREND_TOP - 12, _("yuan"));
-    /* The legend names the month's funds (from whichever day named them). */
-    int x = TREND_LEFT;
-    for (size_t f = 0; f < m->n_funds; f++) {
-        char title[256];
-        bureau_fund_title(m->names[f], m->funds[f], lang, title, sizeof title);
-        fprintf(out,
-                "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                "<text x=\"%d\" y=\"19\" font-size=\"12\">",
-                x, bureau_svg_colour(f), x + 16);
-        bureau_html_text(out, title);
-        fputs("</text>\n", out);
-        x += 32 + text_width(title) * 7;
-    }
+    fprintf(out, "<text x=\"4\" y=\"%d\" font-size=\"12\">%s</text>\n", TREND_TOP - 8, _("yuan"));
     fputs("</svg>\n", out);
+}
+
+static void section_trend(FILE *out, const struct month *m)
+{
+    fprintf(out, "<h2>%s</h2>\n<div id=\"chart-trend\">\n", label(m->c->lang, L_TREND));
+    for (size_t f = 0; f < m->n_funds; f++)
+        trend_chart(out, m, f);
+    fputs("</div>\n", out);
 }
 
 static void section_unbalanced(FILE *out, const struct month *m, bool books)
