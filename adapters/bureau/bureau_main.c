@@ -145,22 +145,31 @@ static int parse(struct bureau_config *c, struct args *a, int argc, char **argv)
             usage(stdout);
             return 1;
         }
+        const char *arg = argv[i];
         int took = global_option(c, argc, argv, &i);
         if (took == 0)
             took = command_option(a, argc, argv, &i);
-        if (took < 0)
+        if (took < 0) {
+            fprintf(stderr, _("sanhe-bureau: option %s needs a value (or a good one)\n"), arg);
             return 2;
+        }
         if (took > 0)
             continue;
-        if (argv[i][0] == '-')
+        if (argv[i][0] == '-') {
+            fprintf(stderr, _("sanhe-bureau: unknown option %s (--help lists them)\n"), arg);
             return 2;
+        }
         if (a->command == NULL)
             a->command = argv[i];
         else if (a->date == NULL)
             a->date = argv[i];
-        else
+        else {
+            fprintf(stderr, _("sanhe-bureau: unexpected argument %s (--help)\n"), arg);
             return 2;
+        }
     }
+    if (a->command == NULL)
+        fprintf(stderr, "%s\n", _("sanhe-bureau: no command given (--help lists them)"));
     return a->command == NULL ? 2 : 0;
 }
 
@@ -259,9 +268,7 @@ int main(int argc, char **argv)
     sh_i18n_init(c.lang); /* a config file's lang, unless --lang said otherwise */
     if (rc == 1)
         return 0;
-    if (rc == 2) {
-        usage(stderr);
+    if (rc == 2) /* what is wrong was said, in one line: no usage dump */
         return 2;
-    }
     return run(&c, &a);
 }
