@@ -1,6 +1,6 @@
 /*
  * A reconcile reply names its funds by id; the bureau's tables and pages
- * show the names the policy gives them (docs/protocol.md, FundAmount.name).
+ * show the names the policy gives them (FundAmount.name in proto/sanhe.proto).
  * The names are looked up after the reply is built, so the sums code stays
  * as it is.
  */

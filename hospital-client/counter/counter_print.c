@@ -112,7 +112,9 @@ static const char *refusal_text(int code)
         {SANHE_REFUSAL_UNKNOWN_ITEM, N_("a fee item is not in the catalog")},
         {SANHE_REFUSAL_NOT_FOUND, N_("no such settlement or request")},
         {SANHE_REFUSAL_ALREADY_REVERSED, N_("the settlement is already reversed")},
-        {SANHE_REFUSAL_FORBIDDEN, N_("this terminal may not do that")},
+        {SANHE_REFUSAL_FORBIDDEN,
+         N_("this terminal may not do that, or its certificate names no terminal the "
+            "engine knows")},
         {SANHE_REFUSAL_REQUEST_ID_REUSED, N_("the request id was used for another request")},
         {SANHE_REFUSAL_BAD_REQUEST, N_("the request is not valid")},
         {SANHE_REFUSAL_LIMIT_EXCEEDED, N_("an engine limit was reached")},

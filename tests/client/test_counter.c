@@ -744,6 +744,29 @@ static void test_wrong_ca(void)
     fputs(out, stdout);
 }
 
+/* A certificate of the engine's CA whose name is no terminal: the engine
+ * refuses every request as FORBIDDEN, and the cashier is told the
+ * certificate may be the cause, in Chinese. */
+static void test_unknown_terminal(void)
+{
+    char dir[4096], cmd[16384], port[64];
+    sandbox_path(&f.sb, "certs", dir);
+    snprintf(cmd, sizeof cmd, "%s terminal %s stranger-1 H330424001 counter", SANHE_CERTS_SCRIPT,
+             dir);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s --engine %s --ca %s/ca.crt --cert %s/stranger-1.crt --key %s/stranger-1.key "
+             "query --request-id in0 2>&1",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), dir, dir, dir);
+    FILE *p = popen(cmd, "r");
+    size_t n = p != NULL ? fread(out, 1, OUT_MAX - 1, p) : 0;
+    out[n] = '\0';
+    int status = p != NULL ? pclose(p) : -1;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    CHECK(strstr(out, "FORBIDDEN") != NULL && strstr(out, "证书") != NULL);
+    check_zh("unknown terminal");
+}
+
 /* One line that says what is wrong; options after the operands. */
 static void test_usage_errors(void)
 {
@@ -790,6 +813,7 @@ int main(int argc, char **argv)
     test_zh_no_english();
     test_frozen_deadline();
     test_wrong_ca();
+    test_unknown_terminal();
     test_queue();
     test_queue_exactly_once();
     test_queue_kill9();
