@@ -357,7 +357,7 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
         printf(_("QUEUED: request id %s waits in %s (%ld waiting); `sanhe-counter flush` sends "
                  "it\n"),
                id, o->queue, waiting);
-        fprintf(stderr, "%s\n", counter_strerror(last));
+        fprintf(stderr, _("sanhe-counter: %s\n"), counter_strerror(last));
         print_detail(sanhe_last_message(c));
         print_estimate(o, b);
         rc = EXIT_QUEUED;
