@@ -126,7 +126,7 @@ static int print_reversal(const struct counter_opts *o, sanhe_client *c,
         .business_day = st->business_day,
         .breakdown = st->breakdown,
         .reversal = 1,
-        .reversal_day = r->business_day,
+        .reversal_day = r->business_day[0] != '\0' ? r->business_day : st->reversal_day,
         .reversal_request_id = rid,
     };
     sh_receipt_print(stdout, &rec, o->lang);
@@ -168,14 +168,20 @@ int cmd_cancel(const struct counter_opts *o, const char *request_id)
     int rc = counter_client(o, &c);
     if (rc != 0)
         return rc;
+    int64_t deadline = counter_deadline_ms(o);
     struct sanhe_cancel_result r;
-    rc = exit_of(c, sanhe_cancel(c, request_id, NULL, 0, &r), _("cancel"));
+    rc = exit_of(c, sanhe_cancel(c, request_id, NULL, counter_left_ms(deadline), &r), _("cancel"));
+    char rid[SANHE_REQUEST_ID_MAX];
+    snprintf(rid, sizeof rid, "%s", sanhe_last_request_id(c));
     if (rc == EXIT_OK && o->json)
         print_reply_json(c);
-    else if (rc == EXIT_OK && r.reversed)
+    else if (rc == EXIT_OK && r.reversed) {
+        /* The patient is given money back: the reversal receipt. */
         printf(_("request %s had settled (settlement %llu): now reversed\n"), request_id,
                (unsigned long long)r.settlement_id);
-    else if (rc == EXIT_OK)
+        struct sanhe_reverse_result rev = {.settlement_id = r.settlement_id, .reversed = 1};
+        rc = print_reversal(o, c, &rev, rid, deadline);
+    } else if (rc == EXIT_OK)
         printf(_("request %s had not settled: it is cancelled and never will\n"), request_id);
     sanhe_client_free(c);
     return rc;

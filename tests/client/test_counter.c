@@ -669,6 +669,12 @@ static void test_zh_no_english(void)
     check_zh("reverse refused");
     CHECK(counter("H330424001", "cancel zh-never 2>&1") == 0);
     check_zh("cancel");
+    /* A cancel of a settle that landed reverses it: a reversal receipt. */
+    snprintf(args, sizeof args, "--request-id zh-c settle %s 2>&1", path);
+    CHECK(counter("H330424001", args) == 0);
+    CHECK(counter("H330424001", "cancel zh-c 2>&1") == 0);
+    check_zh("cancel of a landed settle");
+    CHECK(strstr(out, "冲正凭证") != NULL && row_value(out, "退还患者") == 215000);
     CHECK(counter("H330424001", "eligibility 330424194502020026 2>&1") == 0);
     check_zh("eligibility");
     CHECK(counter("H330424001", "eligibility 330424194502020027 2>&1") == 1);
