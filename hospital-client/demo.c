@@ -270,6 +270,7 @@ int main(int argc, char **argv)
         else
             break;
     }
+    sh_i18n_init(d.lang); /* the receipts' catalog */
     if (argi + 1 != argc) {
         fprintf(stderr, "usage: sanhe-demo [--lang zh|en] [--keep] DEMO.json\n");
         return 2;

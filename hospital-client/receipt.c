@@ -84,85 +84,99 @@ void sh_fund_label(const char *name, const char *fallback, enum sh_lang lang, ch
         snprintf(out, size, "%s", space + 1);
 }
 
+/* The wire's identifiers and their messages (translated by the catalog). */
 const char *sh_visit_label(const char *visit, enum sh_lang lang)
 {
-    static const char *const names[][3] = {
-        {"outpatient", "门诊", "Outpatient"},
-        {"chronic", "门诊慢特病", "Chronic (outpatient)"},
-        {"inpatient", "住院", "Inpatient"},
+    static const char *const names[][2] = {
+        {"outpatient", N_("Outpatient")},
+        {"chronic", N_("Chronic (outpatient)")},
+        {"inpatient", N_("Inpatient")},
     };
+    (void)lang; /* the catalog chosen by sh_i18n_init */
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (visit != NULL && strcmp(visit, names[i][0]) == 0)
-            return names[i][lang == SH_LANG_ZH ? 1 : 2];
+            return _(names[i][1]);
     return visit != NULL ? visit : "?";
 }
 
 const char *sh_reason_label(const char *reason, enum sh_lang lang)
 {
-    static const char *const names[][3] = {
-        {"not_designated", "非定点", "not designated"},
-        {"not_enrolled", "未参保", "not enrolled"},
-        {"no_category", "无资格", "no category"},
-        {"no_rule", "无此待遇", "no rule for visit"},
-        {"claim_cap", "达单次限额", "claim cap reached"},
-        {"annual_cap", "达年度限额", "annual cap reached"},
+    static const char *const names[][2] = {
+        {"not_designated", N_("not designated")}, {"not_enrolled", N_("not enrolled")},
+        {"no_category", N_("no category")},       {"no_rule", N_("no rule for visit")},
+        {"claim_cap", N_("claim cap reached")},   {"annual_cap", N_("annual cap reached")},
     };
+    (void)lang;
     for (size_t i = 0; reason != NULL && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(reason, names[i][0]) == 0)
-            return names[i][lang == SH_LANG_ZH ? 1 : 2];
+            return _(names[i][1]);
     return reason != NULL ? reason : "";
+}
+
+static void print_title(FILE *out, const struct sh_receipt *r)
+{
+    if (r->reversal)
+        fprintf(out, "%s\n", _("Reversal receipt (the settlement is undone)"));
+    else if (r->settlement_id != 0)
+        fprintf(out, "%s\n", _("Settlement receipt"));
+    else
+        fprintf(out, "%s\n", _("Presettlement estimate (nothing recorded)"));
 }
 
 static void print_header(FILE *out, const struct sh_receipt *r, enum sh_lang lang)
 {
-    bool zh = lang == SH_LANG_ZH;
     char masked[19];
     sh_person_id_mask(r->person_id, masked);
     rule(out, '=');
     fprintf(out, "%s  %s\n", r->hospital_name ? r->hospital_name : "", r->hospital_code);
-    fprintf(out, "%s\n",
-            r->settlement_id != 0
-                ? (zh ? "医疗费用结算单" : "Settlement receipt")
-                : (zh ? "预结算（试算，未记账）" : "Presettlement estimate (nothing recorded)"));
+    print_title(out, r);
     rule(out, '-');
-    fprintf(out, "%s %s  %s\n", zh ? "患者:" : "Patient:", r->person_name ? r->person_name : "",
-            masked);
-    fprintf(out, "%s %s  %s\n", zh ? "就诊:" : "Visit:  ", sh_visit_label(r->visit, lang),
+    fprintf(out, "%s %s  %s\n", _("Patient:"), r->person_name ? r->person_name : "", masked);
+    fprintf(out, "%s %s  %s\n", _("Visit:"), sh_visit_label(r->visit, lang),
             r->date ? r->date : "");
     if (r->settlement_id != 0)
-        fprintf(out, "%s %llu  %s %s\n",
-                zh ? "结算号:" : "Settlement:", (unsigned long long)r->settlement_id,
-                zh ? "业务日:" : "day", r->business_day ? r->business_day : "");
+        fprintf(out, "%s %llu  %s %s\n", _("Settlement:"), (unsigned long long)r->settlement_id,
+                _("day"), r->business_day ? r->business_day : "");
+    if (r->reversal)
+        fprintf(out, "%s %s  %s %s\n", _("Reversed on:"), r->reversal_day ? r->reversal_day : "",
+                _("request"), r->reversal_request_id ? r->reversal_request_id : "");
     rule(out, '-');
+}
+
+/* A row indented by two columns (a part of the row above). */
+static void sub_row(FILE *out, const char *label, int64_t fen)
+{
+    char text[256];
+    snprintf(text, sizeof text, "  %s", label);
+    row(out, text, fen);
 }
 
 /* The bill by catalog class, as the engine summed it. Class C is exactly
  * what is out of scope, so its row stands for that one. */
-static void print_classes(FILE *out, const Sanhe__Breakdown *b, bool zh)
+static void print_classes(FILE *out, const Sanhe__Breakdown *b)
 {
-    row(out, zh ? "  甲类费用" : "  Class A items", b->class_a_total);
-    row(out, zh ? "  乙类费用" : "  Class B items", b->class_b_total);
-    row(out, zh ? "  丙类费用（目录外）" : "  Class C items (out of scope)", b->class_c_total);
+    sub_row(out, _("Class A items"), b->class_a_total);
+    sub_row(out, _("Class B items"), b->class_b_total);
+    sub_row(out, _("Class C items (out of scope)"), b->class_c_total);
 }
 
-static void print_split(FILE *out, const Sanhe__Breakdown *b, bool zh)
+static void print_split(FILE *out, const Sanhe__Breakdown *b)
 {
-    row(out, zh ? "医疗费用总额" : "Total bill", b->total);
+    row(out, _("Total bill"), b->total);
     /* A reply of an engine (or a settlement recorded) before the class
      * totals existed has none: the split then names class C alone. */
     if (b->has_class_a_total && b->has_class_b_total && b->has_class_c_total)
-        print_classes(out, b, zh);
+        print_classes(out, b);
     else
-        row(out, zh ? "  目录外（丙类）" : "  Out of scope (class C)", b->out_of_scope);
-    row(out, zh ? "  超限价部分" : "  Over price cap", b->over_limit);
-    row(out, zh ? "  乙类先行自付" : "  Class B first self-pay", b->pre_selfpay);
-    row(out, zh ? "  政策范围内费用" : "  In scope", b->in_scope);
+        sub_row(out, _("Out of scope (class C)"), b->out_of_scope);
+    sub_row(out, _("Over price cap"), b->over_limit);
+    sub_row(out, _("Class B first self-pay"), b->pre_selfpay);
+    sub_row(out, _("In scope"), b->in_scope);
     rule(out, '-');
 }
 
 static void print_funds(FILE *out, const Sanhe__Breakdown *b, enum sh_lang lang)
 {
-    bool zh = lang == SH_LANG_ZH;
     for (size_t i = 0; i < b->n_funds; i++) {
         const Sanhe__FundShare *f = b->funds[i];
         char label[192];
@@ -171,24 +185,31 @@ static void print_funds(FILE *out, const Sanhe__Breakdown *b, enum sh_lang lang)
         if (f->deductible != 0) {
             char yuan[32];
             sh_yuan_format(f->deductible, yuan);
-            fprintf(out, "    %s %s\n", zh ? "本次起付线:" : "deductible applied:", yuan);
+            fprintf(out, "    %s %s\n", _("deductible applied:"), yuan);
         }
         if (f->category != NULL)
-            fprintf(out, "    %s %s\n", zh ? "资格类别:" : "category:", f->category);
+            fprintf(out, "    %s %s\n", _("category:"), f->category);
         if (f->reason != NULL)
-            fprintf(out, "    %s %s\n", zh ? "说明:" : "note:", sh_reason_label(f->reason, lang));
+            fprintf(out, "    %s %s\n", _("note:"), sh_reason_label(f->reason, lang));
     }
     rule(out, '-');
-    row(out, zh ? "基金支付合计" : "Funds pay in total", b->fund_total);
-    row(out, zh ? "个人自付" : "Patient pays", b->patient_pays);
+    row(out, _("Funds pay in total"), b->fund_total);
+    row(out, _("Patient pays"), b->patient_pays);
 }
 
 void sh_receipt_print(FILE *out, const struct sh_receipt *r, enum sh_lang lang)
 {
     print_header(out, r, lang);
     if (r->breakdown != NULL) {
-        print_split(out, r->breakdown, lang == SH_LANG_ZH);
+        print_split(out, r->breakdown);
         print_funds(out, r->breakdown, lang);
+        /* Undoing it: each fund takes its payment back, and the patient is
+         * given back what they paid. */
+        if (r->reversal) {
+            rule(out, '-');
+            row(out, _("Funds take back in total"), r->breakdown->fund_total);
+            row(out, _("Refund to the patient"), r->breakdown->patient_pays);
+        }
     }
     rule(out, '=');
 }

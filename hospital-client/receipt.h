@@ -11,9 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "i18n.h"
 #include "sanhe.pb-c.h"
-
-enum sh_lang { SH_LANG_ZH = 0, SH_LANG_EN };
 
 struct sh_receipt {
     const char *hospital_code;
@@ -25,6 +24,10 @@ struct sh_receipt {
     uint64_t settlement_id;   /* 0 for a presettle */
     const char *business_day; /* may be NULL */
     const Sanhe__Breakdown *breakdown;
+    /* A reversal receipt: the settlement above, undone on reversal_day. */
+    int reversal;
+    const char *reversal_day;        /* may be NULL */
+    const char *reversal_request_id; /* may be NULL */
 };
 
 void sh_receipt_print(FILE *out, const struct sh_receipt *receipt, enum sh_lang lang);

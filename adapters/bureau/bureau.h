@@ -122,9 +122,29 @@ enum label {
     L_FUND,
     L_AMOUNTS_IN_YUAN,
     L_DAY,
+    L_RECONCILIATION,
+    L_NOT_RECONCILED,
+    L_BALANCED_SHORT,
+    L_UNBALANCED_SHORT,
+    L_BY_HOUR,
+    L_BY_FUND,
+    L_HOUR,
+    L_MONTH_TITLE,
+    L_TREND,
+    L_UNBALANCED_DAYS,
+    L_ALL_BALANCED,
+    L_ENTRIES,
     L_COUNT_LABELS
 };
 const char *label(enum sh_lang lang, enum label which);
+/* A fund's name as the policy gives it (FundAmount.name in names, the half
+ * of the language), else its id. */
+void bureau_fund_title(const Sanhe__Totals *names, const char *fund, enum sh_lang lang, char *out,
+                       size_t size);
+/* A compared figure ("count", "total", "fund_total", "patient_pays",
+ * "fund:ID") in words. */
+void bureau_figure_label(const char *figure, const Sanhe__Totals *names, enum sh_lang lang,
+                         char *out, size_t size);
 
 /* ---- bureau_input.c ---- */
 /* The hospital's net figures: a JSON object {"count", "total", "fund_total",
@@ -167,9 +187,37 @@ size_t bureau_compare(const Sanhe__ReconcileReply *file, const Sanhe__ReconcileR
 /* ---- bureau_report.c, bureau_report_svg.c: the daily HTML page ---- */
 /* s with & < > " ' escaped (text and attribute values). */
 void bureau_html_text(FILE *out, const char *s);
-/* Charts of a whole-day reply asked with_hours. */
-void bureau_svg_by_hour(FILE *out, const Sanhe__ReconcileReply *day, const char *title);
-void bureau_svg_by_fund(FILE *out, const Sanhe__ReconcileReply *day, const char *title);
+/* <!DOCTYPE ...><body>: a page's head, with the style of every page. */
+void bureau_html_head(FILE *out, const char *title, enum sh_lang lang);
+/* Charts of a whole-day reply asked with_hours (bureau_report_svg.c). */
+void bureau_svg_by_hour(FILE *out, const Sanhe__ReconcileReply *day, const char *title,
+                        enum sh_lang lang);
+void bureau_svg_by_fund(FILE *out, const Sanhe__ReconcileReply *day, const char *title,
+                        enum sh_lang lang);
+/* Pieces for other charts: a fund's amount in t (0 when absent); a round
+ * axis maximum at least max fen; the y axis from 0 to axis; the legend of
+ * net's funds; the colour of the i-th fund. */
+int64_t bureau_fund_in(const Sanhe__Totals *t, const char *fund);
+int64_t bureau_axis_max(int64_t max);
+void bureau_svg_y_axis(FILE *out, int64_t axis, int x0, int x1, int top, int plot_h);
+void bureau_svg_legend(FILE *out, const Sanhe__Totals *net, int x0, int y, enum sh_lang lang);
+const char *bureau_svg_colour(size_t i);
+
+/* A hospital-day's reconciliation against its books (report pages). */
+struct book_result {
+    int state;             /* -1 no books, 0 balanced, 1 not */
+    Sanhe__Response *resp; /* the reply with the differences (free it) */
+};
+/* books_dir/HOSPITAL.json reconciled for day, when the file exists. */
+void bureau_book_of(const struct bureau_config *c, const char *books_dir, const char *day,
+                    const char *hospital, struct book_result *b);
+
+/* ---- bureau_month.c: the month page ---- */
+/* month "YYYY-MM"; books_dir/DAY/HOSPITAL.json per day; writes path and
+ * the day pages of the days with activity beside it (sanhe-DAY.html),
+ * which the month page links. 0, or 1 (failure or a day not balanced). */
+int bureau_report_month(const struct bureau_config *c, const char *month, const char *path,
+                        const char *books_dir);
 
 /* ---- the commands: exit status 0 ok, 1 failure or not balanced ---- */
 int bureau_report(const struct bureau_config *c, const char *day, const char *path,

@@ -14,8 +14,14 @@ static size_t mismatch(const char *who, const char *what, const char *figure, in
 {
     if (file == journal)
         return 0;
-    printf("  %s %s %s: file %" PRId64 ", journal %" PRId64 "%s\n", who, what, figure, file,
-           journal, strcmp(figure, "count") == 0 ? "" : " (fen)");
+    char name[256];
+    bureau_figure_label(figure, NULL, SH_LANG_ZH, name, sizeof name);
+    if (strcmp(figure, "count") == 0)
+        printf(_("  %s %s %s: file %lld, journal %lld\n"), who, what, name, (long long)file,
+               (long long)journal);
+    else
+        printf(_("  %s %s %s: file %lld, journal %lld (fen)\n"), who, what, name, (long long)file,
+               (long long)journal);
     return 1;
 }
 
@@ -69,9 +75,9 @@ static size_t compare_items(const char *who, const Sanhe__ReconcileReply *f,
         const Sanhe__ReconcileItem *a = f->only_engine[i];
         const Sanhe__ReconcileItem *b = item_in(j, a->settlement_id);
         char what[48];
-        snprintf(what, sizeof what, "settlement %" PRIu64, a->settlement_id);
+        snprintf(what, sizeof what, _("settlement %llu"), (unsigned long long)a->settlement_id);
         if (b == NULL) {
-            printf("  %s %s: in the file, not in the journal's day\n", who, what);
+            printf(_("  %s %s: in the file, not in the journal's day\n"), who, what);
             n++;
             continue;
         }
@@ -80,8 +86,8 @@ static size_t compare_items(const char *who, const Sanhe__ReconcileReply *f,
     }
     for (size_t i = 0; i < j->n_only_engine; i++)
         if (item_in(f, j->only_engine[i]->settlement_id) == NULL) {
-            printf("  %s settlement %" PRIu64 ": in the journal's day, not in the file\n", who,
-                   j->only_engine[i]->settlement_id);
+            printf(_("  %s settlement %llu: in the journal's day, not in the file\n"), who,
+                   (unsigned long long)j->only_engine[i]->settlement_id);
             n++;
         }
     return n;
@@ -90,10 +96,12 @@ static size_t compare_items(const char *who, const Sanhe__ReconcileReply *f,
 static size_t compare_one(const Sanhe__ReconcileReply *f, const Sanhe__ReconcileReply *j,
                           bool items)
 {
-    const char *who = f->hospital != NULL && f->hospital[0] != '\0' ? f->hospital : "all";
-    size_t n = compare_totals(who, "settlements", f->settlements, j->settlements);
-    n += compare_totals(who, "reversals", f->reversals, j->reversals);
-    n += compare_totals(who, "net", f->net, j->net);
+    const char *who =
+        f->hospital != NULL && f->hospital[0] != '\0' ? f->hospital : label(SH_LANG_ZH, L_ALL);
+    size_t n =
+        compare_totals(who, label(SH_LANG_ZH, L_SETTLEMENTS), f->settlements, j->settlements);
+    n += compare_totals(who, label(SH_LANG_ZH, L_REVERSALS), f->reversals, j->reversals);
+    n += compare_totals(who, label(SH_LANG_ZH, L_NET), f->net, j->net);
     return n + (items ? compare_items(who, f, j) : 0);
 }
 
@@ -105,8 +113,10 @@ size_t bureau_compare(const Sanhe__ReconcileReply *file, const Sanhe__ReconcileR
         const Sanhe__ReconcileReply *f = i < file->n_hospitals ? file->hospitals[i] : NULL;
         const Sanhe__ReconcileReply *j = i < journal->n_hospitals ? journal->hospitals[i] : NULL;
         if (f == NULL || j == NULL || strcmp(f->hospital, j->hospital) != 0) {
-            printf("  hospital %s: in the %s only\n", f != NULL ? f->hospital : j->hospital,
-                   f != NULL ? "file" : "journal");
+            if (f != NULL)
+                printf(_("  hospital %s: in the file only\n"), f->hospital);
+            else
+                printf(_("  hospital %s: in the journal only\n"), j->hospital);
             return n + 1; /* the lists no longer line up */
         }
         n += compare_one(f, j, false);

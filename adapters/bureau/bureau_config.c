@@ -54,7 +54,7 @@ int bureau_config_engine(struct bureau_config *c, const char *value, struct sh_e
     long port = 0;
     if (colon == NULL || colon == value || (size_t)(colon - value) >= sizeof c->host ||
         !parse_int(colon + 1, 1, 65535, &port))
-        return sh_error_set(err, SH_E_BAD_REQUEST, "engine: \"%.64s\" is not HOST:PORT", value);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("engine: \"%.64s\" is not HOST:PORT"), value);
     memcpy(c->host, value, (size_t)(colon - value));
     c->host[colon - value] = '\0';
     c->port = (int)port;
@@ -100,7 +100,7 @@ static int on_key(void *ctx, const char *section, const char *name, const char *
     else if (strcmp(name, "timeout_ms") != 0 && strcmp(name, "lang") != 0)
         ok = false;
     if (!ok) {
-        fprintf(stderr, "%s: [%s] %s: unknown key or bad value \"%s\"\n", c->path, section, name,
+        fprintf(stderr, _("%s: [%s] %s: unknown key or bad value \"%s\"\n"), c->path, section, name,
                 value);
         p->problems++;
     }
@@ -116,10 +116,10 @@ int bureau_config_load(const char *path, struct bureau_config *c, struct sh_erro
         snprintf(p.dir, sizeof p.dir, "%.*s", (int)(slash - path), path);
     int rc = ini_parse(path, on_key, &p);
     if (rc < 0)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot read it", path);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: cannot read it"), path);
     if (rc > 0)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s:%d: not INI", path, rc);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s:%d: not INI"), path, rc);
     if (p.problems > 0)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: %d problem(s)", path, p.problems);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: %d problem(s)"), path, p.problems);
     return 0;
 }

@@ -44,11 +44,11 @@ static int failure(const struct bureau_config *c, sanhe_client *sc, int rc, stru
 {
     if (rc == SANHE_E_UNREACHABLE)
         return sh_error_set(err, SH_E_UNAVAILABLE,
-                            "cannot connect to %s:%d (%s): is the engine running, and are "
-                            "these the bureau's certificates?",
+                            _("cannot connect to %s:%d (%s): is the engine running, and are "
+                              "these the bureau's certificates?"),
                             c->host, c->port, sanhe_last_message(sc));
     if (rc == SANHE_E_TIMEOUT || rc == SANHE_E_OUTCOME_UNKNOWN)
-        return sh_error_set(err, SH_E_TIMEOUT, "%s:%d: no reply within %d ms", c->host, c->port,
+        return sh_error_set(err, SH_E_TIMEOUT, _("%s:%d: no reply within %d ms"), c->host, c->port,
                             c->timeout_ms);
     return sh_error_set(err, rc == SANHE_E_PROTOCOL ? SH_E_BAD_FRAME : SH_E_INTERNAL,
                         "%s:%d: %s %s", c->host, c->port, sanhe_strerror(rc),
@@ -59,7 +59,7 @@ static int failure(const struct bureau_config *c, sanhe_client *sc, int rc, stru
 static int unpack(const void *bytes, size_t len, Sanhe__Response **out, struct sh_error *err)
 {
     *out = bytes != NULL ? sanhe__response__unpack(NULL, len, bytes) : NULL;
-    return *out != NULL ? 0 : sh_error_set(err, SH_E_BAD_FRAME, "a reply is not a Response");
+    return *out != NULL ? 0 : sh_error_set(err, SH_E_BAD_FRAME, _("a reply is not a Response"));
 }
 
 /* Sends packed over sc: 0 with *out the reply, a refusal included (the
@@ -87,11 +87,11 @@ int bureau_call(const struct bureau_config *c, const Sanhe__Request *req, Sanhe_
     *out = NULL;
     if (c->ca[0] == '\0' || c->cert[0] == '\0' || c->key[0] == '\0')
         return sh_error_set(err, SH_E_BAD_REQUEST,
-                            "no certificates: give -c CONFIG or --ca, --cert and --key");
+                            _("no certificates: give -c CONFIG or --ca, --cert and --key"));
     size_t len = sanhe__request__get_packed_size(req);
     uint8_t *packed = malloc(len > 0 ? len : 1);
     if (packed == NULL)
-        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+        return sh_error_set(err, SH_E_INTERNAL, _("out of memory"));
     sanhe__request__pack(req, packed);
     sanhe_client *sc = NULL;
     int rc = client_new(c, &sc, err);
@@ -115,7 +115,7 @@ int bureau_reconcile(const struct bureau_config *c, const Sanhe__ReconcileReques
     const Sanhe__Response *r = *out;
     if (r->error != NULL || r->result_case != SANHE__RESPONSE__RESULT_RECONCILE) {
         int code = r->error != NULL ? -(int)r->error->code : SH_E_INTERNAL;
-        rc = sh_error_set(err, code, "the engine refused: %s: %s", sh_error_name(code),
+        rc = sh_error_set(err, code, _("the engine refused: %s: %s"), sh_error_name(code),
                           r->error != NULL && r->error->message != NULL ? r->error->message
                                                                         : "no reconcile reply");
         sanhe__response__free_unpacked(*out, NULL);

@@ -6,6 +6,7 @@
  * hospitals that had activity (a reconcile with no hospital); with it, each
  * named hospital is asked for, activity or not.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,12 +90,22 @@ static void fill_sums(struct table *t, size_t row, const struct day_view *v,
     table_set_fen(t, row, 6 + v->fund_count, s->patient);
 }
 
+/* The name of fund f as some hospital's reply gives it. */
+static void fund_title(const struct day_view *v, size_t f, enum sh_lang lang, char *out,
+                       size_t size)
+{
+    const Sanhe__Totals *names = NULL;
+    for (size_t i = 0; i < v->count && names == NULL; i++)
+        for (size_t k = 0; v->hospitals[i]->net != NULL && k < v->hospitals[i]->net->n_funds; k++)
+            if (strcmp(v->hospitals[i]->net->funds[k]->fund, v->funds[f]) == 0 &&
+                v->hospitals[i]->net->funds[k]->name != NULL)
+                names = v->hospitals[i]->net;
+    bureau_fund_title(names, v->funds[f], lang, out, size);
+}
+
 static int print_day(const struct day_view *v, const char *day, enum sh_lang lang)
 {
-    if (lang == SH_LANG_EN)
-        printf("%s, %s\n", day, label(lang, L_DAY_TITLE));
-    else
-        printf("%s %s\n", day, label(lang, L_DAY_TITLE));
+    printf(_("%s, daily settlements\n"), day);
     printf("%s\n\n", label(lang, L_AMOUNTS_IN_YUAN));
     struct table t;
     if (table_init(&t, FIXED_COLS + v->fund_count) != 0)
@@ -102,8 +113,11 @@ static int print_day(const struct day_view *v, const char *day, enum sh_lang lan
     const enum label head[] = {L_HOSPITAL, L_NAME, L_SETTLED, L_REVERSED, L_TOTAL};
     for (size_t i = 0; i < 5; i++)
         table_set(&t, 0, i, label(lang, head[i]));
-    for (size_t f = 0; f < v->fund_count; f++)
-        table_set(&t, 0, 5 + f, v->funds[f]);
+    for (size_t f = 0; f < v->fund_count; f++) {
+        char title[TABLE_CELL_MAX];
+        fund_title(v, f, lang, title, sizeof title);
+        table_set(&t, 0, 5 + f, title);
+    }
     table_set(&t, 0, 5 + v->fund_count, label(lang, L_FUND_TOTAL));
     table_set(&t, 0, 6 + v->fund_count, label(lang, L_PATIENT));
     struct day_sums sums = {0};
@@ -136,19 +150,25 @@ static int ask(const struct bureau_config *c, const char *day, char **names, siz
         q.day = (char *)day;
         q.hospital = n > 0 ? names[i] : "";
         if (bureau_reconcile(c, &q, &resp[i], &err) < 0) {
-            fprintf(stderr, "sanhe-bureau: day %s%s%s: %s\n", day, n > 0 ? ", hospital " : "",
-                    n > 0 ? names[i] : "", err.msg);
+            if (n > 0)
+                fprintf(stderr, _("sanhe-bureau: day %s, hospital %s: %s\n"), day, names[i],
+                        err.msg);
+            else
+                fprintf(stderr, _("sanhe-bureau: day %s: %s\n"), day, err.msg);
             return 1;
         }
         Sanhe__ReconcileReply *rr = resp[i]->reconcile;
         if (n == 0 && rr->n_hospitals > BUREAU_HOSPITALS_MAX) {
             fprintf(stderr,
-                    "sanhe-bureau: day %s: %zu hospitals, more than this table shows "
-                    "(%d): name them with --hospital\n",
+                    _("sanhe-bureau: day %s: %zu hospitals, more than this table shows "
+                      "(%d): name them with --hospital\n"),
                     day, rr->n_hospitals, BUREAU_HOSPITALS_MAX);
             return 1;
         }
-        if (n > 0)
+        /* A counter's certificate: the engine answers for its own hospital
+         * alone (a reply of one hospital, not a day's list). */
+        bool own = n == 0 && rr->n_hospitals == 0 && rr->hospital != NULL && rr->hospital[0];
+        if (n > 0 || own)
             v->hospitals[v->count++] = rr;
         for (size_t h = 0; n == 0 && h < rr->n_hospitals && h < BUREAU_HOSPITALS_MAX; h++)
             v->hospitals[v->count++] = rr->hospitals[h];
@@ -162,7 +182,7 @@ static int collect_funds(struct day_view *v)
         const Sanhe__Totals *net = v->hospitals[i]->net;
         for (size_t f = 0; net != NULL && f < net->n_funds; f++)
             if (net->funds[f]->fund != NULL && add_fund(v, net->funds[f]->fund) != 0) {
-                fprintf(stderr, "sanhe-bureau: more than %d funds: not shown\n", FUND_COLS_MAX);
+                fprintf(stderr, _("sanhe-bureau: more than %d funds: not shown\n"), FUND_COLS_MAX);
                 return 1;
             }
     }
@@ -172,7 +192,7 @@ static int collect_funds(struct day_view *v)
 int bureau_day(const struct bureau_config *c, const char *day, char **names, size_t n)
 {
     if (n > BUREAU_HOSPITALS_MAX) {
-        fprintf(stderr, "sanhe-bureau: at most %d hospitals\n", BUREAU_HOSPITALS_MAX);
+        fprintf(stderr, _("sanhe-bureau: at most %d hospitals\n"), BUREAU_HOSPITALS_MAX);
         return 2;
     }
     Sanhe__Response *resp[BUREAU_HOSPITALS_MAX] = {0};

@@ -23,7 +23,7 @@ static int write_pair(const struct bureau_config *c, const char *dir, const char
     json_t *doc = bureau_reply_to_json(rr, items);
     int rc = doc != NULL && json_dump_file(doc, path, JSON_INDENT(2)) == 0
                  ? 0
-                 : sh_error_set(err, SH_E_INTERNAL, "%s: cannot write", path);
+                 : sh_error_set(err, SH_E_INTERNAL, _("%s: cannot write"), path);
     json_decref(doc);
     if (rc == 0)
         rc = bureau_sign_file(c->signing_key, path, err);
@@ -45,7 +45,7 @@ static int export_hospital(const struct bureau_config *c, const char *dir, const
                            const char *hospital, struct sh_error *err)
 {
     if (hospital[0] == '.' || strchr(hospital, '/') != NULL)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "hospital code \"%.40s\" cannot name a file",
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("hospital code \"%.40s\" cannot name a file"),
                             hospital);
     Sanhe__ReconcileRequest q = SANHE__RECONCILE_REQUEST__INIT;
     q.day = (char *)day;
@@ -64,12 +64,12 @@ int bureau_export(const struct bureau_config *c, const char *day, const char *di
 {
     struct sh_error err = {0};
     if (c->signing_key[0] == '\0') {
-        fprintf(stderr, "sanhe-bureau: export: no signing key ([bureau] signing_key or "
-                        "--signing-key)\n");
+        fprintf(stderr, _("sanhe-bureau: export: no signing key ([bureau] signing_key or "
+                          "--signing-key)\n"));
         return 2;
     }
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        fprintf(stderr, "sanhe-bureau: export: %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, _("sanhe-bureau: export: %s: %s\n"), dir, strerror(errno));
         return 1;
     }
     Sanhe__ReconcileRequest q = SANHE__RECONCILE_REQUEST__INIT;
@@ -83,7 +83,7 @@ int bureau_export(const struct bureau_config *c, const char *day, const char *di
     if (rc == 0)
         rc = write_pair(c, dir, "summary", all, false, &err);
     if (rc != 0)
-        fprintf(stderr, "sanhe-bureau: export %s: %s\n", day, err.msg);
+        fprintf(stderr, _("sanhe-bureau: export %s: %s\n"), day, err.msg);
     if (resp != NULL)
         sanhe__response__free_unpacked(resp, NULL);
     return rc == 0 ? 0 : 1;

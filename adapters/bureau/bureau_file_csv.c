@@ -3,13 +3,18 @@
  * decimals, written from integer fen without floating point and without
  * thousands separators (a spreadsheet reads "1234.56" everywhere). One
  * table, one header row (column names Chinese or English; the funds as
- * "fund:ID"), then rows whose first field is a fixed key:
+ * "NAME:ID", the policy's name of the fund and its id), then rows whose
+ * first field is a fixed key, in the language of the header:
  *
- *   settlements | reversals | net   a hospital's totals ("" hospital: all of them)
- *   item                            one settlement of the day (id, total, fund_total)
+ *   结算 | 冲正 | 净额     settlements | reversals | net   a hospital's totals
+ *                                                       ("" hospital: all of them)
+ *   明细                   item                          one settlement of the day
  *
- * Read back with libcsv for `verify`, by column position: the header's
- * language does not matter, only its fund ids.
+ * The net row counts net settlements (settlements less reversals: 10
+ * settled and 1 reversed is 9), as its amounts are net; the engine's
+ * net.count (entries, 11) is settlements plus reversals, and is read back
+ * so. Read back with libcsv for `verify`, by column position: the header's
+ * language does not matter, only its fund ids after the last ':'.
  */
 #include <csv.h>
 #include <errno.h>
@@ -55,6 +60,7 @@ bool bureau_plain_fen(const char *s, int64_t *out)
 
 struct csv_out {
     FILE *f;
+    enum sh_lang lang;
     const char *funds[CSV_FUNDS_MAX];
     size_t n_funds;
 };
@@ -73,12 +79,34 @@ static void fen_field(FILE *f, int64_t fen)
     field(f, text, false);
 }
 
-static void totals_row(const struct csv_out *o, const char *section,
+/* The rows' keys: a file format's words, in both of its languages. */
+enum csv_section { CSV_SETTLEMENTS, CSV_REVERSALS, CSV_NET, CSV_ITEM, CSV_SECTIONS };
+static const char *const section_keys[CSV_SECTIONS][2] = {
+    [CSV_SETTLEMENTS] = {"结算", "settlements"},
+    [CSV_REVERSALS] = {"冲正", "reversals"},
+    [CSV_NET] = {"净额", "net"},
+    [CSV_ITEM] = {"明细", "item"},
+};
+
+static int section_of(const char *key)
+{
+    for (int i = 0; i < CSV_SECTIONS; i++)
+        if (strcmp(key, section_keys[i][0]) == 0 || strcmp(key, section_keys[i][1]) == 0)
+            return i;
+    return -1;
+}
+
+static void totals_row(const struct csv_out *o, enum csv_section section,
                        const Sanhe__ReconcileReply *rr, const Sanhe__Totals *t)
 {
     char count[24];
-    snprintf(count, sizeof count, "%llu", (unsigned long long)t->count);
-    field(o->f, section, true);
+    uint64_t n = t->count;
+    if (section == CSV_NET) /* net settlements: entries less twice the reversals */
+        n = rr->settlements->count >= rr->reversals->count
+                ? rr->settlements->count - rr->reversals->count
+                : 0;
+    snprintf(count, sizeof count, "%llu", (unsigned long long)n);
+    field(o->f, section_keys[section][o->lang == SH_LANG_ZH ? 0 : 1], true);
     field(o->f, rr->hospital != NULL ? rr->hospital : "", false);
     field(o->f, rr->hospital_name != NULL ? rr->hospital_name : "", false);
     field(o->f, rr->day, false);
@@ -102,7 +130,7 @@ static void item_row(const struct csv_out *o, const Sanhe__ReconcileReply *rr,
 {
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)it->settlement_id);
-    field(o->f, "item", true);
+    field(o->f, section_keys[CSV_ITEM][o->lang == SH_LANG_ZH ? 0 : 1], true);
     field(o->f, rr->hospital, false);
     field(o->f, "", false);
     field(o->f, rr->day, false);
@@ -118,9 +146,9 @@ static void item_row(const struct csv_out *o, const Sanhe__ReconcileReply *rr,
 
 static void reply_rows(const struct csv_out *o, const Sanhe__ReconcileReply *rr, bool items)
 {
-    totals_row(o, "settlements", rr, rr->settlements);
-    totals_row(o, "reversals", rr, rr->reversals);
-    totals_row(o, "net", rr, rr->net);
+    totals_row(o, CSV_SETTLEMENTS, rr, rr->settlements);
+    totals_row(o, CSV_REVERSALS, rr, rr->reversals);
+    totals_row(o, CSV_NET, rr, rr->net);
     for (size_t i = 0; items && i < rr->n_only_engine; i++)
         item_row(o, rr, rr->only_engine[i]);
 }
@@ -128,12 +156,12 @@ static void reply_rows(const struct csv_out *o, const Sanhe__ReconcileReply *rr,
 int bureau_reply_to_csv(const Sanhe__ReconcileReply *rr, bool with_items, const char *path,
                         enum sh_lang lang, struct sh_error *err)
 {
-    struct csv_out o = {0};
+    struct csv_out o = {.lang = lang};
     const Sanhe__Totals *net = rr->net; /* every fund of the day, sorted by id */
     for (size_t i = 0; i < net->n_funds && o.n_funds < CSV_FUNDS_MAX; i++)
         o.funds[o.n_funds++] = net->funds[i]->fund;
     if (net->n_funds > CSV_FUNDS_MAX)
-        return sh_error_set(err, SH_E_LIMIT_EXCEEDED, "more than %d funds", CSV_FUNDS_MAX);
+        return sh_error_set(err, SH_E_LIMIT_EXCEEDED, _("more than %d funds"), CSV_FUNDS_MAX);
     o.f = fopen(path, "w");
     if (o.f == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "%s: %s", path, strerror(errno));
@@ -142,8 +170,9 @@ int bureau_reply_to_csv(const Sanhe__ReconcileReply *rr, bool with_items, const 
     for (size_t i = 0; i < FIXED; i++)
         field(o.f, label(lang, head[i]), i == 0);
     for (size_t i = 0; i < o.n_funds; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "fund:%s", o.funds[i]);
+        char title[192], name[256];
+        bureau_fund_title(net, o.funds[i], lang, title, sizeof title);
+        snprintf(name, sizeof name, "%s:%s", title, o.funds[i]);
         field(o.f, name, false);
     }
     fputc('\n', o.f);
@@ -269,14 +298,14 @@ static bool data_row(struct csv_in *s)
     Sanhe__ReconcileReply *rr = reply_for(s, s->fields[1], s->fields[2], s->fields[3]);
     if (rr == NULL || strcmp(rr->day, s->fields[3]) != 0)
         return false;
-    const char *section = s->fields[0];
-    Sanhe__Totals **slot = strcmp(section, "settlements") == 0 ? &rr->settlements
-                           : strcmp(section, "reversals") == 0 ? &rr->reversals
-                           : strcmp(section, "net") == 0       ? &rr->net
-                                                               : NULL;
+    int section = section_of(s->fields[0]);
+    Sanhe__Totals **slot = section == CSV_SETTLEMENTS ? &rr->settlements
+                           : section == CSV_REVERSALS ? &rr->reversals
+                           : section == CSV_NET       ? &rr->net
+                                                      : NULL;
     if (slot == NULL) {
-        s->has_items |= strcmp(section, "item") == 0;
-        return strcmp(section, "item") == 0 && item_of_row(s, rr);
+        s->has_items |= section == CSV_ITEM;
+        return section == CSV_ITEM && item_of_row(s, rr);
     }
     if (*slot != NULL)
         return false; /* twice */
@@ -314,6 +343,8 @@ static Sanhe__ReconcileReply *compose(struct csv_in *s)
         Sanhe__ReconcileReply *r = s->replies[i];
         if (r->settlements == NULL || r->reversals == NULL || r->net == NULL)
             return NULL;
+        /* The file's net count is net settlements; the reply's, entries. */
+        r->net->count += 2 * r->reversals->count;
         if (r->hospital[0] == '\0')
             top = r;
     }
@@ -333,7 +364,7 @@ int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *h
     unsigned char *data = NULL;
     size_t len = 0;
     if (bureau_read_all(path, &data, &len) != 0)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot read it", path);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: cannot read it"), path);
     struct csv_in *s = calloc(1, sizeof *s);
     struct csv_parser p;
     int rc = s == NULL || csv_init(&p, CSV_APPEND_NULL) != 0 ? SH_E_INTERNAL : 0;
@@ -345,7 +376,7 @@ int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *h
     }
     Sanhe__ReconcileReply *rr = rc == 0 && s->bad_row == 0 ? compose(s) : NULL;
     if (rr == NULL && rc == 0)
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: row %d: not an exported sanhe day", path,
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, _("%s: row %d: not an exported sanhe day"), path,
                           s->bad_row);
     for (size_t i = 0; s != NULL && i < s->n_replies; i++)
         if (rr == NULL || (s->replies[i] != rr && rr->hospital[0] != '\0'))
@@ -355,5 +386,5 @@ int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *h
     *out = rr;
     free(s);
     free(data);
-    return rc == SH_E_INTERNAL ? sh_error_set(err, rc, "out of memory") : rc;
+    return rc == SH_E_INTERNAL ? sh_error_set(err, rc, _("out of memory")) : rc;
 }

@@ -195,7 +195,7 @@ int bureau_reply_from_json(const char *path, Sanhe__ReconcileReply **out, bool *
     if (bad) {
         if (rr != NULL)
             sanhe__reconcile_reply__free_unpacked(rr, NULL);
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: not a %s file", path, SCHEMA);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: not a %s file"), path, SCHEMA);
     }
     *out = rr;
     return 0;

@@ -36,27 +36,27 @@ static int figures_funds(const json_t *funds, Sanhe__Totals *t, const char *path
     if (funds == NULL)
         return 0;
     if (!json_is_object(funds))
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: \"funds\" is not an object", path);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: \"funds\" is not an object"), path);
     t->funds = calloc(json_object_size(funds) + 1, sizeof *t->funds);
     if (t->funds == NULL)
-        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+        return sh_error_set(err, SH_E_INTERNAL, _("out of memory"));
     const char *id;
     const json_t *amount;
     json_object_foreach((json_t *)funds, id, amount)
     {
         if (!json_is_integer(amount))
-            return sh_error_set(err, SH_E_BAD_REQUEST, "%s: funds.%s: not an integer (fen)", path,
-                                id);
+            return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: funds.%s: not an integer (fen)"),
+                                path, id);
         Sanhe__FundAmount *f = malloc(sizeof *f);
         if (f == NULL)
-            return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+            return sh_error_set(err, SH_E_INTERNAL, _("out of memory"));
         sanhe__fund_amount__init(f);
         t->funds[t->n_funds++] = f;
         f->fund = strdup(id);
         f->has_amount = true;
         f->amount = json_integer_value(amount);
         if (f->fund == NULL)
-            return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+            return sh_error_set(err, SH_E_INTERNAL, _("out of memory"));
     }
     return 0;
 }
@@ -64,7 +64,7 @@ static int figures_funds(const json_t *funds, Sanhe__Totals *t, const char *path
 static int figures_of(const json_t *doc, Sanhe__Totals *t, const char *path, struct sh_error *err)
 {
     if (!json_is_object(doc))
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: not a JSON object", path);
+        return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: not a JSON object"), path);
     int64_t count = 0;
     bool has[4] = {false};
     bool ok = json_fen(doc, "count", &count, &has[0]) &&
@@ -73,8 +73,8 @@ static int figures_of(const json_t *doc, Sanhe__Totals *t, const char *path, str
               json_fen(doc, "patient_pays", &t->patient_pays, &has[3]);
     if (!ok || count < 0)
         return sh_error_set(err, SH_E_BAD_REQUEST,
-                            "%s: count, total, fund_total and "
-                            "patient_pays must be integers (amounts in fen)",
+                            _("%s: count, total, fund_total and "
+                              "patient_pays must be integers (amounts in fen)"),
                             path);
     /* A figure left out is sent as absent: the engine counts it as 0. */
     t->has_count = has[0];
@@ -93,7 +93,7 @@ int bureau_read_figures(const char *path, Sanhe__Totals **out, struct sh_error *
     if (doc == NULL)
         return sh_error_set(err, SH_E_BAD_REQUEST, "%s:%d: %s", path, jerr.line, jerr.text);
     Sanhe__Totals *t = malloc(sizeof *t);
-    int rc = t == NULL ? sh_error_set(err, SH_E_INTERNAL, "out of memory") : 0;
+    int rc = t == NULL ? sh_error_set(err, SH_E_INTERNAL, _("out of memory")) : 0;
     if (t != NULL) {
         sanhe__totals__init(t);
         rc = figures_of(doc, t, path, err);
@@ -224,7 +224,8 @@ static int read_json(const char *path, struct item_list *l, struct sh_error *err
     json_t *doc = json_load_file(path, 0, &jerr);
     if (doc == NULL)
         return sh_error_set(err, SH_E_BAD_REQUEST, "%s:%d: %s", path, jerr.line, jerr.text);
-    int rc = json_is_array(doc) ? 0 : sh_error_set(err, SH_E_BAD_REQUEST, "%s: not an array", path);
+    int rc =
+        json_is_array(doc) ? 0 : sh_error_set(err, SH_E_BAD_REQUEST, _("%s: not an array"), path);
     for (size_t i = 0; rc == 0 && i < json_array_size(doc); i++) {
         const json_t *o = json_array_get(doc, i);
         int64_t id = 0, total = 0, fund_total = 0;
@@ -233,8 +234,8 @@ static int read_json(const char *path, struct item_list *l, struct sh_error *err
                   json_fen(o, "fund_total", &fund_total, &h3) && h1 && h2 && h3 && id >= 0;
         rc = ok ? item_push(l, (uint64_t)id, total, fund_total)
                 : sh_error_set(err, SH_E_BAD_REQUEST,
-                               "%s: item %zu: want settlement_id, total "
-                               "and fund_total (integers, fen)",
+                               _("%s: item %zu: want settlement_id, total "
+                                 "and fund_total (integers, fen)"),
                                path, i + 1);
     }
     json_decref(doc);
@@ -249,7 +250,7 @@ int bureau_read_items(const char *path, Sanhe__ReconcileItem ***items, size_t *n
     bool json = len > 5 && strcmp(path + len - 5, ".json") == 0;
     int rc = json ? read_json(path, &l, err) : read_csv(path, &l, err);
     if (rc != 0 && err->code == 0)
-        sh_error_set(err, rc, "%s: out of memory or too many items", path);
+        sh_error_set(err, rc, _("%s: out of memory or too many items"), path);
     if (rc != 0) {
         bureau_free_items(l.items, l.n);
         l.items = NULL, l.n = 0;

@@ -1,70 +1,89 @@
-/* Column names and captions, Chinese (the default) or English. */
+/* Column names and captions: English msgids, translated by the gettext
+ * catalog (po/zh_CN.po) that sh_i18n_init chose. */
+#include <string.h>
+
 #include "bureau.h"
 
-static const char *const zh[L_COUNT_LABELS] = {
-    [L_HOSPITAL] = "医院编码",
-    [L_NAME] = "医院名称",
-    [L_SETTLED] = "结算笔数",
-    [L_REVERSED] = "冲正笔数",
-    [L_TOTAL] = "医疗总费用",
-    [L_FUND_TOTAL] = "基金支付合计",
-    [L_PATIENT] = "个人支付",
-    [L_ALL] = "合计",
-    [L_DAY_TITLE] = "结算日报",
-    [L_NO_ACTIVITY] = "当日无结算",
-    [L_KIND] = "类别",
-    [L_SETTLEMENTS] = "结算",
-    [L_REVERSALS] = "冲正",
-    [L_NET] = "净额",
-    [L_COUNT] = "笔数",
-    [L_BALANCED] = "对账结果：平",
-    [L_UNBALANCED] = "对账结果：不平",
-    [L_FIGURE] = "项目",
-    [L_ENGINE] = "引擎",
-    [L_HOSPITAL_SIDE] = "医院",
-    [L_ONLY_ENGINE] = "仅引擎有的结算",
-    [L_ONLY_HOSPITAL] = "仅医院有的结算",
-    [L_DIFFERING] = "金额不符的结算",
-    [L_SETTLEMENT_ID] = "结算号",
-    [L_FUND] = "基金",
-    [L_AMOUNTS_IN_YUAN] = "金额单位：元；金额为结算减冲正的净额",
-    [L_DAY] = "业务日",
-};
-
-static const char *const en[L_COUNT_LABELS] = {
-    [L_HOSPITAL] = "Hospital",
-    [L_NAME] = "Name",
-    [L_SETTLED] = "Settled",
-    [L_REVERSED] = "Reversed",
-    [L_TOTAL] = "Total",
-    [L_FUND_TOTAL] = "Funds total",
-    [L_PATIENT] = "Patient pays",
-    [L_ALL] = "All hospitals",
-    [L_DAY_TITLE] = "daily settlements",
-    [L_NO_ACTIVITY] = "no settlements that day",
-    [L_KIND] = "Kind",
-    [L_SETTLEMENTS] = "Settlements",
-    [L_REVERSALS] = "Reversals",
-    [L_NET] = "Net",
-    [L_COUNT] = "Count",
-    [L_BALANCED] = "Reconciliation: balanced",
-    [L_UNBALANCED] = "Reconciliation: NOT balanced",
-    [L_FIGURE] = "Figure",
-    [L_ENGINE] = "Engine",
-    [L_HOSPITAL_SIDE] = "Hospital",
-    [L_ONLY_ENGINE] = "Settlements only the engine has",
-    [L_ONLY_HOSPITAL] = "Settlements only the hospital has",
-    [L_DIFFERING] = "Settlements whose amounts differ",
-    [L_SETTLEMENT_ID] = "Settlement",
-    [L_FUND] = "Fund",
-    [L_AMOUNTS_IN_YUAN] = "Amounts in yuan, net of reversals",
-    [L_DAY] = "Day",
+static const char *const texts[L_COUNT_LABELS] = {
+    [L_HOSPITAL] = N_("Hospital"),
+    [L_NAME] = N_("Name"),
+    [L_SETTLED] = N_("Settled"),
+    [L_REVERSED] = N_("Reversed"),
+    [L_TOTAL] = N_("Total"),
+    [L_FUND_TOTAL] = N_("Funds total"),
+    [L_PATIENT] = N_("Patient pays"),
+    [L_ALL] = N_("All hospitals"),
+    [L_DAY_TITLE] = N_("daily settlements"),
+    [L_NO_ACTIVITY] = N_("no settlements that day"),
+    [L_KIND] = N_("Kind"),
+    [L_SETTLEMENTS] = N_("Settlements"),
+    [L_REVERSALS] = N_("Reversals"),
+    [L_NET] = N_("Net (settlements less reversals)"),
+    [L_COUNT] = N_("Count"),
+    [L_BALANCED] = N_("Reconciliation: balanced"),
+    [L_UNBALANCED] = N_("Reconciliation: NOT balanced"),
+    [L_FIGURE] = N_("Figure"),
+    [L_ENGINE] = N_("Engine"),
+    [L_HOSPITAL_SIDE] = N_("Hospital's books"),
+    [L_ONLY_ENGINE] = N_("Settlements only the engine has"),
+    [L_ONLY_HOSPITAL] = N_("Settlements only the hospital has"),
+    [L_DIFFERING] = N_("Settlements whose amounts differ"),
+    [L_SETTLEMENT_ID] = N_("Settlement"),
+    [L_FUND] = N_("Fund"),
+    [L_AMOUNTS_IN_YUAN] =
+        N_("Amounts in yuan, net of reversals; the net count is settlements less reversals"),
+    [L_DAY] = N_("Day"),
+    [L_RECONCILIATION] = N_("Reconciliation"),
+    [L_NOT_RECONCILED] = N_("not reconciled"),
+    [L_BALANCED_SHORT] = N_("balanced"),
+    [L_UNBALANCED_SHORT] = N_("NOT balanced"),
+    [L_BY_HOUR] = N_("Fund payments by hour (net)"),
+    [L_BY_FUND] = N_("Payments by fund (net)"),
+    [L_HOUR] = N_("Hour"),
+    [L_MONTH_TITLE] = N_("monthly settlements"),
+    [L_TREND] = N_("Net fund payments by day"),
+    [L_UNBALANCED_DAYS] = N_("Hospitals that did not balance"),
+    [L_ALL_BALANCED] = N_("Every hospital with books balanced on every day"),
+    [L_ENTRIES] = N_("Entries (settlements + reversals)"),
 };
 
 const char *label(enum sh_lang lang, enum label which)
 {
-    if ((unsigned)which >= L_COUNT_LABELS)
+    (void)lang; /* the catalog's language */
+    if ((unsigned)which >= L_COUNT_LABELS || texts[which] == NULL)
         return "?";
-    const char *s = (lang == SH_LANG_EN ? en : zh)[which];
-    return s != NULL ? s : "?";
+    return _(texts[which]);
+}
+
+/* A figure the engine compares ("count", "total", "fund:coop"), named. */
+void bureau_figure_label(const char *figure, const Sanhe__Totals *names, enum sh_lang lang,
+                         char *out, size_t size)
+{
+    static const struct {
+        const char *figure;
+        enum label label;
+    } figures[] = {{"count", L_ENTRIES},
+                   {"total", L_TOTAL},
+                   {"fund_total", L_FUND_TOTAL},
+                   {"patient_pays", L_PATIENT}};
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
+        if (strcmp(figure, figures[i].figure) == 0) {
+            snprintf(out, size, "%s", label(lang, figures[i].label));
+            return;
+        }
+    if (strncmp(figure, "fund:", 5) == 0) {
+        bureau_fund_title(names, figure + 5, lang, out, size);
+        return;
+    }
+    snprintf(out, size, "%s", figure);
+}
+
+void bureau_fund_title(const Sanhe__Totals *names, const char *fund, enum sh_lang lang, char *out,
+                       size_t size)
+{
+    const char *name = NULL;
+    for (size_t i = 0; names != NULL && i < names->n_funds && name == NULL; i++)
+        if (names->funds[i]->fund != NULL && strcmp(names->funds[i]->fund, fund) == 0)
+            name = names->funds[i]->name;
+    sh_fund_label(name, fund, lang, out, size);
 }

@@ -14,44 +14,50 @@
 #include "bureau.h"
 #include "sh_date.h"
 
-static void usage(FILE *out)
-{
-    fputs("usage: sanhe-bureau [OPTIONS] day DATE [--hospital H]...\n"
-          "       sanhe-bureau [OPTIONS] reconcile --hospital H --day DATE\n"
-          "                    [--figures FILE.json] [--items FILE.csv|FILE.json]\n"
-          "       sanhe-bureau [OPTIONS] export DATE [--out DIR]\n"
-          "       sanhe-bureau [OPTIONS] verify FILE [--data DIR]\n"
-          "       sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]\n"
-          "\n"
-          "day        the day's settlements per hospital and fund, with totals (net of\n"
-          "           reversals; counts of settlements and reversals); every hospital with\n"
-          "           activity that day, or those named\n"
-          "reconcile  one hospital-day: the engine's settlements, reversals and net, and with\n"
-          "           the hospital's figures (JSON: count, total, fund_total, patient_pays,\n"
-          "           funds {id: fen}) and/or list (CSV settlement_id,total,fund_total, or\n"
-          "           JSON) whether they balance, and exactly what differs. Amounts in files\n"
-          "           are integer fen; exit status 1 when not balanced.\n"
-          "export     the day's files into DIR (default sanhe-DATE): per hospital and a\n"
-          "           summary, JSON (fen) and CSV (yuan), each signed with the engine's\n"
-          "           Ed25519 key into FILE.sig\n"
-          "verify     checks FILE's signature, then its figures against the journal of the\n"
-          "           engine's data directory, opened read-only (offline)\n"
-          "report     the day as a static HTML page (default sanhe-DATE.html): totals per\n"
-          "           hospital and fund, a chart by hour and by fund; with --books DIR each\n"
-          "           hospital's figures DIR/HOSPITAL.json are reconciled, unbalanced marked\n"
-          "\n"
-          "options:\n"
-          "  -c, --config FILE   INI, section [bureau]: engine = HOST:PORT, ca, cert, key,\n"
-          "                      timeout_ms, lang, signing_key, verify_key, data_dir\n"
-          "                      (relative paths from the file's directory)\n"
-          "      --engine HOST:PORT, --ca FILE, --cert FILE, --key FILE, --signing-key FILE,\n"
-          "      --verify-key FILE, --data DIR   override the config\n"
-          "      --lang zh|en    column names (default zh)\n"
-          "  -h, --help          this text\n"
-          "\n"
-          "exit status: 0 success, 1 failure or not balanced, 2 usage.\n",
-          out);
-}
+static const char usage_text[] =
+    N_("usage: sanhe-bureau [OPTIONS] day DATE [--hospital H]...\n"
+       "       sanhe-bureau [OPTIONS] reconcile --hospital H --day DATE\n"
+       "                    [--figures FILE.json] [--items FILE.csv|FILE.json]\n"
+       "       sanhe-bureau [OPTIONS] export DATE [--out DIR]\n"
+       "       sanhe-bureau [OPTIONS] verify FILE [--data DIR]\n"
+       "       sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]\n"
+       "       sanhe-bureau [OPTIONS] report YYYY-MM [--out FILE.html] [--books DIR]\n"
+       "\n"
+       "day        the day's settlements per hospital and fund, with totals (net of\n"
+       "           reversals; counts of settlements and reversals); every hospital with\n"
+       "           activity that day, or those named; with a counter's certificate, its\n"
+       "           own hospital\n"
+       "reconcile  one hospital-day: the engine's settlements, reversals and net, and with\n"
+       "           the hospital's figures (JSON: count, total, fund_total, patient_pays,\n"
+       "           funds {id: fen}; count is the day's entries, settlements plus reversals)\n"
+       "           and/or list (CSV settlement_id,total,fund_total, or JSON) whether they\n"
+       "           balance, and exactly what differs. Amounts in files are integer fen;\n"
+       "           exit status 1 when not balanced.\n"
+       "export     the day's files into DIR (default sanhe-DATE): per hospital and a\n"
+       "           summary, JSON (fen) and CSV (yuan), each signed with the engine's\n"
+       "           Ed25519 key into FILE.sig\n"
+       "verify     checks FILE's signature, then its figures against the journal of the\n"
+       "           engine's data directory, opened read-only (offline)\n"
+       "report     the day as a static HTML page (default sanhe-DATE.html): totals per\n"
+       "           hospital and fund, a chart by hour and by fund; with --books DIR each\n"
+       "           hospital's figures DIR/HOSPITAL.json are reconciled, unbalanced marked;\n"
+       "           exit status 1 when one does not balance. With a month (YYYY-MM): a\n"
+       "           table of its days, each fund's trend, and the hospital-days that did\n"
+       "           not balance (books in DIR/YYYY-MM-DD/HOSPITAL.json), linked to the day\n"
+       "           pages written beside it\n"
+       "\n"
+       "options:\n"
+       "  -c, --config FILE   INI, section [bureau]: engine = HOST:PORT, ca, cert, key,\n"
+       "                      timeout_ms, lang, signing_key, verify_key, data_dir\n"
+       "                      (relative paths from the file's directory)\n"
+       "      --engine HOST:PORT, --ca FILE, --cert FILE, --key FILE, --signing-key FILE,\n"
+       "      --verify-key FILE, --data DIR   override the config\n"
+       "      --lang zh|en    language (default: the locale's, else zh)\n"
+       "  -h, --help          this text\n"
+       "\n"
+       "exit status: 0 success, 1 failure or not balanced, 2 usage.\n");
+
+static void usage(FILE *out) { fputs(_(usage_text), out); }
 
 struct args {
     const char *command;
@@ -94,7 +100,7 @@ static int global_option(struct bureau_config *c, int argc, char **argv, int *i)
         v = value_of(argc, argv, i);
         if (v != NULL && bureau_config_engine(c, v, &err) == 0)
             return 1;
-        fprintf(stderr, "sanhe-bureau: %s\n", v != NULL ? err.msg : "--engine HOST:PORT");
+        fprintf(stderr, _("sanhe-bureau: %s\n"), v != NULL ? err.msg : "--engine HOST:PORT");
         return -1;
     }
     if (strcmp(a, "--lang") == 0) {
@@ -139,22 +145,31 @@ static int parse(struct bureau_config *c, struct args *a, int argc, char **argv)
             usage(stdout);
             return 1;
         }
+        const char *arg = argv[i];
         int took = global_option(c, argc, argv, &i);
         if (took == 0)
             took = command_option(a, argc, argv, &i);
-        if (took < 0)
+        if (took < 0) {
+            fprintf(stderr, _("sanhe-bureau: option %s needs a value (or a good one)\n"), arg);
             return 2;
+        }
         if (took > 0)
             continue;
-        if (argv[i][0] == '-')
+        if (argv[i][0] == '-') {
+            fprintf(stderr, _("sanhe-bureau: unknown option %s (--help lists them)\n"), arg);
             return 2;
+        }
         if (a->command == NULL)
             a->command = argv[i];
         else if (a->date == NULL)
             a->date = argv[i];
-        else
+        else {
+            fprintf(stderr, _("sanhe-bureau: unexpected argument %s (--help)\n"), arg);
             return 2;
+        }
     }
+    if (a->command == NULL)
+        fprintf(stderr, "%s\n", _("sanhe-bureau: no command given (--help lists them)"));
     return a->command == NULL ? 2 : 0;
 }
 
@@ -165,7 +180,7 @@ static int read_config(struct bureau_config *c, int argc, char **argv)
         if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
             struct sh_error err = {0};
             if (bureau_config_load(argv[i + 1], c, &err) != 0) {
-                fprintf(stderr, "sanhe-bureau: %s\n", err.msg);
+                fprintf(stderr, _("sanhe-bureau: %s\n"), err.msg);
                 return 2;
             }
             return 0;
@@ -173,12 +188,22 @@ static int read_config(struct bureau_config *c, int argc, char **argv)
     return 0;
 }
 
+/* "YYYY-MM": a month of the calendar. */
+static bool is_month(const char *s)
+{
+    char day[16];
+    if (strlen(s) != 7)
+        return false;
+    snprintf(day, sizeof day, "%s-01", s);
+    return sh_date_parse(day) != 0;
+}
+
 static int run(const struct bureau_config *c, const struct args *a)
 {
     if (strcmp(a->command, "day") == 0) {
         if (a->date == NULL || sh_date_parse(a->date) == 0 || a->rec.day || a->rec.figures ||
             a->rec.items) {
-            fprintf(stderr, "sanhe-bureau: day DATE (YYYY-MM-DD) [--hospital H]...\n");
+            fprintf(stderr, _("sanhe-bureau: day DATE (YYYY-MM-DD) [--hospital H]...\n"));
             return 2;
         }
         return bureau_day(c, a->date, (char **)a->hospitals, a->n_hospitals);
@@ -186,8 +211,8 @@ static int run(const struct bureau_config *c, const struct args *a)
     if (strcmp(a->command, "reconcile") == 0) {
         if (a->rec.hospital == NULL || a->n_hospitals != 1 || a->rec.day == NULL ||
             a->date != NULL) {
-            fprintf(stderr, "sanhe-bureau: reconcile --hospital H --day DATE [--figures F] "
-                            "[--items F]\n");
+            fprintf(stderr, _("sanhe-bureau: reconcile --hospital H --day DATE [--figures F] "
+                              "[--items F]\n"));
             return 2;
         }
         return bureau_reconcile_cmd(c, &a->rec);
@@ -200,6 +225,12 @@ static int run(const struct bureau_config *c, const struct args *a)
     }
     if (strcmp(a->command, "verify") == 0 && a->date != NULL && a->n_hospitals == 0)
         return bureau_verify(c, a->date);
+    if (strcmp(a->command, "report") == 0 && a->date != NULL && is_month(a->date) &&
+        a->n_hospitals == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "sanhe-%s.html", a->date);
+        return bureau_report_month(c, a->date, a->out != NULL ? a->out : path, a->books);
+    }
     if (strcmp(a->command, "report") == 0 && a->date != NULL && sh_date_parse(a->date) != 0 &&
         a->n_hospitals == 0) {
         char path[PATH_MAX];
@@ -208,13 +239,13 @@ static int run(const struct bureau_config *c, const struct args *a)
     }
     if (strcmp(a->command, "export") == 0 || strcmp(a->command, "verify") == 0 ||
         strcmp(a->command, "report") == 0) {
-        fprintf(stderr, "sanhe-bureau: export DATE [--out DIR] | verify FILE [--data DIR] | "
-                        "report DATE [--out FILE] [--books DIR]\n");
+        fprintf(stderr, _("sanhe-bureau: export DATE [--out DIR] | verify FILE [--data DIR] | "
+                          "report DATE|YYYY-MM [--out FILE] [--books DIR]\n"));
         return 2;
     }
     fprintf(stderr,
-            "sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
-            "report)\n",
+            _("sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
+              "report)\n"),
             a->command);
     return 2;
 }
@@ -223,16 +254,21 @@ int main(int argc, char **argv)
 {
     struct bureau_config c;
     bureau_config_defaults(&c);
+    c.lang = sh_i18n_lang_default();
+    /* --lang before any message, wherever it is. */
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--lang") == 0)
+            c.lang = strcmp(argv[i + 1], "en") == 0 ? SH_LANG_EN : SH_LANG_ZH;
+    sh_i18n_init(c.lang);
     struct args a;
     memset(&a, 0, sizeof a);
     int rc = read_config(&c, argc, argv);
     if (rc == 0)
         rc = parse(&c, &a, argc, argv);
+    sh_i18n_init(c.lang); /* a config file's lang, unless --lang said otherwise */
     if (rc == 1)
         return 0;
-    if (rc == 2) {
-        usage(stderr);
+    if (rc == 2) /* what is wrong was said, in one line: no usage dump */
         return 2;
-    }
     return run(&c, &a);
 }

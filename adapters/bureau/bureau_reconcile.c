@@ -11,10 +11,10 @@
 #include "bureau.h"
 
 static void totals_row(struct table *t, size_t row, enum label kind, const Sanhe__Totals *x,
-                       const char *const *funds, size_t n_funds, enum sh_lang lang)
+                       uint64_t count, const char *const *funds, size_t n_funds, enum sh_lang lang)
 {
     table_set(t, row, 0, label(lang, kind));
-    table_set_u64(t, row, 1, x->count);
+    table_set_u64(t, row, 1, count);
     table_set_fen(t, row, 2, x->total);
     for (size_t f = 0; f < n_funds; f++) {
         int64_t a = 0;
@@ -41,16 +41,24 @@ static void print_totals(const Sanhe__ReconcileReply *rr, enum sh_lang lang)
     table_set(&t, 0, 0, label(lang, L_KIND));
     table_set(&t, 0, 1, label(lang, L_COUNT));
     table_set(&t, 0, 2, label(lang, L_TOTAL));
-    for (size_t f = 0; f < n_funds; f++)
-        table_set(&t, 0, 3 + f, funds[f]);
+    for (size_t f = 0; f < n_funds; f++) {
+        char title[TABLE_CELL_MAX];
+        bureau_fund_title(net, funds[f], lang, title, sizeof title);
+        table_set(&t, 0, 3 + f, title);
+    }
     table_set(&t, 0, 3 + n_funds, label(lang, L_FUND_TOTAL));
     table_set(&t, 0, 4 + n_funds, label(lang, L_PATIENT));
     const Sanhe__Totals *rows[] = {rr->settlements, rr->reversals, rr->net};
     const enum label kinds[] = {L_SETTLEMENTS, L_REVERSALS, L_NET};
+    /* The net row counts settlements less reversals (10 settled, 1
+     * reversed: 9), not the day's entries the engine's net.count holds. */
+    uint64_t settled = rr->settlements != NULL ? rr->settlements->count : 0;
+    uint64_t reversed = rr->reversals != NULL ? rr->reversals->count : 0;
+    const uint64_t counts[] = {settled, reversed, settled >= reversed ? settled - reversed : 0};
     for (size_t i = 0; i < 3; i++) {
         long row = table_row(&t);
         if (row >= 0 && rows[i] != NULL)
-            totals_row(&t, (size_t)row, kinds[i], rows[i], funds, n_funds, lang);
+            totals_row(&t, (size_t)row, kinds[i], rows[i], counts[i], funds, n_funds, lang);
         if (i == 2 && row >= 0)
             t.rule_before = (size_t)row;
     }
@@ -82,7 +90,9 @@ static void print_diffs(const Sanhe__ReconcileReply *rr, enum sh_lang lang)
         long row = table_row(&t);
         if (row < 0)
             break;
-        table_set(&t, (size_t)row, 0, d->figure);
+        char figure[TABLE_CELL_MAX];
+        bureau_figure_label(d->figure, rr->net, lang, figure, sizeof figure);
+        table_set(&t, (size_t)row, 0, figure);
         set_figure(&t, (size_t)row, 1, d->figure, d->engine);
         set_figure(&t, (size_t)row, 2, d->figure, d->hospital);
     }
@@ -161,7 +171,7 @@ int bureau_reconcile_cmd(const struct bureau_config *c, const struct reconcile_a
     if (rc == 0)
         rc = print_reply(resp->reconcile, c->lang);
     else
-        fprintf(stderr, "sanhe-bureau: reconcile: %s\n", err.msg);
+        fprintf(stderr, _("sanhe-bureau: reconcile: %s\n"), err.msg);
     if (resp != NULL)
         sanhe__response__free_unpacked(resp, NULL);
     bureau_free_figures(q.figures);

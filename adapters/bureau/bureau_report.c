@@ -48,21 +48,7 @@ static void cell_fen(FILE *out, const char *figure, int64_t fen)
     fprintf(out, "\" data-fen=\"%lld\">%s</td>", (long long)fen, yuan);
 }
 
-static int64_t fund_of(const Sanhe__Totals *t, const char *fund)
-{
-    for (size_t i = 0; t != NULL && i < t->n_funds; i++)
-        if (strcmp(t->funds[i]->fund, fund) == 0)
-            return t->funds[i]->amount;
-    return 0;
-}
-
-/* A hospital's reconciliation against its books: -1 none given, 0 balanced, 1 not. */
-struct book_result {
-    int state;
-    Sanhe__Response *resp; /* the reply with the differences */
-};
-
-static void book_of(const struct bureau_config *c, const char *books, const char *day,
+void bureau_book_of(const struct bureau_config *c, const char *books, const char *day,
                     const char *hospital, struct book_result *b)
 {
     b->state = -1;
@@ -80,35 +66,38 @@ static void book_of(const struct bureau_config *c, const char *books, const char
         bureau_reconcile(c, &q, &b->resp, &err) == 0)
         b->state = b->resp->reconcile->balanced ? 0 : 1;
     else
-        fprintf(stderr, "sanhe-bureau: report: %s: %s\n", hospital, err.msg);
+        fprintf(stderr, _("sanhe-bureau: report: %s: %s\n"), hospital, err.msg);
     bureau_free_figures(q.figures);
 }
 
 static void status_cell(FILE *out, const struct book_result *b, enum sh_lang lang)
 {
-    bool zh = lang == SH_LANG_ZH;
     if (b->state < 0) {
-        fprintf(out, "<td class=\"status\">%s</td>", zh ? "未对账" : "not reconciled");
+        fprintf(out, "<td class=\"status\">%s</td>", label(lang, L_NOT_RECONCILED));
         return;
     }
     if (b->state == 0) {
-        fprintf(out, "<td class=\"status ok\">%s</td>", zh ? "平" : "balanced");
+        fprintf(out, "<td class=\"status ok\">%s</td>", label(lang, L_BALANCED_SHORT));
         return;
     }
-    fprintf(out, "<td class=\"status bad\"><strong>%s</strong>", zh ? "不平" : "NOT balanced");
+    fprintf(out, "<td class=\"status bad\"><strong>%s</strong>", label(lang, L_UNBALANCED_SHORT));
     const Sanhe__ReconcileReply *rr = b->resp->reconcile;
     for (size_t i = 0; i < rr->n_differences; i++) {
-        char e[32], h[32];
+        char e[32], h[32], figure[TABLE_CELL_MAX];
         bool count = strcmp(rr->differences[i]->figure, "count") == 0;
         sh_yuan_format(rr->differences[i]->engine, e);
         sh_yuan_format(rr->differences[i]->hospital, h);
-        fputs("<br>", out);
+        bureau_figure_label(rr->differences[i]->figure, rr->net, lang, figure, sizeof figure);
+        fprintf(out, "<br><span class=\"diff\" data-figure=\"");
         bureau_html_text(out, rr->differences[i]->figure);
+        fputs("\">", out);
+        bureau_html_text(out, figure);
         if (count)
             fprintf(out, ": %lld / %lld", (long long)rr->differences[i]->engine,
                     (long long)rr->differences[i]->hospital);
         else
             fprintf(out, ": %s / %s", e, h);
+        fputs("</span>", out);
     }
     fputs("</td>", out);
 }
@@ -120,22 +109,28 @@ static void head_row(FILE *out, const Sanhe__Totals *net, enum sh_lang lang)
     for (size_t i = 0; i < 5; i++)
         fprintf(out, "<th>%s</th>", label(lang, head[i]));
     for (size_t f = 0; f < net->n_funds; f++) {
-        fputs("<th>", out);
+        char title[TABLE_CELL_MAX];
+        bureau_fund_title(net, net->funds[f]->fund, lang, title, sizeof title);
+        fputs("<th data-fund=\"", out);
         bureau_html_text(out, net->funds[f]->fund);
+        fputs("\">", out);
+        bureau_html_text(out, title);
         fputs("</th>", out);
     }
     fprintf(out, "<th>%s</th><th>%s</th><th>%s</th></tr></thead>\n", label(lang, L_FUND_TOTAL),
-            label(lang, L_PATIENT), lang == SH_LANG_ZH ? "对账" : "Reconciliation");
+            label(lang, L_PATIENT), label(lang, L_RECONCILIATION));
 }
 
 static void hospital_row(FILE *out, const Sanhe__ReconcileReply *h, const Sanhe__Totals *day_net,
                          const struct book_result *b, enum sh_lang lang)
 {
-    fprintf(out, "<tr data-hospital=\"");
+    fprintf(out, "<tr id=\"hospital-");
+    bureau_html_text(out, h->hospital);
+    fprintf(out, "\" data-hospital=\"");
     bureau_html_text(out, h->hospital);
     fprintf(out, "\"%s><td>", b->state == 1 ? " class=\"unbalanced\"" : "");
     bureau_html_text(out, h->hospital);
-    fputs("</td><td>", out);
+    fputs("</td><td class=\"name\">", out);
     bureau_html_text(out, h->hospital_name);
     fprintf(out, "</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>",
             (unsigned long long)h->settlements->count, (unsigned long long)h->reversals->count);
@@ -143,7 +138,7 @@ static void hospital_row(FILE *out, const Sanhe__ReconcileReply *h, const Sanhe_
     for (size_t f = 0; f < day_net->n_funds; f++) {
         char figure[64];
         snprintf(figure, sizeof figure, "fund:%s", day_net->funds[f]->fund);
-        cell_fen(out, figure, fund_of(h->net, day_net->funds[f]->fund));
+        cell_fen(out, figure, bureau_fund_in(h->net, day_net->funds[f]->fund));
     }
     cell_fen(out, "fund_total", h->net->fund_total);
     cell_fen(out, "patient_pays", h->net->patient_pays);
@@ -174,32 +169,68 @@ static const char STYLE[] =
     "color:#222}table{border-collapse:collapse;margin:16px 0}th,td{border:1px solid #bbb;"
     "padding:4px 8px}th{background:#eef2f7}td.num{text-align:right;font-variant-numeric:"
     "tabular-nums}tr.unbalanced td{background:#fde8e8}td.bad{color:#a00}td.ok{color:#176d2c}"
-    "tfoot td{font-weight:bold;background:#f6f6f6}h2{margin-top:28px}";
+    "tfoot td{font-weight:bold;background:#f6f6f6}h2{margin-top:28px}"
+    /* A hospital's name on one line, whatever the column's width. */
+    "td.name,th{white-space:nowrap}td.status{min-width:12em}"
+    "svg text{font-family:inherit}tr.quiet td{color:#999}ul#unbalanced li{margin:4px 0}"
+    "a{color:#1a4f9c}";
 
-static void page(FILE *out, const Sanhe__ReconcileReply *day, const struct book_result *books,
-                 enum sh_lang lang)
+/* The page is a list of sections, each a function of the same inputs, so
+ * that a section (a monthly cross-check, say) is one more entry. */
+struct report_view {
+    const Sanhe__ReconcileReply *day;
+    const struct book_result *books;
+    enum sh_lang lang;
+};
+typedef void (*report_section)(FILE *out, const struct report_view *v);
+
+static void section_hospitals(FILE *out, const struct report_view *v)
 {
-    bool zh = lang == SH_LANG_ZH;
-    fprintf(out,
-            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-            "<title>%s %s</title><style>%s</style></head><body>\n",
-            zh ? "zh-CN" : "en", day->day, label(lang, L_DAY_TITLE), STYLE);
-    fprintf(out, "<h1>%s %s</h1><p>%s</p>\n", day->day, label(lang, L_DAY_TITLE),
-            label(lang, L_AMOUNTS_IN_YUAN));
+    const Sanhe__ReconcileReply *day = v->day;
     fputs("<table id=\"hospitals\">", out);
-    head_row(out, day->net, lang);
+    head_row(out, day->net, v->lang);
     fputs("<tbody>\n", out);
     for (size_t i = 0; i < day->n_hospitals; i++)
-        hospital_row(out, day->hospitals[i], day->net, &books[i], lang);
+        hospital_row(out, day->hospitals[i], day->net, &v->books[i], v->lang);
     fputs("</tbody>", out);
-    totals_row(out, day, lang);
+    totals_row(out, day, v->lang);
     fputs("</table>\n", out);
-    const char *by_hour = zh ? "按小时的基金支付（净额）" : "Fund payments by hour (net)";
-    const char *by_fund = zh ? "按基金的支付（净额）" : "Payments by fund (net)";
-    fprintf(out, "<h2>%s</h2>\n", by_hour);
-    bureau_svg_by_hour(out, day, by_hour);
-    fprintf(out, "<h2>%s</h2>\n", by_fund);
-    bureau_svg_by_fund(out, day, by_fund);
+}
+
+static void section_by_hour(FILE *out, const struct report_view *v)
+{
+    fprintf(out, "<h2>%s</h2>\n", label(v->lang, L_BY_HOUR));
+    bureau_svg_by_hour(out, v->day, label(v->lang, L_BY_HOUR), v->lang);
+}
+
+static void section_by_fund(FILE *out, const struct report_view *v)
+{
+    fprintf(out, "<h2>%s</h2>\n", label(v->lang, L_BY_FUND));
+    bureau_svg_by_fund(out, v->day, label(v->lang, L_BY_FUND), v->lang);
+}
+
+static const report_section day_sections[] = {section_hospitals, section_by_hour, section_by_fund};
+
+void bureau_html_head(FILE *out, const char *title, enum sh_lang lang)
+{
+    fprintf(out,
+            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+            "<title>",
+            lang == SH_LANG_ZH ? "zh-CN" : "en");
+    bureau_html_text(out, title);
+    fprintf(out, "</title><style>%s</style></head><body>\n", STYLE);
+}
+
+static void page(FILE *out, const struct report_view *v)
+{
+    char title[256];
+    snprintf(title, sizeof title, _("%s, daily settlements"), v->day->day);
+    bureau_html_head(out, title, v->lang);
+    fputs("<h1>", out);
+    bureau_html_text(out, title);
+    fprintf(out, "</h1><p>%s</p>\n", label(v->lang, L_AMOUNTS_IN_YUAN));
+    for (size_t i = 0; i < sizeof day_sections / sizeof day_sections[0]; i++)
+        day_sections[i](out, v);
     fputs("</body></html>\n", out);
 }
 
@@ -213,27 +244,31 @@ int bureau_report(const struct bureau_config *c, const char *day, const char *pa
     q.has_with_hours = q.with_hours = true;
     Sanhe__Response *resp = NULL;
     if (bureau_reconcile(c, &q, &resp, &err) != 0) {
-        fprintf(stderr, "sanhe-bureau: report %s: %s\n", day, err.msg);
+        fprintf(stderr, _("sanhe-bureau: report %s: %s\n"), day, err.msg);
         return 1;
     }
     const Sanhe__ReconcileReply *rr = resp->reconcile;
     struct book_result *books = calloc(rr->n_hospitals + 1, sizeof *books);
     int unbalanced = 0, rc = books == NULL ? 1 : 0;
     for (size_t i = 0; rc == 0 && i < rr->n_hospitals; i++) {
-        book_of(c, books_dir, day, rr->hospitals[i]->hospital, &books[i]);
+        bureau_book_of(c, books_dir, day, rr->hospitals[i]->hospital, &books[i]);
         unbalanced += books[i].state == 1;
     }
     FILE *out = rc == 0 ? fopen(path, "w") : NULL;
     if (out != NULL) {
-        page(out, rr, books, c->lang);
+        struct report_view v = {.day = rr, .books = books, .lang = c->lang};
+        page(out, &v);
         rc = fclose(out) != 0;
     } else {
         rc = 1;
     }
     if (rc != 0)
-        fprintf(stderr, "sanhe-bureau: report: cannot write %s\n", path);
+        fprintf(stderr, _("sanhe-bureau: report: cannot write %s\n"), path);
     else
-        printf("%s (%zu hospitals, %d not balanced)\n", path, rr->n_hospitals, unbalanced);
+        printf(_("%s (%zu hospitals, %d not balanced)\n"), path, rr->n_hospitals, unbalanced);
+    /* As reconcile: a hospital that does not balance is a failure. */
+    if (rc == 0 && unbalanced > 0)
+        rc = 1;
     for (size_t i = 0; books != NULL && i < rr->n_hospitals; i++)
         if (books[i].resp != NULL)
             sanhe__response__free_unpacked(books[i].resp, NULL);

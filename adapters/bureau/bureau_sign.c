@@ -58,7 +58,7 @@ static EVP_PKEY *read_key(const char *path, bool private_key, struct sh_error *e
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot open the key", path);
+        sh_error_set(err, SH_E_BAD_REQUEST, _("%s: cannot open the key"), path);
         return NULL;
     }
     EVP_PKEY *key = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
@@ -72,9 +72,9 @@ static EVP_PKEY *read_key(const char *path, bool private_key, struct sh_error *e
     if (key != NULL && EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
         EVP_PKEY_free(key);
         key = NULL;
-        sh_error_set(err, SH_E_BAD_REQUEST, "%s: not an Ed25519 key", path);
+        sh_error_set(err, SH_E_BAD_REQUEST, _("%s: not an Ed25519 key"), path);
     } else if (key == NULL && err->code == 0) {
-        sh_error_set(err, SH_E_BAD_REQUEST, "%s: no %s Ed25519 key in PEM", path,
+        sh_error_set(err, SH_E_BAD_REQUEST, _("%s: no %s Ed25519 key in PEM"), path,
                      private_key ? "private" : "public or private");
     }
     ERR_clear_error();
@@ -95,20 +95,20 @@ int bureau_sign_file(const char *key_path, const char *file, struct sh_error *er
     size_t len = 0, sig_len = sizeof sig;
     int rc = bureau_read_all(file, &data, &len) == 0
                  ? 0
-                 : sh_error_set(err, SH_E_INTERNAL, "%s: cannot read it back", file);
+                 : sh_error_set(err, SH_E_INTERNAL, _("%s: cannot read it back"), file);
     EVP_MD_CTX *ctx = rc == 0 ? EVP_MD_CTX_new() : NULL;
     if (rc == 0 && (ctx == NULL || EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
                     EVP_DigestSign(ctx, sig, &sig_len, data, len) != 1 || sig_len != SIG_LEN))
-        rc = sh_error_set(err, SH_E_INTERNAL, "%s: OpenSSL could not sign it", file);
+        rc = sh_error_set(err, SH_E_INTERNAL, _("%s: OpenSSL could not sign it"), file);
     char path[PATH_MAX];
     sig_path(file, path);
     FILE *out = rc == 0 ? fopen(path, "w") : NULL;
     if (rc == 0 && out == NULL)
-        rc = sh_error_set(err, SH_E_INTERNAL, "%s: cannot write", path);
+        rc = sh_error_set(err, SH_E_INTERNAL, _("%s: cannot write"), path);
     for (size_t i = 0; out != NULL && i < SIG_LEN; i++)
         fprintf(out, "%02x", sig[i]);
     if (out != NULL && (fputc('\n', out) == EOF) | (fclose(out) != 0))
-        rc = sh_error_set(err, SH_E_INTERNAL, "%s: cannot write", path);
+        rc = sh_error_set(err, SH_E_INTERNAL, _("%s: cannot write"), path);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
     free(data);
@@ -144,11 +144,11 @@ int bureau_verify_file(const char *key_path, const char *file, struct sh_error *
     size_t len = 0, text_len = 0;
     int rc = 0;
     if (bureau_read_all(file, &data, &len) != 0)
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: cannot read it", file);
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, _("%s: cannot read it"), file);
     else if (bureau_read_all(path, &text, &text_len) != 0)
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: no signature file", path);
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, _("%s: no signature file"), path);
     else if (!parse_sig(text, text_len, sig))
-        rc = sh_error_set(err, SH_E_BAD_REQUEST, "%s: not a hex Ed25519 signature", path);
+        rc = sh_error_set(err, SH_E_BAD_REQUEST, _("%s: not a hex Ed25519 signature"), path);
     EVP_PKEY *key = rc == 0 ? read_key(key_path, false, err) : NULL;
     if (rc == 0 && key == NULL)
         rc = err->code;
@@ -156,8 +156,8 @@ int bureau_verify_file(const char *key_path, const char *file, struct sh_error *
     if (rc == 0 && (ctx == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) != 1 ||
                     EVP_DigestVerify(ctx, sig, SIG_LEN, data, len) != 1))
         rc = sh_error_set(err, SH_E_BAD_REQUEST,
-                          "%s: the signature does not match its "
-                          "contents (changed since it was signed, or another key)",
+                          _("%s: the signature does not match its "
+                            "contents (changed since it was signed, or another key)"),
                           file);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);

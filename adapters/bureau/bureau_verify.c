@@ -47,7 +47,7 @@ static int journal_reply(const struct bureau_config *c, const Sanhe__ReconcileRe
     *out = rc == 0 ? sanhe__response__unpack(NULL, reply.len, reply.data) : NULL;
     free(reply.data);
     if (*out == NULL)
-        return sh_error_set(err, SH_E_INTERNAL, "the ledger gave no reconcile reply");
+        return sh_error_set(err, SH_E_INTERNAL, _("the ledger gave no reconcile reply"));
     if ((*out)->error != NULL)
         return sh_error_set(err, -(int)(*out)->error->code, "the ledger refused: %s",
                             (*out)->error->message != NULL ? (*out)->error->message : "");
@@ -67,11 +67,11 @@ static int verify_figures(const struct bureau_config *c, const char *file)
     if (rc == 0)
         wrong = bureau_compare(rr, journal->reconcile, items);
     if (rc != 0)
-        printf("figures: cannot check: %s\n", err.msg);
+        printf(_("figures: cannot check: %s\n"), err.msg);
     else if (wrong > 0)
-        printf("figures: %zu differ from the journal (%s)\n", wrong, c->data_dir);
+        printf(_("figures: %zu differ from the journal (%s)\n"), wrong, c->data_dir);
     else
-        printf("figures: the journal's (%s, day %s)\n", c->data_dir, rr->day);
+        printf(_("figures: the journal's (%s, day %s)\n"), c->data_dir, rr->day);
     if (rr != NULL)
         sanhe__reconcile_reply__free_unpacked(rr, NULL);
     if (journal != NULL)
@@ -83,15 +83,15 @@ int bureau_verify(const struct bureau_config *c, const char *file)
 {
     const char *key = c->verify_key[0] != '\0' ? c->verify_key : c->signing_key;
     if (key[0] == '\0' || c->data_dir[0] == '\0') {
-        fprintf(stderr, "sanhe-bureau: verify needs a key ([bureau] verify_key or signing_key) "
-                        "and the data directory ([bureau] data_dir or --data)\n");
+        fprintf(stderr, _("sanhe-bureau: verify needs a key ([bureau] verify_key or signing_key) "
+                          "and the data directory ([bureau] data_dir or --data)\n"));
         return 2;
     }
     struct sh_error err = {0};
     if (bureau_verify_file(key, file, &err) != 0) {
-        printf("%s\nsignature: BAD: %s\n", file, err.msg);
+        printf(_("%s\nsignature: BAD: %s\n"), file, err.msg);
         return 1;
     }
-    printf("%s\nsignature: good\n", file);
+    printf(_("%s\nsignature: good\n"), file);
     return verify_figures(c, file);
 }

@@ -10,12 +10,17 @@
 #include <string.h>
 
 #include "reconcile.h"
+#include "reconcile_names.h"
 #include "refdata.h"
 
 static int pack_reply(struct ledger_op *op, Sanhe__ReconcileReply *rr)
 {
     if (rr == NULL)
         return sh_error_set(&op->err, SH_E_INTERNAL, "reconcile: out of memory");
+    if (!recon_name_funds(op->policies, sh_date_parse(op->request->reconcile->day), rr)) {
+        sanhe__reconcile_reply__free_unpacked(rr, NULL);
+        return sh_error_set(&op->err, SH_E_INTERNAL, "reconcile: out of memory");
+    }
     Sanhe__Response resp = SANHE__RESPONSE__INIT;
     resp.request_id = op->request->request_id;
     resp.result_case = SANHE__RESPONSE__RESULT_RECONCILE;

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "receipt.h"
 #include "sanhe/client.h"
@@ -18,7 +19,11 @@ enum counter_exit {
     EXIT_UNREACHABLE = 3, /* engine unreachable, or settle outcome unknown (no queue) */
     EXIT_QUEUED = 4,      /* settle queued in the outbox (--queue); flush sends it */
     EXIT_LOCAL = 5,       /* a local failure: out of memory, certificates, queue db */
+    EXIT_TLS = 6,         /* the engine refused this terminal's certificate (TLS alert),
+                             or the engine's certificate does not verify: not sent */
 };
+
+#define COUNTER_TIMEOUT_MS_DEFAULT 10000
 
 struct counter_opts {
     char engines[512], ca[1024], cert[1024], key[1024];
@@ -41,6 +46,12 @@ struct bill {
 /* counter_config.c: the INI file (section [counter]), then flags. */
 int counter_config_load(struct counter_opts *o, const char *path);
 int counter_client(const struct counter_opts *o, sanhe_client **out);
+/* The command's deadline (monotonic ms): --timeout-ms holds for the whole
+ * command, every call it makes included. */
+int64_t counter_now_ms(void);
+int64_t counter_deadline_ms(const struct counter_opts *o);
+/* What is left of it, at least 1 ms (a library call takes 0 as "default"). */
+int counter_left_ms(int64_t deadline_ms);
 
 /* counter_bill.c: JSON (a case-file claim object) or CSV by content. */
 int bill_read(const char *path, struct bill *b, char *msg, size_t msg_size);
@@ -61,6 +72,9 @@ int print_query_json(sanhe_client *c);
 void print_eligibility(const struct counter_opts *o, const struct sanhe_eligibility *e,
                        const char *date);
 int exit_of(sanhe_client *c, int rc, const char *what);
+const char *counter_strerror(int rc);
+/* "  detail: ..." on stderr: the library's or the engine's own words. */
+void print_detail(const char *detail);
 
 /* counter_cmds.c */
 int cmd_settle(const struct counter_opts *o, const char *file, bool trial);
@@ -84,8 +98,10 @@ json_t *claim_json(const struct bill *b);
 /* counter_estimate.c: presettle answers kept in --queue DIR/estimates, shown
  * when a settle of the same bill is queued. */
 void estimate_save(const struct counter_opts *o, const struct bill *b, const void *reply,
-                   size_t len);
-int estimate_load(const struct counter_opts *o, const struct bill *b, void **reply, size_t *len);
+                   size_t len, const char *patient_name);
+/* *name: the patient's name kept with it (malloc'ed; NULL when none). */
+int estimate_load(const struct counter_opts *o, const struct bill *b, void **reply, size_t *len,
+                  char **name);
 int cmd_flush(const struct counter_opts *o);
 int cmd_queue_list(const struct counter_opts *o);
 

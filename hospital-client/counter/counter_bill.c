@@ -69,10 +69,10 @@ static int bill_from_json(const json_t *doc, struct bill *b, char *msg, size_t s
         /* The public API carries exact values only: refuse here what the
          * engine would refuse as BAD_CLAIM anyway. */
         if (l->has_defect && l->defect != SANHE__LINE_DEFECT__LINE_OK) {
-            snprintf(msg, size, "lines[%zu]: qty or amount is not an exact number", i);
+            snprintf(msg, size, _("lines[%zu]: qty or amount is not an exact number"), i);
             rc = -1;
         } else if (bill_add_line(b, l->code ? l->code : "", l->qty_milli, l->amount) != 0) {
-            snprintf(msg, size, "out of memory");
+            snprintf(msg, size, _("out of memory"));
             rc = -1;
         }
     }
@@ -144,7 +144,8 @@ static int csv_row_add(struct csv_state *s)
         snprintf(b->date, sizeof b->date, "%s", r[COL_DATE]);
     } else if (strcmp(b->hospital, r[COL_HOSPITAL]) || strcmp(b->person, r[COL_PERSON]) ||
                strcmp(b->visit, r[COL_VISIT]) || strcmp(b->date, r[COL_DATE])) {
-        snprintf(s->msg, s->msg_size, "row %zu: another hospital, person, visit or date", s->rows);
+        snprintf(s->msg, s->msg_size, _("row %zu: another hospital, person, visit or date"),
+                 s->rows);
         return -1;
     }
     long long qty = parse_milli(r[COL_QTY]);
@@ -153,8 +154,8 @@ static int csv_row_add(struct csv_state *s)
     long long amount = strtoll(r[COL_AMOUNT], &end, 10);
     if (qty <= 0 || end == r[COL_AMOUNT] || *end != '\0' || errno != 0 || amount <= 0) {
         snprintf(s->msg, s->msg_size,
-                 "row %zu: qty or amount is not a positive exact number (qty: up to 3 decimals; "
-                 "amount: integer fen)",
+                 _("row %zu: qty or amount is not a positive exact number (qty: up to 3 decimals; "
+                   "amount: integer fen)"),
                  s->rows);
         return -1;
     }
@@ -172,7 +173,7 @@ static void on_row(int c, void *user)
                 seen[s->index[i]] = true;
         for (int k = 0; k < COLS && s->error == 0; k++)
             if (!seen[k]) {
-                snprintf(s->msg, s->msg_size, "the header has no column %s", col_names[k]);
+                snprintf(s->msg, s->msg_size, _("the header has no column %s"), col_names[k]);
                 s->error = -1;
             }
     } else if (s->error == 0 && s->field > 0)
@@ -189,13 +190,13 @@ static int bill_from_csv(const char *text, size_t len, struct bill *b, char *msg
     if (csv_init(&p, CSV_APPEND_NULL) != 0)
         return -1;
     if (csv_parse(&p, text, len, on_field, on_row, &s) != len) {
-        snprintf(msg, size, "CSV: %s", csv_strerror(csv_error(&p)));
+        snprintf(msg, size, _("CSV: %s"), csv_strerror(csv_error(&p)));
         s.error = -1;
     }
     csv_fini(&p, on_field, on_row, &s);
     csv_free(&p);
     if (s.error == 0 && b->count == 0) {
-        snprintf(msg, size, "no fee lines");
+        snprintf(msg, size, _("no fee lines"));
         s.error = -1;
     }
     return s.error;
@@ -231,7 +232,7 @@ int bill_read(const char *path, struct bill *b, char *msg, size_t size)
     size_t len = 0;
     char *text = slurp(path, &len);
     if (text == NULL) {
-        snprintf(msg, size, "cannot read %s", path);
+        snprintf(msg, size, _("cannot read %s"), path);
         return -1;
     }
     size_t skip = strspn(text, " \t\r\n");
@@ -241,7 +242,7 @@ int bill_read(const char *path, struct bill *b, char *msg, size_t size)
         json_t *doc = json_loadb(text, len, 0, &jerr);
         rc = doc != NULL ? bill_from_json(doc, b, msg, size) : -1;
         if (doc == NULL)
-            snprintf(msg, size, "line %d: %s", jerr.line, jerr.text);
+            snprintf(msg, size, _("line %d: %s"), jerr.line, jerr.text);
         json_decref(doc);
     } else
         rc = bill_from_csv(text, len, b, msg, size);

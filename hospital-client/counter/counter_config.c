@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "counter.h"
 
@@ -47,9 +48,9 @@ int counter_config_load(struct counter_opts *o, const char *path)
     int rc = ini_parse(path, on_key, o);
     if (rc != 0) {
         if (rc < 0)
-            fprintf(stderr, "sanhe-counter: cannot read %s\n", path);
+            fprintf(stderr, _("sanhe-counter: cannot read %s\n"), path);
         else
-            fprintf(stderr, "sanhe-counter: %s:%d: bad value or unknown key\n", path, rc);
+            fprintf(stderr, _("sanhe-counter: %s:%d: bad value or unknown key\n"), path, rc);
         return EXIT_USAGE;
     }
     return 0;
@@ -58,7 +59,7 @@ int counter_config_load(struct counter_opts *o, const char *path)
 int counter_client(const struct counter_opts *o, sanhe_client **out)
 {
     if (o->engines[0] == '\0' || o->ca[0] == '\0' || o->cert[0] == '\0' || o->key[0] == '\0') {
-        fprintf(stderr, "sanhe-counter: --engine, --ca, --cert and --key are required\n");
+        fprintf(stderr, _("sanhe-counter: --engine, --ca, --cert and --key are required\n"));
         return EXIT_USAGE;
     }
     struct sanhe_client_options co = {.engines = o->engines,
@@ -70,13 +71,35 @@ int counter_client(const struct counter_opts *o, sanhe_client **out)
                                                                    : "counter",
                                       .timeout_ms = o->timeout_ms};
     int rc = sanhe_client_new(out, &co);
+    /* With an outbox, an engine that is down (the connection refused) means
+     * queue now: the clinic should not wait out the deadline per bill. */
+    if (rc == 0 && o->queue[0] != '\0')
+        sanhe_client_fail_fast(*out, 1);
     if (rc == SANHE_E_INVAL) {
-        fprintf(stderr, "sanhe-counter: bad --engine list: %s\n", o->engines);
+        fprintf(stderr, _("sanhe-counter: bad --engine list: %s\n"), o->engines);
         return EXIT_USAGE;
     }
     if (rc < 0) {
-        fprintf(stderr, "sanhe-counter: %s\n", sanhe_strerror(rc));
+        fprintf(stderr, _("sanhe-counter: %s\n"), counter_strerror(rc));
         return EXIT_LOCAL;
     }
     return 0;
+}
+
+int64_t counter_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t counter_deadline_ms(const struct counter_opts *o)
+{
+    return counter_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : COUNTER_TIMEOUT_MS_DEFAULT);
+}
+
+int counter_left_ms(int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - counter_now_ms();
+    return left < 1 ? 1 : left > INT32_MAX ? INT32_MAX : (int)left;
 }

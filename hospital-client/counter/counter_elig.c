@@ -15,13 +15,9 @@
 
 #define LEVEL_COUNT 5
 
-static const char *const level_names[2][LEVEL_COUNT] = {
-    {"村", "乡镇", "县", "市", "省"},
-    {"village", "township", "county", "municipal", "provincial"},
+static const char *const level_names[LEVEL_COUNT] = {
+    N_("village"), N_("township"), N_("county"), N_("municipal"), N_("provincial"),
 };
-
-/* Labels in the order zh, en. */
-#define L(o, zh, en) ((o)->lang == SH_LANG_ZH ? (zh) : (en))
 
 /* The year of "YYYY-MM-DD", or this year for NULL (the engine's default
  * date is today too); 0 when it does not start with a year. */
@@ -40,33 +36,32 @@ static int year_of(const char *date)
 
 static void print_cap(const struct counter_opts *o, const struct sanhe_fund_limit *l)
 {
+    (void)o; /* the language is the catalog's */
     char cap[32], paid[32], left[32];
     sh_yuan_format(l->paid, paid);
     if (!l->has_annual_cap) {
-        printf("    %s  %s %s\n", L(o, "年度限额: 无", "annual cap: none"),
-               L(o, "本年已支付", "used this year"), paid);
+        printf("    %s  %s %s\n", _("annual cap: none"), _("used this year"), paid);
         return;
     }
     sh_yuan_format(l->annual_cap, cap);
     sh_yuan_format(l->remaining, left);
-    printf("    %s %s  %s %s  %s %s\n", L(o, "年度限额", "annual cap"), cap,
-           L(o, "本年已支付", "used this year"), paid, L(o, "剩余", "left"), left);
+    printf("    %s %s  %s %s  %s %s\n", _("annual cap"), cap, _("used this year"), paid, _("left"),
+           left);
 }
 
 /* "county 800.00, municipal 1,500.00, ..." when the deductible depends on
  * the hospital level and the engine did not know the caller's. */
 static void print_deductible_levels(const struct counter_opts *o, const struct sanhe_fund_limit *l)
 {
-    printf("    %s", L(o, "起付线（按医院级别）:", "deductible by hospital level:"));
+    (void)o; /* the language is the catalog's */
+    printf("    %s", _("deductible by hospital level:"));
     for (int i = 0; i < LEVEL_COUNT; i++) {
         char amount[32];
         sh_yuan_format(l->deductible_by_level[i], amount);
-        printf("%s %s %s", i == 0 ? "" : ",", level_names[o->lang == SH_LANG_ZH ? 0 : 1][i],
-               amount);
+        printf("%s %s %s", i == 0 ? "" : ",", _(level_names[i]), amount);
     }
-    printf("%s\n", strcmp(l->deductible_scope, "annual") == 0
-                       ? L(o, "（每年一次）", " (once a year)")
-                       : L(o, "（每次结算）", " (on every claim)"));
+    printf("%s\n", strcmp(l->deductible_scope, "annual") == 0 ? _(" (once a year)")
+                                                              : _(" (on every claim)"));
 }
 
 static bool levels_differ(const struct sanhe_fund_limit *l)
@@ -86,32 +81,31 @@ static void print_deductible(const struct counter_opts *o, const struct sanhe_fu
     /* The engine gives the calling counter's level; a bureau caller gets
      * the level list, printed above unless every level is the same. */
     int64_t d = l->has_deductible ? l->deductible : l->deductible_by_level[0];
-    const char *label = l->has_deductible ? L(o, "本院起付线:", "deductible here:")
-                                          : L(o, "起付线:", "deductible:");
+    const char *label = l->has_deductible ? _("deductible here:") : _("deductible:");
     char ded[32], met[32], owed[32];
     sh_yuan_format(d, ded);
     if (d == 0) {
-        printf("    %s %s\n", label, L(o, "无", "none"));
+        printf("    %s %s\n", label, _("none"));
     } else if (strcmp(l->deductible_scope, "annual") != 0) {
-        printf("    %s %s%s\n", label, ded, L(o, "（每次结算）", " (on every claim)"));
+        printf("    %s %s%s\n", label, ded, _(" (on every claim)"));
     } else {
         /* An annual deductible is paid once a year: what is met counts. */
         sh_yuan_format(l->deductible_met, met);
         sh_yuan_format(d > l->deductible_met ? d - l->deductible_met : 0, owed);
-        printf("    %s %s%s  %s %s  %s %s\n", label, ded, L(o, "（每年一次）", " (once a year)"),
-               L(o, "已累计", "met"), met, L(o, "尚需", "still to meet"), owed);
+        printf("    %s %s%s  %s %s  %s %s\n", label, ded, _(" (once a year)"), _("met"), met,
+               _("still to meet"), owed);
     }
 }
 
 static void print_limit(const struct counter_opts *o, const struct sanhe_fund_limit *l)
 {
-    printf("  %s%s %s, %d%s\n", sh_visit_label(l->visit, o->lang), L(o, "（累计组", "  (cap group"),
-           l->cap_group, l->year, L(o, "）", ")"));
+    printf("  %s%s %s, %d%s\n", sh_visit_label(l->visit, o->lang), _("  (cap group"), l->cap_group,
+           l->year, _(")"));
     print_cap(o, l);
     if (l->has_claim_cap) {
         char cap[32];
         sh_yuan_format(l->claim_cap, cap);
-        printf("    %s %s\n", L(o, "单次限额", "claim cap"), cap);
+        printf("    %s %s\n", _("claim cap"), cap);
     }
     print_deductible(o, l);
 }
@@ -121,18 +115,18 @@ static void print_fund(const struct counter_opts *o, const struct sanhe_fund_sta
     char label[192];
     sh_fund_label(f->name[0] ? f->name : NULL, f->fund, o->lang, label, sizeof label);
     if (!f->applies) {
-        printf("%s (%s): %s%s%s%s\n", label, f->fund, L(o, "不适用", "does not apply"),
-               L(o, "（", " ("), sh_reason_label(f->reason, o->lang), L(o, "）", ")"));
+        printf("%s (%s): %s%s%s%s\n", label, f->fund, _("does not apply"), _(" ("),
+               sh_reason_label(f->reason, o->lang), _(")"));
         return;
     }
-    printf("%s (%s): %s", label, f->fund, L(o, "适用", "applies"));
+    printf("%s (%s): %s", label, f->fund, _("applies"));
     if (f->category[0] != '\0')
-        printf("%s %s", L(o, "，类别", ", category"), f->category);
+        printf("%s %s", _(", category"), f->category);
     printf("\n");
     for (size_t k = 0; k < f->limit_count; k++)
         print_limit(o, &f->limits[k]);
     if (f->limit_count == 0)
-        printf("  %s\n", L(o, "（无任何就诊类型的待遇）", "(no rule for any visit type)"));
+        printf("  %s\n", _("(no rule for any visit type)"));
 }
 
 /* Every accumulator of the year, including cap groups of rules that no
@@ -140,7 +134,8 @@ static void print_fund(const struct counter_opts *o, const struct sanhe_fund_sta
 static void print_accumulators(const struct counter_opts *o, const struct sanhe_eligibility *e,
                                int year)
 {
-    printf("%s %d:\n", L(o, "本年度累计", "Accumulators of"), year);
+    (void)o;
+    printf("%s %d:\n", _("Accumulators of"), year);
     size_t shown = 0;
     for (size_t i = 0; i < e->accumulator_count; i++) {
         const struct sanhe_accumulator *a = &e->accumulators[i];
@@ -149,12 +144,12 @@ static void print_accumulators(const struct counter_opts *o, const struct sanhe_
         char paid[32], met[32];
         sh_yuan_format(a->paid, paid);
         sh_yuan_format(a->deductible_met, met);
-        printf("  %-12s %-12s %s %14s  %s %12s\n", a->fund, a->cap_group, L(o, "已支付", "paid"),
-               paid, L(o, "起付线已累计", "deductible met"), met);
+        printf("  %-12s %-12s %s %14s  %s %12s\n", a->fund, a->cap_group, _("paid"), paid,
+               _("deductible met"), met);
         shown++;
     }
     if (shown == 0)
-        printf("  %s\n", L(o, "（无）", "(none)"));
+        printf("  %s\n", _("(none)"));
 }
 
 /* The policy year of the limits (all of one policy), else the date's. */
@@ -171,13 +166,13 @@ void print_eligibility(const struct counter_opts *o, const struct sanhe_eligibil
 {
     char masked[19];
     sh_person_id_mask(e->person, masked);
-    printf("%s %s  %s  %s %s%s\n", L(o, "参保人:", "Person:"), e->name, masked,
-           L(o, "参保地", "region"), e->region, e->deceased ? L(o, "  已死亡", "  DECEASED") : "");
-    printf("%s %s\n", L(o, "日期:", "Date:  "), date != NULL ? date : L(o, "今天", "today"));
+    printf("%s %s  %s  %s %s%s\n", _("Person:"), e->name, masked, _("region"), e->region,
+           e->deceased ? _("  DECEASED") : "");
+    printf("%s %s\n", _("Date:"), date != NULL ? date : "");
     if (e->policy_name[0] == '\0')
-        printf("%s\n", L(o, "该日无有效政策", "No policy in force on that date"));
+        printf("%s\n", _("No policy in force on that date"));
     else
-        printf("%s %s\n", L(o, "政策:", "Policy:"), e->policy_name);
+        printf("%s %s\n", _("Policy:"), e->policy_name);
     for (size_t i = 0; i < e->fund_count; i++)
         print_fund(o, &e->funds[i]);
     print_accumulators(o, e, policy_year(e, date));

@@ -45,8 +45,16 @@ static int estimate_open(const struct counter_opts *o, struct queue *q)
     return q_open(q, dir) == 0 ? 0 : -1;
 }
 
+/* The patient's name is kept under the bill's key with 'n' appended (the
+ * reply under the bare key stays as it was). */
+static void name_key(const uint8_t key[ESTIMATE_KEY_LEN], uint8_t out[ESTIMATE_KEY_LEN + 1])
+{
+    memcpy(out, key, ESTIMATE_KEY_LEN);
+    out[ESTIMATE_KEY_LEN] = 'n';
+}
+
 void estimate_save(const struct counter_opts *o, const struct bill *b, const void *reply,
-                   size_t len)
+                   size_t len, const char *patient_name)
 {
     uint8_t key[ESTIMATE_KEY_LEN];
     struct queue q = {0};
@@ -58,6 +66,13 @@ void estimate_save(const struct counter_opts *o, const struct bill *b, const voi
         MDB_val k = {.mv_size = sizeof key, .mv_data = key};
         MDB_val v = {.mv_size = len, .mv_data = (void *)reply};
         rc = mdb_put(txn, q.dbi, &k, &v, 0);
+        uint8_t nk[ESTIMATE_KEY_LEN + 1];
+        name_key(key, nk);
+        MDB_val kn = {.mv_size = sizeof nk, .mv_data = nk};
+        MDB_val vn = {.mv_size = patient_name != NULL ? strlen(patient_name) : 0,
+                      .mv_data = (void *)patient_name};
+        if (rc == 0 && patient_name != NULL)
+            rc = mdb_put(txn, q.dbi, &kn, &vn, 0);
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
@@ -66,11 +81,12 @@ void estimate_save(const struct counter_opts *o, const struct bill *b, const voi
     if (q.env != NULL)
         mdb_env_close(q.env);
     if (rc != 0)
-        fprintf(stderr, "sanhe-counter: warning: the estimate was not kept in %s/estimates\n",
+        fprintf(stderr, _("sanhe-counter: warning: the estimate was not kept in %s/estimates\n"),
                 o->queue);
 }
 
-int estimate_load(const struct counter_opts *o, const struct bill *b, void **reply, size_t *len)
+int estimate_load(const struct counter_opts *o, const struct bill *b, void **reply, size_t *len,
+                  char **name)
 {
     uint8_t key[ESTIMATE_KEY_LEN];
     struct queue q = {0};
@@ -78,6 +94,7 @@ int estimate_load(const struct counter_opts *o, const struct bill *b, void **rep
     MDB_val v = {0};
     *reply = NULL;
     *len = 0;
+    *name = NULL;
     int rc = estimate_key(b, key) == 0 && estimate_open(o, &q) == 0 ? 0 : -1;
     if (rc == 0)
         rc = mdb_txn_begin(q.env, NULL, MDB_RDONLY, &txn);
@@ -87,6 +104,11 @@ int estimate_load(const struct counter_opts *o, const struct bill *b, void **rep
             memcpy(*reply, v.mv_data, v.mv_size);
             *len = v.mv_size;
         }
+        uint8_t nk[ESTIMATE_KEY_LEN + 1];
+        name_key(key, nk);
+        MDB_val kn = {.mv_size = sizeof nk, .mv_data = nk}, vn;
+        if (*reply != NULL && mdb_get(txn, q.dbi, &kn, &vn) == 0)
+            *name = strndup(vn.mv_data, vn.mv_size);
         mdb_txn_abort(txn);
     }
     if (q.env != NULL)

@@ -67,33 +67,108 @@ int print_claim_bytes(const struct counter_opts *o, const void *reply, size_t le
     return rc;
 }
 
-/* The exit code for a library result, with the reason on stderr. */
+/* The library's results, in the catalog's words. */
+const char *counter_strerror(int rc)
+{
+    switch (rc) {
+    case SANHE_E_INVAL:
+        return _("invalid argument");
+    case SANHE_E_NOMEM:
+        return _("out of memory");
+    case SANHE_E_TLS_SETUP:
+        return _("the CA, certificate or key could not be loaded");
+    case SANHE_E_UNREACHABLE:
+        return _("no engine could be reached; the request was not sent");
+    case SANHE_E_TIMEOUT:
+        return _("no reply before the deadline; nothing was changed");
+    case SANHE_E_OUTCOME_UNKNOWN:
+        return _("outcome unknown: sent, but no reply before the deadline");
+    case SANHE_E_REFUSED:
+        return _("refused by the engine");
+    case SANHE_E_PROTOCOL:
+        return _("the engine's reply could not be understood");
+    case SANHE_E_TLS_REJECTED:
+        return _("the engine refused this terminal's certificate in the TLS handshake, or its "
+                 "own certificate does not verify; the request was not sent");
+    default:
+        return _("unknown error");
+    }
+}
+
+/* What an engine's refusal code means to the cashier (proto ErrorCode);
+ * the engine's own message follows as the detail. */
+static const char *refusal_text(int code)
+{
+    static const struct {
+        int code;
+        const char *text;
+    } texts[] = {
+        {SANHE_REFUSAL_BAD_CLAIM, N_("the bill is not valid")},
+        {SANHE_REFUSAL_BAD_PERSON_ID, N_("the resident ID number is not valid")},
+        {SANHE_REFUSAL_UNKNOWN_HOSPITAL, N_("the hospital is not in the reference data")},
+        {SANHE_REFUSAL_UNKNOWN_PERSON, N_("the person is not in the reference data")},
+        {SANHE_REFUSAL_PERSON_DECEASED, N_("the person had died by that date")},
+        {SANHE_REFUSAL_NO_POLICY, N_("no policy is in force on that date")},
+        {SANHE_REFUSAL_UNKNOWN_ITEM, N_("a fee item is not in the catalog")},
+        {SANHE_REFUSAL_NOT_FOUND, N_("no such settlement or request")},
+        {SANHE_REFUSAL_ALREADY_REVERSED, N_("the settlement is already reversed")},
+        {SANHE_REFUSAL_FORBIDDEN,
+         N_("this terminal may not do that, or its certificate names no terminal the "
+            "engine knows")},
+        {SANHE_REFUSAL_REQUEST_ID_REUSED, N_("the request id was used for another request")},
+        {SANHE_REFUSAL_BAD_REQUEST, N_("the request is not valid")},
+        {SANHE_REFUSAL_LIMIT_EXCEEDED, N_("an engine limit was reached")},
+        {SANHE_REFUSAL_STORAGE_FULL, N_("the engine's storage is full")},
+        {SANHE_REFUSAL_UNAVAILABLE, N_("the engine cannot serve now")},
+        {SANHE_REFUSAL_INTERNAL, N_("the engine failed internally; nothing was recorded")},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i].code == code)
+            return _(texts[i].text);
+    return _("refused by the engine");
+}
+
+/* "(detail: ...)": the library's or the engine's own words, which name
+ * addresses, fields and codes (not translated). */
+void print_detail(const char *detail)
+{
+    if (detail != NULL && detail[0] != '\0')
+        fprintf(stderr, _("  detail: %s\n"), detail);
+}
+
+/* The exit code for a library result, with the reason on stderr. what is
+ * the command, already translated. */
 int exit_of(sanhe_client *c, int rc, const char *what)
 {
     switch (rc) {
     case SANHE_OK:
         return EXIT_OK;
     case SANHE_E_REFUSED:
-        fprintf(stderr, "sanhe-counter: %s refused: %s: %s\n", what, sanhe_refusal_name(c),
-                sanhe_last_message(c));
+        fprintf(stderr, _("sanhe-counter: %s refused: %s (%s)\n"), what,
+                refusal_text(sanhe_refusal_code(c)), sanhe_refusal_name(c));
+        print_detail(sanhe_last_message(c));
         return EXIT_REFUSED;
     case SANHE_E_UNREACHABLE:
     case SANHE_E_TIMEOUT:
     case SANHE_E_OUTCOME_UNKNOWN:
-        fprintf(stderr, "sanhe-counter: %s: %s (%s)\n", what, sanhe_strerror(rc),
-                sanhe_last_message(c));
+        fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
+        print_detail(sanhe_last_message(c));
         if (rc == SANHE_E_OUTCOME_UNKNOWN)
             fprintf(stderr,
-                    "sanhe-counter: request id %s: run `sanhe-counter cancel %s`, or "
-                    "settle the same file again with --request-id %s\n",
+                    _("sanhe-counter: request id %s: run `sanhe-counter cancel %s`, or "
+                      "settle the same file again with --request-id %s\n"),
                     sanhe_last_request_id(c), sanhe_last_request_id(c), sanhe_last_request_id(c));
         return EXIT_UNREACHABLE;
+    case SANHE_E_TLS_REJECTED:
+        fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
+        print_detail(sanhe_last_message(c));
+        return EXIT_TLS;
     case SANHE_E_INVAL:
-        fprintf(stderr, "sanhe-counter: %s: %s\n", what, sanhe_strerror(rc));
+        fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
         return EXIT_USAGE;
     default:
-        fprintf(stderr, "sanhe-counter: %s: %s %s\n", what, sanhe_strerror(rc),
-                sanhe_last_message(c));
+        fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
+        print_detail(sanhe_last_message(c));
         return EXIT_LOCAL;
     }
 }

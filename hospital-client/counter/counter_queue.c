@@ -29,14 +29,14 @@
 
 static int q_fail(const char *what, int rc)
 {
-    fprintf(stderr, "sanhe-counter: queue: %s: %s\n", what, mdb_strerror(rc));
+    fprintf(stderr, _("sanhe-counter: queue: %s: %s\n"), what, mdb_strerror(rc));
     return EXIT_LOCAL;
 }
 
 int q_open(struct queue *q, const char *dir)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "sanhe-counter: queue: cannot create %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, _("sanhe-counter: queue: cannot create %s: %s\n"), dir, strerror(errno));
         return EXIT_LOCAL;
     }
     MDB_txn *txn;
@@ -241,14 +241,86 @@ static void print_estimate(const struct counter_opts *o, const struct bill *b)
 {
     void *reply = NULL;
     size_t len = 0;
-    if (estimate_load(o, b, &reply, &len) != 0)
+    char *name = NULL;
+    if (estimate_load(o, b, &reply, &len, &name) != 0)
         return;
     if (!o->json)
-        printf(o->lang == SH_LANG_ZH ? "预结算估计（联网后以实际结算为准）：\n"
-                                     : "ESTIMATE from an earlier presettle (the settle, once "
-                                       "sent, may differ):\n");
-    print_claim_bytes(o, reply, len, b, NULL);
+        printf("%s\n", _("ESTIMATE from an earlier presettle (the settle, once sent, may "
+                         "differ):"));
+    print_claim_bytes(o, reply, len, b, name);
+    free(name);
     free(reply);
+}
+
+/* The outbox entry of request id, if any: *seq (0: none) and its record
+ * (the caller decrefs). The outbox knows its own request ids, so that a
+ * resend of one adds no second entry. */
+static int q_find(struct queue *q, const char *id, uint64_t *seq, json_t **rec)
+{
+    uint64_t *keys;
+    json_t **recs;
+    size_t n;
+    *seq = 0, *rec = NULL;
+    if (q_read_all(q, &keys, &recs, &n) != 0)
+        return EXIT_LOCAL;
+    for (size_t i = 0; i < n && *seq == 0; i++) {
+        const char *rid = json_string_value(json_object_get(recs[i], "request_id"));
+        if (rid != NULL && strcmp(rid, id) == 0) {
+            *seq = keys[i];
+            *rec = json_incref(recs[i]);
+        }
+    }
+    q_free_all(keys, recs, n);
+    return 0;
+}
+
+/* A resend of a request id the outbox holds: the same bill, or a refusal
+ * (the engine would refuse it as REQUEST_ID_REUSED). */
+static int q_resend_check(const json_t *rec, const struct bill *b, const char *id)
+{
+    json_t *claim = claim_json(b);
+    bool same = json_equal(claim, json_object_get(rec, "claim"));
+    json_decref(claim);
+    if (same)
+        return 0;
+    fprintf(stderr, _("sanhe-counter: request id %s is in the outbox with another bill\n"), id);
+    return EXIT_USAGE;
+}
+
+/* A settle whose entry was answered already: resent directly, the engine
+ * replays its reply. */
+static int settle_answered(const struct counter_opts *o, sanhe_client *c, const struct bill *b,
+                           const char *id)
+{
+    struct sanhe_claim claim;
+    bill_claim(b, &claim);
+    struct sanhe_settle_result r;
+    int rc = exit_of(c, sanhe_settle(c, &claim, id, 0, &r), _("settle"));
+    if (rc == EXIT_OK)
+        rc = print_claim_reply(o, c, b, NULL);
+    sanhe_settle_result_free(&r);
+    return rc;
+}
+
+/* Appends the settle to the outbox, or finds the entry of its request id. */
+static int q_enqueue(struct queue *q, const struct bill *b, const char *id, uint64_t *seq,
+                     bool *waiting)
+{
+    json_t *old = NULL;
+    int rc = q_find(q, id, seq, &old);
+    if (rc == 0 && old != NULL) {
+        rc = q_resend_check(old, b, id);
+        *waiting = is_waiting(old);
+        json_decref(old);
+        return rc;
+    }
+    *waiting = true;
+    json_t *rec = rc == 0 ? json_pack("{s:s, s:s, s:I, s:o}", "request_id", id, "state", "waiting",
+                                      "queued_at", (json_int_t)time(NULL), "claim", claim_json(b))
+                          : NULL;
+    rc = rc != 0 ? rc : rec != NULL ? q_put(q, seq, rec) : EXIT_LOCAL;
+    json_decref(rec);
+    return rc;
 }
 
 int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
@@ -267,26 +339,33 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
         snprintf(id, sizeof id, "%s", o->request_id);
     else
         sanhe_request_id_new(c, id);
-    json_t *rec = json_pack("{s:s, s:s, s:I, s:o}", "request_id", id, "state", "waiting",
-                            "queued_at", (json_int_t)time(NULL), "claim", claim_json(b));
     uint64_t seq = 0;
-    rc = rec != NULL ? q_put(&q, &seq, rec) : EXIT_LOCAL;
-    json_decref(rec);
+    bool in_wait = true;
+    rc = q_enqueue(&q, b, id, &seq, &in_wait);
+    if (rc == 0 && !in_wait) {
+        rc = settle_answered(o, c, b, id);
+        fprintf(stderr, _("request id %s\n"), id);
+        mdb_env_close(q.env);
+        sanhe_client_free(c);
+        return rc;
+    }
     int last = 0;
     long waiting = rc == 0 ? flush_entries(&q, c, seq, &last) : -1;
     if (rc == 0 && waiting < 0)
         rc = EXIT_LOCAL;
     else if (rc == 0 && waiting > 0) {
-        printf("QUEUED: request id %s waits in %s (%ld waiting); `sanhe-counter flush` sends it\n",
+        printf(_("QUEUED: request id %s waits in %s (%ld waiting); `sanhe-counter flush` sends "
+                 "it\n"),
                id, o->queue, waiting);
-        fprintf(stderr, "sanhe-counter: %s\n", sanhe_last_message(c));
+        fprintf(stderr, _("sanhe-counter: %s\n"), counter_strerror(last));
+        print_detail(sanhe_last_message(c));
         print_estimate(o, b);
         rc = EXIT_QUEUED;
     } else if (rc == 0) {
-        rc = exit_of(c, last, "settle");
+        rc = exit_of(c, last, _("settle"));
         if (rc == EXIT_OK)
             rc = print_claim_reply(o, c, b, NULL);
-        fprintf(stderr, "request id %s\n", id);
+        fprintf(stderr, _("request id %s\n"), id);
     }
     mdb_env_close(q.env);
     sanhe_client_free(c);
@@ -296,7 +375,7 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
 int cmd_flush(const struct counter_opts *o)
 {
     if (o->queue[0] == '\0') {
-        fprintf(stderr, "sanhe-counter: flush needs --queue DIR\n");
+        fprintf(stderr, _("sanhe-counter: flush needs --queue DIR\n"));
         return EXIT_USAGE;
     }
     struct queue q;
@@ -320,11 +399,12 @@ int cmd_flush(const struct counter_opts *o)
     if (waiting < 0)
         rc = EXIT_LOCAL;
     else if (waiting > 0) {
-        fprintf(stderr, "sanhe-counter: flush stopped, %ld still waiting: %s (%s)\n", waiting,
-                sanhe_strerror(last), sanhe_last_message(c));
+        fprintf(stderr, _("sanhe-counter: flush stopped, %ld still waiting: %s\n"), waiting,
+                counter_strerror(last));
+        print_detail(sanhe_last_message(c));
         rc = EXIT_UNREACHABLE;
     } else
-        printf("queue flushed: nothing waits\n");
+        printf("%s\n", _("queue flushed: nothing waits"));
     mdb_env_close(q.env);
     sanhe_client_free(c);
     return rc;
@@ -347,7 +427,13 @@ static void print_entry(uint64_t seq, const json_t *rec, bool as_json)
         return;
     }
     const json_t *reply = json_object_get(rec, "reply");
-    printf("%6" PRIu64 "  %-8s  %s", seq, json_string_value(json_object_get(rec, "state")),
+    const char *state = json_string_value(json_object_get(rec, "state"));
+    const char *shown = state == NULL                    ? "?"
+                        : strcmp(state, "waiting") == 0  ? _("waiting")
+                        : strcmp(state, "answered") == 0 ? _("answered")
+                        : strcmp(state, "refused") == 0  ? _("refused")
+                                                         : state;
+    printf("%6llu  %-8s  %s", (unsigned long long)seq, shown,
            json_string_value(json_object_get(rec, "request_id")));
     if (json_object_get(reply, "error") != NULL)
         printf("  %s", json_string_value(json_object_get(reply, "error")));
@@ -355,8 +441,9 @@ static void print_entry(uint64_t seq, const json_t *rec, bool as_json)
         char total[32], patient[32];
         sh_yuan_format(json_integer_value(json_object_get(reply, "total")), total);
         sh_yuan_format(json_integer_value(json_object_get(reply, "patient_pays")), patient);
-        printf("  settlement %" JSON_INTEGER_FORMAT "  total %s  patient %s",
-               json_integer_value(json_object_get(reply, "settlement_id")), total, patient);
+        printf(_("  settlement %lld  total %s  patient %s"),
+               (long long)json_integer_value(json_object_get(reply, "settlement_id")), total,
+               patient);
     }
     fputc('\n', stdout);
 }
@@ -364,7 +451,7 @@ static void print_entry(uint64_t seq, const json_t *rec, bool as_json)
 int cmd_queue_list(const struct counter_opts *o)
 {
     if (o->queue[0] == '\0') {
-        fprintf(stderr, "sanhe-counter: queue needs --queue DIR\n");
+        fprintf(stderr, _("sanhe-counter: queue needs --queue DIR\n"));
         return EXIT_USAGE;
     }
     struct queue q;

@@ -37,9 +37,12 @@ static void drop_conn(sanhe_client *c)
 }
 
 /* Tries every address once, starting with the current one (fail over in
- * order, and stay on the one that works). */
+ * order, and stay on the one that works). SANHE_CONN_REFUSED when every
+ * address refused the connection; SANHE_E_TLS_REJECTED at the first one
+ * that refused the certificate (every engine trusts the same CA). */
 static int connect_any(sanhe_client *c, int64_t deadline)
 {
+    size_t refused = 0;
     for (size_t i = 0; i < c->address_count; i++) {
         size_t k = (c->current + i) % c->address_count;
         int64_t now = sanhe_now_ms();
@@ -53,10 +56,11 @@ static int connect_any(sanhe_client *c, int64_t deadline)
             c->current = k;
             return 0;
         }
-        if (rc == SANHE_E_NOMEM)
+        if (rc == SANHE_E_NOMEM || rc == SANHE_E_TLS_REJECTED)
             return rc;
+        refused += rc == SANHE_CONN_REFUSED;
     }
-    return SANHE_E_UNREACHABLE;
+    return refused == c->address_count ? SANHE_CONN_REFUSED : SANHE_E_UNREACHABLE;
 }
 
 /* Reads frames until the one answering our request id. 0 with *out set, or
@@ -117,12 +121,28 @@ static int attempt_once(sanhe_client *c, struct attempt *a, Sanhe__Response **ou
         *out = NULL;
         rc = SANHE_E_UNREACHABLE;
     }
+    if (rc == SANHE_E_TLS_REJECTED && c->conn != NULL) {
+        const char *alert = sanhe_conn_alert(c->conn);
+        sanhe_set_message(c,
+                          "TLS alert from %s:%s: %s (the engine refused this terminal's "
+                          "certificate)",
+                          c->addresses[c->current].host, c->addresses[c->current].port,
+                          alert != NULL ? alert : "?");
+    }
     if (rc != 0) {
         if (rc == SANHE_E_UNREACHABLE || rc == SANHE_E_TIMEOUT)
             c->current = (c->current + 1) % c->address_count; /* fail over next time */
         drop_conn(c);
     }
     return rc;
+}
+
+/* Whether another attempt could change anything: not after a refused
+ * certificate, nor (when failing fast) when no engine listens. */
+static bool final_failure(const sanhe_client *c, int rc)
+{
+    return rc == SANHE_E_NOMEM || rc == SANHE_E_TLS_REJECTED ||
+           (rc == SANHE_CONN_REFUSED && c->fail_fast);
 }
 
 static uint8_t *pack_frame(const Sanhe__Request *req, size_t *len)
@@ -161,17 +181,22 @@ int sanhe_call(sanhe_client *c, Sanhe__Request *req, bool changes_state, int tim
         rc = attempt_once(c, &a, out);
         /* A reply that does not decode is retried too: the resend is
          * answered from the engine's stored reply. */
-        if (rc == 0 || rc == SANHE_E_NOMEM)
+        if (rc == 0 || final_failure(c, rc))
             break;
         int64_t left = a.deadline - sanhe_now_ms();
         sleep_ms(left < backoff ? (left > 0 ? left : 0) : backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     free(frame);
+    if (rc == SANHE_CONN_REFUSED)
+        rc = SANHE_E_UNREACHABLE; /* never sent: it did not land */
     if (rc == 0 && (*out)->error != NULL) {
         rc = refusal(c, (*out)->error);
         sanhe__response__free_unpacked(*out, NULL);
         *out = NULL;
+    } else if (rc == SANHE_E_TLS_REJECTED) {
+        /* The engine refuses a certificate in the handshake, before it
+         * reads any request: nothing landed, even when bytes were sent. */
     } else if (rc != 0 && a.sent && changes_state) {
         /* Never guess: a state-changing request that may have reached an
          * engine, whatever went wrong after, has an unknown outcome. */

@@ -69,6 +69,12 @@ int sanhe_client_new(sanhe_client **out, const struct sanhe_client_options *o)
     return 0;
 }
 
+void sanhe_client_fail_fast(sanhe_client *c, int on)
+{
+    if (c != NULL)
+        c->fail_fast = on != 0;
+}
+
 void sanhe_client_free(sanhe_client *c)
 {
     if (c == NULL)
@@ -101,6 +107,9 @@ const char *sanhe_strerror(int code)
         return "refused by the engine";
     case SANHE_E_PROTOCOL:
         return "the engine's reply could not be understood";
+    case SANHE_E_TLS_REJECTED:
+        return "the TLS handshake was refused (a certificate not accepted); the request was not "
+               "sent";
     default:
         return "unknown error";
     }

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,25 @@
 struct sanhe_conn {
     int fd;
     SSL *ssl;
+    int alert; /* the fatal alert the engine sent (SSL_AD_*), or -1 */
 };
+
+/* Records a fatal alert from the engine: with TLS 1.3 the engine checks the
+ * terminal's certificate after the client's side of the handshake is done,
+ * so its refusal arrives as an alert on the first read, and only the alert
+ * tells it apart from a dropped connection. */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+    struct sanhe_conn *c = SSL_get_app_data(ssl);
+    if (c != NULL && (where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&
+        (ret >> 8) == SSL3_AL_FATAL)
+        c->alert = ret & 0xff;
+}
+
+const char *sanhe_conn_alert(const struct sanhe_conn *c)
+{
+    return c != NULL && c->alert >= 0 ? SSL_alert_desc_string_long(c->alert) : NULL;
+}
 
 int64_t sanhe_now_ms(void)
 {
@@ -84,9 +103,12 @@ static int wait_fd(int fd, int want_write, int64_t deadline)
     }
 }
 
-/* Non-blocking connect to the first address of host:port that answers. */
+/* Non-blocking connect to the first address of host:port that answers.
+ * -1 on failure; -2 when every address refused the connection (nothing
+ * listens there: the engine is down, not slow). */
 static int tcp_connect(const char *host, const char *port, int64_t deadline, char *msg, size_t size)
 {
+    bool all_refused = true;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai, *a;
     int grc = getaddrinfo(host, port, &hints, &ai);
     if (grc != 0) {
@@ -106,13 +128,14 @@ static int tcp_connect(const char *host, const char *port, int64_t deadline, cha
                 err = errno;
         }
         if (err != 0) {
+            all_refused = all_refused && err == ECONNREFUSED;
             snprintf(msg, size, "connect to %s:%s: %s", host, port, strerror(err));
             close(fd);
             fd = -1;
         }
     }
     freeaddrinfo(ai);
-    return fd;
+    return fd >= 0 ? fd : all_refused ? -2 : -1;
 }
 
 /* Runs one SSL call to completion (1 from the call), waiting as asked.
@@ -131,7 +154,7 @@ static int ssl_loop(struct sanhe_conn *c, int64_t deadline,
             return 1;
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             ERR_clear_error();
-            return SANHE_E_UNREACHABLE;
+            return c->alert >= 0 ? SANHE_E_TLS_REJECTED : SANHE_E_UNREACHABLE;
         }
         int w = wait_fd(c->fd, e == SSL_ERROR_WANT_WRITE, deadline);
         if (w != 0)
@@ -162,12 +185,18 @@ int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, con
     struct sanhe_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return SANHE_E_NOMEM;
+    c->alert = -1;
     c->fd = tcp_connect(host, port, deadline, msg, msg_size);
     if (c->fd < 0) {
+        int refused = c->fd == -2;
         free(c);
-        return SANHE_E_UNREACHABLE;
+        return refused ? SANHE_CONN_REFUSED : SANHE_E_UNREACHABLE;
     }
     c->ssl = SSL_new(ctx);
+    if (c->ssl != NULL) {
+        SSL_set_app_data(c->ssl, c);
+        SSL_set_info_callback(c->ssl, on_info);
+    }
     /* The engine's certificate must name the host we dialled. */
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set1_host(c->ssl, host) != 1) {
         snprintf(msg, msg_size, "TLS setup for %s:%s", host, port);
@@ -178,15 +207,21 @@ int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, con
     size_t none = 0;
     int rc = ssl_loop(c, deadline, do_connect, NULL, 0, &none);
     if (rc != 0) {
-        snprintf(msg, msg_size, "TLS handshake with %s:%s %s", host, port,
-                 rc == SANHE_E_TIMEOUT ? "timed out" : "failed");
         long v = SSL_get_verify_result(c->ssl);
-        if (v != X509_V_OK) {
-            size_t n = strlen(msg);
-            snprintf(msg + n, msg_size - n, ": %s", X509_verify_cert_error_string(v));
-        }
+        if (c->alert >= 0)
+            snprintf(msg, msg_size, "TLS alert from %s:%s: %s", host, port,
+                     SSL_alert_desc_string_long(c->alert));
+        else if (v != X509_V_OK && rc != SANHE_E_TIMEOUT)
+            snprintf(msg, msg_size, "the certificate of %s:%s does not verify against the CA: %s",
+                     host, port, X509_verify_cert_error_string(v));
+        else
+            snprintf(msg, msg_size, "TLS handshake with %s:%s %s", host, port,
+                     rc == SANHE_E_TIMEOUT ? "timed out" : "failed");
+        /* A certificate refused, either way, is not a network fault: the
+         * next attempt would be refused the same way. */
+        int final = c->alert >= 0 || (v != X509_V_OK && rc != SANHE_E_TIMEOUT);
         sanhe_conn_close(c);
-        return SANHE_E_UNREACHABLE;
+        return final ? SANHE_E_TLS_REJECTED : SANHE_E_UNREACHABLE;
     }
     *out = c;
     return 0;
@@ -234,7 +269,7 @@ int sanhe_conn_write(struct sanhe_conn *c, const uint8_t *data, size_t len, int6
         done += n;
     }
     sigpipe_unblock(&g);
-    return rc == 0 ? 0 : SANHE_E_UNREACHABLE;
+    return rc == 0 || rc == SANHE_E_TLS_REJECTED ? rc : SANHE_E_UNREACHABLE;
 }
 
 /* Exactly len bytes. 0, SANHE_E_TIMEOUT or SANHE_E_UNREACHABLE. */
@@ -244,7 +279,7 @@ static int read_exact(struct sanhe_conn *c, uint8_t *buf, size_t len, int64_t de
         size_t n = 0;
         int rc = ssl_loop(c, deadline, do_read, buf + done, len - done, &n);
         if (rc != 0)
-            return rc == SANHE_E_TIMEOUT ? SANHE_E_TIMEOUT : SANHE_E_UNREACHABLE;
+            return rc == SANHE_E_TIMEOUT || rc == SANHE_E_TLS_REJECTED ? rc : SANHE_E_UNREACHABLE;
         done += n;
     }
     return 0;
@@ -267,7 +302,7 @@ int sanhe_conn_read_frame(struct sanhe_conn *c, uint8_t **out, size_t *len, int6
     if (rc != 0) {
         free(buf);
         /* A partial frame leaves the stream unusable even after a timeout. */
-        return SANHE_E_UNREACHABLE;
+        return rc == SANHE_E_TLS_REJECTED ? rc : SANHE_E_UNREACHABLE;
     }
     *out = buf;
     *len = n;

@@ -12,6 +12,11 @@
 
 struct sanhe_conn;
 
+/* sanhe_conn_open: every address of the host refused the TCP connection
+ * (nothing listens: the engine is down). Internal; callers see
+ * SANHE_E_UNREACHABLE. */
+#define SANHE_CONN_REFUSED (-100)
+
 /* Monotonic milliseconds. */
 int64_t sanhe_now_ms(void);
 
@@ -20,17 +25,23 @@ int64_t sanhe_now_ms(void);
 SSL_CTX *sanhe_ctx_new(const char *ca, const char *cert, const char *key, char *msg,
                        size_t msg_size);
 
-/* TCP connect and TLS handshake before deadline. 0, or SANHE_E_UNREACHABLE
- * (msg says why). */
+/* TCP connect and TLS handshake before deadline. 0; SANHE_CONN_REFUSED;
+ * SANHE_E_TLS_REJECTED (the engine sent a fatal alert, or its certificate
+ * does not verify); or SANHE_E_UNREACHABLE (msg says why). */
 int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, const char *port,
                     int64_t deadline, char *msg, size_t msg_size);
 
-/* Writes all of data. 0, or SANHE_E_UNREACHABLE (broken or timed out). */
+/* Writes all of data. 0, SANHE_E_TLS_REJECTED (the engine's alert), or
+ * SANHE_E_UNREACHABLE (broken or timed out). */
 int sanhe_conn_write(struct sanhe_conn *c, const uint8_t *data, size_t len, int64_t deadline);
 
-/* Reads one frame into a malloc'ed buffer. 0; SANHE_E_TIMEOUT; or
- * SANHE_E_UNREACHABLE when the connection broke or closed. */
+/* Reads one frame into a malloc'ed buffer. 0; SANHE_E_TIMEOUT;
+ * SANHE_E_TLS_REJECTED (the engine's alert); or SANHE_E_UNREACHABLE when
+ * the connection broke or closed. */
 int sanhe_conn_read_frame(struct sanhe_conn *c, uint8_t **out, size_t *len, int64_t deadline);
+
+/* The fatal alert the engine sent ("unknown CA"), or NULL. */
+const char *sanhe_conn_alert(const struct sanhe_conn *c);
 
 void sanhe_conn_close(struct sanhe_conn *c);
 

@@ -26,6 +26,7 @@ struct sanhe_client {
     struct sanhe_conn *conn; /* NULL between connections */
     char terminal[48];
     int timeout_ms, attempt_timeout_ms;
+    bool fail_fast;   /* sanhe_client_fail_fast */
     uint64_t counter; /* of generated request ids */
     /* What the last call left behind. */
     char request_id[SANHE_REQUEST_ID_MAX];

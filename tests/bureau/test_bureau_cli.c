@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +165,15 @@ static void contains(const char *text, const char *want)
         fail_msg("\"%s\" not in:\n%s", want, text);
 }
 
+/* Command output in Chinese: no English word (two ASCII letters in a row;
+ * hospital codes, amounts and dates have none). */
+static void no_english_text(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        if (isalpha((unsigned char)p[0]) && isalpha((unsigned char)p[1]))
+            fail_msg("English in the output: \"%.40s\"", p);
+}
+
 static void contains_fen(const char *text, int64_t fen)
 {
     char yuan[32];
@@ -254,6 +265,7 @@ static void day_shows_each_hospital_and_totals(void **state)
     }
     contains(out, "合计");
     contains(out, "医院名称");
+    no_english_text(out);
     contains_fen(out, total);
     contains_fen(out, fund_total);
     contains_fen(out, patient);
@@ -338,9 +350,18 @@ static void reconcile_balanced_and_one_fen_off(void **state)
     rc = bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--figures", path);
     printf("$ sanhe-bureau reconcile --figures (coop one fen off)\n%s\n", out);
     assert_int_equal(rc, 1);
+    no_english_text(out);
     contains(out, "对账结果：不平");
-    contains(out, "fund:coop");
-    assert_null(strstr(out, "fund_total")); /* only that figure */
+    contains(out, "城乡居民合作医疗"); /* the fund's name from the policy, not its id */
+    assert_null(strstr(out, "fund:"));
+    assert_null(strstr(out, "fund_total"));
+    /* The net row counts net settlements: settled less reversed. */
+    long long settled = 0, reversed = strcmp(w->bills[0].hospital, h) == 0;
+    for (size_t i = 0; i < w->n_bills; i++)
+        settled += strcmp(w->bills[i].hospital, h) == 0;
+    const char *net = strstr(out, "净额（结算减冲正）");
+    assert_non_null(net);
+    assert_int_equal(strtoll(net + strlen("净额（结算减冲正）"), NULL, 10), settled - reversed);
 }
 
 static void reconcile_names_missing_extra_and_wrong(void **state)
@@ -403,11 +424,20 @@ static void export_signs_and_verify_checks(void **state)
         int rc = bureau(w, &out, "verify", file, NULL, NULL, NULL, NULL, NULL);
         if (rc != 0)
             fail_msg("verify %s: %s", names[i], out);
-        contains(out, "signature: good");
-        contains(out, "figures: the journal's");
+        contains(out, "签名：有效");
+        contains(out, "数据：与日志一致");
     }
     snprintf(file, sizeof file, "%s/%s", dir, hc);
     printf("$ cat %s\n%s\n", hc, read_file(file));
+    /* The CSV in Chinese: its row keys, and the funds named (NAME:ID). */
+    char *csv = read_file(file);
+    contains(csv, "\n\"结算\",");
+    contains(csv, "\n\"冲正\",");
+    contains(csv, "\n\"净额\",");
+    contains(csv, "\n\"明细\",");
+    contains(csv, "城乡居民合作医疗:coop");
+    assert_null(strstr(csv, "settlements"));
+    assert_null(strstr(csv, "\"net\""));
     /* One figure changed: the signature no longer holds. */
     snprintf(file, sizeof file, "%s/%s", dir, hj);
     char *text = strdup(read_file(file));
@@ -418,7 +448,7 @@ static void export_signs_and_verify_checks(void **state)
     write_file(file, text);
     assert_int_equal(bureau(w, &out, "verify", file, NULL, NULL, NULL, NULL, NULL), 1);
     printf("$ sanhe-bureau verify %s (a count changed)\n%s\n", hj, out);
-    contains(out, "signature: BAD");
+    contains(out, "签名：无效");
     /* Changed and signed again with the key: the journal still disagrees. */
     char key[4096], sig[4300], log[4096];
     snprintf(sig, sizeof sig, "%s.sig", file);
@@ -441,13 +471,34 @@ static void export_signs_and_verify_checks(void **state)
     write_file(sig, hex);
     assert_int_equal(bureau(w, &out, "verify", file, NULL, NULL, NULL, NULL, NULL), 1);
     printf("$ sanhe-bureau verify %s (changed and re-signed)\n%s\n", hj, out);
-    contains(out, "signature: good");
-    contains(out, "differ from the journal");
+    contains(out, "签名：有效");
+    contains(out, "项与日志不符");
     free(text);
 }
 
 /* ---- the daily report page --------------------------------------------------------------------
  */
+
+/* The page's text (outside tags, styles and titles of attributes) has no
+ * English word: two ASCII letters in a row. Codes (H330424001), amounts
+ * and dates have none. */
+static void no_english(const char *page)
+{
+    const char *body = strstr(page, "</style>");
+    assert_non_null(body);
+    bool in_tag = false;
+    for (const char *p = body; *p != '\0'; p++) {
+        if (*p == '<')
+            in_tag = true;
+        else if (*p == '>')
+            in_tag = false;
+        else if (!in_tag && isalpha((unsigned char)p[0]) && isalpha((unsigned char)p[1])) {
+            char around[64];
+            snprintf(around, sizeof around, "%.40s", p);
+            fail_msg("English on the page: \"%s\"", around);
+        }
+    }
+}
 
 /* The hospital after h in the bills (another one), for a second set of books. */
 static const char *other_than(const struct world *w, const char *h)
@@ -497,8 +548,9 @@ static void report_page_in_chromium(void **state)
     snprintf(path, sizeof path, "%s/%s.json", books, bad);
     write_file(path, text);
     sandbox_path(&w->sb, "report.html", html);
-    assert_int_equal(bureau(w, &out, "report", w->day, "--out", html, "--books", books, NULL), 0);
-    contains(out, "1 not balanced");
+    /* One hospital does not balance: exit 1, as reconcile. */
+    assert_int_equal(bureau(w, &out, "report", w->day, "--out", html, "--books", books, NULL), 1);
+    contains(out, "1 家对账不平");
     int64_t total = 0;
     for (size_t i = 1; i < w->n_bills; i++)
         total += w->bills[i].total;
@@ -508,6 +560,10 @@ static void report_page_in_chromium(void **state)
     char *page = read_file(html);
     contains(page, want);
     assert_null(strstr(page, "http")); /* nothing from outside */
+    no_english(page);
+    contains(page, "class=\"value\""); /* the hourly chart's values */
+    contains(page, "class=\"tick\"");  /* and its axes */
+    contains(page, "td.name,th{white-space:nowrap}");
 #ifndef SANHE_CHROMIUM
     skip();
 #endif
@@ -519,7 +575,7 @@ static void report_page_in_chromium(void **state)
     contains(shown, want);
     contains(shown, row);
     contains(shown, "不平");
-    contains(shown, "fund:coop");
+    contains(shown, "城乡居民合作医疗");
     contains(shown, "chart-hours");
     char shot[4400];
     snprintf(shot, sizeof shot, "--screenshot=%s", SANHE_SCREENSHOT);
@@ -531,6 +587,100 @@ static void report_page_in_chromium(void **state)
     printf("screenshot: %s (%lld bytes)\n", SANHE_SCREENSHOT, (long long)st.st_size);
 }
 
+/* With a counter's certificate, day shows that counter's own hospital. */
+static void day_with_a_counter_certificate(void **state)
+{
+    struct world *w = *state;
+    const char *h = w->bills[1].hospital;
+    char cert[4096], key[4096], rel[128], *out;
+    snprintf(rel, sizeof rel, "certs/counter-%s.crt", h);
+    sandbox_path(&w->sb, rel, cert);
+    snprintf(rel, sizeof rel, "certs/counter-%s.key", h);
+    sandbox_path(&w->sb, rel, key);
+    assert_int_equal(bureau(w, &out, "--cert", cert, "--key", key, "day", w->day, NULL), 0);
+    printf("$ sanhe-bureau day %s (a counter's certificate)\n%s\n", w->day, out);
+    contains(out, h);
+    assert_null(strstr(out, "当日无结算"));
+    uint64_t settled = 0;
+    for (size_t i = 0; i < w->n_bills; i++)
+        settled += strcmp(w->bills[i].hospital, h) == 0;
+    char want[32];
+    snprintf(want, sizeof want, " %llu ", (unsigned long long)settled);
+    contains(out, want);
+}
+
+/* The month page: a row per day of the month, each fund's trend, and the
+ * hospital-day that did not balance linked to its day page (written
+ * beside it); in Chromium, and a screenshot to look at. */
+static void month_page_in_chromium(void **state)
+{
+    struct world *w = *state;
+    const char *good = busiest(w), *bad = other_than(w, good);
+    char books[4096], daydir[4300], path[4400], text[1024], dir[4096], html[4200], month[8];
+    char *out;
+    snprintf(month, sizeof month, "%.7s", w->day);
+    sandbox_path(&w->sb, "month-books", books);
+    assert_int_equal(mkdir(books, 0700), 0);
+    snprintf(daydir, sizeof daydir, "%s/%s", books, w->day);
+    assert_int_equal(mkdir(daydir, 0700), 0);
+    figures_json(w, good, 0, text, sizeof text);
+    snprintf(path, sizeof path, "%s/%s.json", daydir, good);
+    write_file(path, text);
+    figures_json(w, bad, 1, text, sizeof text);
+    snprintf(path, sizeof path, "%s/%s.json", daydir, bad);
+    write_file(path, text);
+    sandbox_path(&w->sb, "month", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(html, sizeof html, "%s/sanhe-%s.html", dir, month);
+    int rc = bureau(w, &out, "report", month, "--out", html, "--books", books, NULL);
+    printf("$ sanhe-bureau report %s --books ...\n%s\n", month, out);
+    assert_int_equal(rc, 1); /* a hospital-day not balanced */
+    contains(out, "1 个医院日对账不平");
+    char *page = strdup(read_file(html));
+    assert_non_null(page);
+    no_english(page);
+    size_t rows = 0;
+    for (const char *p = strstr(page, "<tr data-day=\"2"); p != NULL;
+         p = strstr(p + 1, "<tr data-day=\"2"))
+        rows++;
+    assert_true(rows >= 28 && rows <= 31);
+    char link[256], day_page[4400];
+    snprintf(link, sizeof link, "href=\"sanhe-%s.html#hospital-%s\"", w->day, bad);
+    contains(page, link);
+    contains(page, "chart-trend");
+    contains(page, "data-fund=\"coop\"");
+    contains(page, "城乡居民合作医疗");
+    int64_t total = 0;
+    for (size_t i = 1; i < w->n_bills; i++)
+        total += w->bills[i].total;
+    char want[128];
+    snprintf(want, sizeof want, "data-figure=\"total\" data-fen=\"%lld\"", (long long)total);
+    contains(page, want);
+    snprintf(day_page, sizeof day_page, "%s/sanhe-%s.html", dir, w->day);
+    struct stat st;
+    assert_int_equal(stat(day_page, &st), 0);
+    contains(read_file(day_page), "id=\"hospital-");
+#ifndef SANHE_CHROMIUM
+    free(page);
+    skip();
+#else
+    char url[4400], dom[4096], shot[4400];
+    snprintf(url, sizeof url, "file://%s", html);
+    assert_int_equal(chromium(w, "--dump-dom", url, sandbox_path(&w->sb, "month-dom.html", dom)),
+                     0);
+    char *shown = read_file(dom);
+    contains(shown, link);
+    contains(shown, "chart-trend");
+    snprintf(shot, sizeof shot, "--screenshot=%s", SANHE_MONTH_SCREENSHOT);
+    remove(SANHE_MONTH_SCREENSHOT);
+    assert_int_equal(chromium(w, shot, url, sandbox_path(&w->sb, "month-shot.log", dom)), 0);
+    assert_int_equal(stat(SANHE_MONTH_SCREENSHOT, &st), 0);
+    assert_true(st.st_size > 10000);
+    printf("screenshot: %s (%lld bytes)\n", SANHE_MONTH_SCREENSHOT, (long long)st.st_size);
+    free(page);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +689,8 @@ int main(void)
         cmocka_unit_test(reconcile_names_missing_extra_and_wrong),
         cmocka_unit_test(export_signs_and_verify_checks),
         cmocka_unit_test(report_page_in_chromium),
+        cmocka_unit_test(day_with_a_counter_certificate),
+        cmocka_unit_test(month_page_in_chromium),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     teardown(NULL); /* when setup failed */

@@ -6,6 +6,7 @@
  * store-and-forward outbox: engine down -> queued (exit 4) -> engine up ->
  * flush -> each entry settled exactly once, with its recorded reply.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,21 @@ static const char *hospital_name(const char *code)
         if (strcmp(json_string_value(json_object_get(json_array_get(hs, i), "code")), code) == 0)
             return json_string_value(json_object_get(json_array_get(hs, i), "name"));
     return "";
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text != '\0'; text++)
+        n += *text == '\n';
+    return n;
 }
 
 /* Every settle step: a receipt that adds up, with the case's figures. */
@@ -357,20 +373,23 @@ static void test_other_commands(void)
     CHECK(counter("H330424001", "--lang en eligibility 330424194502020026 2026-06-15") == 0);
     CHECK(strstr(out, "paid") != NULL && strstr(out, "left") != NULL);
     CHECK(counter("H330424001", "eligibility 330424194502020027 2026-06-15") == 1);
-    CHECK(counter("H330424001", "query --request-id in0") == 0 && strstr(out, "in force"));
-    CHECK(counter("H330424001", "cancel never-sent") == 0 && strstr(out, "had not settled"));
+    CHECK(counter("H330424001", "--lang en query --request-id in0") == 0 &&
+          strstr(out, "in force"));
+    CHECK(counter("H330424001", "--lang en cancel never-sent") == 0 &&
+          strstr(out, "had not settled"));
     CHECK(counter("H330424001", "--json query --request-id in1") == 0);
     json_t *j = json_loads(out, 0, NULL);
     json_int_t id = json_integer_value(json_object_get(j, "settlement_id"));
     CHECK(id > 0 && json_object_get(j, "breakdown") != NULL);
     json_decref(j);
     char args[128];
-    snprintf(args, sizeof args, "--request-id rev-in1 reverse %lld", (long long)id);
-    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed"));
-    CHECK(counter("H330424001", args) == 0 && strstr(out, "reversed")); /* a replay */
+    snprintf(args, sizeof args, "--lang en --request-id rev-in1 reverse %lld", (long long)id);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "Reversal receipt"));
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "Reversal receipt")); /* a replay */
     snprintf(args, sizeof args, "reverse %lld", (long long)id);
     CHECK(counter("H330424001", args) == 1); /* a new reversal: ALREADY_REVERSED */
-    CHECK(counter("H330424001", "query --request-id in1") == 0 && strstr(out, "REVERSED"));
+    CHECK(counter("H330424001", "--lang en query --request-id in1") == 0 &&
+          strstr(out, "REVERSED"));
 }
 
 /* Outbox: three settles while the engine is down, then flush. */
@@ -396,24 +415,38 @@ static void test_queue(void)
         const json_t *s = json_array_get(steps, (size_t)(8 + i)); /* out0..out2 */
         char *claim = json_dumps(json_object_get(s, "claim"), 0);
         snprintf(name, sizeof name, "q%d.json", i);
-        snprintf(args, sizeof args, "--queue %s --request-id q-%d settle %s", qdir, i,
+        snprintf(args, sizeof args, "--lang en --queue %s --request-id q-%d settle %s", qdir, i,
                  write_temp(name, claim, path));
         free(claim);
+        int64_t t0 = mono_ms();
         CHECK(counter("H330424201", args) == 4 && strstr(out, "QUEUED"));
+        int64_t took = mono_ms() - t0;
+        /* The engine is down (connection refused): queued at once, not
+         * after the 3,000 ms deadline. */
+        printf("queued bill %d in %lld ms\n", i, (long long)took);
+        CHECK(took < 3000 / 2);
         /* out0 shows the presettle's estimate, the others none. */
-        CHECK((strstr(out, "预结算估计") != NULL) == (i == 0));
+        CHECK((strstr(out, "ESTIMATE from an earlier presettle") != NULL) == (i == 0));
         if (i == 0) {
             char want[32];
             sh_yuan_format(pre_total, want);
             CHECK(strstr(out, want) != NULL);
             sh_yuan_format(pre_patient, want);
             CHECK(strstr(out, want) != NULL);
+            CHECK(strstr(out, "患者2") != NULL); /* the estimate names the patient */
         }
     }
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    /* Resending q-0 while it waits adds no second entry. */
+    char *again = json_dumps(json_object_get(json_array_get(steps, 8), "claim"), 0);
+    snprintf(args, sizeof args, "--lang en --queue %s --request-id q-0 settle %s", qdir,
+             write_temp("q0-again.json", again, path));
+    free(again);
+    CHECK(counter("H330424201", args) == 4 && strstr(out, "request id q-0 waits"));
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") != NULL &&
           strstr(out, "q-2") != NULL);
-    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    CHECK(count_lines(out) == 3);
+    snprintf(args, sizeof args, "--lang en --queue %s flush", qdir);
     CHECK(counter("H330424201", args) == 3);
     CHECK(fixture_restart(&f) == 0);
     CHECK(counter("H330424201", args) == 0);
@@ -488,9 +521,9 @@ static void test_queue_kill9(void)
     CHECK(WIFSIGNALED(status)); /* it was still waiting for the frozen engine */
     kill(f.sb.engine.pid, SIGCONT);
     char args[16384];
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0 && strstr(out, "waiting") && strstr(out, "k-1"));
-    snprintf(args, sizeof args, "--queue %s flush", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s flush", qdir);
     CHECK(counter("H330424201", args) == 0);
     CHECK(counter("H330424201", "--json query --request-id k-1") == 0);
     json_t *j = json_loads(out, 0, NULL);
@@ -532,7 +565,7 @@ static void test_flush_daemon(void)
         _exit(127);
     }
     CHECK(fixture_restart(&f) == 0);
-    snprintf(args, sizeof args, "--queue %s queue", qdir);
+    snprintf(args, sizeof args, "--lang en --queue %s queue", qdir);
     bool answered = false;
     for (int i = 0; i < 100 && !answered; i++) {
         struct timespec pause = {0, 100 * 1000 * 1000};
@@ -543,7 +576,231 @@ static void test_flush_daemon(void)
     kill(child, SIGKILL);
     int status;
     waitpid(child, &status, 0);
-    CHECK(counter("H330424201", "query --request-id d-1") == 0 && strstr(out, "in force"));
+    CHECK(counter("H330424201", "--lang en query --request-id d-1") == 0 &&
+          strstr(out, "in force"));
+}
+
+/* The first line of text with English message text in it: two English
+ * words in a row ("no reply", "QUEUED: request"), or one of the words the
+ * counter's English messages are made of. Not data: the engine's own words
+ * after the "detail" label, and the case's English policy name. NULL when
+ * none. */
+static const char *english_line(const char *text, char *line, size_t size)
+{
+    static const char *const words[] = {"QUEUED",  "flushed",  "settlement", "reversed", "refused",
+                                        "waiting", "answered", "total",      "patient",  "deadline",
+                                        "unknown", "usage",    "error",      "today"};
+    const char *policy = json_string_value(
+        json_object_get(json_array_get(json_object_get(f.doc, "policies"), 0), "name"));
+    for (const char *l = text; *l != '\0';) {
+        size_t len = strcspn(l, "\n");
+        snprintf(line, size, "%.*s", (int)len, l);
+        l += len + (l[len] == '\n');
+        if (strstr(line, "详情（原文）") != NULL)
+            continue;
+        char *p = policy != NULL ? strstr(line, policy) : NULL;
+        if (p != NULL)
+            memset(p, '_', strlen(policy));
+        /* `sanhe-counter flush`: a command to type, not a message. */
+        for (char *q = strchr(line, '`'), *e; q != NULL && (e = strchr(q + 1, '`')) != NULL;
+             q = strchr(e + 1, '`'))
+            memset(q, '_', (size_t)(e - q + 1));
+        for (const char *c = line; *c != '\0'; c++) {
+            size_t a = 0, b = 0;
+            while (isalpha((unsigned char)c[a]))
+                a++;
+            if (a >= 2 && c[a] == ' ')
+                while (isalpha((unsigned char)c[a + 1 + b]))
+                    b++;
+            if (a >= 2 && b >= 2 && (c == line || !isalpha((unsigned char)c[-1])))
+                return line;
+        }
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+            for (const char *w = strstr(line, words[i]); w != NULL; w = strstr(w + 1, words[i])) {
+                size_t n = strlen(words[i]);
+                if ((w == line || !isalpha((unsigned char)w[-1])) && !isalpha((unsigned char)w[n]))
+                    return line;
+            }
+    }
+    return NULL;
+}
+
+static void check_zh(const char *what)
+{
+    char line[1024];
+    const char *bad = english_line(out, line, sizeof line);
+    if (bad != NULL)
+        fprintf(stderr, "zh %s: English in: %s\n", what, bad);
+    CHECK(bad == NULL);
+}
+
+/* Every command in Chinese (the default), its stdout and stderr: no English
+ * message text. */
+static void test_zh_no_english(void)
+{
+    const json_t *steps = json_object_get(f.doc, "steps");
+    char *claim = json_dumps(json_object_get(json_array_get(steps, 0), "claim"), 0);
+    char path[4096], args[16384], qdir[4096];
+    write_temp("zh.json", claim, path);
+    free(claim);
+    snprintf(args, sizeof args, "presettle %s 2>&1", path);
+    CHECK(counter("H330424001", args) == 0);
+    check_zh("presettle");
+    snprintf(args, sizeof args, "--request-id zh-1 settle %s 2>&1", path);
+    CHECK(counter("H330424001", args) == 0);
+    check_zh("settle");
+    CHECK(counter("H330424001", "query --request-id zh-1 2>&1") == 0 && strstr(out, "有效"));
+    check_zh("query");
+    CHECK(counter("H330424001", "--json query --request-id zh-1") == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    long long sid = (long long)json_integer_value(json_object_get(j, "settlement_id"));
+    json_decref(j);
+    snprintf(args, sizeof args, "--request-id zh-rev-1 reverse %lld 2>&1", sid);
+    CHECK(counter("H330424001", args) == 0);
+    check_zh("reverse");
+    /* The reversal receipt: what the funds take back, what the patient is
+     * given back (the settle's patient share), and the patient's name. */
+    CHECK(strstr(out, "冲正凭证") != NULL && strstr(out, "患者2") != NULL);
+    CHECK(row_value(out, "退还患者") == 215000);
+    CHECK(row_value(out, "基金冲回合计") == 2450000 - 215000);
+    fputs(out, stdout);
+    snprintf(args, sizeof args, "reverse %lld 2>&1", sid);
+    CHECK(counter("H330424001", args) == 1); /* ALREADY_REVERSED */
+    check_zh("reverse refused");
+    CHECK(counter("H330424001", "cancel zh-never 2>&1") == 0);
+    check_zh("cancel");
+    /* A cancel of a settle that landed reverses it: a reversal receipt. */
+    snprintf(args, sizeof args, "--request-id zh-c settle %s 2>&1", path);
+    CHECK(counter("H330424001", args) == 0);
+    CHECK(counter("H330424001", "cancel zh-c 2>&1") == 0);
+    check_zh("cancel of a landed settle");
+    CHECK(strstr(out, "冲正凭证") != NULL && row_value(out, "退还患者") == 215000);
+    CHECK(counter("H330424001", "eligibility 330424194502020026 2>&1") == 0);
+    check_zh("eligibility");
+    CHECK(counter("H330424001", "eligibility 330424194502020027 2>&1") == 1);
+    check_zh("eligibility refused");
+    CHECK(counter("H330424001", "settel x 2>&1") == 2);
+    check_zh("typo");
+    /* The outbox, with the engine frozen (silent): queued, listed, and a
+     * flush that cannot deliver. */
+    sandbox_path(&f.sb, "outbox-zh", qdir);
+    kill(f.sb.engine.pid, SIGSTOP);
+    snprintf(args, sizeof args, "--timeout-ms 300 --queue %s --request-id zh-q settle %s 2>&1",
+             qdir, path);
+    CHECK(counter("H330424001", args) == 4 && strstr(out, "已排队"));
+    check_zh("queued settle");
+    snprintf(args, sizeof args, "--timeout-ms 300 --queue %s flush 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 3);
+    check_zh("flush, engine silent");
+    CHECK(counter("H330424001", "--timeout-ms 300 query --request-id zh-1 2>&1") == 3);
+    check_zh("query, engine silent");
+    kill(f.sb.engine.pid, SIGCONT);
+    snprintf(args, sizeof args, "--queue %s flush 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "已发完"));
+    check_zh("flush");
+    snprintf(args, sizeof args, "--queue %s queue 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "已结算"));
+    check_zh("queue");
+}
+
+/* --timeout-ms holds for the whole command on a frozen engine: the settle
+ * and its patient-name look-up share it. */
+static void test_frozen_deadline(void)
+{
+    char path[4096], args[16384];
+    char *claim =
+        json_dumps(json_object_get(json_array_get(json_object_get(f.doc, "steps"), 0), "claim"), 0);
+    write_temp("frozen.json", claim, path);
+    free(claim);
+    kill(f.sb.engine.pid, SIGSTOP);
+    static const char *const cmds[] = {"settle", "presettle"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "--timeout-ms 500 %s %s 2>/dev/null", cmds[i], path);
+        int64_t t0 = mono_ms();
+        CHECK(counter("H330424001", args) == 3);
+        int64_t took = mono_ms() - t0;
+        printf("%s --timeout-ms 500 on a frozen engine: %lld ms\n", cmds[i], (long long)took);
+        CHECK(took >= 450 && took <= 500 + 400); /* process start-up included */
+    }
+    kill(f.sb.engine.pid, SIGCONT);
+}
+
+/* A terminal certificate of another CA: the engine's TLS alert, named, with
+ * exit 6, at once. */
+static void test_wrong_ca(void)
+{
+    char dir[4096], cmd[16384], port[64];
+    sandbox_path(&f.sb, "other-ca", dir);
+    snprintf(cmd, sizeof cmd, "%s ca %s && %s terminal %s counter-H330424001 H330424001 counter",
+             SANHE_CERTS_SCRIPT, dir, SANHE_CERTS_SCRIPT, dir);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s --lang en --engine %s --ca %s/certs/ca.crt --cert %s/counter-H330424001.crt "
+             "--key %s/counter-H330424001.key --timeout-ms 4000 query --request-id in0 2>&1",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), f.sb.dir, dir, dir);
+    int64_t t0 = mono_ms();
+    FILE *p = popen(cmd, "r");
+    size_t n = p != NULL ? fread(out, 1, OUT_MAX - 1, p) : 0;
+    out[n] = '\0';
+    int status = p != NULL ? pclose(p) : -1;
+    int64_t took = mono_ms() - t0;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 6);
+    CHECK(strstr(out, "unknown CA") != NULL && strstr(out, "()") == NULL);
+    CHECK(took < 4000 / 2);
+    fputs(out, stdout);
+}
+
+/* A certificate of the engine's CA whose name is no terminal: the engine
+ * refuses every request as FORBIDDEN, and the cashier is told the
+ * certificate may be the cause, in Chinese. */
+static void test_unknown_terminal(void)
+{
+    char dir[4096], cmd[16384], port[64];
+    sandbox_path(&f.sb, "certs", dir);
+    snprintf(cmd, sizeof cmd, "%s terminal %s stranger-1 H330424001 counter", SANHE_CERTS_SCRIPT,
+             dir);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s --engine %s --ca %s/ca.crt --cert %s/stranger-1.crt --key %s/stranger-1.key "
+             "query --request-id in0 2>&1",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), dir, dir, dir);
+    FILE *p = popen(cmd, "r");
+    size_t n = p != NULL ? fread(out, 1, OUT_MAX - 1, p) : 0;
+    out[n] = '\0';
+    int status = p != NULL ? pclose(p) : -1;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    CHECK(strstr(out, "FORBIDDEN") != NULL && strstr(out, "证书") != NULL);
+    check_zh("unknown terminal");
+}
+
+/* One line that says what is wrong; options after the operands. */
+static void test_usage_errors(void)
+{
+    CHECK(counter("H330424001", "--lang en settel x.json 2>&1") == 2);
+    CHECK(count_lines(out) == 1 && strstr(out, "\"settle\"") != NULL);
+    CHECK(counter("H330424001", "--lang en --json-out query 1 2>&1") == 2);
+    CHECK(count_lines(out) == 1 && strstr(out, "--json") != NULL);
+    CHECK(counter("H330424001", "--lang en reverse 2>&1") == 2);
+    CHECK(count_lines(out) == 1 && strstr(out, "SETTLEMENT_ID") != NULL);
+    char path[4096], args[8192];
+    write_temp("late.csv",
+               "hospital,person,visit,date,code,qty,amount\n"
+               "H330424001,330424194502020026,inpatient,2026-06-15,A002,12,600000\n",
+               path);
+    snprintf(args, sizeof args, "presettle %s --lang en", path);
+    CHECK(counter("H330424001", args) == 0 && strstr(out, "Presettlement estimate") != NULL);
+}
+
+/* eligibility without a date: the date it was asked for, printed. */
+static void test_eligibility_today(void)
+{
+    char today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    CHECK(counter("H330424001", "eligibility 330424194502020026") == 0);
+    CHECK(strstr(out, today) != NULL && strstr(out, "今天") == NULL);
 }
 
 int main(int argc, char **argv)
@@ -557,6 +814,12 @@ int main(int argc, char **argv)
     test_eligibility_remaining();
     test_eligibility_deductible_and_no_cap();
     test_other_commands();
+    test_usage_errors();
+    test_eligibility_today();
+    test_zh_no_english();
+    test_frozen_deadline();
+    test_wrong_ca();
+    test_unknown_terminal();
     test_queue();
     test_queue_exactly_once();
     test_queue_kill9();

@@ -50,6 +50,12 @@ enum sanhe_status {
                                      Retry with the same request id, or sanhe_cancel it */
     SANHE_E_REFUSED = -7,         /* the engine answered with a refusal: sanhe_refusal_code */
     SANHE_E_PROTOCOL = -8,        /* replies to a read-only request could not be decoded */
+    SANHE_E_TLS_REJECTED = -9,    /* the TLS handshake was refused: the engine sent a fatal
+                                     alert (sanhe_last_message names it: "unknown CA" for a
+                                     certificate of another CA), or the engine's certificate
+                                     does not verify against ca_file. Not retried: the
+                                     engine refused before reading any request, so nothing
+                                     landed */
 };
 
 /* The engine's refusal codes (proto/sanhe.proto ErrorCode), positive. */
@@ -93,6 +99,15 @@ struct sanhe_client_options {
  * first call. On failure *out is NULL; the reason is in the return code
  * (SANHE_E_INVAL, SANHE_E_NOMEM, SANHE_E_TLS_SETUP). */
 int sanhe_client_new(sanhe_client **out, const struct sanhe_client_options *options);
+
+/* Fail fast (on != 0): when every engine address refuses the TCP
+ * connection (nothing listens there: the engine is down, not slow), the
+ * call returns SANHE_E_UNREACHABLE at once instead of retrying until its
+ * deadline; the request was not sent. A silent engine (connect or reply
+ * never comes) still gets the whole deadline. For a caller that has
+ * somewhere else to put the request, like sanhe-counter's outbox. Off by
+ * default: an engine that restarts is waited for. */
+void sanhe_client_fail_fast(sanhe_client *client, int on);
 
 /* Closes the connection and frees. NULL is fine. */
 void sanhe_client_free(sanhe_client *client);

@@ -1,0 +1,17 @@
+/* Fund names for a ReconcileReply's FundAmounts, from the policies. */
+#ifndef RECONCILE_NAMES_H
+#define RECONCILE_NAMES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ledger_internal.h"
+#include "sanhe.pb-c.h"
+
+/* Sets FundAmount.name everywhere in rr (its totals, hours and hospitals)
+ * from the policy in force on day (yyyymmdd) that has the fund, else the
+ * latest policy that has it. Returns false when out of memory (names set
+ * so far stay; the reply is still whole). */
+bool recon_name_funds(const struct policy_set *policies, uint32_t day, Sanhe__ReconcileReply *rr);
+
+#endif
