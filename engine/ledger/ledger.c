@@ -36,6 +36,12 @@ static const struct ledger_opdesc op_reconcile = {
     false};
 static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_load,
                                              true};
+/* Person updates and the cross-check (docs/rosters.md; roster.h). */
+static const struct ledger_opdesc op_person_update = {
+    "person update", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_person_update, false};
+static const struct ledger_opdesc op_crosscheck = {
+    "crosscheck", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN), ledger_op_crosscheck,
+    false};
 
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
 {
@@ -58,6 +64,10 @@ const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
         return &op_reconcile;
     case SANHE__REQUEST__OP_LOAD:
         return &op_load;
+    case SANHE__REQUEST__OP_PERSON_UPDATE:
+        return &op_person_update;
+    case SANHE__REQUEST__OP_CROSSCHECK:
+        return &op_crosscheck;
     default:
         return NULL;
     }

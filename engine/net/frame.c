@@ -140,6 +140,10 @@ const char *frame_op_name(const Sanhe__Request *request)
         return "reconcile";
     case SANHE__REQUEST__OP_LOAD:
         return "load";
+    case SANHE__REQUEST__OP_PERSON_UPDATE:
+        return "person_update";
+    case SANHE__REQUEST__OP_CROSSCHECK:
+        return "crosscheck";
     default:
         return "none";
     }
