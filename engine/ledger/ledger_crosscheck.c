@@ -158,7 +158,8 @@ static int xc_settlement_one(void *ctx, const MDB_val *key, const MDB_val *val)
 {
     (void)key;
     struct xc *x = ctx;
-    Sanhe__SettlementRecord *rec = sanhe__settlement_record__unpack(NULL, val->mv_size, val->mv_data);
+    Sanhe__SettlementRecord *rec =
+        sanhe__settlement_record__unpack(NULL, val->mv_size, val->mv_data);
     int rc = 0;
     if (rec == NULL || rec->settlement == NULL || rec->settlement->claim == NULL ||
         rec->settlement->breakdown == NULL)

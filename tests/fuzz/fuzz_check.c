@@ -52,8 +52,13 @@ bool fuzz_role_allows(Sanhe__Request__OpCase op, enum sh_role role)
         return role == SH_ROLE_BUREAU || role == SH_ROLE_COUNTER;
     case SANHE__REQUEST__OP_LOAD:
     case SANHE__REQUEST__OP_PERSON_UPDATE:
+    case SANHE__REQUEST__OP_IMPORT_BEGIN:
+    case SANHE__REQUEST__OP_IMPORT_CHUNK:
+    case SANHE__REQUEST__OP_IMPORT_COMMIT:
+    case SANHE__REQUEST__OP_IMPORT_ABORT:
         return role == SH_ROLE_ADMIN;
     case SANHE__REQUEST__OP_CROSSCHECK:
+    case SANHE__REQUEST__OP_IMPORT_LOG:
         return role == SH_ROLE_BUREAU || role == SH_ROLE_ADMIN;
     default:
         return false;
