@@ -56,12 +56,12 @@ struct import_code {
 struct import_map {
     char path[PATH_MAX];
     Sanhe__ImportSource source;
-    char kind[32];             /* as written: enrolment, category, veterans, ... */
-    char fund[SH_ID_MAX];      /* category and veterans rosters */
-    int32_t year;              /* enrolment: the year when no column gives it */
-    uint32_t exit_share_bp;    /* 0: the engine's default */
+    char kind[32];          /* as written: enrolment, category, veterans, ... */
+    char fund[SH_ID_MAX];   /* category and veterans rosters */
+    int32_t year;           /* enrolment: the year when no column gives it */
+    uint32_t exit_share_bp; /* 0: the engine's default */
     enum sh_csv_encoding encoding;
-    char columns[COL_COUNT][64]; /* header names; "" = not in the file */
+    char columns[COL_COUNT][64];                /* header names; "" = not in the file */
     struct import_code codes[IMPORT_CODES_MAX]; /* [categories] or [levels] or [classes] */
     size_t code_count;
 };

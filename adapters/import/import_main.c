@@ -87,8 +87,9 @@ static int cfg_key(void *ctx, const char *section, const char *name, const char 
 static int config_load(struct options *o, bool required)
 {
     struct cfg_parse p = {.o = o};
-    snprintf(p.dir, sizeof p.dir, "%s", o->config);
-    snprintf(p.dir, sizeof p.dir, "%s", dirname(p.dir));
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", o->config);
+    snprintf(p.dir, sizeof p.dir, "%s", dirname(tmp));
     FILE *f = fopen(o->config, "r");
     if (f == NULL) {
         if (!required)
@@ -305,8 +306,8 @@ static void print_record(const Sanhe__ImportRecord *r)
                " ended, %" PRIu64 " changed, %" PRIu64 " exits, %" PRIu64 "+%" PRIu64
                " deaths, %" PRIu64 " hospitals, %" PRIu64 " items, %" PRIu64 " unchanged\n",
                k->persons_added, k->enrolled, k->categories_begun, k->categories_ended,
-               k->categories_changed, k->exits, k->deaths_recorded, k->deaths_changed,
-               k->hospitals, k->items, k->unchanged);
+               k->categories_changed, k->exits, k->deaths_recorded, k->deaths_changed, k->hospitals,
+               k->items, k->unchanged);
 }
 
 /* ---- The session ----------------------------------------------------------------------------- */
@@ -377,8 +378,8 @@ static void session_abort(struct session *s)
         Sanhe__Response *resp = NULL;
         if (import_call(&s->conn, &req, &resp) != 0)
             return;
-        bool more = resp->error == NULL && resp->import_abort != NULL &&
-                    resp->import_abort->dropped > 0;
+        bool more =
+            resp->error == NULL && resp->import_abort != NULL && resp->import_abort->dropped > 0;
         sanhe__response__free_unpacked(resp, NULL);
         if (!more)
             return;
@@ -526,10 +527,9 @@ static int cmd_import(struct options *o, const char *source, const char *file)
     struct import_map map;
     struct sh_error err = {0};
     char mpath[PATH_MAX];
-    int n = o->mapping != NULL
-                ? snprintf(mpath, sizeof mpath, "%s", o->mapping)
-                : snprintf(mpath, sizeof mpath, "%s/%s.ini", o->mappings[0] ? o->mappings : ".",
-                           source);
+    int n = o->mapping != NULL ? snprintf(mpath, sizeof mpath, "%s", o->mapping)
+                               : snprintf(mpath, sizeof mpath, "%s/%s.ini",
+                                          o->mappings[0] ? o->mappings : ".", source);
     if (n < 0 || (size_t)n >= sizeof mpath) {
         fprintf(stderr, "sanhe-import: the mapping's path is too long\n");
         return EXIT_USAGE;
@@ -588,11 +588,12 @@ static int cmd_import(struct options *o, const char *source, const char *file)
     int code = session_begin(&s, &map, file, sha, c.rows, effective, o, &resumed);
     if (code < 0 && !resumed) {
         /* pass 2: the rows, in chunks */
-        struct check c2 = {.map = &map, .err = &err, .bad = c.bad, .flush = send_chunk,
-                           .flush_ctx = &s};
+        struct check c2 = {
+            .map = &map, .err = &err, .bad = c.bad, .flush = send_chunk, .flush_ctx = &s};
         c2.chunk = calloc(IMPORT_CHUNK_ROWS, sizeof *c2.chunk);
         s.check = &c2;
-        rc = c2.chunk == NULL ? SH_E_INTERNAL : sh_csv_read_file(file, &co, on_record, &c2, NULL, &err);
+        rc = c2.chunk == NULL ? SH_E_INTERNAL
+                              : sh_csv_read_file(file, &co, on_record, &c2, NULL, &err);
         if (rc == 0)
             rc = send_chunk(&s);
         free(c2.chunk);
@@ -690,14 +691,19 @@ int main(int argc, char **argv)
     snprintf(o.engine, sizeof o.engine, "127.0.0.1:7443");
     bool config_given = false;
     char engine[256] = "", ca[PATH_MAX] = "", cert[PATH_MAX] = "", key[PATH_MAX] = "";
-    static const struct option longs[] = {
-        {"config", required_argument, NULL, 'c'}, {"engine", required_argument, NULL, 'E'},
-        {"ca", required_argument, NULL, 'A'},     {"cert", required_argument, NULL, 'C'},
-        {"key", required_argument, NULL, 'K'},    {"mapping", required_argument, NULL, 'm'},
-        {"effective", required_argument, NULL, 'e'}, {"dry-run", no_argument, NULL, 'n'},
-        {"force", no_argument, NULL, 'f'},        {"examples", required_argument, NULL, 'x'},
-        {"limit", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
+                                          {"engine", required_argument, NULL, 'E'},
+                                          {"ca", required_argument, NULL, 'A'},
+                                          {"cert", required_argument, NULL, 'C'},
+                                          {"key", required_argument, NULL, 'K'},
+                                          {"mapping", required_argument, NULL, 'm'},
+                                          {"effective", required_argument, NULL, 'e'},
+                                          {"dry-run", no_argument, NULL, 'n'},
+                                          {"force", no_argument, NULL, 'f'},
+                                          {"examples", required_argument, NULL, 'x'},
+                                          {"limit", required_argument, NULL, 'l'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "+c:h", longs, NULL)) != -1) {
         switch (ch) {

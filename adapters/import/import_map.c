@@ -25,8 +25,8 @@
 #include "import.h"
 
 static const char *const col_names[COL_COUNT] = {
-    "person", "name",  "region", "year",  "category", "from",    "to",
-    "died",   "code",  "level",  "funds", "class",    "selfpay", "price_cap"};
+    "person", "name", "region", "year",  "category", "from",    "to",
+    "died",   "code", "level",  "funds", "class",    "selfpay", "price_cap"};
 
 const char *import_col_name(enum import_col col) { return col_names[col]; }
 
@@ -144,7 +144,8 @@ int import_map_load(const char *path, struct import_map *out, struct sh_error *e
         why = "[source] kind is missing";
     else if (s == SANHE__IMPORT_SOURCE__IMPORT_CATEGORY && out->fund[0] == '\0')
         why = "[source] fund is missing (a category roster is for one fund)";
-    else if (s == SANHE__IMPORT_SOURCE__IMPORT_HOSPITALS || s == SANHE__IMPORT_SOURCE__IMPORT_CATALOG)
+    else if (s == SANHE__IMPORT_SOURCE__IMPORT_HOSPITALS ||
+             s == SANHE__IMPORT_SOURCE__IMPORT_CATALOG)
         why = out->columns[COL_CODE][0] == '\0' ? "[columns] code is missing" : NULL;
     else if (out->columns[COL_PERSON][0] == '\0')
         why = "[columns] person is missing";

@@ -224,8 +224,10 @@ static const char *hospital_row(const struct import_map *m, struct import_row *r
     hp->region = field(r, h, count, fields, COL_REGION);
     const char *level = import_map_code(m, field(r, h, count, fields, COL_LEVEL));
     if (sh_level_parse(level) < 0) {
-        snprintf(why, cap, "level: \"%.40s\" is not village, township, county, municipal or "
-                           "provincial (map it in [levels])", level);
+        snprintf(why, cap,
+                 "level: \"%.40s\" is not village, township, county, municipal or "
+                 "provincial (map it in [levels])",
+                 level);
         return why;
     }
     hp->level = store_str(r, level);

@@ -56,7 +56,8 @@ int import_call(struct import_conn *c, const Sanhe__Request *request, Sanhe__Res
         return 0;
     }
     if (rc != 0)
-        return sh_error_set(&c->err, rc == SANHE_E_OUTCOME_UNKNOWN ? SH_E_TIMEOUT : SH_E_UNAVAILABLE,
+        return sh_error_set(&c->err,
+                            rc == SANHE_E_OUTCOME_UNKNOWN ? SH_E_TIMEOUT : SH_E_UNAVAILABLE,
                             "%s: %s", sanhe_strerror(rc), sanhe_last_message(c->client));
     *out = sanhe__response__unpack(NULL, reply_len, reply);
     free(reply);

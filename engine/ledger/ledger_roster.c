@@ -263,7 +263,7 @@ int ledger_op_import_begin(struct ledger_op *op)
     else if (rc == 0 && open.match != NULL)
         rc = begin_reply(op, open.match->import_id, NULL,
                          open.match->state == SANHE__IMPORT_STATE__IMPORT_APPLYING ? open.match
-                                                                                    : NULL);
+                                                                                   : NULL);
     else if (rc == 0 && open.open >= ROSTER_SESSIONS_MAX)
         rc = sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
                           "import begin: %d sessions are open; abort one (sanhe-import log)",
@@ -468,9 +468,13 @@ static int chunk_overlap_one(void *ctx, const MDB_val *key, const MDB_val *val)
     Sanhe__ImportRow *r = sanhe__import_row__unpack(NULL, val->mv_size, val->mv_data);
     if (r == NULL)
         return SH_E_INTERNAL;
+    /* An earlier open span is what a later row ends (the day before its
+     * from); an earlier span whose explicit to reaches the later from says
+     * the opposite of that row. */
     uint32_t from = sh_date_parse(r->from), to = sh_date_parse(r->to);
-    bool overlaps = from <= (c->to != 0 ? c->to : UINT32_MAX) && c->from <= (to != 0 ? to : UINT32_MAX);
-    if (overlaps && c->overlap == 0)
+    uint32_t early_to = from < c->from ? to : c->to;
+    uint32_t late_from = from < c->from ? c->from : from;
+    if (early_to != 0 && early_to >= late_from && c->overlap == 0)
         c->overlap = r->line;
     sanhe__import_row__free_unpacked(r, NULL);
     return 0;
@@ -484,9 +488,8 @@ static int chunk_row(struct chunk *c, const Sanhe__ImportRow *row)
     if (c->op->txn->ret != 0)
         return c->op->txn->ret;
     uint8_t key[ROSTER_STAGE_KEY_MAX];
-    size_t klen = fault == NULL ? roster_stage_key(c->session->import_id, c->session->source,
-                                                   row, key)
-                                : 0;
+    size_t klen =
+        fault == NULL ? roster_stage_key(c->session->import_id, c->session->source, row, key) : 0;
     if (fault == NULL && klen == 0)
         fault = "no key (resident id or code)";
     if (fault != NULL) {
@@ -509,8 +512,8 @@ static int chunk_row(struct chunk *c, const Sanhe__ImportRow *row)
         c->overlap = 0;
         c->from = sh_date_parse(row->from);
         c->to = sh_date_parse(row->to);
-        store_scan(c->op->txn, STORE_DB_IMPORT_STAGE, key, 8 + SH_PERSON_ID_LEN,
-                   chunk_overlap_one, c);
+        store_scan(c->op->txn, STORE_DB_IMPORT_STAGE, key, 8 + SH_PERSON_ID_LEN, chunk_overlap_one,
+                   c);
         if (c->overlap != 0) {
             chunk_error(c, line, "contradicts line %u (the spans overlap)", c->overlap);
             return 0;
@@ -565,8 +568,10 @@ int ledger_op_import_chunk(struct ledger_op *op)
     if (rc != 0)
         return rc;
     if (s->state != SANHE__IMPORT_STATE__IMPORT_STAGING)
-        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST, "import chunk: session %" PRIu64
-                          " is committing; commit it again to finish", q->session_id);
+        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                          "import chunk: session %" PRIu64
+                          " is committing; commit it again to finish",
+                          q->session_id);
     else if (q->seq + 1 == s->chunks) { /* sent again: already staged */
         struct chunk again = {.op = op, .session = s};
         rc = chunk_reply(&again, s->rows_staged, true);

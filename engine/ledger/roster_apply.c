@@ -53,8 +53,8 @@ enum ex_kind {
 };
 
 static const char *const ex_names[EX_KINDS] = {
-    "person_added",     "enrolled", "category_begun", "category_ended", "category_changed", "exit",
-    "death_recorded",   "death_changed", "hospital", "item"};
+    "person_added", "enrolled",       "category_begun", "category_ended", "category_changed",
+    "exit",         "death_recorded", "death_changed",  "hospital",       "item"};
 
 struct ra_change {
     enum ex_kind kind;
@@ -486,7 +486,8 @@ static int ra_category(struct ra *a)
     return rc;
 }
 
-/* ---- Deaths, hospitals, catalog ---------------------------------------------------------------- */
+/* ---- Deaths, hospitals, catalog ----------------------------------------------------------------
+ */
 
 static int ra_death_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_val *key)
 {
@@ -497,8 +498,7 @@ static int ra_death_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_val
             return a->op->txn->ret;
         char masked[19];
         sh_person_id_mask(row->person, masked);
-        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line,
-                         masked);
+        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line, masked);
     }
     uint32_t died = sh_date_parse(row->died);
     if (p->died == died) {
@@ -582,7 +582,8 @@ static int ra_item_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_val 
     return a->op->txn->ret;
 }
 
-/* ---- The commit ------------------------------------------------------------------------------- */
+/* ---- The commit -------------------------------------------------------------------------------
+ */
 
 static void ra_change_msg(const struct ra_change *x, Sanhe__ImportChange *m)
 {
@@ -783,7 +784,7 @@ int ledger_op_import_commit(struct ledger_op *op)
     int rc = a.ex == NULL ? sh_error_set(&op->err, SH_E_INTERNAL, "out of memory") : ra_check(&a);
     if (rc == 0)
         rc = a.s->source == SANHE__IMPORT_SOURCE__IMPORT_ENROLMENT ? ra_enrolment(&a)
-                                                                    : ra_single(&a);
+                                                                   : ra_single(&a);
     free(a.ex);
     free(a.keys);
     free(a.key_lens);

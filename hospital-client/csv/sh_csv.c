@@ -55,8 +55,8 @@ static int fail(struct reader *r, uint64_t line, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        r->rc = sh_error_set(r->err, SH_E_BAD_REQUEST, "line %llu: %s", (unsigned long long)line,
-                             msg);
+        r->rc =
+            sh_error_set(r->err, SH_E_BAD_REQUEST, "line %llu: %s", (unsigned long long)line, msg);
     }
     return r->rc;
 }

@@ -52,8 +52,7 @@ struct sh_csv_info {
 /* Called for every record: fields are NUL-terminated UTF-8, valid until the
  * call returns. Return 0 to go on, a negative SH_E_* code to stop (the read
  * then returns it; fill err yourself), or 1 to stop without an error. */
-typedef int (*sh_csv_record_fn)(void *ctx, uint64_t line, size_t count,
-                                const char *const *fields);
+typedef int (*sh_csv_record_fn)(void *ctx, uint64_t line, size_t count, const char *const *fields);
 
 /* Reads a whole file / buffer. Returns 0, the callback's code, or
  * SH_E_BAD_REQUEST with err naming the line ("line 7: ..."); SH_E_INTERNAL
