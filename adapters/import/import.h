@@ -68,6 +68,8 @@ struct import_map {
 
 const char *import_col_name(enum import_col col);
 int import_map_load(const char *path, struct import_map *out, struct sh_error *err);
+/* The same from text (the fuzz target's way in). */
+int import_map_load_string(const char *text, struct import_map *out, struct sh_error *err);
 /* The mapped code of a local one; the local one itself when unmapped. */
 const char *import_map_code(const struct import_map *map, const char *local);
 

@@ -127,6 +127,8 @@ static int on_key(void *ctx, const char *section, const char *name, const char *
     return why == NULL;
 }
 
+static int map_check(const char *path, struct import_map *out, struct sh_error *err);
+
 int import_map_load(const char *path, struct import_map *out, struct sh_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -138,6 +140,23 @@ int import_map_load(const char *path, struct import_map *out, struct sh_error *e
     if (rc > 0)
         return sh_error_set(err, SH_E_BAD_REQUEST, "%s: line %d: %s", path, rc,
                             p.why[0] ? p.why : "not INI");
+    return map_check(path, out, err);
+}
+
+int import_map_load_string(const char *text, struct import_map *out, struct sh_error *err)
+{
+    memset(out, 0, sizeof *out);
+    copy(out->path, sizeof out->path, "(mapping)");
+    struct map_parse p = {.m = out};
+    int rc = ini_parse_string(text, on_key, &p);
+    if (rc != 0)
+        return sh_error_set(err, SH_E_BAD_REQUEST, "(mapping): line %d: %s", rc,
+                            p.why[0] ? p.why : "not INI");
+    return map_check("(mapping)", out, err);
+}
+
+static int map_check(const char *path, struct import_map *out, struct sh_error *err)
+{
     const char *why = NULL;
     Sanhe__ImportSource s = out->source;
     if (s == SANHE__IMPORT_SOURCE__IMPORT_SOURCE_NONE)

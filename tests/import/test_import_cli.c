@@ -22,12 +22,12 @@
 #include "sh_json.h"
 #include "sh_json_load.h"
 
-#define P_DIBAO "330424195001017018"  /* dibao (assist) from 2026-01-01 */
-#define P_PLAIN "330424196002027028"  /* no category */
-#define P_TEKUN "330424194003037034"  /* tekun (assist) from 2026-01-01 */
-#define P_YOUFU "330424194504047046"  /* disabled_1_6 (youfu) */
-#define P_NEW "330424199001010017"    /* not in reference data */
-#define P_BADID "330424199001010016"  /* a wrong check digit */
+#define P_DIBAO "330424195001017018" /* dibao (assist) from 2026-01-01 */
+#define P_PLAIN "330424196002027028" /* no category */
+#define P_TEKUN "330424194003037034" /* tekun (assist) from 2026-01-01 */
+#define P_YOUFU "330424194504047046" /* disabled_1_6 (youfu) */
+#define P_NEW "330424199001010017"   /* not in reference data */
+#define P_BADID "330424199001010016" /* a wrong check digit */
 #define H_VILLAGE "H330424201"
 #define H_COUNTY "H330424001"
 
@@ -328,9 +328,8 @@ static int teardown(void **state)
 /* The assist roster of March in UTF-8 with a BOM and CRLF: 特困丙 stays,
  * 低保甲 is not listed (an exit on 2026-03-01), 普通乙 begins 低保边缘. */
 static const char march[] = "\xEF\xBB\xBF"
-                            "身份证号,姓名,救助类别,起始日期,终止日期\r\n"
-                            P_TEKUN ",特困丙,特困,2026-01-01,\r\n"
-                            P_PLAIN ",普通乙,低保边缘,2026/3/1,\r\n";
+                            "身份证号,姓名,救助类别,起始日期,终止日期\r\n" P_TEKUN
+                            ",特困丙,特困,2026-01-01,\r\n" P_PLAIN ",普通乙,低保边缘,2026/3/1,\r\n";
 
 static void dry_run_shows_the_diff_and_changes_nothing(void **state)
 {
@@ -365,8 +364,7 @@ static void too_many_exits_refused_then_forced(void **state)
     assert_int_equal(import_run(w, "--effective", "2026-03-01", "dibao", path, NULL), 1);
     contains(w->out, "IMPORT_TOO_MANY_EXITS");
     contains(w->out, "would end 1 of 2 open spans of assist");
-    assert_int_equal(import_run(w, "--force", "--effective", "2026-03-01", "dibao", path, NULL),
-                     0);
+    assert_int_equal(import_run(w, "--force", "--effective", "2026-03-01", "dibao", path, NULL), 0);
     contains(w->out, "imported: ");
     contains(w->out, "exits                1");
     /* the exit is dated: the span holds on 2026-03-01 and not after */
@@ -452,8 +450,8 @@ static void bad_rows_are_all_named_and_change_nothing(void **state)
     assert_int_equal(import_run(w, "--effective", "2026-05-01", "dibao", path, NULL), 1);
     contains(w->out, "line 1: no column \"身份证号\"");
     /* a truncated quote at the end */
-    write_text(w, "trunc.csv", "身份证号,姓名,救助类别,起始日期,终止日期\n" P_TEKUN
-                               ",\"特困丙,特困,2026-01-01,");
+    write_text(w, "trunc.csv",
+               "身份证号,姓名,救助类别,起始日期,终止日期\n" P_TEKUN ",\"特困丙,特困,2026-01-01,");
     sandbox_path(&w->sb, "trunc.csv", path);
     assert_int_equal(import_run(w, "--effective", "2026-05-01", "dibao", path, NULL), 1);
     contains(w->out, "unterminated quoted field");
@@ -476,8 +474,9 @@ static void veterans_roster_retroactive_end(void **state)
     uint64_t sid = r->settle->settlement_id;
     assert_true(paid > 0);
     sanhe__response__free_unpacked(r, NULL);
-    write_text(w, "youfu.csv", "公民身份号码,姓名,优抚类别,开始,结束\n" P_YOUFU
-                               ",优抚丁,伤残,2026-01-01,2026-02-28\n");
+    write_text(w, "youfu.csv",
+               "公民身份号码,姓名,优抚类别,开始,结束\n" P_YOUFU
+               ",优抚丁,伤残,2026-01-01,2026-02-28\n");
     char path[4096];
     sandbox_path(&w->sb, "youfu.csv", path);
     assert_int_equal(import_run(w, "--effective", "2026-05-01", "youfu", path, NULL), 0);
@@ -496,7 +495,8 @@ static void veterans_roster_retroactive_end(void **state)
     sanhe__response__free_unpacked(r, NULL);
 }
 
-/* ---- Deaths ------------------------------------------------------------------------------------ */
+/* ---- Deaths ------------------------------------------------------------------------------------
+ */
 
 static void deaths_stop_benefits_and_list_recovery(void **state)
 {
@@ -534,7 +534,8 @@ static void deaths_stop_benefits_and_list_recovery(void **state)
     sanhe__response__free_unpacked(r, NULL);
 }
 
-/* ---- Enrolment, hospitals, catalog --------------------------------------------------------------- */
+/* ---- Enrolment, hospitals, catalog
+ * --------------------------------------------------------------- */
 
 static void enrolment_adds_persons_and_years(void **state)
 {
@@ -543,7 +544,8 @@ static void enrolment_adds_persons_and_years(void **state)
     assert_non_null(r->error);
     assert_int_equal(-(int)r->error->code, SH_E_UNKNOWN_PERSON);
     sanhe__response__free_unpacked(r, NULL);
-    write_text(w, "enrol.csv", "id,name,region\n" P_NEW ",新人,330424\n" P_DIBAO ",低保甲,330424\n");
+    write_text(w, "enrol.csv",
+               "id,name,region\n" P_NEW ",新人,330424\n" P_DIBAO ",低保甲,330424\n");
     char path[4096];
     sandbox_path(&w->sb, "enrol.csv", path);
     assert_int_equal(import_run(w, "--dry-run", "enrol", path, NULL), 0);
@@ -564,7 +566,8 @@ static void hospitals_and_catalog_from_csv(void **state)
     assert_non_null(r->error);
     assert_int_equal(-(int)r->error->code, SH_E_UNKNOWN_ITEM);
     sanhe__response__free_unpacked(r, NULL);
-    write_gb18030(w, "items.csv", "项目编码,项目名称,类别,限价\nZ001,新药,甲,30.00\nZ002,自费药,丙,\n");
+    write_gb18030(w, "items.csv",
+                  "项目编码,项目名称,类别,限价\nZ001,新药,甲,30.00\nZ002,自费药,丙,\n");
     char path[4096];
     sandbox_path(&w->sb, "items.csv", path);
     assert_int_equal(import_run(w, "catalog", path, NULL), 0);
@@ -573,14 +576,16 @@ static void hospitals_and_catalog_from_csv(void **state)
     assert_null(r->error);
     assert_int_equal(r->settle->breakdown->over_limit, 2000); /* a cap of 30 yuan */
     sanhe__response__free_unpacked(r, NULL);
-    write_text(w, "hosp.csv", "机构编码,机构名称,区划,等级,定点基金\n"
-                              "H330424777,新村卫生室,330424,村卫生室,coop;assist\n"
-                              "H330424201,百步镇村卫生室,330424,神医,coop\n");
+    write_text(w, "hosp.csv",
+               "机构编码,机构名称,区划,等级,定点基金\n"
+               "H330424777,新村卫生室,330424,村卫生室,coop;assist\n"
+               "H330424201,百步镇村卫生室,330424,神医,coop\n");
     sandbox_path(&w->sb, "hosp.csv", path);
     assert_int_equal(import_run(w, "hospitals", path, NULL), 1);
     contains(w->out, "line 3: level: \"神医\" is not village");
-    write_text(w, "hosp.csv", "机构编码,机构名称,区划,等级,定点基金\n"
-                              "H330424777,新村卫生室,330424,村卫生室,coop;assist\n");
+    write_text(w, "hosp.csv",
+               "机构编码,机构名称,区划,等级,定点基金\n"
+               "H330424777,新村卫生室,330424,村卫生室,coop;assist\n");
     assert_int_equal(import_run(w, "hospitals", path, NULL), 0);
     contains(w->out, "hospitals            1");
 }
@@ -604,6 +609,55 @@ static void oop_warning_after_the_imports(void **state)
     sanhe__response__free_unpacked(r, NULL);
 }
 
+/* sanhe-bureau crosscheck: the same lists as signed files. */
+static void bureau_crosscheck_files(void **state)
+{
+    struct world *w = *state;
+    char key[4096], log[4096], conf[4096], out[4096], err[4096], dir[4096];
+    const char *const genkey[] = {SANHE_OPENSSL, "genpkey", "-algorithm",
+                                  "ed25519",     "-out",    sandbox_path(&w->sb, "sign.key", key),
+                                  NULL};
+    assert_int_equal(proc_run(genkey, sandbox_path(&w->sb, "genkey.log", log), log), 0);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[bureau]\nengine = 127.0.0.1:%d\nca = certs/ca.crt\ncert = certs/bureau-1.crt\n"
+             "key = certs/bureau-1.key\nsigning_key = sign.key\n",
+             w->sb.engine.port);
+    write_text(w, "bureau.conf", text);
+    sandbox_path(&w->sb, "xc", dir);
+    const char *const argv[] = {SANHE_BUREAU_PATH,
+                                "-c",
+                                sandbox_path(&w->sb, "bureau.conf", conf),
+                                "crosscheck",
+                                "2026-06",
+                                "--out",
+                                dir,
+                                NULL};
+    assert_int_equal(proc_run(argv, sandbox_path(&w->sb, "bureau.out", out),
+                              sandbox_path(&w->sb, "bureau.err", err)),
+                     0);
+    char path[4096];
+    sandbox_path(&w->sb, "xc/crosscheck-2026-06.csv", path);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char csv[8192];
+    csv[fread(csv, 1, sizeof csv - 1, f)] = '\0';
+    fclose(f);
+    contains(csv, "list,person,fund,category,from,to,died,settlement_id");
+    contains(csv, "died_in_category," P_TEKUN ",assist,tekun,2026-01-01,2026-12-31,2026-03-20");
+    contains(csv, "paid_outside_category," P_YOUFU ",youfu,");
+    contains(csv, "oop_warning,330424197005057059,");
+    contains(csv, ",4000.00,1,2026-02-20");
+    sandbox_path(&w->sb, "xc/crosscheck-2026-06.csv.sig", path);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    fclose(f);
+    sandbox_path(&w->sb, "xc/crosscheck-2026-06.json.sig", path);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +671,7 @@ int main(void)
         cmocka_unit_test(enrolment_adds_persons_and_years),
         cmocka_unit_test(hospitals_and_catalog_from_csv),
         cmocka_unit_test(oop_warning_after_the_imports),
+        cmocka_unit_test(bureau_crosscheck_files),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (g_world != NULL) /* setup failed half-way: stop its engine */
