@@ -17,8 +17,8 @@
 #include "sh_json_out.h"
 #include "sh_person_id.h"
 
-static int crosscheck_call(const struct bureau_config *c, const char *month,
-                           Sanhe__Response **out, struct sh_error *err)
+static int crosscheck_call(const struct bureau_config *c, const char *month, Sanhe__Response **out,
+                           struct sh_error *err)
 {
     Sanhe__CrosscheckRequest q = SANHE__CROSSCHECK_REQUEST__INIT;
     q.month = (char *)month;

@@ -63,8 +63,8 @@ static int on_record(void *arg, uint64_t line, size_t count, const char *const *
     if (row == NULL)
         return 1;
     char why[SH_ERROR_MSG_MAX];
-    const char *fault = import_row_parse(&c->map, &c->header, count, fields, (uint32_t)line, row,
-                                         why, sizeof why);
+    const char *fault =
+        import_row_parse(&c->map, &c->header, count, fields, (uint32_t)line, row, why, sizeof why);
     if (fault == NULL && c->map.source != SANHE__IMPORT_SOURCE__IMPORT_HOSPITALS &&
         c->map.source != SANHE__IMPORT_SOURCE__IMPORT_CATALOG) {
         if (!sh_person_id_valid(row->msg.person))
@@ -105,8 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* the fixed mapping must load */
     }
     if (rc == 0) {
-        struct sh_csv_options o = {.field_max = FIELD_MAX, .fields_max = FIELDS_MAX,
-                                   .record_max = 4096, .encoding = c->map.encoding};
+        struct sh_csv_options o = {.field_max = FIELD_MAX,
+                                   .fields_max = FIELDS_MAX,
+                                   .record_max = 4096,
+                                   .encoding = c->map.encoding};
         struct sh_error err = {0};
         rc = sh_csv_read_buffer(csv, csv_len, &o, on_record, c, NULL, &err);
         if (rc == SH_E_BAD_REQUEST && strncmp(err.msg, "line ", 5) != 0)
