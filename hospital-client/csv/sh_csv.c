@@ -190,7 +190,9 @@ static int feed_bytes(struct reader *r, const char *in, size_t len, size_t *left
 
 /* ---- Encoding -------------------------------------------------------------------------- */
 
-static bool valid_utf8_sample(const char *s, size_t n, bool whole)
+/* Whether the sample is valid UTF-8; when not, *bad is the offset of the
+ * first invalid sequence. */
+static bool valid_utf8_sample(const char *s, size_t n, bool whole, size_t *bad)
 {
     iconv_t cd = iconv_open("UTF-8", "UTF-8");
     if (cd == (iconv_t)-1)
@@ -209,8 +211,24 @@ static bool valid_utf8_sample(const char *s, size_t n, bool whole)
         ok = errno == EINVAL && !whole; /* a sequence cut by the sample's end */
         break;
     }
+    *bad = (size_t)(ip - s);
     iconv_close(cd);
     return ok;
+}
+
+/* Text that is valid UTF-8, with characters beyond ASCII, up to a sequence
+ * that is not: a UTF-8 file with GB18030 pasted into it. (GB18030 text
+ * rarely forms two valid UTF-8 characters before its first invalid byte.) */
+static bool mixed_sample(const char *s, size_t bad, uint64_t *line)
+{
+    size_t leads = 0;
+    *line = 1;
+    for (size_t i = 0; i < bad; i++) {
+        unsigned char c = (unsigned char)s[i];
+        leads += c >= 0xC2 && c <= 0xF4;
+        *line += c == '\n' || (c == '\r' && (i + 1 >= bad || s[i + 1] != '\n'));
+    }
+    return leads >= 2;
 }
 
 /* Picks the encoding from the first bytes; *skip: the BOM's length. */
@@ -227,8 +245,18 @@ static int detect(struct reader *r, const char *s, size_t n, bool whole, size_t 
         if (r->o.encoding == SH_CSV_AUTO)
             r->o.encoding = SH_CSV_UTF8;
     }
-    if (r->o.encoding == SH_CSV_AUTO)
-        r->o.encoding = valid_utf8_sample(s, n, whole) ? SH_CSV_UTF8 : SH_CSV_GB18030;
+    if (r->o.encoding == SH_CSV_AUTO) {
+        size_t bad = 0;
+        uint64_t line = 1;
+        if (valid_utf8_sample(s, n, whole, &bad))
+            r->o.encoding = SH_CSV_UTF8;
+        else if (mixed_sample(s, bad, &line))
+            return fail(r, line,
+                        "not valid UTF-8 after UTF-8 text (mixed encodings?); if the "
+                        "file is GB18030, say so: encoding = gb18030");
+        else
+            r->o.encoding = SH_CSV_GB18030;
+    }
     r->info->encoding = r->o.encoding;
     r->cd = iconv_open("UTF-8", r->o.encoding == SH_CSV_UTF8 ? "UTF-8" : "GB18030");
     if (r->cd == (iconv_t)-1) {
