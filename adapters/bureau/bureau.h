@@ -223,6 +223,8 @@ int bureau_report_month(const struct bureau_config *c, const char *month, const 
 int bureau_report(const struct bureau_config *c, const char *day, const char *path,
                   const char *books_dir);
 int bureau_export(const struct bureau_config *c, const char *day, const char *dir);
+/* crosscheck MONTH: the monthly cross-check's files, signed (bureau_crosscheck.c). */
+int bureau_crosscheck(const struct bureau_config *c, const char *month, const char *dir);
 int bureau_verify(const struct bureau_config *c, const char *file);
 int bureau_day(const struct bureau_config *c, const char *day, char **hospitals, size_t n);
 struct reconcile_args {

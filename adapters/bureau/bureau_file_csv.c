@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "bureau.h"
+#include "sh_csv.h"
 
 #define FIXED 9 /* section .. patient_pays */
 #define CSV_FUNDS_MAX 16
@@ -198,12 +199,11 @@ struct csv_in {
     int bad_row; /* the first row that does not parse, 0: none */
 };
 
-static void in_field(void *data, size_t len, void *ctx)
+static void in_field(struct csv_in *s, const char *data, size_t len)
 {
-    struct csv_in *s = ctx;
     if (s->n < FIXED + CSV_FUNDS_MAX)
         snprintf(s->fields[s->n], CSV_FIELD_MAX, "%.*s",
-                 (int)(len < CSV_FIELD_MAX - 1 ? len : CSV_FIELD_MAX - 1), (const char *)data);
+                 (int)(len < CSV_FIELD_MAX - 1 ? len : CSV_FIELD_MAX - 1), data);
     s->n++;
 }
 
@@ -313,10 +313,8 @@ static bool data_row(struct csv_in *s)
     return *slot != NULL;
 }
 
-static void in_row(int c, void *ctx)
+static void in_row(struct csv_in *s)
 {
-    (void)c;
-    struct csv_in *s = ctx;
     bool ok = true;
     if (s->row == 0) {
         ok = s->n >= FIXED && s->n - FIXED <= CSV_FUNDS_MAX;
@@ -357,6 +355,17 @@ static Sanhe__ReconcileReply *compose(struct csv_in *s)
     return top->hospitals != NULL ? top : NULL;
 }
 
+/* One record from the CSV layer (hospital-client/csv). */
+static int in_record(void *ctx, uint64_t line, size_t count, const char *const *fields)
+{
+    (void)line;
+    struct csv_in *s = ctx;
+    for (size_t i = 0; i < count; i++)
+        in_field(s, fields[i], strlen(fields[i]));
+    in_row(s);
+    return 0;
+}
+
 int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *has_items,
                           struct sh_error *err)
 {
@@ -366,14 +375,10 @@ int bureau_reply_from_csv(const char *path, Sanhe__ReconcileReply **out, bool *h
     if (bureau_read_all(path, &data, &len) != 0)
         return sh_error_set(err, SH_E_BAD_REQUEST, _("%s: cannot read it"), path);
     struct csv_in *s = calloc(1, sizeof *s);
-    struct csv_parser p;
-    int rc = s == NULL || csv_init(&p, CSV_APPEND_NULL) != 0 ? SH_E_INTERNAL : 0;
-    if (rc == 0) {
-        if (csv_parse(&p, data, len, in_field, in_row, s) != len ||
-            csv_fini(&p, in_field, in_row, s) != 0)
-            s->bad_row = s->bad_row != 0 ? s->bad_row : (int)s->row + 1;
-        csv_free(&p);
-    }
+    int rc = s == NULL ? SH_E_INTERNAL : 0;
+    struct sh_error cerr = {0};
+    if (rc == 0 && sh_csv_read_buffer(data, len, NULL, in_record, s, NULL, &cerr) != 0)
+        s->bad_row = s->bad_row != 0 ? s->bad_row : (int)s->row + 1;
     Sanhe__ReconcileReply *rr = rc == 0 && s->bad_row == 0 ? compose(s) : NULL;
     if (rr == NULL && rc == 0)
         rc = sh_error_set(err, SH_E_BAD_REQUEST, _("%s: row %d: not an exported sanhe day"), path,

@@ -5,16 +5,16 @@
  *
  *   figures.json  {"count": 5, "total": 3473456, "fund_total": 2811000,
  *                  "patient_pays": 662456, "funds": {"coop": 2500000, ...}}
- *   items.csv     settlement_id,total,fund_total   (libcsv; an optional header)
+ *   items.csv     settlement_id,total,fund_total   (the CSV layer; an optional header)
  *   items.json    [{"settlement_id": 1, "total": 2500000, "fund_total": 2043000}, ...]
  */
 #include <errno.h>
-#include <csv.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bureau.h"
+#include "sh_csv.h"
 
 #define ITEMS_MAX 1000000
 
@@ -166,19 +166,16 @@ struct csv_state {
     char why[128];
 };
 
-static void csv_field(void *data, size_t len, void *ctx)
+static void csv_field(struct csv_state *s, const char *data, size_t len)
 {
-    struct csv_state *s = ctx;
     if (s->nfields < 3)
         snprintf(s->fields[s->nfields], sizeof s->fields[0], "%.*s", (int)(len < 31 ? len : 31),
-                 (const char *)data);
+                 data);
     s->nfields++;
 }
 
-static void csv_row(int c, void *ctx)
+static void csv_row(struct csv_state *s)
 {
-    (void)c;
-    struct csv_state *s = ctx;
     int64_t v[3];
     bool ok = s->nfields == 3;
     for (size_t i = 0; ok && i < 3; i++)
@@ -197,24 +194,26 @@ static void csv_row(int c, void *ctx)
     s->nfields = 0;
 }
 
+/* One record from the CSV layer (hospital-client/csv). */
+static int csv_record(void *ctx, uint64_t line, size_t count, const char *const *fields)
+{
+    (void)line;
+    struct csv_state *s = ctx;
+    for (size_t i = 0; i < count; i++)
+        csv_field(s, fields[i], strlen(fields[i]));
+    csv_row(s);
+    return s->rc != 0 ? 1 : 0;
+}
+
 static int read_csv(const char *path, struct item_list *l, struct sh_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return sh_error_set(err, SH_E_BAD_REQUEST, "%s: %s", path, strerror(errno));
-    struct csv_parser p;
     struct csv_state s = {.list = l};
-    csv_init(&p, CSV_APPEND_NULL);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && s.rc == 0)
-        if (csv_parse(&p, buf, n, csv_field, csv_row, &s) != n)
-            s.rc = SH_E_BAD_REQUEST,
-            snprintf(s.why, sizeof s.why, "%s", csv_strerror(csv_error(&p)));
-    if (s.rc == 0)
-        csv_fini(&p, csv_field, csv_row, &s);
-    csv_free(&p);
-    fclose(f);
+    struct sh_error cerr = {0};
+    int rc = sh_csv_read_file(path, NULL, csv_record, &s, NULL, &cerr);
+    if (rc != 0 && s.rc == 0) {
+        s.rc = rc == SH_E_INTERNAL ? SH_E_BAD_REQUEST : rc;
+        snprintf(s.why, sizeof s.why, "%.120s", cerr.msg);
+    }
     return s.rc == 0 ? 0 : sh_error_set(err, s.rc, "%s: %s", path, s.why[0] ? s.why : "failed");
 }
 

@@ -7,6 +7,7 @@
  *   sanhe-bureau [OPTIONS] export DATE [--out DIR]
  *   sanhe-bureau [OPTIONS] verify FILE [--data DIR]
  *   sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]
+ *   sanhe-bureau [OPTIONS] crosscheck MONTH [--out DIR]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static const char usage_text[] =
        "       sanhe-bureau [OPTIONS] verify FILE [--data DIR]\n"
        "       sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]\n"
        "       sanhe-bureau [OPTIONS] report YYYY-MM [--out FILE.html] [--books DIR]\n"
+       "       sanhe-bureau [OPTIONS] crosscheck MONTH [--out DIR]\n"
        "\n"
        "day        the day's settlements per hospital and fund, with totals (net of\n"
        "           reversals; counts of settlements and reversals); every hospital with\n"
@@ -45,6 +47,8 @@ static const char usage_text[] =
        "           table of its days, each fund's trend, and the hospital-days that did\n"
        "           not balance (books in DIR/YYYY-MM-DD/HOSPITAL.json), linked to the day\n"
        "           pages written beside it\n"
+       "crosscheck the monthly cross-check of MONTH (YYYY-MM; docs/rosters.md) into DIR\n"
+       "           (default .): crosscheck-MONTH.json (fen) and .csv (yuan), signed\n"
        "\n"
        "options:\n"
        "  -c, --config FILE   INI, section [bureau]: engine = HOST:PORT, ca, cert, key,\n"
@@ -223,6 +227,13 @@ static int run(const struct bureau_config *c, const struct args *a)
         snprintf(dir, sizeof dir, "sanhe-%s", a->date);
         return bureau_export(c, a->date, a->out != NULL ? a->out : dir);
     }
+    if (strcmp(a->command, "crosscheck") == 0) {
+        if (a->date == NULL || strlen(a->date) != 7 || a->n_hospitals != 0) {
+            fprintf(stderr, _("sanhe-bureau: crosscheck MONTH (YYYY-MM) [--out DIR]\n"));
+            return 2;
+        }
+        return bureau_crosscheck(c, a->date, a->out != NULL ? a->out : ".");
+    }
     if (strcmp(a->command, "verify") == 0 && a->date != NULL && a->n_hospitals == 0)
         return bureau_verify(c, a->date);
     if (strcmp(a->command, "report") == 0 && a->date != NULL && is_month(a->date) &&
@@ -245,7 +256,7 @@ static int run(const struct bureau_config *c, const struct args *a)
     }
     fprintf(stderr,
             _("sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
-              "report)\n"),
+              "report, crosscheck)\n"),
             a->command);
     return 2;
 }

@@ -28,6 +28,9 @@ static const struct {
     {SH_E_UNAVAILABLE, "UNAVAILABLE"},
     {SH_E_INTERNAL, "INTERNAL"},
     {SH_E_TIMEOUT, "TIMEOUT"},
+    {SH_E_IMPORT_REFUSED, "IMPORT_REFUSED"},
+    {SH_E_IMPORT_TOO_MANY_EXITS, "IMPORT_TOO_MANY_EXITS"},
+    {SH_E_IMPORT_NO_SESSION, "IMPORT_NO_SESSION"},
 };
 
 #define ERROR_NAME_COUNT (sizeof error_names / sizeof error_names[0])

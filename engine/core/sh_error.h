@@ -43,6 +43,10 @@ enum sh_err {
     SH_E_UNAVAILABLE = -26,
     SH_E_INTERNAL = -27,
     SH_E_TIMEOUT = -28,
+    /* Roster imports (docs/rosters.md). */
+    SH_E_IMPORT_REFUSED = -30,
+    SH_E_IMPORT_TOO_MANY_EXITS = -31,
+    SH_E_IMPORT_NO_SESSION = -32,
 };
 
 #define SH_ERROR_MSG_MAX 256

@@ -1,7 +1,7 @@
 /*
  * Policies: validation of a parsed policy, the choice of the policy in force,
  * and the overlap check across the policies of a region. Parsing JSON lives in
- * adapters/json (sh_policy_from_json); it ends by calling sh_policy_validate.
+ * engine/json (sh_policy_from_json); it ends by calling sh_policy_validate.
  */
 #ifndef SH_POLICY_H
 #define SH_POLICY_H

@@ -139,6 +139,9 @@ struct sh_policy {
     uint32_t effective_to;   /* yyyymmdd, inclusive */
     int32_t class_b_selfpay_bp;
     sh_fen rounding_unit; /* 1 fen, 10 jiao, 100 yuan */
+    /* The monthly cross-check's early-warning threshold of a year's
+     * out-of-pocket sum (docs/rules.md); SH_NO_CAP = no warning list. */
+    sh_fen oop_warning;
     uint32_t fund_count;
     struct sh_fund funds[SH_FUNDS_MAX];
 };

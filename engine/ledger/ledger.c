@@ -12,6 +12,7 @@
 #include "index_flush.h"
 #include "item_cache.h"
 #include "request_tail.h"
+#include "roster.h"
 #include "store_keys.h"
 
 /* ---- Operations and roles ----------------------------------------------------------- */
@@ -36,6 +37,25 @@ static const struct ledger_opdesc op_reconcile = {
     false};
 static const struct ledger_opdesc op_load = {"load", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_load,
                                              true};
+/* Person updates and the cross-check (docs/rosters.md; roster.h). */
+static const struct ledger_opdesc op_person_update = {
+    "person update", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_person_update, false};
+/* Roster imports: each writes several records and may refuse after writing
+ * (a staged chunk, a commit), so each runs in a child transaction. */
+static const struct ledger_opdesc op_import_begin = {"import begin", true, ROLE_BIT(SH_ROLE_ADMIN),
+                                                     ledger_op_import_begin, true};
+static const struct ledger_opdesc op_import_chunk = {"import chunk", true, ROLE_BIT(SH_ROLE_ADMIN),
+                                                     ledger_op_import_chunk, true};
+static const struct ledger_opdesc op_import_commit = {
+    "import commit", true, ROLE_BIT(SH_ROLE_ADMIN), ledger_op_import_commit, true};
+static const struct ledger_opdesc op_import_abort = {"import abort", true, ROLE_BIT(SH_ROLE_ADMIN),
+                                                     ledger_op_import_abort, true};
+static const struct ledger_opdesc op_import_log = {
+    "import log", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN), ledger_op_import_log,
+    false};
+static const struct ledger_opdesc op_crosscheck = {
+    "crosscheck", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN), ledger_op_crosscheck,
+    false};
 
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
 {
@@ -58,6 +78,20 @@ const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
         return &op_reconcile;
     case SANHE__REQUEST__OP_LOAD:
         return &op_load;
+    case SANHE__REQUEST__OP_PERSON_UPDATE:
+        return &op_person_update;
+    case SANHE__REQUEST__OP_CROSSCHECK:
+        return &op_crosscheck;
+    case SANHE__REQUEST__OP_IMPORT_BEGIN:
+        return &op_import_begin;
+    case SANHE__REQUEST__OP_IMPORT_CHUNK:
+        return &op_import_chunk;
+    case SANHE__REQUEST__OP_IMPORT_COMMIT:
+        return &op_import_commit;
+    case SANHE__REQUEST__OP_IMPORT_ABORT:
+        return &op_import_abort;
+    case SANHE__REQUEST__OP_IMPORT_LOG:
+        return &op_import_log;
     default:
         return NULL;
     }

@@ -162,6 +162,8 @@ int ledger_op_query(struct ledger_op *op);
 int ledger_op_eligibility(struct ledger_op *op);
 int ledger_op_reconcile(struct ledger_op *op);
 int ledger_op_load(struct ledger_op *op);
+int ledger_op_person_update(struct ledger_op *op); /* ledger_person.c */
+int ledger_op_crosscheck(struct ledger_op *op);    /* ledger_crosscheck.c */
 
 /* ---- policies.c ---- */
 int policy_set_load(struct store_txn *txn, struct policy_set **out, struct sh_error *err);

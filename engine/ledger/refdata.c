@@ -64,10 +64,22 @@ bool refdata_person_get(struct store_txn *txn, const char *id, struct sh_person 
     if (!refdata_key_ok(id, sizeof out->id) ||
         !store_get(txn, STORE_DB_PERSONS, id, strlen(id), &v))
         return false;
+    MDB_val k = {.mv_size = strlen(id), .mv_data = (void *)id};
+    return refdata_person_decode(txn, &k, &v, out);
+}
+
+bool refdata_person_decode(struct store_txn *txn, const MDB_val *key, const MDB_val *val,
+                           struct sh_person *out)
+{
+    if (key->mv_size == 0 || key->mv_size >= sizeof out->id) {
+        store_txn_fail_code(txn, SH_E_INTERNAL);
+        return false;
+    }
+    const MDB_val *v = val;
     memset(out, 0, sizeof *out);
-    memcpy(out->id, id, strlen(id));
+    memcpy(out->id, key->mv_data, key->mv_size);
     struct store_r r;
-    store_r_init(&r, v.mv_data, v.mv_size);
+    store_r_init(&r, v->mv_data, v->mv_size);
     r.bad = store_r_u8(&r) != REFDATA_VERSION;
     store_r_str(&r, out->name, sizeof out->name);
     store_r_str(&r, out->region, sizeof out->region);

@@ -18,6 +18,9 @@ struct ledger_terminal {
 
 bool refdata_person_get(struct store_txn *txn, const char *id, struct sh_person *out);
 void refdata_person_put(struct store_txn *txn, const struct sh_person *person);
+/* A person record as a scan of db persons finds it (key: the resident id). */
+bool refdata_person_decode(struct store_txn *txn, const MDB_val *key, const MDB_val *val,
+                           struct sh_person *out);
 bool refdata_hospital_get(struct store_txn *txn, const char *code, struct sh_hospital *out);
 void refdata_hospital_put(struct store_txn *txn, const struct sh_hospital *hospital);
 bool refdata_item_get(struct store_txn *txn, const char *code, struct sh_item *out);

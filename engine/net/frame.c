@@ -148,6 +148,20 @@ const char *frame_op_name(const Sanhe__Request *request)
         return "reconcile";
     case SANHE__REQUEST__OP_LOAD:
         return "load";
+    case SANHE__REQUEST__OP_PERSON_UPDATE:
+        return "person_update";
+    case SANHE__REQUEST__OP_CROSSCHECK:
+        return "crosscheck";
+    case SANHE__REQUEST__OP_IMPORT_BEGIN:
+        return "import_begin";
+    case SANHE__REQUEST__OP_IMPORT_CHUNK:
+        return "import_chunk";
+    case SANHE__REQUEST__OP_IMPORT_COMMIT:
+        return "import_commit";
+    case SANHE__REQUEST__OP_IMPORT_ABORT:
+        return "import_abort";
+    case SANHE__REQUEST__OP_IMPORT_LOG:
+        return "import_log";
     default:
         return "none";
     }

@@ -22,6 +22,9 @@ static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_JOURNAL] = "journal",
     [STORE_DB_JOURNAL_DAY] = "journal_day",
     [STORE_DB_REQUEST_LOG] = "request_log",
+    [STORE_DB_IMPORTS] = "imports",
+    [STORE_DB_IMPORT_SESSIONS] = "import_sessions",
+    [STORE_DB_IMPORT_STAGE] = "import_stage",
 };
 
 const char *store_db_name(enum store_db db)

@@ -6,13 +6,13 @@
  * order); qty is a decimal with at most 3 decimals, amount is integer fen;
  * every row must repeat the same hospital, person, visit and date.
  */
-#include <csv.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "counter.h"
+#include "sh_csv.h"
 #include "sh_json.h"
 
 int bill_add_line(struct bill *b, const char *code, long long qty_milli, long long amount)
@@ -80,7 +80,7 @@ static int bill_from_json(const json_t *doc, struct bill *b, char *msg, size_t s
     return rc;
 }
 
-/* ---- CSV ---- */
+/* ---- CSV (through the project's CSV layer, hospital-client/csv) ---- */
 
 enum csv_col { COL_HOSPITAL, COL_PERSON, COL_VISIT, COL_DATE, COL_CODE, COL_QTY, COL_AMOUNT, COLS };
 static const char *const col_names[COLS] = {"hospital", "person", "visit", "date",
@@ -88,30 +88,11 @@ static const char *const col_names[COLS] = {"hospital", "person", "visit", "date
 
 struct csv_state {
     struct bill *b;
-    int index[16]; /* column number -> enum csv_col, or -1 */
-    char row[COLS][64];
-    size_t field, rows;
-    int error;
+    int index[COLS]; /* enum csv_col -> column number */
+    bool header;
     char *msg;
     size_t msg_size;
 };
-
-static void on_field(void *data, size_t len, void *user)
-{
-    struct csv_state *s = user;
-    if (s->field < 16) {
-        char text[64];
-        snprintf(text, sizeof text, "%.*s", (int)(len < 63 ? len : 63), (const char *)data);
-        if (s->rows == 0) {
-            s->index[s->field] = -1;
-            for (int c = 0; c < COLS; c++)
-                if (strcmp(text, col_names[c]) == 0)
-                    s->index[s->field] = c;
-        } else if (s->index[s->field] >= 0)
-            memcpy(s->row[s->index[s->field]], text, sizeof text);
-    }
-    s->field++;
-}
 
 /* "1.5" -> 1500; -1 when not a number with at most 3 decimals. */
 static long long parse_milli(const char *s)
@@ -133,10 +114,12 @@ static long long parse_milli(const char *s)
     return whole * 1000 + frac;
 }
 
-static int csv_row_add(struct csv_state *s)
+static int csv_row_add(struct csv_state *s, uint64_t line, size_t count, const char *const *fields)
 {
     struct bill *b = s->b;
-    char(*r)[64] = s->row;
+    const char *r[COLS];
+    for (int c = 0; c < COLS; c++)
+        r[c] = (size_t)s->index[c] < count ? fields[s->index[c]] : "";
     if (b->count == 0) {
         snprintf(b->hospital, sizeof b->hospital, "%s", r[COL_HOSPITAL]);
         snprintf(b->person, sizeof b->person, "%s", r[COL_PERSON]);
@@ -144,8 +127,8 @@ static int csv_row_add(struct csv_state *s)
         snprintf(b->date, sizeof b->date, "%s", r[COL_DATE]);
     } else if (strcmp(b->hospital, r[COL_HOSPITAL]) || strcmp(b->person, r[COL_PERSON]) ||
                strcmp(b->visit, r[COL_VISIT]) || strcmp(b->date, r[COL_DATE])) {
-        snprintf(s->msg, s->msg_size, _("row %zu: another hospital, person, visit or date"),
-                 s->rows);
+        snprintf(s->msg, s->msg_size, _("line %llu: another hospital, person, visit or date"),
+                 (unsigned long long)line);
         return -1;
     }
     long long qty = parse_milli(r[COL_QTY]);
@@ -154,52 +137,42 @@ static int csv_row_add(struct csv_state *s)
     long long amount = strtoll(r[COL_AMOUNT], &end, 10);
     if (qty <= 0 || end == r[COL_AMOUNT] || *end != '\0' || errno != 0 || amount <= 0) {
         snprintf(s->msg, s->msg_size,
-                 _("row %zu: qty or amount is not a positive exact number (qty: up to 3 decimals; "
-                   "amount: integer fen)"),
-                 s->rows);
+                 _("line %llu: qty or amount is not a positive exact number (qty: up to 3 "
+                   "decimals; amount: integer fen)"),
+                 (unsigned long long)line);
         return -1;
     }
     return bill_add_line(b, r[COL_CODE], qty, amount);
 }
 
-static void on_row(int c, void *user)
+static int on_record(void *user, uint64_t line, size_t count, const char *const *fields)
 {
-    (void)c;
     struct csv_state *s = user;
-    if (s->error == 0 && s->rows == 0) {
-        bool seen[COLS] = {false};
-        for (size_t i = 0; i < s->field && i < 16; i++)
-            if (s->index[i] >= 0)
-                seen[s->index[i]] = true;
-        for (int k = 0; k < COLS && s->error == 0; k++)
-            if (!seen[k]) {
-                snprintf(s->msg, s->msg_size, _("the header has no column %s"), col_names[k]);
-                s->error = -1;
-            }
-    } else if (s->error == 0 && s->field > 0)
-        s->error = csv_row_add(s);
-    memset(s->row, 0, sizeof s->row);
-    s->field = 0;
-    s->rows++;
+    if (s->header)
+        return csv_row_add(s, line, count, fields) == 0 ? 0 : SH_E_BAD_CLAIM;
+    s->header = true;
+    for (int c = 0; c < COLS; c++) {
+        s->index[c] = sh_csv_column(count, fields, col_names[c]);
+        if (s->index[c] < 0) {
+            snprintf(s->msg, s->msg_size, _("the header has no column %s"), col_names[c]);
+            return SH_E_BAD_CLAIM;
+        }
+    }
+    return 0;
 }
 
 static int bill_from_csv(const char *text, size_t len, struct bill *b, char *msg, size_t size)
 {
-    struct csv_parser p;
     struct csv_state s = {.b = b, .msg = msg, .msg_size = size};
-    if (csv_init(&p, CSV_APPEND_NULL) != 0)
-        return -1;
-    if (csv_parse(&p, text, len, on_field, on_row, &s) != len) {
-        snprintf(msg, size, _("CSV: %s"), csv_strerror(csv_error(&p)));
-        s.error = -1;
-    }
-    csv_fini(&p, on_field, on_row, &s);
-    csv_free(&p);
-    if (s.error == 0 && b->count == 0) {
+    struct sh_error err = {0};
+    int rc = sh_csv_read_buffer(text, len, NULL, on_record, &s, NULL, &err);
+    if (rc == SH_E_BAD_REQUEST || rc == SH_E_INTERNAL)
+        snprintf(msg, size, _("CSV: %s"), err.msg);
+    if (rc == 0 && b->count == 0) {
         snprintf(msg, size, _("no fee lines"));
-        s.error = -1;
+        rc = -1;
     }
-    return s.error;
+    return rc == 0 ? 0 : -1;
 }
 
 static char *slurp(const char *path, size_t *len)

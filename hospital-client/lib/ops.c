@@ -186,7 +186,8 @@ int sanhe_eligibility(sanhe_client *c, const char *person, const char *date, int
 static bool read_only(Sanhe__Request__OpCase op)
 {
     return op == SANHE__REQUEST__OP_PRESETTLE || op == SANHE__REQUEST__OP_QUERY ||
-           op == SANHE__REQUEST__OP_ELIGIBILITY || op == SANHE__REQUEST__OP_RECONCILE;
+           op == SANHE__REQUEST__OP_ELIGIBILITY || op == SANHE__REQUEST__OP_RECONCILE ||
+           op == SANHE__REQUEST__OP_CROSSCHECK || op == SANHE__REQUEST__OP_IMPORT_LOG;
 }
 
 /* A copy of the last reply's bytes, for the caller to free(). */

@@ -25,6 +25,7 @@ struct counter {
 struct driver {
     struct sandbox sb;
     struct tc *bureau;
+    struct tc *admin;
     size_t counter_count;
     struct counter *counters;
 };
@@ -79,6 +80,7 @@ static void server_close(struct driver *d)
     for (size_t i = 0; i < d->counter_count; i++)
         tc_close(d->counters[i].tc);
     tc_close(d->bureau);
+    tc_close(d->admin);
     if (sandbox_destroy(&d->sb, server_options.keep) != 0)
         fprintf(stderr, "sanhe-conformance: the engine in %s did not stop cleanly\n", d->sb.dir);
     if (server_options.keep)
@@ -133,6 +135,10 @@ static struct tc **connection_for(struct driver *d, const char *hospital, const 
     if (hospital == NULL) {
         *name = BUREAU;
         return &d->bureau;
+    }
+    if (hospital == case_admin) {
+        *name = ADMIN;
+        return &d->admin;
     }
     for (size_t i = 0; i < d->counter_count; i++)
         if (strcmp(d->counters[i].hospital, hospital) == 0) {

@@ -16,6 +16,7 @@
 #include "sh_json_out.h"
 
 struct server_options server_options;
+const char case_admin[] = "(admin)";
 
 struct tally {
     long passed;
@@ -57,8 +58,11 @@ struct step_request {
         Sanhe__ReverseRequest reverse;
         Sanhe__CancelRequest cancel;
         Sanhe__EligibilityRequest eligibility;
+        Sanhe__PersonUpdateRequest person_update;
+        Sanhe__CrosscheckRequest crosscheck;
     } op;
     Sanhe__Claim *claim;
+    Sanhe__Person *person;
 };
 
 static char *string_field(const json_t *step, const char *key)
@@ -111,10 +115,35 @@ static int step_build(const json_t *step, const char *op, struct step_request *s
         s->op.eligibility.date = string_field(step, "date");
         s->req.op_case = SANHE__REQUEST__OP_ELIGIBILITY;
         s->req.eligibility = &s->op.eligibility;
+    } else if (strcmp(op, "person") == 0) {
+        /* The engine judges the resident ID (BAD_PERSON_ID), not the runner. */
+        int rc = sh_json_to_person_unchecked(json_object_get(step, "person"), &s->person, err);
+        if (rc < 0)
+            return rc;
+        sanhe__person_update_request__init(&s->op.person_update);
+        s->op.person_update.person = s->person;
+        s->req.op_case = SANHE__REQUEST__OP_PERSON_UPDATE;
+        s->req.person_update = &s->op.person_update;
+    } else if (strcmp(op, "crosscheck") == 0) {
+        sanhe__crosscheck_request__init(&s->op.crosscheck);
+        s->op.crosscheck.month = string_field(step, "month");
+        s->req.op_case = SANHE__REQUEST__OP_CROSSCHECK;
+        s->req.crosscheck = &s->op.crosscheck;
     } else {
         return sh_error_set(err, SH_E_BAD_REQUEST, "unknown op \"%s\"", op);
     }
     return 0;
+}
+
+/* Who a step runs as: its hospital's counter, the admin (person updates)
+ * or the bureau (NULL: eligibility and crosscheck name no hospital). */
+static const char *step_identity(const json_t *step, const char *op)
+{
+    if (strcmp(op, "person") == 0)
+        return case_admin;
+    if (strcmp(op, "eligibility") == 0 || strcmp(op, "crosscheck") == 0)
+        return NULL;
+    return string_field(step, "hospital");
 }
 
 /* Runs one step; returns the reply rendered in the case-file shape. */
@@ -128,8 +157,7 @@ static json_t *step_run(struct driver *drv, const struct driver_ops *ops, const 
                          "client_side", 1);
     json_t *actual = NULL;
     if (rc == 0) {
-        const char *hospital =
-            strcmp(op, "eligibility") == 0 ? NULL : string_field(step, "hospital");
+        const char *hospital = step_identity(step, op);
         Sanhe__Response *resp = NULL;
         rc = ops->call(drv, hospital, &s.req, &resp, err);
         if (rc == 0) {
@@ -139,6 +167,8 @@ static json_t *step_run(struct driver *drv, const struct driver_ops *ops, const 
     }
     if (s.claim != NULL)
         sanhe__claim__free_unpacked(s.claim, NULL);
+    if (s.person != NULL)
+        sanhe__person__free_unpacked(s.person, NULL);
     return actual;
 }
 

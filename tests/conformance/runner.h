@@ -21,13 +21,18 @@ struct case_identities {
 
 struct driver;
 
+/* The hospital argument of driver_ops.call that means the admin terminal
+ * (person updates): compared by address, never by its text. */
+extern const char case_admin[];
+
 struct driver_ops {
     const char *name;
     /* A fresh engine state, with the case's reference data loaded through
      * the admin Load operation. */
     int (*open)(struct driver **out, const Sanhe__LoadRequest *load,
                 const struct case_identities *ids, struct sh_error *err);
-    /* Sends one request as the counter of `hospital` (NULL: the bureau) and
+    /* Sends one request as the counter of `hospital` (NULL: the bureau;
+     * case_admin: the admin) and
      * returns its response (free with sanhe__response__free_unpacked). */
     int (*call)(struct driver *driver, const char *hospital, const Sanhe__Request *request,
                 Sanhe__Response **out, struct sh_error *err);

@@ -51,7 +51,15 @@ bool fuzz_role_allows(Sanhe__Request__OpCase op, enum sh_role role)
     case SANHE__REQUEST__OP_RECONCILE: /* a counter: its own hospital's day only */
         return role == SH_ROLE_BUREAU || role == SH_ROLE_COUNTER;
     case SANHE__REQUEST__OP_LOAD:
+    case SANHE__REQUEST__OP_PERSON_UPDATE:
+    case SANHE__REQUEST__OP_IMPORT_BEGIN:
+    case SANHE__REQUEST__OP_IMPORT_CHUNK:
+    case SANHE__REQUEST__OP_IMPORT_COMMIT:
+    case SANHE__REQUEST__OP_IMPORT_ABORT:
         return role == SH_ROLE_ADMIN;
+    case SANHE__REQUEST__OP_CROSSCHECK:
+    case SANHE__REQUEST__OP_IMPORT_LOG:
+        return role == SH_ROLE_BUREAU || role == SH_ROLE_ADMIN;
     default:
         return false;
     }

@@ -77,6 +77,10 @@ enum sanhe_refusal {
     SANHE_REFUSAL_STORAGE_FULL = 25,
     SANHE_REFUSAL_UNAVAILABLE = 26,
     SANHE_REFUSAL_INTERNAL = 27,
+    /* Roster imports (docs/rosters.md). */
+    SANHE_REFUSAL_IMPORT_REFUSED = 30,
+    SANHE_REFUSAL_IMPORT_TOO_MANY_EXITS = 31,
+    SANHE_REFUSAL_IMPORT_NO_SESSION = 32,
 };
 
 /* A request id: at most 31 bytes (the engine's limit), plus the NUL. */
@@ -334,7 +338,8 @@ int sanhe_eligibility_async(sanhe_client *client, void *uv_loop, const char *per
                             const char *date, int timeout_ms, sanhe_eligibility_cb done, void *arg);
 
 /* ---- Any request: the escape hatch for bureau and admin operations ----
- * For operations this header has no call for (reconcile, load): request is
+ * For operations this header has no call for (reconcile, load, the roster
+ * imports and the monthly cross-check of docs/rosters.md): request is
  * a packed sanhe.Request (proto/sanhe.proto); the call sends it with the
  * same deadline, retries and fail-over as the others. Its request_id is
  * used as it is (at most 31 bytes); when it is absent or empty, one is

@@ -62,6 +62,10 @@ int sh_policy_from_text(const char *text, size_t len, struct sh_policy *out, str
  */
 int sh_json_to_claim(const json_t *claim, Sanhe__Claim **out, struct sh_error *err);
 int sh_json_to_person(const json_t *person, Sanhe__Person **out, struct sh_error *err);
+/* The same without the resident ID's check digit (the id must still be a
+ * string of at most 18 bytes): for a caller that lets the engine judge it,
+ * as the person update does (BAD_PERSON_ID). */
+int sh_json_to_person_unchecked(const json_t *person, Sanhe__Person **out, struct sh_error *err);
 int sh_json_to_hospital(const json_t *hospital, Sanhe__Hospital **out, struct sh_error *err);
 int sh_json_to_item(const json_t *item, Sanhe__CatalogItem **out, struct sh_error *err);
 

@@ -62,12 +62,12 @@ static int take_date(struct sh_jctx *c, const json_t *obj, const char *key, unsi
 
 /* ---- Person ------------------------------------------------------------------- */
 
-static int person_id(struct sh_jctx *c, const json_t *v, Sanhe__Person *m)
+static int person_id(struct sh_jctx *c, const json_t *v, Sanhe__Person *m, bool check)
 {
     int rc = take_string(c, v, "id", SH_PERSON_ID_LEN + 1, true, &m->id);
     if (rc < 0)
         return rc;
-    if (!sh_person_id_valid(m->id)) {
+    if (check && !sh_person_id_valid(m->id)) {
         size_t mark = sh_jctx_key(c, "id");
         rc = sh_jx_fail(c, "\"%s\" is not a valid resident ID (GB 11643 check digit)", m->id);
         sh_jctx_pop(c, mark);
@@ -145,13 +145,13 @@ static int person_categories(struct sh_jctx *c, const json_t *v, Sanhe__Person *
     return 0;
 }
 
-static int person_fill(struct sh_jctx *c, const json_t *v, Sanhe__Person *m)
+static int person_fill(struct sh_jctx *c, const json_t *v, Sanhe__Person *m, bool check)
 {
     uint32_t died = 0;
     int rc = sh_jx_object(c, v);
     if (rc == 0)
         rc = sh_jx_check_keys(c, v, person_keys);
-    if (rc < 0 || (rc = person_id(c, v, m)) < 0 ||
+    if (rc < 0 || (rc = person_id(c, v, m, check)) < 0 ||
         (rc = take_string(c, v, "name", SH_NAME_MAX, false, &m->name)) < 0 ||
         (rc = take_string(c, v, "region", SH_CODE_MAX, true, &m->region)) < 0 ||
         (rc = person_enrolled(c, v, m)) < 0 || (rc = person_categories(c, v, m)) < 0 ||
@@ -160,7 +160,8 @@ static int person_fill(struct sh_jctx *c, const json_t *v, Sanhe__Person *m)
     return 0;
 }
 
-int sh_json_to_person(const json_t *person, Sanhe__Person **out, struct sh_error *err)
+static int person_from_json(const json_t *person, Sanhe__Person **out, struct sh_error *err,
+                            bool check)
 {
     struct sh_jctx c;
     sh_jctx_init(&c, err, SH_E_BAD_REFERENCE_DATA);
@@ -169,13 +170,23 @@ int sh_json_to_person(const json_t *person, Sanhe__Person **out, struct sh_error
     if (m == NULL)
         return sh_jx_oom(&c);
     sanhe__person__init(m);
-    int rc = person_fill(&c, person, m);
+    int rc = person_fill(&c, person, m, check);
     if (rc < 0) {
         sanhe__person__free_unpacked(m, NULL);
         return rc;
     }
     *out = m;
     return 0;
+}
+
+int sh_json_to_person(const json_t *person, Sanhe__Person **out, struct sh_error *err)
+{
+    return person_from_json(person, out, err, true);
+}
+
+int sh_json_to_person_unchecked(const json_t *person, Sanhe__Person **out, struct sh_error *err)
+{
+    return person_from_json(person, out, err, false);
 }
 
 /* ---- Hospital ------------------------------------------------------------------ */

@@ -18,9 +18,17 @@
 
 #define SH_POLICY_SCHEMA "sanhe.policy/1"
 
-static const char *const policy_keys[] = {
-    "schema",   "region", "name", "year", "effective_from", "effective_to", "class_b_selfpay_bp",
-    "rounding", "funds",  NULL};
+static const char *const policy_keys[] = {"schema",
+                                          "region",
+                                          "name",
+                                          "year",
+                                          "effective_from",
+                                          "effective_to",
+                                          "class_b_selfpay_bp",
+                                          "rounding",
+                                          "funds",
+                                          "oop_warning",
+                                          NULL};
 static const char *const fund_keys[] = {"id", "name", "kind", "rules", NULL};
 static const char *const rule_keys[] = {"deductible", "deductible_scope", "bands",
                                         "band_mode",  "band_scope",       "claim_cap",
@@ -298,7 +306,7 @@ static int parse_schema(struct sh_jctx *c, const json_t *doc)
 
 static int parse_header(struct sh_jctx *c, const json_t *doc, struct sh_policy *out)
 {
-    int64_t year = 0, class_b = 0;
+    int64_t year = 0, class_b = 0, oop_warning = SH_NO_CAP;
     int rounding = 0, rc;
     if ((rc = parse_schema(c, doc)) < 0 ||
         (rc = sh_jx_get_string(c, doc, "region", SH_JX_REQUIRED, out->region, sizeof out->region)) <
@@ -309,8 +317,10 @@ static int parse_header(struct sh_jctx *c, const json_t *doc, struct sh_policy *
         (rc = sh_jx_get_date(c, doc, "effective_to", SH_JX_REQUIRED, &out->effective_to)) < 0 ||
         (rc = sh_jx_get_int(c, doc, "class_b_selfpay_bp", SH_JX_REQUIRED, INT32_MIN, INT32_MAX,
                             &class_b)) < 0 ||
-        (rc = sh_jx_get_enum(c, doc, "rounding", 0, rounding_names, &rounding)) < 0)
+        (rc = sh_jx_get_enum(c, doc, "rounding", 0, rounding_names, &rounding)) < 0 ||
+        (rc = sh_jx_get_int(c, doc, "oop_warning", SH_JX_NULLABLE, 1, MONEY_MAX, &oop_warning)) < 0)
         return rc;
+    out->oop_warning = oop_warning;
     out->year = (int32_t)year;
     out->class_b_selfpay_bp = (int32_t)class_b;
     out->rounding_unit = rounding_units[rounding];

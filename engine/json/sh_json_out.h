@@ -18,7 +18,8 @@ json_t *sh_json_from_breakdown(const Sanhe__Breakdown *breakdown);
  * for a refusal; the breakdown (plus settlement_id, business_day) for
  * settle and presettle; {"ok": true, "reversed": bool, ...} for reverse and
  * cancel; {"accumulators": [...], ...} for eligibility (accumulators whose
- * paid is 0 are left out when nonzero_only). */
+ * paid is 0 are left out when nonzero_only); {"ok": true, "created", "changed"}
+ * for a person update; the four lists (and month, last_day) for a crosscheck. */
 json_t *sh_json_from_response(const Sanhe__Response *response, int nonzero_only);
 
 #endif

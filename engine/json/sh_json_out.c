@@ -165,6 +165,59 @@ static json_t *settle_json(const Sanhe__Breakdown *b, uint64_t settlement_id, co
     return o;
 }
 
+static json_t *str_or_null(const char *s) { return s != NULL ? json_string(s) : json_null(); }
+
+/* The monthly cross-check's four lists (docs/rosters.md). */
+static json_t *crosscheck_json(const Sanhe__CrosscheckReply *c)
+{
+    json_t *o = json_object();
+    json_t *died = json_array(), *after = json_array(), *outside = json_array(),
+           *oop = json_array();
+    for (size_t i = 0; died != NULL && i < c->n_died_in_category; i++) {
+        const Sanhe__CrosscheckDied *d = c->died_in_category[i];
+        json_array_append_new(died, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "person",
+                                              str_or_null(d->person), "fund", str_or_null(d->fund),
+                                              "category", str_or_null(d->category), "from",
+                                              str_or_null(d->from), "to", str_or_null(d->to),
+                                              "died", str_or_null(d->died)));
+    }
+    for (size_t i = 0; after != NULL && i < c->n_paid_after_death; i++) {
+        const Sanhe__CrosscheckPaidAfterDeath *a = c->paid_after_death[i];
+        json_array_append_new(
+            after, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:I}", "settlement_id",
+                             (json_int_t)a->settlement_id, "hospital", str_or_null(a->hospital),
+                             "request_id", str_or_null(a->request_id), "person",
+                             str_or_null(a->person), "date", str_or_null(a->date), "died",
+                             str_or_null(a->died), "fund_total", (json_int_t)a->fund_total));
+    }
+    for (size_t i = 0; outside != NULL && i < c->n_paid_outside_category; i++) {
+        const Sanhe__CrosscheckOutsideCategory *x = c->paid_outside_category[i];
+        json_array_append_new(
+            outside, json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "settlement_id",
+                               (json_int_t)x->settlement_id, "hospital", str_or_null(x->hospital),
+                               "request_id", str_or_null(x->request_id), "person",
+                               str_or_null(x->person), "fund", str_or_null(x->fund), "pay",
+                               (json_int_t)x->pay, "date", str_or_null(x->date)));
+    }
+    for (size_t i = 0; oop != NULL && i < c->n_oop_warning; i++) {
+        const Sanhe__CrosscheckOopWarning *w = c->oop_warning[i];
+        json_array_append_new(
+            oop,
+            json_pack("{s:o, s:I, s:I, s:I, s:o}", "person", str_or_null(w->person), "patient_pays",
+                      (json_int_t)w->patient_pays, "fund_total", (json_int_t)w->fund_total, "count",
+                      (json_int_t)w->count, "crossed", str_or_null(w->crossed)));
+    }
+    if (o != NULL) {
+        json_object_set_new(o, "month", str_or_null(c->month));
+        json_object_set_new(o, "last_day", str_or_null(c->last_day));
+    }
+    json_object_set_new(o, "died_in_category", died);
+    json_object_set_new(o, "paid_after_death", after);
+    json_object_set_new(o, "paid_outside_category", outside);
+    json_object_set_new(o, "oop_warning", oop);
+    return o;
+}
+
 static json_t *error_json(const Sanhe__Error *e)
 {
     int code = -(int)e->code;
@@ -191,6 +244,11 @@ json_t *sh_json_from_response(const Sanhe__Response *r, int nonzero_only)
         return eligibility_json(r->eligibility, nonzero_only);
     case SANHE__RESPONSE__RESULT_LOAD:
         return json_pack("{s:b}", "ok", 1);
+    case SANHE__RESPONSE__RESULT_PERSON_UPDATE:
+        return json_pack("{s:b, s:b, s:b}", "ok", 1, "created", r->person_update->created,
+                         "changed", r->person_update->changed);
+    case SANHE__RESPONSE__RESULT_CROSSCHECK:
+        return crosscheck_json(r->crosscheck);
     default:
         return json_pack("{s:s}", "error", "EMPTY_RESPONSE");
     }
