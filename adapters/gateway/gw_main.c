@@ -10,7 +10,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: sanhe-gateway -c FILE\n"
+    fputs("usage: sanhe-gateway [serve] -c FILE\n"
           "Serves the national medical-insurance interface (POST /{infno} or /, JSON\n"
           "envelope) over HTTPS with client certificates, and settles every call through\n"
           "the sanhe-engine of the patient's insured region (insuplc_admdvs). FILE is an\n"
@@ -32,7 +32,8 @@ static void on_signal(uv_signal_t *sig, int signum)
 int main(int argc, char **argv)
 {
     const char *conf = NULL;
-    for (int i = 1; i < argc; i++) {
+    int first = argc > 1 && strcmp(argv[1], "serve") == 0 ? 2 : 1; /* "serve" is the default */
+    for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
