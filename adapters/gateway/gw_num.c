@@ -114,6 +114,40 @@ static size_t number_token(const char *s, size_t n)
     return i;
 }
 
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? exactly: the token is a
+ * JSON number (jansson would have refused anything else). */
+static bool json_number_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return false;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    return i == n;
+}
+
 static bool append(char *out, size_t cap, size_t *len, const char *s, size_t n)
 {
     if (*len + n >= cap)
@@ -148,6 +182,10 @@ static long rewrite(const char *body, size_t len, char *out, size_t cap, char *w
             in_string = true;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t n = number_token(body + i, len - i);
+            if (!json_number_valid(body + i, n)) {
+                snprintf(why, wsize, "not JSON: a malformed number");
+                return -1;
+            }
             if (n > NUM_TEXT_MAX) {
                 snprintf(why, wsize, "a number of more than %d characters", NUM_TEXT_MAX);
                 return -1;

@@ -307,6 +307,16 @@ struct sanhe_pipe {
 static void pipe_conn_drop(struct sanhe_pipe *p);
 static void pipe_write_pending(struct sanhe_pipe *p);
 
+/* Only pending calls keep the caller's loop alive: the timer and an idle
+ * connection are unreferenced while nothing is pending. */
+static void pipe_set_ref(struct sanhe_pipe *p)
+{
+    void (*f)(uv_handle_t *) = p->in_flight > 0 ? uv_ref : uv_unref;
+    f((uv_handle_t *)&p->tick);
+    if (p->conn != NULL && !p->conn->closing)
+        f((uv_handle_t *)&p->conn->tcp);
+}
+
 static void pipe_unlink(struct sanhe_pipe *p, struct pipe_call *c)
 {
     struct pipe_call **pp = &p->head, *prev = NULL;
@@ -318,7 +328,8 @@ static void pipe_unlink(struct sanhe_pipe *p, struct pipe_call *c)
     *pp = c->next;
     if (p->tail == c)
         p->tail = prev;
-    p->in_flight--;
+    if (--p->in_flight == 0)
+        pipe_set_ref(p);
 }
 
 /* Unlinks, then runs the callback (which may start other calls). */
@@ -570,6 +581,7 @@ static void pipe_connect(struct sanhe_pipe *p)
         return;
     }
     p->conn = pc;
+    pipe_set_ref(p);
     if (pipe_tls_new(p, pc, a->host) != 0 ||
         uv_tcp_connect(&pc->connect, &pc->tcp, (struct sockaddr *)&ss, pipe_on_connect) != 0)
         pipe_conn_drop(p);
@@ -697,8 +709,8 @@ int sanhe_pipe_call_raw(sanhe_pipe *p, const void *request, size_t len, int time
     else
         p->head = c;
     p->tail = c;
-    p->in_flight++;
-    uv_ref((uv_handle_t *)&p->tick);
+    if (p->in_flight++ == 0)
+        pipe_set_ref(p);
     if (p->conn == NULL) {
         if (sanhe_now_ms() >= p->next_connect_ms)
             pipe_connect(p);
