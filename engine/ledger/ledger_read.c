@@ -13,6 +13,7 @@
 #include "refdata.h"
 #include "requests.h"
 #include "settlement.h"
+#include "sh_date.h"
 #include "sh_person_id.h"
 #include "sh_policy.h"
 #include "sh_rules.h"
@@ -320,6 +321,24 @@ static int elig_reply(struct ledger_op *op, const struct sh_person *person, uint
     er.region = (char *)person->region;
     er.has_deceased = true;
     er.deceased = person->died != 0 && date > person->died;
+    /* The person's category spans, with their dates (strings on the stack). */
+    Sanhe__PersonCategory cats[SH_PERSON_CATS_MAX], *cat_ptrs[SH_PERSON_CATS_MAX];
+    char cat_dates[SH_PERSON_CATS_MAX][2][SH_DATE_STR_LEN];
+    for (uint32_t i = 0; i < person->category_count && i < SH_PERSON_CATS_MAX; i++) {
+        const struct sh_person_category *pc = &person->categories[i];
+        sanhe__person_category__init(&cats[i]);
+        cats[i].fund = (char *)pc->fund;
+        cats[i].category = (char *)pc->category;
+        sh_date_format(pc->from, cat_dates[i][0]);
+        cats[i].from = cat_dates[i][0];
+        if (pc->to != 0) {
+            sh_date_format(pc->to, cat_dates[i][1]);
+            cats[i].to = cat_dates[i][1];
+        }
+        cat_ptrs[i] = &cats[i];
+    }
+    er.n_categories = person->category_count;
+    er.categories = cat_ptrs;
     struct elig_funds *funds = NULL;
     int rc = policy != NULL ? elig_funds_fill(op, policy, person, date, accs, &er, &funds) : 0;
     if (rc == 0)

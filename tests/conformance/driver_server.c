@@ -174,3 +174,5 @@ const struct driver_ops driver_server = {
     .call = server_call,
     .close = server_close,
 };
+
+const struct sandbox *driver_server_sandbox(const struct driver *d) { return &d->sb; }

@@ -1,5 +1,5 @@
 /*
- * sanhe-conformance [--server] [--engine PATH] [--certs PATH] [--keep] FILE...
+ * sanhe-conformance [--server | --gateway] [--engine PATH] [--certs PATH] [--keep] FILE...
  *
  * Runs each case file on a fresh engine state, prints every failing step
  * with the fields that differ, then a last line "N passed, N failed"
@@ -261,16 +261,29 @@ static void server_defaults(const char *argv0)
                  argv0);
         server_options.engine_path = engine;
     }
+    static char gateway[4096];
+    if (server_options.gateway_path == NULL) {
+        const char *slash = strrchr(argv0, '/');
+        snprintf(gateway, sizeof gateway, "%.*ssanhe-gateway",
+                 slash ? (int)(slash - argv0 + 1) : 0, argv0);
+        server_options.gateway_path = gateway;
+    }
     if (server_options.certs_script == NULL)
         server_options.certs_script = SANHE_SOURCE_DIR "/ops/certs.sh";
 }
 
 static void usage(FILE *f)
 {
-    fputs("usage: sanhe-conformance [--server] [--engine PATH] [--certs PATH] [--keep] FILE...\n"
+    fputs("usage: sanhe-conformance [--server | --gateway] [--engine PATH] [--certs PATH]\n"
+          "                         [--gateway-binary PATH] [--keep] FILE...\n"
           "Runs conformance case files (format: tests/cases/README.md), each on a fresh\n"
           "engine state: in process (default), or with --server over TLS against a\n"
-          "sanhe-engine it starts itself. Prints each failing step and the fields that\n"
+          "sanhe-engine it starts itself, or with --gateway through a sanhe-gateway it\n"
+          "starts in front of that engine: settle = 2201 + 2204 + 2207, presettle = 2201 +\n"
+          "2204 + 2206, reverse = 2208 by setl_id, cancel = 2601 (oinfno 2207), over HTTPS\n"
+          "as the step's hospital. Eligibility steps (accumulators, which no interface\n"
+          "transaction reports) and the reference data go to the engine directly.\n"
+          "Prints each failing step and the fields that\n"
           "differ, then 'N passed, N failed' counting steps. Exit status: 0 when no step\n"
           "failed, 1 when a step failed or a file could not be run, 2 on bad usage.\n",
           f);
@@ -284,6 +297,10 @@ int main(int argc, char **argv)
         const char *a = argv[first];
         if (strcmp(a, "--server") == 0)
             ops = &driver_server;
+        else if (strcmp(a, "--gateway") == 0)
+            ops = &driver_gateway;
+        else if (strcmp(a, "--gateway-binary") == 0 && first + 1 < argc)
+            server_options.gateway_path = argv[++first];
         else if (strcmp(a, "--keep") == 0)
             server_options.keep = true;
         else if (strcmp(a, "--engine") == 0 && first + 1 < argc)

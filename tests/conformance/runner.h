@@ -41,12 +41,18 @@ struct driver_ops {
 
 extern const struct driver_ops driver_local;
 extern const struct driver_ops driver_server;
+extern const struct driver_ops driver_gateway;
+
+/* The server driver's sandbox (the gateway driver runs its engine). */
+struct sandbox;
+const struct sandbox *driver_server_sandbox(const struct driver *driver);
 
 /* Server-mode settings, from the command line. */
 struct server_options {
     const char *engine_path;  /* the sanhe-engine binary */
     const char *certs_script; /* ops/certs.sh */
     bool keep;                /* keep temporary directories for inspection */
+    const char *gateway_path; /* the sanhe-gateway binary (--gateway) */
 };
 extern struct server_options server_options;
 

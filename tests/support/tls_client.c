@@ -277,3 +277,17 @@ void tc_close(struct tc *tc)
     ERR_clear_error();
     free(tc);
 }
+
+int tc_recv_some(struct tc *tc, void *buf, size_t cap, size_t *got, int timeout_ms)
+{
+    *got = 0;
+    int64_t deadline = tc_now_ms() + timeout_ms;
+    int rc;
+    TC_SSL_LOOP(tc, deadline, SSL_read_ex(tc->ssl, buf, cap, got), rc);
+    if (rc == 1)
+        return tc_fail(tc, SH_E_UNAVAILABLE, "connection closed");
+    if (rc != 0)
+        return tc_fail(tc, rc == SH_E_TIMEOUT ? SH_E_TIMEOUT : SH_E_UNAVAILABLE, "%s",
+                       rc == SH_E_TIMEOUT ? "nothing arrived in time" : "connection broken");
+    return 0;
+}

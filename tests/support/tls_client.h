@@ -45,6 +45,10 @@ int tc_recv(struct tc *tc, Sanhe__Response **out, int timeout_ms);
 /* tc_send then tc_recv (for a client that does not pipeline). */
 int tc_call(struct tc *tc, const Sanhe__Request *request, Sanhe__Response **out, int timeout_ms);
 
+/* Whatever plaintext arrives next (at most cap bytes, at least 1): for
+ * protocols other than sanhe's frames (the gateway's HTTPS). */
+int tc_recv_some(struct tc *tc, void *buf, size_t cap, size_t *got, int timeout_ms);
+
 /* Waits for the server to end the connection: 0 when it did (close_notify
  * or EOF, any bytes before it discarded), SH_E_TIMEOUT otherwise. */
 int tc_wait_closed(struct tc *tc, int timeout_ms);

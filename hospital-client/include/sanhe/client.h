@@ -337,6 +337,46 @@ int sanhe_query_async(sanhe_client *client, void *uv_loop, uint64_t settlement_i
 int sanhe_eligibility_async(sanhe_client *client, void *uv_loop, const char *person,
                             const char *date, int timeout_ms, sanhe_eligibility_cb done, void *arg);
 
+/* ---- Pipelined asynchronous connection, on the caller's libuv loop ----
+ * For a program that has many calls in flight at once (the national
+ * interface gateway): one TLS connection driven by the loop itself (no
+ * thread), every call written at once and matched to its reply by request
+ * id, so replies may come in any order. The guarantees are the synchronous
+ * call's: until a call's deadline, a broken connection is replaced (the
+ * addresses in order) and every unanswered call is written again with the
+ * same request id; a settle, reverse or cancel written and unanswered at
+ * its deadline gives SANHE_E_OUTCOME_UNKNOWN.
+ *
+ * options as for sanhe_client_new (terminal is unused: every request
+ * carries its own request id); in_flight_max bounds the calls not yet
+ * answered (0: 4096). The pipe connects on the first call. */
+typedef struct sanhe_pipe sanhe_pipe;
+
+/* status 0: reply is the packed sanhe.Response; SANHE_E_REFUSED: reply is
+ * the packed Response carrying the refusal (its error); otherwise reply is
+ * NULL (SANHE_E_OUTCOME_UNKNOWN, SANHE_E_TIMEOUT, SANHE_E_UNREACHABLE).
+ * reply is valid during the callback only. */
+typedef void (*sanhe_raw_cb)(int status, const void *reply, size_t len, void *arg);
+
+int sanhe_pipe_new(sanhe_pipe **out, void *uv_loop, const struct sanhe_client_options *options,
+                   size_t in_flight_max);
+
+/* Sends request (a packed sanhe.Request with a request id of at most 31
+ * bytes, naming an operation). 0: done will run once, on the loop's thread;
+ * SANHE_E_INVAL: not such a request; SANHE_E_UNREACHABLE: in_flight_max
+ * calls are pending. Calls with the same request id are answered in order. */
+int sanhe_pipe_call_raw(sanhe_pipe *pipe, const void *request, size_t len, int timeout_ms,
+                        sanhe_raw_cb done, void *arg);
+
+/* Calls not yet answered. */
+size_t sanhe_pipe_in_flight(const sanhe_pipe *pipe);
+
+/* Runs every pending call's callback at once (SANHE_E_OUTCOME_UNKNOWN for a
+ * settle, reverse or cancel already written, else SANHE_E_TIMEOUT or
+ * SANHE_E_UNREACHABLE), closes the connection, and frees the pipe once its
+ * handles have closed (let the loop run). Not from inside a callback. */
+void sanhe_pipe_free(sanhe_pipe *pipe);
+
 /* ---- Any request: the escape hatch for bureau and admin operations ----
  * For operations this header has no call for (reconcile, load, the roster
  * imports and the monthly cross-check of docs/rosters.md): request is
