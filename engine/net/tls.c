@@ -143,6 +143,11 @@ void tls_session_shutdown(struct tls_session *s)
     ERR_clear_error();
 }
 
+bool tls_session_has_input(const struct tls_session *s)
+{
+    return BIO_ctrl_pending(s->rbio) > 0 || SSL_has_pending(s->ssl) == 1;
+}
+
 size_t tls_session_pending(const struct tls_session *s) { return BIO_ctrl_pending(s->wbio); }
 
 size_t tls_session_drain(struct tls_session *s, void *buf, size_t cap)

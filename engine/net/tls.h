@@ -9,6 +9,7 @@
 #define TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sh_error.h"
@@ -52,6 +53,10 @@ int tls_session_write(struct tls_session *s, const void *data, size_t len);
 
 /* Queues close_notify into the write BIO. */
 void tls_session_shutdown(struct tls_session *s);
+
+/* Input that has not made a whole record yet, or a record not yet read:
+ * a frame is on its way. */
+bool tls_session_has_input(const struct tls_session *s);
 
 /* Ciphertext waiting in the write BIO, and taking it out (returns bytes taken). */
 size_t tls_session_pending(const struct tls_session *s);
