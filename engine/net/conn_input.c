@@ -96,6 +96,19 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
     sanhe__request__free_unpacked(request, NULL);
 }
 
+/* BAD_REQUEST naming the field; the request id is echoed only when it is
+ * itself acceptable (a strict decoder at the other end would refuse the
+ * reply otherwise). Takes ownership of request. */
+static void input_refuse_strings(struct conn *c, Sanhe__Request *request, const char *why,
+                                 bool id_ok)
+{
+    c->server->stats.strings_refused++;
+    net_log(NET_LOG_INFO, "conn %llu %s (%s): BAD_REQUEST: %s", (unsigned long long)c->id, c->peer,
+            c->cn[0] ? c->cn : "-", why);
+    input_reply(c, id_ok ? request->request_id : NULL, SH_E_BAD_REQUEST, why);
+    sanhe__request__free_unpacked(request, NULL);
+}
+
 /* Decodes one frame if complete: 1 when one was taken, 0 when more input is
  * needed, -1 when the connection is being closed. */
 static int input_take_frame(struct conn *c)
@@ -123,6 +136,13 @@ static int input_take_frame(struct conn *c)
     }
     conn_idle_restart(c);
     conn_limits_frame_deadline(c, true);
+    char why[256];
+    bool id_ok;
+    if (frame_strings_check(p + FRAME_HEADER_BYTES, used - FRAME_HEADER_BYTES, why, sizeof why,
+                            &id_ok) != 0) {
+        input_refuse_strings(c, request, why, id_ok);
+        return 1;
+    }
     input_dispatch(c, request);
     return 1;
 }

@@ -43,7 +43,7 @@ struct net_limits {
     uint32_t output_max_bytes;     /* per connection: unsent reply bytes; reading pauses */
     uint32_t handshake_timeout_ms; /* from accept to a finished TLS handshake */
     uint32_t idle_timeout_ms;      /* no whole frame from the peer and nothing in flight */
-    /* Fair shares (docs/operations.md, "Limits"): what one certificate can
+    /* Fair shares (docs/limits.md): what one certificate can
      * hold, so that a stolen one cannot take the engine from the others. */
     uint32_t frame_timeout_ms;             /* a frame's first byte to its last */
     uint32_t connections_per_terminal_max; /* per certificate CN, after the handshake */

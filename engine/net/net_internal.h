@@ -73,7 +73,7 @@ struct conn {
     uint64_t id;              /* for log lines */
     enum conn_state state;
     uv_tcp_t tcp;
-    uv_timer_t timer; /* handshake, then idle, then linger timeout */
+    uv_timer_t timer;       /* handshake, then idle, then linger timeout */
     uv_timer_t frame_timer; /* frame_timeout_ms: running while a frame is incomplete */
     uv_shutdown_t shutdown_req;
     struct tls_session tls;
@@ -136,7 +136,7 @@ struct net_server {
     uint64_t out_total_bytes;
     uint64_t freed_since_trim_bytes; /* large buffers freed since the last malloc_trim */
     uint64_t trim_last_ms;
-    int handles_open;        /* listener, check, idle, stop timer */
+    int handles_open; /* listener, check, idle, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
@@ -159,7 +159,7 @@ void conn_update_reading(struct conn *conn);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);
-void conn_write_done(struct conn *conn); /* an in-flight write was answered */
+void conn_write_done(struct conn *conn);   /* an in-flight write was answered */
 void conn_idle_restart(struct conn *conn); /* a whole frame came: not idle */
 bool conn_input_paused(const struct conn *conn);
 

@@ -110,9 +110,12 @@ static json_t *stats_json(const struct net_stats *s)
     const struct {
         const char *key;
         uint64_t value;
-    } stages[] = {{"apply_us_total", s->apply_us_total}, {"write_us_total", s->write_us_total},
-                  {"write_us_max", s->write_us_max},     {"syncs", s->syncs},
-                  {"sync_us_total", s->sync_us_total},   {"sync_us_max", s->sync_us_max},
+    } stages[] = {{"apply_us_total", s->apply_us_total},
+                  {"write_us_total", s->write_us_total},
+                  {"write_us_max", s->write_us_max},
+                  {"syncs", s->syncs},
+                  {"sync_us_total", s->sync_us_total},
+                  {"sync_us_max", s->sync_us_max},
                   {"connections_refused_share", s->connections_refused_share},
                   {"frames_timed_out", s->frames_timed_out},
                   {"input_memory_refused", s->input_memory_refused},

@@ -36,8 +36,8 @@ struct net_stats {
     uint64_t connections_open;
     uint64_t connections_refused; /* over connections_max */
     uint64_t handshake_failures;
-    uint64_t frames_refused; /* FRAME_TOO_LARGE or BAD_FRAME */
-    uint64_t forbidden;      /* FORBIDDEN replies, ours or the ledger's */
+    uint64_t frames_refused;            /* FRAME_TOO_LARGE or BAD_FRAME */
+    uint64_t forbidden;                 /* FORBIDDEN replies, ours or the ledger's */
     uint64_t connections_refused_share; /* over a per-terminal or per-hospital limit */
     uint64_t frames_timed_out;          /* a frame not complete within frame_timeout_ms */
     uint64_t input_memory_refused;      /* a frame past input_total_max_bytes */

@@ -89,8 +89,8 @@ static void test_other_hospital_gets_slots(void **state)
             loris_start(loris[i]) == 0)
             held++;
     }
-    assert_int_equal(held, ATTACKERS); /* TLS 1.3: the client cannot tell yet */
-    sleep_ms(300);                     /* the engine has seen every handshake */
+    assert_int_equal(held, ATTACKERS);  /* TLS 1.3: the client cannot tell yet */
+    sleep_ms(300);                      /* the engine has seen every handshake */
     for (int i = 0; i < ATTACKERS; i++) /* a byte each: still "active" */
         tc_send_raw(loris[i], "\x0a", 1);
 
@@ -98,8 +98,9 @@ static void test_other_hospital_gets_slots(void **state)
     int served = 0;
     for (int i = 0; i < VICTIMS; i++)
         served += victim_try(&victims[i], i) == 0;
-    fprintf(stderr, "slow-loris: %d connections of counter-h1 against connections_max %d; "
-                    "counter-h2 got %d of %d connections served\n",
+    fprintf(stderr,
+            "slow-loris: %d connections of counter-h1 against connections_max %d; "
+            "counter-h2 got %d of %d connections served\n",
             ATTACKERS, SLOTS, served, VICTIMS);
     for (int i = 0; i < VICTIMS; i++)
         tc_close(victims[i]);
