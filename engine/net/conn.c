@@ -282,10 +282,10 @@ static void conn_handshake_step(struct conn *c)
         return;
     }
     if (rc != TLS_DONE) {
-        char reason[256];
+        char reason[640];
         c->server->stats.handshake_failures++;
         net_log(NET_LOG_WARN, "conn %llu %s: TLS handshake failed: %s", (unsigned long long)c->id,
-                c->peer, tls_last_error(reason, sizeof reason));
+                c->peer, tls_peer_failure(&c->tls, reason, sizeof reason));
         conn_shutdown(c, false); /* the alert goes out, then the connection ends */
         return;
     }

@@ -69,7 +69,11 @@ static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
 {
     static const uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
     uint8_t b = s[0];
-    size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = b < 0x80             ? 1
+                 : (b & 0xe0) == 0xc0 ? 2
+                 : (b & 0xf0) == 0xe0 ? 3
+                 : (b & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0 || len > n)
         return 0;
     uint32_t v = len == 1 ? b : (uint32_t)(b & (0x7f >> len));
@@ -208,8 +212,9 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
         if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
             goto malformed;
         const ProtobufCFieldDescriptor *f =
-            key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
-                                   : NULL;
+            key >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                : NULL;
         if (f != NULL) {
             size_t slot = (size_t)(f - d->fields);
             uint32_t index = slot < 64 ? seen[slot]++ : 0;

@@ -77,12 +77,13 @@ struct conn {
     uv_timer_t frame_timer; /* frame_timeout_ms: running while a frame is incomplete */
     uv_shutdown_t shutdown_req;
     struct tls_session tls;
-    int handles_open; /* tcp + timer + frame_timer; freed when 0 and refs is 0 */
-    uint32_t refs;    /* batch items still holding this connection */
-    bool reading;     /* uv_read_start is in effect */
-    bool over_limit;  /* accepted past connections_max: refuse after the handshake */
-    bool has_caller;  /* the CN maps to a terminal */
-    bool share_held;  /* counted in its terminal's and hospital's shares (conn_limits.c) */
+    int handles_open;     /* tcp + timer + frame_timer; freed when 0 and refs is 0 */
+    uint32_t refs;        /* batch items still holding this connection */
+    bool reading;         /* uv_read_start is in effect */
+    bool over_limit;      /* accepted past connections_max: refuse after the handshake */
+    bool has_caller;      /* the CN maps to a terminal */
+    bool subject_refused; /* its CN names a terminal, its subject does not (logged) */
+    bool share_held;      /* counted in its terminal's and hospital's shares (conn_limits.c) */
     struct sh_caller caller;
     char cn[64];        /* the certificate's CN, "" before the handshake */
     char peer[64];      /* "address:port" */

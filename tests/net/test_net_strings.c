@@ -139,8 +139,7 @@ static int settled_state(const char *of)
 static void test_nul_request_ids_do_not_collide(void **state)
 {
     (void)state;
-    Sanhe__Response *resp =
-        call_patched(h1, request_settle("nulB#one", FIXTURE_H1, false), '\0');
+    Sanhe__Response *resp = call_patched(h1, request_settle("nulB#one", FIXTURE_H1, false), '\0');
     assert_refused(resp, "request_id", NULL);
     Sanhe__Request *two = request_settle("nulB#two", FIXTURE_H1, false);
     two->settle->claim->lines[0]->amount = 7000; /* another bill */
