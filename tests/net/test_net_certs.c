@@ -34,14 +34,15 @@ static int make_cert(const char *name, const char *subject, const char *ext)
 {
     char dir[PATH_MAX], script[PATH_MAX + 2048];
     fixture_path(&fixture, "certs", dir);
-    int n = snprintf(script, sizeof script,
-             "set -e; cd '%s'; printf '%%s\\n' '%s' > %s.ext; "
-             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 "
-             "-keyout %s.key -out %s.csr -subj '%s' 2>/dev/null; "
-             "openssl x509 -req -in %s.csr -CA ca.crt -CAkey ca.key -sha256 -set_serial 0x%x "
-             "-days 30 -extfile %s.ext -out %s.crt 2>/dev/null",
-             dir, ext, name, name, name, subject, name, (unsigned)(strlen(name) * 7919u + 17u),
-             name, name);
+    int n =
+        snprintf(script, sizeof script,
+                 "set -e; cd '%s'; printf '%%s\\n' '%s' > %s.ext; "
+                 "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 "
+                 "-keyout %s.key -out %s.csr -subj '%s' 2>/dev/null; "
+                 "openssl x509 -req -in %s.csr -CA ca.crt -CAkey ca.key -sha256 -set_serial 0x%x "
+                 "-days 30 -extfile %s.ext -out %s.crt 2>/dev/null",
+                 dir, ext, name, name, name, subject, name, (unsigned)(strlen(name) * 7919u + 17u),
+                 name, name);
     assert_true(n > 0 && (size_t)n < sizeof script);
     const char *const argv[] = {"/bin/sh", "-c", script, NULL};
     return fixture_run(argv, NULL, NULL);
@@ -112,11 +113,13 @@ static void test_failures_say_why_and_whose(void **state)
 {
     (void)state;
     assert_int_equal(presettle_as("server", false), SH_E_UNAVAILABLE);
-    assert_true(fixture_log_contains(&fixture, "unsuitable certificate purpose (depth 0); "
-                                               "subject /O=" FIXTURE_H1 "/OU=counter/CN=counter-h1"));
+    assert_true(fixture_log_contains(&fixture,
+                                     "unsuitable certificate purpose (depth 0); "
+                                     "subject /O=" FIXTURE_H1 "/OU=counter/CN=counter-h1"));
     assert_int_equal(presettle_as("counter-h1", true), SH_E_UNAVAILABLE); /* another CA */
     assert_true(fixture_log_contains(&fixture, "unable to get local issuer certificate"));
-    assert_true(fixture_log_contains(&fixture, "subject /O=" FIXTURE_H1 "/OU=counter/CN=counter-h1"));
+    assert_true(
+        fixture_log_contains(&fixture, "subject /O=" FIXTURE_H1 "/OU=counter/CN=counter-h1"));
 }
 
 int main(void)
