@@ -50,6 +50,15 @@ static const struct config_key config_keys[] = {
     KEY("limits", "output_max_bytes", KEY_U32, limits.output_max_bytes, 4096, 1 << 30),
     KEY("limits", "handshake_timeout_ms", KEY_U32, limits.handshake_timeout_ms, 1, 3600000),
     KEY("limits", "idle_timeout_ms", KEY_U32, limits.idle_timeout_ms, 1, 86400000),
+    KEY("limits", "frame_timeout_ms", KEY_U32, limits.frame_timeout_ms, 1, 3600000),
+    KEY("limits", "connections_per_terminal_max", KEY_U32, limits.connections_per_terminal_max, 1,
+        1 << 20),
+    KEY("limits", "connections_per_hospital_max", KEY_U32, limits.connections_per_hospital_max, 1,
+        1 << 20),
+    KEY("limits", "input_total_max_bytes", KEY_U32, limits.input_total_max_bytes, 1 << 20,
+        0xffffffffLL),
+    KEY("limits", "output_total_max_bytes", KEY_U32, limits.output_total_max_bytes, 1 << 20,
+        0xffffffffLL),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
     KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
@@ -71,6 +80,11 @@ void config_defaults(struct config *c)
         .output_max_bytes = NET_OUTPUT_MAX_BYTES_DEFAULT,
         .handshake_timeout_ms = NET_HANDSHAKE_TIMEOUT_MS_DEFAULT,
         .idle_timeout_ms = NET_IDLE_TIMEOUT_MS_DEFAULT,
+        .frame_timeout_ms = NET_FRAME_TIMEOUT_MS_DEFAULT,
+        .connections_per_terminal_max = NET_CONNECTIONS_PER_TERMINAL_MAX_DEFAULT,
+        .connections_per_hospital_max = NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT,
+        .input_total_max_bytes = NET_INPUT_TOTAL_MAX_BYTES_DEFAULT,
+        .output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT,
     };
     c->log_level = NET_LOG_INFO;
 }

@@ -35,6 +35,7 @@ static void conn_free(struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     tls_session_free(&c->tls);
+    conn_limits_input_set(c, 0);
     free(c->in);
     free(c->out);
     free(c);
@@ -87,6 +88,7 @@ void conn_abort(struct conn *c, const char *why)
     conn_uncount(c);
     uv_close((uv_handle_t *)&c->tcp, conn_on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
+    uv_close((uv_handle_t *)&c->frame_timer, conn_on_handle_closed);
 }
 
 /* ---- The close sequence ------------------------------------------------------ */
@@ -133,6 +135,7 @@ void conn_finish(struct conn *c, const char *why)
         net_log(NET_LOG_INFO, "conn %llu %s: closing: %s", (unsigned long long)c->id, c->peer, why);
     c->state = CONN_CLOSING;
     uv_timer_stop(&c->timer);
+    uv_timer_stop(&c->frame_timer);
     conn_update_reading(c);
     if (c->inflight == 0)
         conn_shutdown(c, true);
@@ -167,7 +170,7 @@ bool conn_input_paused(const struct conn *c)
 {
     const struct net_limits *limits = &c->server->limits;
     return c->inflight >= limits->inflight_max ||
-           c->out_bytes + c->out_len > limits->output_max_bytes;
+           c->out_bytes + c->out_len > limits->output_max_bytes || conn_limits_output_over(c);
 }
 
 static void conn_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -242,7 +245,7 @@ static void conn_on_idle_timeout(uv_timer_t *timer)
     conn_finish(c, "idle timeout");
 }
 
-static void conn_idle_restart(struct conn *c)
+void conn_idle_restart(struct conn *c)
 {
     uint32_t ms = c->server->limits.idle_timeout_ms;
     uv_timer_start(&c->timer, conn_on_idle_timeout, ms, ms);
@@ -263,7 +266,10 @@ static void conn_on_handshake_done(struct conn *c)
         conn_refuse(c, SH_E_LIMIT_EXCEEDED, msg);
         return;
     }
-    if (terminal_resolve(c->server, c))
+    bool known = terminal_resolve(c->server, c);
+    if (!conn_limits_admit(c))
+        return;
+    if (known)
         net_log(NET_LOG_INFO, "conn %llu %s: terminal %s (hospital %s, role %s)",
                 (unsigned long long)c->id, c->peer, c->cn,
                 c->caller.hospital[0] ? c->caller.hospital : "-", sh_role_name(c->caller.role));
@@ -282,10 +288,10 @@ static void conn_handshake_step(struct conn *c)
         return;
     }
     if (rc != TLS_DONE) {
-        char reason[256];
+        char reason[640];
         c->server->stats.handshake_failures++;
         net_log(NET_LOG_WARN, "conn %llu %s: TLS handshake failed: %s", (unsigned long long)c->id,
-                c->peer, tls_last_error(reason, sizeof reason));
+                c->peer, tls_peer_failure(&c->tls, reason, sizeof reason));
         conn_shutdown(c, false); /* the alert goes out, then the connection ends */
         return;
     }
@@ -312,10 +318,8 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     }
     if (c->state == CONN_HANDSHAKE)
         conn_handshake_step(c);
-    if (c->state == CONN_OPEN) {
-        conn_idle_restart(c);
-        conn_input_process(c);
-    }
+    if (c->state == CONN_OPEN)
+        conn_input_process(c); /* restarts the idle timer for each whole frame */
 }
 
 /* ---- Accept ------------------------------------------------------------------------ */
@@ -348,9 +352,11 @@ static struct conn *conn_new(struct net_server *server)
     c->state = CONN_HANDSHAKE;
     uv_tcp_init(server->loop, &c->tcp);
     uv_timer_init(server->loop, &c->timer);
+    uv_timer_init(server->loop, &c->frame_timer);
     c->tcp.data = c;
     c->timer.data = c;
-    c->handles_open = 2;
+    c->frame_timer.data = c;
+    c->handles_open = 3;
     c->next = server->conns;
     if (server->conns != NULL)
         server->conns->prev = c;

@@ -15,6 +15,7 @@
 
 #define INPUT_CAP_INITIAL (16 * 1024)
 #define INPUT_CAP_KEEP (64 * 1024) /* a larger buffer is given back once empty */
+#define INPUT_NO_SHARE (-2)        /* input_reserve: past input_total_max_bytes */
 
 /* Makes room for `need` undecoded bytes, moving them to the front first. */
 static int input_reserve(struct conn *c, size_t need)
@@ -27,7 +28,7 @@ static int input_reserve(struct conn *c, size_t need)
     if (c->in_len == 0 && c->in_cap > INPUT_CAP_KEEP && need <= INPUT_CAP_INITIAL) {
         free(c->in);
         c->in = NULL;
-        c->in_cap = 0;
+        conn_limits_input_set(c, 0);
     }
     assert(c->in_pos == 0 && c->in_len <= c->in_cap);
     if (need <= c->in_cap)
@@ -35,11 +36,15 @@ static int input_reserve(struct conn *c, size_t need)
     size_t cap = c->in_cap > 0 ? c->in_cap : INPUT_CAP_INITIAL;
     while (cap < need)
         cap *= 2;
+    if (cap > need && cap > INPUT_CAP_KEEP)
+        cap = need; /* a big frame takes what it needs, not the next power of two */
+    if (!conn_limits_input_grow(c, cap))
+        return INPUT_NO_SHARE;
     uint8_t *in = realloc(c->in, cap);
     if (in == NULL)
         return -1;
     c->in = in;
-    c->in_cap = cap;
+    conn_limits_input_set(c, cap);
     assert(need <= c->in_cap && c->in_len <= c->in_cap);
     return 0;
 }
@@ -97,6 +102,19 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
     sanhe__request__free_unpacked(request, NULL);
 }
 
+/* BAD_REQUEST naming the field; the request id is echoed only when it is
+ * itself acceptable (a strict decoder at the other end would refuse the
+ * reply otherwise). Takes ownership of request. */
+static void input_refuse_strings(struct conn *c, Sanhe__Request *request, const char *why,
+                                 bool id_ok)
+{
+    c->server->stats.strings_refused++;
+    net_log(NET_LOG_INFO, "conn %llu %s (%s): BAD_REQUEST: %s", (unsigned long long)c->id, c->peer,
+            c->cn[0] ? c->cn : "-", why);
+    input_reply(c, id_ok ? request->request_id : NULL, SH_E_BAD_REQUEST, why);
+    sanhe__request__free_unpacked(request, NULL);
+}
+
 /* Decodes one frame if complete: 1 when one was taken, 0 when more input is
  * needed, -1 when the connection is being closed. */
 static int input_take_frame(struct conn *c)
@@ -123,6 +141,15 @@ static int input_take_frame(struct conn *c)
         conn_refuse(c, SH_E_BAD_FRAME, "the frame does not decode as a sanhe.Request");
         return -1;
     }
+    conn_idle_restart(c);
+    conn_limits_frame_deadline(c, true);
+    char why[256];
+    bool id_ok;
+    if (frame_strings_check(p + FRAME_HEADER_BYTES, used - FRAME_HEADER_BYTES, why, sizeof why,
+                            &id_ok) != 0) {
+        input_refuse_strings(c, request, why, id_ok);
+        return 1;
+    }
     input_dispatch(c, request);
     return 1;
 }
@@ -141,7 +168,16 @@ static size_t input_needed(const struct conn *c)
  * OpenSSL needs more from the socket, -1 when the connection is closing. */
 static int input_pull(struct conn *c)
 {
-    if (input_reserve(c, input_needed(c)) != 0) {
+    int reserved = input_reserve(c, input_needed(c));
+    if (reserved == INPUT_NO_SHARE) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the engine's frame buffers are full (input_total_max_bytes %u); retry later",
+                 c->server->limits.input_total_max_bytes);
+        conn_refuse(c, SH_E_LIMIT_EXCEEDED, msg);
+        return -1;
+    }
+    if (reserved != 0) {
         conn_abort(c, "out of memory");
         return -1;
     }
@@ -174,4 +210,5 @@ void conn_input_process(struct conn *c)
     }
     conn_flush(c); /* replies to reads, and whatever OpenSSL wants to send */
     conn_update_reading(c);
+    conn_limits_frame_deadline(c, false);
 }

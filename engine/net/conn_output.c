@@ -25,6 +25,9 @@ static void conn_on_write(uv_write_t *req, int status)
     struct conn *c = w->conn;
     assert(c->out_bytes >= w->len);
     c->out_bytes -= w->len;
+    c->server->out_total_bytes -= w->len;
+    if (w->len > 64 * 1024)
+        conn_limits_freed(c->server, w->len);
     free(w);
     if (status < 0) {
         if (c->state != CONN_CLOSED)
@@ -56,6 +59,7 @@ static void conn_send_ciphertext(struct conn *c)
         return;
     }
     c->out_bytes += w->len;
+    c->server->out_total_bytes += w->len;
 }
 
 /* Appends one framed reply to the plaintext output (encrypted by conn_flush,
@@ -93,6 +97,7 @@ void conn_flush(struct conn *c)
         int rc = tls_session_write(&c->tls, c->out, c->out_len);
         c->out_len = 0;
         if (c->out_cap > 64 * 1024) { /* a big reply went out: give the memory back */
+            conn_limits_freed(c->server, c->out_cap);
             free(c->out);
             c->out = NULL;
             c->out_cap = 0;

@@ -59,4 +59,11 @@ int frame_reply_error(const uint8_t *data, size_t len);
 /* "settle", "query", ... or "none": names the operation in log lines. */
 const char *frame_op_name(const Sanhe__Request *request);
 
+/* frame_strings.c: every string field of a decoded request's body (the
+ * frame without its header) is valid UTF-8, free of NUL and control
+ * characters and within its length. 0, or -1 with msg naming the field
+ * ("settle.claim.lines[2].code holds a NUL byte (at byte 4)"); id_echoable
+ * is false when the request id itself is not fit to be sent back. */
+int frame_strings_check(const uint8_t *body, size_t len, char *msg, size_t cap, bool *id_echoable);
+
 #endif

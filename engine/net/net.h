@@ -27,6 +27,11 @@
 #define NET_OUTPUT_MAX_BYTES_DEFAULT (4u * 1024u * 1024u)
 #define NET_HANDSHAKE_TIMEOUT_MS_DEFAULT 10000u
 #define NET_IDLE_TIMEOUT_MS_DEFAULT 300000u
+#define NET_FRAME_TIMEOUT_MS_DEFAULT 30000u
+#define NET_CONNECTIONS_PER_TERMINAL_MAX_DEFAULT 16u
+#define NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT 128u
+#define NET_INPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
+#define NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
 #define NET_LINGER_MS 2000u        /* after our close: how long we drain the peer's bytes */
 #define NET_STOP_TIMEOUT_MS 10000u /* graceful stop: connections still open then are cut */
 
@@ -37,7 +42,14 @@ struct net_limits {
     uint32_t batch_max;            /* write requests per group commit */
     uint32_t output_max_bytes;     /* per connection: unsent reply bytes; reading pauses */
     uint32_t handshake_timeout_ms; /* from accept to a finished TLS handshake */
-    uint32_t idle_timeout_ms;      /* no bytes from the peer and nothing in flight */
+    uint32_t idle_timeout_ms;      /* no whole frame from the peer and nothing in flight */
+    /* Fair shares (docs/limits.md): what one certificate can
+     * hold, so that a stolen one cannot take the engine from the others. */
+    uint32_t frame_timeout_ms;             /* a frame's first byte to its last */
+    uint32_t connections_per_terminal_max; /* per certificate CN, after the handshake */
+    uint32_t connections_per_hospital_max; /* per hospital of the terminal */
+    uint32_t input_total_max_bytes;        /* every connection's frame buffers together */
+    uint32_t output_total_max_bytes;       /* every connection's unsent replies together */
 };
 
 /* A terminal from the configuration file, used when the ledger has none

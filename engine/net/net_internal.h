@@ -75,14 +75,17 @@ struct conn {
     uint64_t id;              /* for log lines */
     enum conn_state state;
     uv_tcp_t tcp;
-    uv_timer_t timer; /* handshake, then idle, then linger timeout */
+    uv_timer_t timer;       /* handshake, then idle, then linger timeout */
+    uv_timer_t frame_timer; /* frame_timeout_ms: running while a frame is incomplete */
     uv_shutdown_t shutdown_req;
     struct tls_session tls;
-    int handles_open; /* tcp + timer; freed when 0 and refs is 0 */
-    uint32_t refs;    /* batch items still holding this connection */
-    bool reading;     /* uv_read_start is in effect */
-    bool over_limit;  /* accepted past connections_max: refuse after the handshake */
-    bool has_caller;  /* the CN maps to a terminal */
+    int handles_open;     /* tcp + timer + frame_timer; freed when 0 and refs is 0 */
+    uint32_t refs;        /* batch items still holding this connection */
+    bool reading;         /* uv_read_start is in effect */
+    bool over_limit;      /* accepted past connections_max: refuse after the handshake */
+    bool has_caller;      /* the CN maps to a terminal */
+    bool subject_refused; /* its CN names a terminal, its subject does not (logged) */
+    bool share_held;      /* counted in its terminal's and hospital's shares (conn_limits.c) */
     struct sh_caller caller;
     char cn[64];        /* the certificate's CN, "" before the handshake */
     char peer[64];      /* "address:port" */
@@ -130,7 +133,13 @@ struct net_server {
     uint64_t next_conn_id;
     uint32_t conns_counted;  /* under connections_max (not over_limit ones) */
     uint32_t conns_refusing; /* over_limit ones still open */
-    int handles_open;        /* listener, check, idle, stop timer */
+    /* Memory every connection holds together (conn_limits.c): input buffers
+     * (in_cap) and ciphertext handed to uv_write (out_bytes). */
+    uint64_t in_total_bytes;
+    uint64_t out_total_bytes;
+    uint64_t freed_since_trim_bytes; /* large buffers freed since the last malloc_trim */
+    uint64_t trim_last_ms;
+    int handles_open; /* listener, check, idle, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
@@ -156,8 +165,25 @@ void conn_update_reading(struct conn *conn);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);
-void conn_write_done(struct conn *conn); /* an in-flight write was answered */
+void conn_write_done(struct conn *conn);   /* an in-flight write was answered */
+void conn_idle_restart(struct conn *conn); /* a whole frame came: not idle */
 bool conn_input_paused(const struct conn *conn);
+
+/* conn_limits.c: fair shares of connections and memory, the frame deadline. */
+/* After the terminal is known: false when the connection was refused (its
+ * terminal or hospital holds its share already). */
+bool conn_limits_admit(struct conn *conn);
+/* Whether the input buffer may grow from conn->in_cap to cap bytes. */
+bool conn_limits_input_grow(struct conn *conn, size_t cap);
+void conn_limits_input_set(struct conn *conn, size_t cap); /* in_cap is now cap */
+/* The engine's unsent replies are past output_total_max_bytes and this
+ * connection holds more than its small fair part of them. */
+bool conn_limits_output_over(const struct conn *conn);
+/* Starts, keeps or stops the frame deadline after input was processed;
+ * restart: a whole frame was just taken, the next one starts afresh. */
+void conn_limits_frame_deadline(struct conn *conn, bool restart);
+/* A large buffer was freed: gives memory back to the system now and then. */
+void conn_limits_freed(struct net_server *server, size_t bytes);
 
 /* conn_input.c: decode and dispatch every complete frame while not paused. */
 void conn_input_process(struct conn *conn);

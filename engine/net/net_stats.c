@@ -147,9 +147,16 @@ static json_t *stats_json(const struct net_stats *s)
     const struct {
         const char *key;
         uint64_t value;
-    } stages[] = {{"apply_us_total", s->apply_us_total}, {"write_us_total", s->write_us_total},
-                  {"write_us_max", s->write_us_max},     {"syncs", s->syncs},
-                  {"sync_us_total", s->sync_us_total},   {"sync_us_max", s->sync_us_max}};
+    } stages[] = {{"apply_us_total", s->apply_us_total},
+                  {"write_us_total", s->write_us_total},
+                  {"write_us_max", s->write_us_max},
+                  {"syncs", s->syncs},
+                  {"sync_us_total", s->sync_us_total},
+                  {"sync_us_max", s->sync_us_max},
+                  {"connections_refused_share", s->connections_refused_share},
+                  {"frames_timed_out", s->frames_timed_out},
+                  {"input_memory_refused", s->input_memory_refused},
+                  {"strings_refused", s->strings_refused}};
     for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
         json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
     /* The process's CPU so far, every thread: with two snapshots, a load

@@ -65,6 +65,10 @@ struct net_stats {
         struct net_hist hist;
     } ops[NET_STATS_OPS_MAX];
     size_t op_count;
+    uint64_t connections_refused_share; /* over a per-terminal or per-hospital limit */
+    uint64_t frames_timed_out;          /* a frame not complete within frame_timeout_ms */
+    uint64_t input_memory_refused;      /* a frame past input_total_max_bytes */
+    uint64_t strings_refused;           /* BAD_REQUEST for a string field */
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);

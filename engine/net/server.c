@@ -1,5 +1,6 @@
 /* The server's lifetime: create, graceful stop, free. */
 #include <assert.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,21 @@ void net_server_stop(struct net_server *server, void (*done)(void *ctx), void *c
     server_maybe_done(server);
 }
 
+/* A limit left 0 (a caller that predates it) takes its default. */
+static void server_limits_defaults(struct net_limits *l)
+{
+    if (l->frame_timeout_ms == 0)
+        l->frame_timeout_ms = NET_FRAME_TIMEOUT_MS_DEFAULT;
+    if (l->connections_per_terminal_max == 0)
+        l->connections_per_terminal_max = NET_CONNECTIONS_PER_TERMINAL_MAX_DEFAULT;
+    if (l->connections_per_hospital_max == 0)
+        l->connections_per_hospital_max = NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT;
+    if (l->input_total_max_bytes == 0)
+        l->input_total_max_bytes = NET_INPUT_TOTAL_MAX_BYTES_DEFAULT;
+    if (l->output_total_max_bytes == 0)
+        l->output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT;
+}
+
 static int server_copy_config(struct net_server *server, const struct net_config *config)
 {
     server->limits = config->limits;
@@ -69,6 +85,7 @@ static int server_copy_config(struct net_server *server, const struct net_config
         server->limits.batch_max = 1;
     if (server->limits.inflight_max == 0)
         server->limits.inflight_max = 1;
+    server_limits_defaults(&server->limits);
     if (config->terminal_count == 0)
         return 0;
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
@@ -103,6 +120,11 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
     server->loop = loop;
     server->ledger = ledger;
+    /* Frame and reply buffers above 256 KiB get their own mappings, returned
+     * to the system when freed; a fixed threshold stops glibc from raising
+     * it after each such free, which would keep later bursts in the heap
+     * (conn_limits.c). */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     if (server_copy_config(server, config) != 0) {
         net_server_free(server);
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");

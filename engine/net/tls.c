@@ -53,7 +53,7 @@ SSL_CTX *tls_ctx_create(const char *ca_file, const char *cert_file, const char *
         return tls_ctx_fail(NULL, err, "cannot create context", "");
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    tls_peer_ctx_setup(ctx); /* client certificates required, clientAuth, failures kept */
     SSL_CTX_set_verify_depth(ctx, 4);
     /* Terminals hold long connections; resumption buys nothing and session
      * tickets cost a write per connection. */
@@ -81,6 +81,7 @@ int tls_session_init(struct tls_session *s, SSL_CTX *ctx)
     BIO_set_mem_eof_return(s->rbio, -1);
     SSL_set_bio(s->ssl, s->rbio, s->wbio); /* ssl owns both from here */
     SSL_set_accept_state(s->ssl);
+    tls_peer_session_setup(s);
     return TLS_DONE;
 }
 
@@ -141,6 +142,11 @@ void tls_session_shutdown(struct tls_session *s)
     ERR_clear_error();
     (void)SSL_shutdown(s->ssl); /* 0 = close_notify queued; we never wait for the peer's */
     ERR_clear_error();
+}
+
+bool tls_session_has_input(const struct tls_session *s)
+{
+    return BIO_ctrl_pending(s->rbio) > 0 || SSL_has_pending(s->ssl) == 1;
 }
 
 size_t tls_session_pending(const struct tls_session *s) { return BIO_ctrl_pending(s->wbio); }

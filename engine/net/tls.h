@@ -9,6 +9,7 @@
 #define TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sh_error.h"
@@ -24,6 +25,10 @@ struct tls_session {
     SSL *ssl;
     BIO *rbio; /* ciphertext from the peer, owned by ssl */
     BIO *wbio; /* ciphertext for the peer, owned by ssl */
+    /* The first verify failure of the peer's certificate, and its subject
+     * (tls_peer.c), for the handshake failure's log line. */
+    char verify_failure[128];
+    char verify_subject[256];
 };
 
 /* Results of the stepping functions below (failures are negative). */
@@ -53,6 +58,10 @@ int tls_session_write(struct tls_session *s, const void *data, size_t len);
 /* Queues close_notify into the write BIO. */
 void tls_session_shutdown(struct tls_session *s);
 
+/* Input that has not made a whole record yet, or a record not yet read:
+ * a frame is on its way. */
+bool tls_session_has_input(const struct tls_session *s);
+
 /* Ciphertext waiting in the write BIO, and taking it out (returns bytes taken). */
 size_t tls_session_pending(const struct tls_session *s);
 size_t tls_session_drain(struct tls_session *s, void *buf, size_t cap);
@@ -61,6 +70,21 @@ size_t tls_session_drain(struct tls_session *s, void *buf, size_t cap);
  * Returns 0, or -1 when there is none, it is longer than cap - 1 bytes or
  * holds a NUL: such a name matches no terminal. */
 int tls_session_peer_cn(const struct tls_session *s, char *out, size_t cap);
+
+/* tls_peer.c: the peer beyond its CN. */
+/* Verification of client certificates: clientAuth EKU required, failures
+ * recorded in the session. */
+void tls_peer_ctx_setup(SSL_CTX *ctx);
+void tls_peer_session_setup(struct tls_session *s);
+/* Why the handshake failed: OpenSSL's reason, the certificate's verify
+ * error and subject when one was presented. Clears OpenSSL's error queue. */
+const char *tls_peer_failure(const struct tls_session *s, char *buf, size_t cap);
+/* The verified peer certificate's subject, one line ("-" when none). */
+void tls_peer_subject(const struct tls_session *s, char *out, size_t cap);
+/* The subject is exactly O=hospital (absent when hospital is ""),
+ * OU=role, CN=name: what ops/certs.sh issues for that terminal. */
+bool tls_peer_subject_matches(const struct tls_session *s, const char *hospital, const char *role,
+                              const char *name);
 
 /* OpenSSL's reason for the last failure of this thread, for a log line;
  * clears OpenSSL's error queue. */

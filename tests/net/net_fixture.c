@@ -19,6 +19,27 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+const char *fixture_engine(void)
+{
+    const char *other = getenv("SANHE_TEST_ENGINE");
+    return other != NULL && other[0] != '\0' ? other : SANHE_ENGINE_PATH;
+}
+
+long fixture_rss_kb(const struct engine_fixture *f)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)f->pid);
+    FILE *in = fopen(path, "r");
+    long kb = -1;
+    while (in != NULL && kb < 0 && fgets(line, sizeof line, in) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    }
+    if (in != NULL)
+        fclose(in);
+    return kb;
+}
+
 const char *fixture_path(const struct engine_fixture *f, const char *rel, char *buf)
 {
     snprintf(buf, PATH_MAX, "%s/%s", f->dir, rel);
@@ -110,7 +131,7 @@ static int write_config(const struct engine_fixture *f, const char *limits)
 static int load_data(const struct engine_fixture *f)
 {
     char conf[PATH_MAX], terminals[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
-    const char *const argv[] = {SANHE_ENGINE_PATH,
+    const char *const argv[] = {fixture_engine(),
                                 "load",
                                 "-c",
                                 fixture_path(f, "engine.conf", conf),
@@ -137,7 +158,7 @@ int fixture_start(struct engine_fixture *f, const char *limits)
         return -1;
     char conf[PATH_MAX], port[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
     struct engine_proc engine;
-    if (engine_proc_start(&engine, SANHE_ENGINE_PATH, fixture_path(f, "engine.conf", conf),
+    if (engine_proc_start(&engine, fixture_engine(), fixture_path(f, "engine.conf", conf),
                           fixture_path(f, "port", port), fixture_path(f, "engine.out", out),
                           fixture_path(f, "engine.err", err), 15000) != 0) {
         fprintf(stderr, "fixture: the engine did not start:\n");
@@ -191,7 +212,7 @@ int fixture_check(struct engine_fixture *f)
     if (fixture_halt(f) != 0)
         return -1;
     char conf[PATH_MAX], out[PATH_MAX];
-    const char *const argv[] = {SANHE_ENGINE_PATH, "check", "-c",
+    const char *const argv[] = {fixture_engine(), "check", "-c",
                                 fixture_path(f, "engine.conf", conf), NULL};
     fixture_path(f, "check.out", out);
     int rc = fixture_run(argv, out, out);

@@ -56,6 +56,14 @@ int fixture_halt(struct engine_fixture *f);
  * cleanly. */
 int fixture_check(struct engine_fixture *f);
 
+/* The sanhe-engine binary: SANHE_TEST_ENGINE when set (to run a test
+ * against another build, e.g. to see an attack test fail on an older
+ * engine), else the one built with the tests. */
+const char *fixture_engine(void);
+
+/* The engine's resident set (VmRSS), KiB, or -1. */
+long fixture_rss_kb(const struct engine_fixture *f);
+
 /* dir/rel into buf (PATH_MAX). */
 const char *fixture_path(const struct engine_fixture *f, const char *rel, char *buf);
 

@@ -1,0 +1,237 @@
+/*
+ * Strict strings: every string field of a request, at any depth, must be
+ * valid UTF-8 without NUL or control characters and within its length
+ * (docs/limits.md, "Strings").
+ *
+ * This looks at the frame's wire bytes, not at the decoded message:
+ * protobuf-c hands a string field over as a C string and keeps no length,
+ * so "nulA\0one" and "nulA\0two" both decode as "nulA" and would be one
+ * idempotency key. The walk follows the message descriptors protobuf-c
+ * generated (which field is a string, which a message to descend into) and
+ * runs only on a frame that protobuf-c has already decoded, so the wire is
+ * well formed; any surprise is still refused, never followed.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "frame.h"
+#include "sh_types.h"
+
+#define STRINGS_DEPTH_MAX 12
+#define STRING_DEFAULT_MAX 255
+
+struct string_rule {
+    const char *field;
+    size_t max_bytes; /* 0: no limit but the frame's */
+    bool whitespace;  /* tab, LF and CR allowed (JSON documents) */
+};
+
+/* By field name: ids and codes as the ledger keeps them (SH_CODE_MAX),
+ * display names (SH_NAME_MAX), policy documents as large as a frame. */
+static const struct string_rule string_rules[] = {
+    {"request_id", SH_CODE_MAX - 1, false},
+    {"settlement_request_id", SH_CODE_MAX - 1, false},
+    {"cancel_of", SH_CODE_MAX - 1, false},
+    {"hospital", SH_CODE_MAX - 1, false},
+    {"code", SH_CODE_MAX - 1, false},
+    {"name", SH_NAME_MAX - 1, false},
+    {"policies_json", 0, true},
+};
+
+static const struct string_rule *string_rule_of(const char *field)
+{
+    static const struct string_rule fallback = {"", STRING_DEFAULT_MAX, false};
+    for (size_t i = 0; i < sizeof string_rules / sizeof string_rules[0]; i++) {
+        if (strcmp(string_rules[i].field, field) == 0)
+            return &string_rules[i];
+    }
+    return &fallback;
+}
+
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 when it is not valid UTF-8 (overlong forms, surrogates and
+ * values past U+10FFFF included). */
+static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
+{
+    static const uint32_t min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    uint8_t b = s[0];
+    size_t len = b < 0x80             ? 1
+                 : (b & 0xe0) == 0xc0 ? 2
+                 : (b & 0xf0) == 0xe0 ? 3
+                 : (b & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t v = len == 1 ? b : (uint32_t)(b & (0x7f >> len));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (uint32_t)(s[i] & 0x3f);
+    }
+    if (v < min_of[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static bool char_is_control(uint32_t cp, bool whitespace)
+{
+    if (whitespace && (cp == '\t' || cp == '\n' || cp == '\r'))
+        return false;
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); /* C0, DEL, C1 */
+}
+
+/* NULL when the bytes are acceptable, else what is wrong with them. */
+static const char *string_fault(const uint8_t *s, size_t n, const struct string_rule *rule,
+                                char *why, size_t cap)
+{
+    if (rule->max_bytes > 0 && n > rule->max_bytes) {
+        snprintf(why, cap, "is %zu bytes, more than %zu", n, rule->max_bytes);
+        return why;
+    }
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t len = utf8_next(s + i, n - i, &cp);
+        if (len == 0) {
+            snprintf(why, cap, "is not valid UTF-8 (at byte %zu)", i);
+            return why;
+        }
+        if (cp == 0) {
+            snprintf(why, cap, "holds a NUL byte (at byte %zu)", i);
+            return why;
+        }
+        if (char_is_control(cp, rule->whitespace)) {
+            snprintf(why, cap, "holds control character U+%04X (at byte %zu)", (unsigned)cp, i);
+            return why;
+        }
+        i += len;
+    }
+    return NULL;
+}
+
+struct strings_walk {
+    char path[160];
+    char *msg;
+    size_t cap;
+    bool *id_echoable;
+};
+
+/* Appends ".name" (or "name" at the top) and, for a repeated field, "[i]". */
+static size_t walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index)
+{
+    size_t at = strlen(w->path);
+    const char *dot = at > 0 ? "." : "";
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        snprintf(w->path + at, sizeof w->path - at, "%s%s[%u]", dot, f->name, index);
+    else
+        snprintf(w->path + at, sizeof w->path - at, "%s%s", dot, f->name);
+    return at;
+}
+
+static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
+                        const uint8_t *p, const uint8_t *end, unsigned depth);
+
+static bool wire_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
+{
+    uint64_t n;
+    switch (wire_type) {
+    case 0:
+        return wire_varint(p, end, &n);
+    case 1:
+        n = 8;
+        break;
+    case 5:
+        n = 4;
+        break;
+    default:
+        return false;
+    }
+    if (n > (uint64_t)(end - *p))
+        return false;
+    *p += n;
+    return true;
+}
+
+/* One length-delimited field's value [v, v + n). */
+static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index,
+                      const uint8_t *v, size_t n, unsigned depth)
+{
+    size_t at = walk_push(w, f, index);
+    int rc = 0;
+    char why[96];
+    if (f->type == PROTOBUF_C_TYPE_STRING) {
+        const struct string_rule *rule = string_rule_of(f->name);
+        if (string_fault(v, n, rule, why, sizeof why) != NULL) {
+            snprintf(w->msg, w->cap, "%s %s", w->path, why);
+            /* Too long but clean, it can go back to the client as it came. */
+            if (depth == 0 && strcmp(f->name, "request_id") == 0)
+                *w->id_echoable = rule->max_bytes > 0 && n > rule->max_bytes &&
+                                  string_fault(v, n, &(struct string_rule){"", 0, false}, why,
+                                               sizeof why) == NULL;
+            rc = -1;
+        }
+    } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        rc = walk_message(w, f->descriptor, v, v + n, depth + 1);
+    }
+    w->path[at] = '\0';
+    return rc;
+}
+
+static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
+                        const uint8_t *p, const uint8_t *end, unsigned depth)
+{
+    if (depth > STRINGS_DEPTH_MAX) {
+        snprintf(w->msg, w->cap, "%s nests too deep", w->path);
+        return -1;
+    }
+    uint32_t seen[64] = {0}; /* occurrences per field, for the index in a message */
+    while (p < end) {
+        uint64_t key, n;
+        if (!wire_varint(&p, end, &key))
+            goto malformed;
+        unsigned type = (unsigned)(key & 7);
+        if (type != 2) {
+            if (!wire_skip(&p, end, type))
+                goto malformed;
+            continue;
+        }
+        if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
+            goto malformed;
+        const ProtobufCFieldDescriptor *f =
+            key >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                : NULL;
+        if (f != NULL) {
+            size_t slot = (size_t)(f - d->fields);
+            uint32_t index = slot < 64 ? seen[slot]++ : 0;
+            if (walk_value(w, f, index, p, (size_t)n, depth) != 0)
+                return -1;
+        }
+        p += n;
+    }
+    return 0;
+malformed:
+    snprintf(w->msg, w->cap, "%s%sdoes not decode", w->path, w->path[0] ? " " : "");
+    return -1;
+}
+
+int frame_strings_check(const uint8_t *body, size_t len, char *msg, size_t cap, bool *id_echoable)
+{
+    *id_echoable = true;
+    struct strings_walk w = {.path = "", .msg = msg, .cap = cap, .id_echoable = id_echoable};
+    return walk_message(&w, &sanhe__request__descriptor, body, body + len, 0);
+}
