@@ -89,9 +89,8 @@ void gw_store_close(struct gw_store *s);
 int gw_store_get(struct gw_store *s, MDB_dbi db, const char *hospital, const char *id, void **val,
                  size_t *len);
 /* Puts one or two records in one durable (synced) transaction. */
-int gw_store_put2(struct gw_store *s, MDB_dbi db1, const char *h1, const char *id1,
-                  const void *v1, size_t l1, MDB_dbi db2, const char *id2, const void *v2,
-                  size_t l2);
+int gw_store_put2(struct gw_store *s, MDB_dbi db1, const char *h1, const char *id1, const void *v1,
+                  size_t l1, MDB_dbi db2, const char *id2, const void *v2, size_t l2);
 
 /* ---- Engines (gw_engine.c) ---- */
 
@@ -125,7 +124,7 @@ struct gw_conn;
 /* What the HTTP layer hands the transaction layer: one whole request. */
 struct gw_request {
     struct gw_server *srv;
-    struct gw_conn *conn; /* NULL once the connection is gone */
+    struct gw_conn *conn;               /* NULL once the connection is gone */
     char hospital[GW_HOSPITAL_MAX + 1]; /* the client certificate's */
     char path[64];
     char *body;

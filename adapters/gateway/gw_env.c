@@ -101,8 +101,8 @@ int gw_env_check_signature(const struct gw_request *r, const struct gw_config *c
         snprintf(why, size, "系统错误");
         return -1;
     }
-    int n = snprintf(msg, head_len + 1, "%s\n%s\n%s\n", r->tif_paasid, r->tif_timestamp,
-                     r->tif_nonce);
+    int n =
+        snprintf(msg, head_len + 1, "%s\n%s\n%s\n", r->tif_paasid, r->tif_timestamp, r->tif_nonce);
     memcpy(msg + n, r->body, r->body_len);
     HMAC(EVP_sha256(), c->signature_key, (int)strlen(c->signature_key), (unsigned char *)msg,
          (size_t)n + r->body_len, mac, &mac_len);

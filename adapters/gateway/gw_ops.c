@@ -108,8 +108,8 @@ static void person_out(struct txn *t, const Sanhe__EligibilityReply *e)
                             "endtime", c->to ? c->to : "", "fund_id", c->fund ? c->fund : "",
                             "category", c->category ? c->category : ""));
     }
-    t->output = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o}", "baseinfo",
-                          "psn_no", id, "psn_cert_type", "01", "certno", id, "psn_name",
+    t->output = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o}", "baseinfo", "psn_no",
+                          id, "psn_cert_type", "01", "certno", id, "psn_name",
                           e->name ? e->name : "", "gend", gend, "brdy", brdy, "insuplc_admdvs",
                           e->region ? e->region : "", "insuinfo", insu, "idetinfo", idet);
 }
@@ -229,8 +229,7 @@ struct claim_buf {
     Sanhe__Line **ptrs;
 };
 
-static int claim_build(struct txn *t, struct claim_buf *cb, const struct txn_line *lines,
-                       size_t n)
+static int claim_build(struct txn *t, struct claim_buf *cb, const struct txn_line *lines, size_t n)
 {
     sanhe__claim__init(&cb->claim);
     cb->lines = calloc(n + 1, sizeof *cb->lines);
@@ -313,8 +312,8 @@ static void upload_done(struct txn *t)
         for (size_t i = 0; i < t->line_count; i++) {
             const struct txn_line *l = &t->lines[i];
             json_array_append_new(stored, json_pack("{s:s, s:s, s:I, s:I}", "sn", l->sn, "code",
-                                                    l->code, "qty", (json_int_t)l->qty_milli,
-                                                    "amt", (json_int_t)l->amount));
+                                                    l->code, "qty", (json_int_t)l->qty_milli, "amt",
+                                                    (json_int_t)l->amount));
         }
         t->visit_dirty = true;
         t->output = json_pack("{s:O}", "result", t->scratch);
@@ -465,15 +464,14 @@ static json_t *settle_output(struct txn *t, const Sanhe__Breakdown *b, const cha
             maf += f->pay;
         }
         if (f->pay > 0)
-            json_array_append_new(
-                detail, json_pack("{s:s, s:o, s:s, s:o}", "fund_pay_type", type, "fund_payamt",
-                                  gw_json_money(f->pay), "fund_pay_type_name",
-                                  f->name ? f->name : "", "inscp_scp_amt",
-                                  gw_json_money(base)));
-        json_t *row = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?}", "fund_id", f->fund ? f->fund : "",
-                                "fund_pay_type", type, "fund_payamt", gw_json_money(f->pay),
-                                "dedc_amt", gw_json_money(f->deductible), "reason", f->reason,
-                                "category", f->category);
+            json_array_append_new(detail, json_pack("{s:s, s:o, s:s, s:o}", "fund_pay_type", type,
+                                                    "fund_payamt", gw_json_money(f->pay),
+                                                    "fund_pay_type_name", f->name ? f->name : "",
+                                                    "inscp_scp_amt", gw_json_money(base)));
+        json_t *row =
+            json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?}", "fund_id", f->fund ? f->fund : "",
+                      "fund_pay_type", type, "fund_payamt", gw_json_money(f->pay), "dedc_amt",
+                      gw_json_money(f->deductible), "reason", f->reason, "category", f->category);
         json_array_append_new(funds, row);
         base -= f->pay;
     }
@@ -488,11 +486,10 @@ static json_t *settle_output(struct txn *t, const Sanhe__Breakdown *b, const cha
         "overlmt_selfpay", gw_json_money(b->over_limit), "preselfpay_amt",
         gw_json_money(b->pre_selfpay), "inscp_scp_amt", gw_json_money(b->in_scope), "act_pay_dedc",
         gw_json_money(dedc), "hifp_pay", gw_json_money(hifp), "hifmi_pay", gw_json_money(hifmi),
-        "maf_pay", gw_json_money(maf), "oth_pay",
-        gw_json_money(b->fund_total - hifp - hifmi - maf), "fund_pay_sumamt",
-        gw_json_money(b->fund_total), "psn_part_amt", gw_json_money(b->patient_pays),
-        "psn_cash_pay", gw_json_money(b->patient_pays), "acct_pay", gw_json_money(0), "setl_time",
-        setl_time);
+        "maf_pay", gw_json_money(maf), "oth_pay", gw_json_money(b->fund_total - hifp - hifmi - maf),
+        "fund_pay_sumamt", gw_json_money(b->fund_total), "psn_part_amt",
+        gw_json_money(b->patient_pays), "psn_cash_pay", gw_json_money(b->patient_pays), "acct_pay",
+        gw_json_money(0), "setl_time", setl_time);
     return json_pack("{s:o, s:o, s:{s:o, s:b}}", "setlinfo", info, "setldetail", detail,
                      "exp_content", "funds", funds, "trial", b->trial);
 }
@@ -582,12 +579,11 @@ static void on_reverse(struct txn *t, int status, const Sanhe__Response *resp, i
         char setl_id[24], now[20];
         snprintf(setl_id, sizeof setl_id, "%llu", (unsigned long long)resp->reverse->settlement_id);
         gw_time_text(gw_unix_ms(), now);
-        t->output = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "setlinfo", "setl_id", setl_id,
-                              "mdtrt_id", t->mdtrt_id, "psn_no",
-                              t->visit != NULL && txn_str(t->visit, "psn_no")
-                                  ? txn_str(t->visit, "psn_no")
-                                  : "",
-                              "setl_time", now, "rvs_flag", resp->reverse->reversed ? "1" : "0");
+        t->output = json_pack(
+            "{s:{s:s, s:s, s:s, s:s, s:s}}", "setlinfo", "setl_id", setl_id, "mdtrt_id",
+            t->mdtrt_id, "psn_no",
+            t->visit != NULL && txn_str(t->visit, "psn_no") ? txn_str(t->visit, "psn_no") : "",
+            "setl_time", now, "rvs_flag", resp->reverse->reversed ? "1" : "0");
         if (t->visit != NULL) {
             json_object_set_new(t->visit, "setl_id", json_string(""));
             t->visit_dirty = true;
@@ -634,9 +630,9 @@ static void on_cancel(struct txn *t, int status, const Sanhe__Response *resp, in
             snprintf(setl_id, sizeof setl_id, "%llu",
                      (unsigned long long)resp->cancel->settlement_id);
         const json_t *d = input_part(t, "data");
-        t->output = json_pack("{s:{s:s, s:s, s:s, s:s}}", "data", "omsgid", txn_str(d, "omsgid"),
-                              "oinfno", "2207", "setl_id", setl_id, "rvs_flag",
-                              resp->cancel->reversed ? "1" : "0");
+        t->output =
+            json_pack("{s:{s:s, s:s, s:s, s:s}}", "data", "omsgid", txn_str(d, "omsgid"), "oinfno",
+                      "2207", "setl_id", setl_id, "rvs_flag", resp->cancel->reversed ? "1" : "0");
     } else if (t->infcode == 0) {
         txn_fail(t, GW_INF_SYSTEM, "系统错误：结算引擎的应答缺少撤销结果");
     }
@@ -708,13 +704,16 @@ static void reconcile_3201(struct txn *t)
     if (txn_money(t, d, "medfee_sumamt", true, &h_total) != 0 ||
         txn_money(t, d, "fund_pay_sumamt", true, &h_fund) != 0)
         return;
-    int rslt = count > h_count ? 1 : count < h_count ? 2 : (total != h_total || fund != h_fund) ? 3 : 0;
+    int rslt = count > h_count                        ? 1
+               : count < h_count                      ? 2
+               : (total != h_total || fund != h_fund) ? 3
+                                                      : 0;
     char r[2] = {(char)('0' + rslt), 0};
-    t->output = json_pack("{s:{s:s, s:s, s:s, s:s, s:I, s:o, s:o}}", "data", "stmt_rslt", r,
-                          "stmt_rslt_dscr", stmt_text(rslt), "refd_setl_flag", net ? "1" : "0",
-                          "setl_optins", t->region, "fixmedins_setl_cnt", (json_int_t)count,
-                          "medfee_sumamt", gw_json_money(total), "fund_pay_sumamt",
-                          gw_json_money(fund));
+    t->output =
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:I, s:o, s:o}}", "data", "stmt_rslt", r,
+                  "stmt_rslt_dscr", stmt_text(rslt), "refd_setl_flag", net ? "1" : "0",
+                  "setl_optins", t->region, "fixmedins_setl_cnt", (json_int_t)count,
+                  "medfee_sumamt", gw_json_money(total), "fund_pay_sumamt", gw_json_money(fund));
 }
 
 /* 3202: the engine's settlements of the range against the institution's

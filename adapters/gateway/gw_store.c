@@ -98,9 +98,8 @@ static int put_one(MDB_txn *txn, MDB_dbi db, const char *hospital, const char *i
     return k.mv_size == 0 ? EINVAL : mdb_put(txn, db, &k, &val, 0);
 }
 
-int gw_store_put2(struct gw_store *s, MDB_dbi db1, const char *h1, const char *id1,
-                  const void *v1, size_t l1, MDB_dbi db2, const char *id2, const void *v2,
-                  size_t l2)
+int gw_store_put2(struct gw_store *s, MDB_dbi db1, const char *h1, const char *id1, const void *v1,
+                  size_t l1, MDB_dbi db2, const char *id2, const void *v2, size_t l2)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);

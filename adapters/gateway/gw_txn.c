@@ -67,9 +67,11 @@ int txn_fail(struct txn *t, int infcode, const char *fmt, ...)
 int txn_refused(struct txn *t, int engine_code, const char *detail)
 {
     if (engine_code == SANHE__ERROR_CODE__STORAGE_FULL ||
-        engine_code == SANHE__ERROR_CODE__UNAVAILABLE || engine_code == SANHE__ERROR_CODE__INTERNAL ||
-        engine_code == SANHE__ERROR_CODE__TIMEOUT || engine_code == 0)
-        return txn_fail(t, GW_INF_SYSTEM, "系统错误：结算引擎暂不能处理（%s）", detail ? detail : "");
+        engine_code == SANHE__ERROR_CODE__UNAVAILABLE ||
+        engine_code == SANHE__ERROR_CODE__INTERNAL || engine_code == SANHE__ERROR_CODE__TIMEOUT ||
+        engine_code == 0)
+        return txn_fail(t, GW_INF_SYSTEM, "系统错误：结算引擎暂不能处理（%s）",
+                        detail ? detail : "");
     return txn_fail(t, GW_INF_ENGINE + engine_code, "%s%s%s", gw_refusal_text(engine_code),
                     detail != NULL && detail[0] ? "：" : "", detail != NULL ? detail : "");
 }
@@ -282,8 +284,8 @@ static int envelope_check(struct txn *t)
  * 1 answered here. */
 static int resend_check(struct txn *t)
 {
-    int rc = gw_store_get(&t->srv->store, t->srv->store.replies, t->hospital, t->msgid,
-                          &t->stored, &t->stored_len);
+    int rc = gw_store_get(&t->srv->store, t->srv->store.replies, t->hospital, t->msgid, &t->stored,
+                          &t->stored_len);
     if (rc < 0) {
         txn_fail(t, GW_INF_SYSTEM, "系统错误：网关交易记录不可读");
         return -1;
@@ -292,8 +294,7 @@ static int resend_check(struct txn *t)
         return 0;
     const char *rec = t->stored;
     if (t->stored_len < STORED_HEAD || memcmp(rec, t->infno, 4) != 0 ||
-        (rec[4] == 'I' && (t->keep != KEEP_INPUT || memcmp(rec + 5, t->input_hash, 32) != 0)))
-    {
+        (rec[4] == 'I' && (t->keep != KEEP_INPUT || memcmp(rec + 5, t->input_hash, 32) != 0))) {
         txn_refused(t, SANHE__ERROR_CODE__REQUEST_ID_REUSED, t->msgid);
         return -1;
     }

@@ -75,6 +75,9 @@ int tls_session_peer_cn(const struct tls_session *s, char *out, size_t cap);
 /* Verification of client certificates: clientAuth EKU required, failures
  * recorded in the session. */
 void tls_peer_ctx_setup(SSL_CTX *ctx);
+/* The peer checks' verify callback: a callback installed later (tls_crl.c)
+ * calls it first, since a context has one verify callback. */
+int tls_peer_verify(int ok, X509_STORE_CTX *store);
 void tls_peer_session_setup(struct tls_session *s);
 /* Why the handshake failed: OpenSSL's reason, the certificate's verify
  * error and subject when one was presented. Clears OpenSSL's error queue. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net_log.h"
+#include "tls.h"
 
 /* The context's ex_data slot holding its struct tls_revocation. Taken on
  * the loop thread, before any handshake. */
@@ -36,6 +37,9 @@ static void tls_crl_serial(X509 *cert, char *out, size_t cap)
  * name; a valid one whose terminal is disabled is refused here. */
 static int tls_crl_verify(int ok, X509_STORE_CTX *xs)
 {
+    /* Replacing the context's callback must not drop the peer checks
+     * (clientAuth, the failure kept for the log): they run first. */
+    ok = tls_peer_verify(ok, xs);
     if (X509_STORE_CTX_get_error_depth(xs) != 0)
         return ok;
     SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());

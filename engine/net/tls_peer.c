@@ -35,7 +35,7 @@ static bool cert_has_client_auth(X509 *cert)
     return (flags & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT);
 }
 
-static int tls_peer_verify(int ok, X509_STORE_CTX *store)
+int tls_peer_verify(int ok, X509_STORE_CTX *store)
 {
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct tls_session *s = ssl != NULL ? SSL_get_app_data(ssl) : NULL;

@@ -398,7 +398,8 @@ static void pipe_conn_drop(struct sanhe_pipe *p)
         c->written = false;
     p->client->current = (p->client->current + 1) % p->client->address_count;
     p->next_connect_ms = sanhe_now_ms() + p->backoff_ms;
-    p->backoff_ms = p->backoff_ms * 2 > PIPE_BACKOFF_MAX_MS ? PIPE_BACKOFF_MAX_MS : p->backoff_ms * 2;
+    p->backoff_ms =
+        p->backoff_ms * 2 > PIPE_BACKOFF_MAX_MS ? PIPE_BACKOFF_MAX_MS : p->backoff_ms * 2;
     if (!pc->closing) {
         pc->closing = true;
         uv_close((uv_handle_t *)&pc->tcp, pipe_conn_closed);
@@ -631,8 +632,9 @@ static void pipe_on_tick(uv_timer_t *t)
         waiting |= c->written;
     /* No handshake, or written calls and nothing read, for an attempt's
      * time: this connection is stuck; try the next address. */
-    if (pc != NULL && ((!pc->up && now - pc->started_ms > p->client->attempt_timeout_ms) ||
-                       (pc->up && waiting && now - pc->progress_ms > p->client->attempt_timeout_ms)))
+    if (pc != NULL &&
+        ((!pc->up && now - pc->started_ms > p->client->attempt_timeout_ms) ||
+         (pc->up && waiting && now - pc->progress_ms > p->client->attempt_timeout_ms)))
         pipe_conn_drop(p);
     if (p->conn == NULL && p->head != NULL && now >= p->next_connect_ms)
         pipe_connect(p);

@@ -19,6 +19,7 @@
  * bureau.
  */
 #include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,20 +102,19 @@ static struct gwc *conn_for(struct driver *d, const char *hospital, struct sh_er
 }
 
 /* One transaction: the envelope around input (stolen), the reply parsed. */
-static json_t *txn(struct driver *d, const char *cert_hospital, const char *code,
-                   const char *infno, const char *msgid, const char *date, json_t *input,
-                   struct sh_error *err)
+static json_t *txn(struct driver *d, const char *cert_hospital, const char *code, const char *infno,
+                   const char *msgid, const char *date, json_t *input, struct sh_error *err)
 {
     char inf_time[32];
     snprintf(inf_time, sizeof inf_time, "%s 10:00:00", date != NULL ? date : "2026-01-01");
-    json_t *env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-                            "s:s, s:s, s:s, s:s, s:o}",
-                            "infno", infno, "msgid", msgid, "mdtrtarea_admvs", "", "insuplc_admdvs",
-                            "", "recer_sys_code", "CONF", "dev_no", "", "dev_safe_info", "",
-                            "cainfo", "", "signtype", "", "infver", "V1.0", "opter_type", "1",
-                            "opter", "conformance", "opter_name", "conformance", "inf_time",
-                            inf_time, "fixmedins_code", code, "fixmedins_name", code, "sign_no",
-                            "", "input", input);
+    json_t *env =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+                  "s:s, s:s, s:s, s:s, s:o}",
+                  "infno", infno, "msgid", msgid, "mdtrtarea_admvs", "", "insuplc_admdvs", "",
+                  "recer_sys_code", "CONF", "dev_no", "", "dev_safe_info", "", "cainfo", "",
+                  "signtype", "", "infver", "V1.0", "opter_type", "1", "opter", "conformance",
+                  "opter_name", "conformance", "inf_time", inf_time, "fixmedins_code", code,
+                  "fixmedins_name", code, "sign_no", "", "input", input);
     char *body = gw_json_dump(env, &(size_t){0});
     json_decref(env);
     struct gwc *c = body != NULL ? conn_for(d, cert_hospital, err) : NULL;
@@ -156,10 +156,9 @@ static Sanhe__Response *unpacked(const Sanhe__Response *r)
 static Sanhe__Response *refusal_of(const json_t *doc)
 {
     int inf = infcode_of(doc);
-    int code = inf > INF_ENGINE && inf < INF_ENGINE + 100
-                   ? inf - INF_ENGINE
-                   : inf == -1 ? -SH_E_INTERNAL
-                               : -SH_E_BAD_REQUEST;
+    int code = inf > INF_ENGINE && inf < INF_ENGINE + 100 ? inf - INF_ENGINE
+               : inf == -1                                ? -SH_E_INTERNAL
+                                                          : -SH_E_BAD_REQUEST;
     Sanhe__Error e = SANHE__ERROR__INIT;
     e.has_code = true;
     e.code = (Sanhe__ErrorCode)code;
@@ -216,8 +215,8 @@ static Sanhe__Response *breakdown_of(const json_t *doc, bool settle)
     if (settle) {
         sr.breakdown = &b;
         sr.has_settlement_id = true;
-        sr.settlement_id = strtoull(json_string_value(json_object_get(info, "setl_id")) ?: "0",
-                                    NULL, 10);
+        sr.settlement_id =
+            strtoull(json_string_value(json_object_get(info, "setl_id")) ?: "0", NULL, 10);
         r.result_case = SANHE__RESPONSE__RESULT_SETTLE;
         r.settle = &sr;
     } else {
@@ -239,10 +238,10 @@ static const char *med_type_of(const char *visit)
 {
     if (visit == NULL)
         return "99";
-    return strcmp(visit, "outpatient") == 0 ? "11"
-           : strcmp(visit, "chronic") == 0  ? "14"
+    return strcmp(visit, "outpatient") == 0  ? "11"
+           : strcmp(visit, "chronic") == 0   ? "14"
            : strcmp(visit, "inpatient") == 0 ? "21"
-                                              : "99";
+                                             : "99";
 }
 
 /* A line's cnt and amount as the interface carries them, or text that
@@ -288,11 +287,11 @@ static int claim_step(struct driver *d, const char *hospital, const Sanhe__Reque
     const char *code = c->hospital != NULL ? c->hospital : hospital;
     char reg[40];
     msgid_new(d, code, reg);
-    json_t *doc = txn(d, hospital, code, "2201", reg, c->date,
-                      json_pack("{s:{s:s, s:s, s:s}}", "data", "psn_no",
-                                c->person != NULL ? c->person : "", "med_type",
-                                med_type_of(c->visit), "begntime", c->date ? c->date : ""),
-                      err);
+    json_t *doc =
+        txn(d, hospital, code, "2201", reg, c->date,
+            json_pack("{s:{s:s, s:s, s:s}}", "data", "psn_no", c->person != NULL ? c->person : "",
+                      "med_type", med_type_of(c->visit), "begntime", c->date ? c->date : ""),
+            err);
     for (int phase = 0; doc != NULL && infcode_of(doc) == 0 && phase < 2; phase++) {
         json_decref(doc);
         doc = NULL;
@@ -302,8 +301,8 @@ static int claim_step(struct driver *d, const char *hospital, const Sanhe__Reque
             for (size_t i = 0; i < c->n_lines; i++)
                 json_array_append_new(rows, line_row(c->lines[i], i, reg));
             msgid_new(d, code, mid);
-            doc = txn(d, hospital, code, "2204", mid, c->date, json_pack("{s:o}", "feedetail", rows),
-                      err);
+            doc = txn(d, hospital, code, "2204", mid, c->date,
+                      json_pack("{s:o}", "feedetail", rows), err);
         } else if (phase == 1) {
             const char *msgid = mid;
             if (settle) {
@@ -379,9 +378,9 @@ static int cancel_step(struct driver *d, const char *hospital, const Sanhe__Requ
     struct rid_map *m = rid_find(d, hospital, req->request_id ? req->request_id : "", true);
     if (orig == NULL || m == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "too many request ids");
-    json_t *doc = txn(d, hospital, hospital, "2601", m->msgid, NULL,
-                      json_pack("{s:{s:s, s:s}}", "data", "omsgid", orig->msgid, "oinfno", "2207"),
-                      err);
+    json_t *doc =
+        txn(d, hospital, hospital, "2601", m->msgid, NULL,
+            json_pack("{s:{s:s, s:s}}", "data", "omsgid", orig->msgid, "oinfno", "2207"), err);
     if (doc == NULL)
         return err->code;
     if (infcode_of(doc) != 0) {
@@ -405,6 +404,39 @@ static int cancel_step(struct driver *d, const char *hospital, const Sanhe__Requ
     return 0;
 }
 
+/* The engine knows a settlement by the msgid the gateway sent as its request
+ * id; the case names it by its own request id. */
+static void rid_unmap(const struct driver *d, const char *hospital, char **rid)
+{
+    if (*rid == NULL)
+        return;
+    for (size_t i = 0; i < d->map_count; i++)
+        if (strcmp(d->map[i].hospital, hospital) == 0 && strcmp(d->map[i].msgid, *rid) == 0) {
+            char *case_rid = strdup(d->map[i].request_id);
+            assert(case_rid != NULL);
+            free(*rid);
+            *rid = case_rid;
+            return;
+        }
+}
+
+/* The cross-check as the bureau asks the engine, its request ids named as
+ * the case names them. */
+static int crosscheck_step(struct driver *d, const char *hospital, const Sanhe__Request *req,
+                           Sanhe__Response **out, struct sh_error *err)
+{
+    int rc = driver_server.call(d->engine, hospital, req, out, err);
+    if (rc != 0 || *out == NULL || (*out)->result_case != SANHE__RESPONSE__RESULT_CROSSCHECK)
+        return rc;
+    Sanhe__CrosscheckReply *x = (*out)->crosscheck;
+    for (size_t i = 0; i < x->n_paid_after_death; i++)
+        rid_unmap(d, x->paid_after_death[i]->hospital, &x->paid_after_death[i]->request_id);
+    for (size_t i = 0; i < x->n_paid_outside_category; i++)
+        rid_unmap(d, x->paid_outside_category[i]->hospital,
+                  &x->paid_outside_category[i]->request_id);
+    return 0;
+}
+
 static int gateway_call(struct driver *d, const char *hospital, const Sanhe__Request *req,
                         Sanhe__Response **out, struct sh_error *err)
 {
@@ -418,6 +450,8 @@ static int gateway_call(struct driver *d, const char *hospital, const Sanhe__Req
         return reverse_step(d, hospital, req, out, err);
     case SANHE__REQUEST__OP_CANCEL:
         return cancel_step(d, hospital, req, out, err);
+    case SANHE__REQUEST__OP_CROSSCHECK:
+        return crosscheck_step(d, hospital, req, out, err);
     default: /* eligibility: the engine itself, as the bureau */
         return driver_server.call(d->engine, hospital, req, out, err);
     }
@@ -487,11 +521,10 @@ static int gateway_open(struct driver **out, const Sanhe__LoadRequest *load,
     }
     if (rc == 0)
         rc = write_conf(d, conf, err);
-    if (rc == 0 &&
-        engine_proc_start(&d->gw, server_options.gateway_path, conf,
-                          sandbox_path(d->sb, "gateway.port", port),
-                          sandbox_path(d->sb, "gateway.out", log_out),
-                          sandbox_path(d->sb, "gateway.err", log_err), 10000) != 0)
+    if (rc == 0 && engine_proc_start(&d->gw, server_options.gateway_path, conf,
+                                     sandbox_path(d->sb, "gateway.port", port),
+                                     sandbox_path(d->sb, "gateway.out", log_out),
+                                     sandbox_path(d->sb, "gateway.err", log_err), 10000) != 0)
         rc = sh_error_set(err, SH_E_UNAVAILABLE, "the gateway did not start (see %s)", log_err);
     if (rc != 0) {
         gateway_close(d);

@@ -264,8 +264,8 @@ static void server_defaults(const char *argv0)
     static char gateway[4096];
     if (server_options.gateway_path == NULL) {
         const char *slash = strrchr(argv0, '/');
-        snprintf(gateway, sizeof gateway, "%.*ssanhe-gateway",
-                 slash ? (int)(slash - argv0 + 1) : 0, argv0);
+        snprintf(gateway, sizeof gateway, "%.*ssanhe-gateway", slash ? (int)(slash - argv0 + 1) : 0,
+                 argv0);
         server_options.gateway_path = gateway;
     }
     if (server_options.certs_script == NULL)

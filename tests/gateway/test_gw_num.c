@@ -39,9 +39,27 @@ static void test_yuan_accepted(void **state)
 static void test_yuan_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"12.301", "12.300", "1.005", "1e2", "1E2", "1.2e1", "12.", ".5",
-                         "+1",     "01",     "00.10", "-",   "",    "1,00",  "1 ",   "0x10",
-                         "NaN",    "Infinity", "1000000000000.01", "--1", "1.-1"};
+    const char *bad[] = {"12.301",
+                         "12.300",
+                         "1.005",
+                         "1e2",
+                         "1E2",
+                         "1.2e1",
+                         "12.",
+                         ".5",
+                         "+1",
+                         "01",
+                         "00.10",
+                         "-",
+                         "",
+                         "1,00",
+                         "1 ",
+                         "0x10",
+                         "NaN",
+                         "Infinity",
+                         "1000000000000.01",
+                         "--1",
+                         "1.-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v = 7;
         if (gw_yuan_to_fen(bad[i], &v) == 0)
@@ -58,9 +76,14 @@ static void test_fen_to_yuan(void **state)
     struct {
         int64_t fen;
         const char *text;
-    } cases[] = {{0, "0.00"},         {1, "0.01"},       {10, "0.10"},
-                 {1230, "12.30"},     {-5, "-0.05"},     {-1230, "-12.30"},
-                 {GW_FEN_MAX, "1000000000000.00"}, {INT64_MAX, "92233720368547758.07"}};
+    } cases[] = {{0, "0.00"},
+                 {1, "0.01"},
+                 {10, "0.10"},
+                 {1230, "12.30"},
+                 {-5, "-0.05"},
+                 {-1230, "-12.30"},
+                 {GW_FEN_MAX, "1000000000000.00"},
+                 {INT64_MAX, "92233720368547758.07"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_fen_to_yuan(cases[i].fen, buf, sizeof buf);
         assert_string_equal(buf, cases[i].text);
@@ -127,9 +150,9 @@ static void test_json_load(void **state)
 static void test_json_dump(void **state)
 {
     (void)state;
-    json_t *doc = json_pack("{s:o, s:o, s:o, s:s, s:o}", "m", gw_json_money(1230), "n",
-                            gw_json_money(-5), "r", gw_json_bp(1000), "s", "12.30", "q",
-                            gw_json_milli(1500));
+    json_t *doc =
+        json_pack("{s:o, s:o, s:o, s:s, s:o}", "m", gw_json_money(1230), "n", gw_json_money(-5),
+                  "r", gw_json_bp(1000), "s", "12.30", "q", gw_json_milli(1500));
     size_t len = 0;
     char *out = gw_json_dump(doc, &len);
     assert_non_null(out);

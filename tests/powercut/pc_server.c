@@ -58,7 +58,8 @@ static void *loop_run(void *arg)
 static int srv_start(struct srv *s)
 {
     char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
-    static const struct net_terminal extra = {"counter-h2", FIXTURE_H2, SH_ROLE_COUNTER};
+    static const struct net_terminal extra = {
+        .name = "counter-h2", .hospital = FIXTURE_H2, .role = SH_ROLE_COUNTER};
     struct net_config nc = {
         .listen_host = "127.0.0.1",
         .tls_ca = fixture_path(&s->fx, "certs/ca.crt", ca),
@@ -138,15 +139,16 @@ static int make(struct pc_work *w, uint64_t *rng, int c, struct pc_request *r)
     r->caller.role = SH_ROLE_COUNTER;
     uint32_t dice = crash_rng_below(rng, 100);
     const struct pc_request *of =
-        dice >= 60 ? pick(w, rng, c, dice >= 94 ? SANHE__REQUEST__OP_REVERSE : SANHE__REQUEST__OP_SETTLE)
-                   : NULL;
+        dice >= 60
+            ? pick(w, rng, c, dice >= 94 ? SANHE__REQUEST__OP_REVERSE : SANHE__REQUEST__OP_SETTLE)
+            : NULL;
     if (of != NULL && (dice < 72 || dice >= 94)) { /* a retry */
         r->request = pc_req_copy(of->request);
         r->retry = true;
     } else if (of != NULL && dice < 86) {
         snprintf(rid, sizeof rid, "rev-%u", serial++);
-        r->request = crash_req_reverse(rid, of->settlement_id,
-                                       dice % 2 ? of->request->request_id : NULL);
+        r->request =
+            crash_req_reverse(rid, of->settlement_id, dice % 2 ? of->request->request_id : NULL);
     } else if (of != NULL) {
         snprintf(rid, sizeof rid, "can-%u", serial++);
         r->request = crash_req_cancel(rid, of->request->request_id);
@@ -225,10 +227,8 @@ int pc_server_run(struct pc_work *w, uint32_t rounds, uint64_t seed)
         return -1;
     char dir[PATH_MAX];
     snprintf(w->dir, sizeof w->dir, "%s", fixture_path(&s.fx, "data", dir));
-    w->cfg = (struct ledger_config){.dir = w->dir,
-                                    .map_size_initial = PC_MAP_INITIAL,
-                                    .durable = true,
-                                    .utc_offset_min = 480};
+    w->cfg = (struct ledger_config){
+        .dir = w->dir, .map_size_initial = PC_MAP_INITIAL, .durable = true, .utc_offset_min = 480};
     w->fresh_caller = (struct sh_caller){.terminal = "counter-h1", .role = SH_ROLE_COUNTER};
     snprintf(w->fresh_caller.hospital, sizeof w->fresh_caller.hospital, "%s", FIXTURE_H1);
     uint64_t fresh_rng = 42;
