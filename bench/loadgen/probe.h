@@ -4,7 +4,7 @@
  *   page_1               one 4 KiB page. A group commit of LMDB does two
  *                        of these at least, so this is the floor of a
  *                        settle's latency at light load, and the number to
- *                        compare with DESIGN.md's performance model (about
+ *                        compare with docs/performance.md (about
  *                        0.15 ms);
  *   pages_25_contiguous  25 pages in one run;
  *   pages_25_scattered   25 pages each on its own, as LMDB writes a commit

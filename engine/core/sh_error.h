@@ -57,7 +57,7 @@ struct sh_error {
     char msg[SH_ERROR_MSG_MAX];
 };
 
-/* The code's name as in RULES.md ("BAD_CLAIM"); "UNKNOWN_ERROR" for others. */
+/* The code's name as in docs/rules.md ("BAD_CLAIM"); "UNKNOWN_ERROR" for others. */
 const char *sh_error_name(int code);
 
 /* The code for a name, or 0 when the name is unknown. */

@@ -205,7 +205,7 @@ static int validate_header(const struct sh_policy *p, struct sh_error *err)
     if (p->effective_from > p->effective_to)
         return fail(err, NULL, "effective_from %s is after effective_to %s", from, to);
     /* The accumulator year is the calendar year of the settlement date
-     * (RULES.md: a cross-year stay is settled under the year it is settled
+     * (docs/rules.md: a cross-year stay is settled under the year it is settled
      * in), so a policy's whole period lies in its year. */
     if (sh_date_year(p->effective_from) != p->year || sh_date_year(p->effective_to) != p->year)
         return fail(err, NULL, "year %d: the period %s..%s is not within that year", (int)p->year,

@@ -1,5 +1,5 @@
 /*
- * The rules core: RULES.md, step by step. Integer fen only.
+ * The rules core: docs/rules.md, step by step. Integer fen only.
  *
  * Bounds that keep every product inside int64 (proved here, asserted below):
  * a checked claim has at most 10^4 lines of at most 10^10 fen, so every
@@ -62,7 +62,7 @@ int sh_level_parse(const char *name) { return name_index(level_names, SH_LEVEL_C
 
 /* ---- Arithmetic ------------------------------------------------------------------ */
 
-/* RULES.md's rnd(n, d): half-up rounding of the non-negative n/d. */
+/* docs/rules.md's rnd(n, d): half-up rounding of the non-negative n/d. */
 static sh_fen rnd(sh_fen n, sh_fen d)
 {
     assert(n >= 0 && d > 0 && d % 2 == 0);

@@ -1,5 +1,5 @@
 /*
- * The rules core: RULES.md as a pure function. No I/O, no allocation, no
+ * The rules core: docs/rules.md as a pure function. No I/O, no allocation, no
  * global state: everything it reads is in the input, everything it decides is
  * in the breakdown. The server, presettle, the conformance runner and the
  * benchmarks all call this one function.
@@ -24,7 +24,7 @@ struct sh_rules_input {
 };
 
 /*
- * Checks the claim in the order of RULES.md (BAD_CLAIM, BAD_PERSON_ID,
+ * Checks the claim in the order of docs/rules.md (BAD_CLAIM, BAD_PERSON_ID,
  * UNKNOWN_HOSPITAL, UNKNOWN_PERSON, PERSON_DECEASED, NO_POLICY, UNKNOWN_ITEM)
  * and settles it. Returns 0 and fills *out, or a negative SH_E_* code with
  * err->msg naming the offending line or field (out is then unspecified).
@@ -58,7 +58,7 @@ const struct sh_ruleset *sh_fund_ruleset_for(const struct sh_policy *policy,
 /* "not_designated", ..., "annual_cap"; NULL for SH_REASON_NONE. */
 const char *sh_reason_name(enum sh_reason reason);
 
-/* Names and parsers of the enumerations, as spelled in RULES.md and JSON.
+/* Names and parsers of the enumerations, as spelled in docs/rules.md and JSON.
  * The parsers return -1 for an unknown name. */
 const char *sh_visit_name(enum sh_visit visit);
 int sh_visit_parse(const char *name);

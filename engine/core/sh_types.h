@@ -150,7 +150,7 @@ struct sh_policy {
 
 /* Set by a client adapter that could not represent a line of its source
  * document; the engine then refuses the claim with BAD_CLAIM, in the order
- * RULES.md gives, rather than the adapter refusing it early. */
+ * docs/rules.md gives, rather than the adapter refusing it early. */
 enum sh_line_defect {
     SH_LINE_OK = 0,
     SH_LINE_AMOUNT_NOT_INTEGER,

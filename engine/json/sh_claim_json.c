@@ -8,7 +8,7 @@
  * engine then refuses the claim as it would a missing field). What the
  * protocol cannot carry, a number that is not an integer count of fen or of
  * thousandths, travels as the line's defect, so that the engine refuses it in
- * the order RULES.md gives (after FORBIDDEN and idempotency), not the client.
+ * the order docs/rules.md gives (after FORBIDDEN and idempotency), not the client.
  *
  * Floating point appears only here, to decide what number text a JSON real
  * stood for; no money is ever computed in it.

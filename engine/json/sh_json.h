@@ -58,7 +58,7 @@ int sh_policy_from_text(const char *text, size_t len, struct sh_policy *out, str
  * fault (an unknown visit, a bad date, no lines: the engine refuses those);
  * a line the protocol cannot represent (amount not an integer, qty with more
  * than 3 decimals, not a number) is sent with its defect set so that the
- * engine refuses it in the order RULES.md gives.
+ * engine refuses it in the order docs/rules.md gives.
  */
 int sh_json_to_claim(const json_t *claim, Sanhe__Claim **out, struct sh_error *err);
 int sh_json_to_person(const json_t *person, Sanhe__Person **out, struct sh_error *err);

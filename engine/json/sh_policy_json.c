@@ -1,5 +1,5 @@
 /*
- * sanhe.policy/1 documents into struct sh_policy, exactly as RULES.md
+ * sanhe.policy/1 documents into struct sh_policy, exactly as docs/rules.md
  * describes them. This file checks the shape (types, known keys, lengths,
  * limits) and names the JSON path of a fault; sh_policy_validate then checks
  * the meaning (bands ascending, ratios in range, ...).

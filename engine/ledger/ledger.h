@@ -1,5 +1,5 @@
 /*
- * The ledger: every operation of RULES.md over the LMDB store, request in,
+ * The ledger: every operation of docs/rules.md over the LMDB store, request in,
  * packed sanhe.Response out. The server, the in-process conformance runner
  * and the demo all call these; the transport is the only difference.
  *

@@ -149,7 +149,7 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
                       id, paid, rec->settlement->breakdown->fund_total);
 }
 
-/* RULES.md's sums within one breakdown, and the claim's lines adding up to
+/* docs/rules.md's sums within one breakdown, and the claim's lines adding up to
  * its total: what the journal does not carry (class totals, lines) is
  * still held to the arithmetic it must obey. */
 static void check_breakdown(struct check *c, uint64_t id, const Sanhe__Settlement *s)

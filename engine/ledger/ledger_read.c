@@ -177,7 +177,7 @@ static const Sanhe__Accumulator *elig_acc_find(const struct elig_ctx *cx, const 
 }
 
 /* The annual cap and what is left of it, as the rules core applies it
- * (RULES.md step 2.6: annual_cap - acc.paid, never below 0). */
+ * (docs/rules.md step 2.6: annual_cap - acc.paid, never below 0). */
 static void elig_limit_cap(const struct sh_rule *rule, sh_fen paid, Sanhe__FundLimit *m)
 {
     m->has_paid = true;

@@ -1,5 +1,5 @@
 /*
- * reconcile (RULES.md): a hospital's business day, from the journal. The
+ * reconcile (docs/rules.md): a hospital's business day, from the journal. The
  * semantics (what counts, fund order, items, the whole-day form) are
  * documented on ReconcileRequest in proto/sanhe.proto.
  *

@@ -3,7 +3,7 @@
  * checks (sh_rules_check_claim), then the lookups (hospital, person, the
  * policy of the person's region on the claim date, an item per line, the
  * person's accumulators of the policy year) and the rules core, which
- * checks the rest in the order of RULES.md. A settle then records it:
+ * checks the rest in the order of docs/rules.md. A settle then records it:
  * accumulators, the settlement, its journal entry and its idempotency
  * record, all in the request's child transaction.
  */

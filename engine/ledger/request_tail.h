@@ -3,7 +3,7 @@
  *
  * A settle, reverse or cancel writes its idempotency record to the
  * request_log (appended under a sequence number, so every batch's records
- * share a page or two) in its own transaction, as RULES.md asks. The
+ * share a page or two) in its own transaction, as docs/rules.md asks. The
  * requests index ((hospital, request id) -> log sequence) is brought up to
  * date later, a few thousand records at a time (index_flush.c): written one
  * by one, its keys land on a different page for every hospital of the batch,

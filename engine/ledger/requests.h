@@ -60,7 +60,7 @@ int request_hash_reverse(const Sanhe__ReverseRequest *reverse, uint8_t out[LEDGE
 int request_hash_cancel(const char *cancel_of, uint8_t out[LEDGER_HASH_LEN]);
 
 /*
- * Checks 1 and 2 of RULES.md for the op's own (hospital, request id):
+ * Checks 1 and 2 of docs/rules.md for the op's own (hospital, request id):
  * a CANCELLED marker -> ALREADY_REVERSED; a record of the same kind and
  * payload -> 0 with *replayed set and op->reply holding the stored bytes;
  * any other record -> REQUEST_ID_REUSED; none -> 0, go on.

@@ -1,6 +1,6 @@
 /*
  * Counters of the server, above all the group commit's batch sizes: the
- * number to watch under load (DESIGN.md's performance model).
+ * number to watch under load (docs/performance.md).
  */
 #ifndef NET_STATS_H
 #define NET_STATS_H

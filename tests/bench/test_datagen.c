@@ -2,7 +2,7 @@
  * sanhe-datagen's generator: a 20 000-person, 2 000-item region in a
  * temporary directory, read back through the ledger: persons by category
  * (exact counts: the generator is deterministic), their ids, the bench
- * terminals, two settlements to the fen of RULES.md, ledger_check, and the
+ * terminals, two settlements to the fen of docs/rules.md, ledger_check, and the
  * persons table counted in LMDB itself. Also the id order the generator
  * writes in, and what sanhe-loadgen draws with gen:N and --catalog gen:M.
  */
@@ -179,7 +179,7 @@ static void check_terminals(struct fx *f)
 }
 
 /* An outpatient bill at the village clinic (level village: coop pays 60 %
- * of in_scope, no deductible). By RULES.md step 1:
+ * of in_scope, no deductible). By docs/rules.md step 1:
  *   A000001 2 x 19.38   3876  class A, no cap            in_scope 3876
  *   A000003 1 x 15.21   1521  cap 13.68: over 153         in_scope 1368
  *   B000011 3 x 10.63   3189  own share 30 %: pre 957     in_scope 2232

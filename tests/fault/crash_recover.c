@@ -121,7 +121,7 @@ static bool send_cancels(struct crash_client *c, struct tc *tc, const size_t *se
     return ok && replay_all(c, tc, cancels, n);
 }
 
-/* RULES.md: a settle cancelled before it landed is refused
+/* docs/rules.md: a settle cancelled before it landed is refused
  * ALREADY_REVERSED when it arrives late; one that had landed before its
  * cancel is an id already used with the same payload, and gets its stored
  * reply (its settlement, now reversed: query tells). Takes resp. */

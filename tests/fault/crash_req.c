@@ -10,7 +10,7 @@ const char *const crash_persons[CRASH_PERSONS] = {
 };
 
 /* The catalog of case 02: class A, B (one with a price cap and its own
- * self-paid share) and C, so every split of RULES.md step 1 occurs. */
+ * self-paid share) and C, so every split of docs/rules.md step 1 occurs. */
 static const char *const items[] = {"A001", "A002", "A003", "A004", "B001",
                                     "B002", "B003", "C001", "C002"};
 #define ITEM_COUNT (sizeof items / sizeof items[0])

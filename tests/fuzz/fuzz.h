@@ -52,7 +52,7 @@ void fuzz_ledger_next_input(void);
 /* Prints the reason and aborts: libFuzzer keeps the input as a crash. */
 void fuzz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* The role table of RULES.md/DESIGN.md, written out again independently. */
+/* The role table of docs/rules.md and docs/protocol.md, written out again independently. */
 bool fuzz_role_allows(Sanhe__Request__OpCase op, enum sh_role role);
 
 /*

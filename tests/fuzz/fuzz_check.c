@@ -1,6 +1,6 @@
 /*
  * What every reply must be, whatever the request. The checks are written
- * from RULES.md and the proto, not from the ledger's code, so that they can
+ * from docs/rules.md and the proto, not from the ledger's code, so that they can
  * disagree with it.
  */
 #include <stdarg.h>
@@ -86,7 +86,7 @@ static bool code_ledger_may_give(int code)
     }
 }
 
-/* RULES.md's invariants over one breakdown. */
+/* docs/rules.md's invariants over one breakdown. */
 static void check_breakdown(const Sanhe__Breakdown *b, bool trial)
 {
     if (b == NULL)

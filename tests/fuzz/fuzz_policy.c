@@ -6,7 +6,7 @@
  * hospital level, for every visit type, a person enrolled in the policy's
  * year holding the first category of every category fund settles the same
  * claim three times in a row, the accumulators carried from one to the
- * next. Each breakdown must keep RULES.md's invariants, and a fund that
+ * next. Each breakdown must keep docs/rules.md's invariants, and a fund that
  * pays must not take its accumulator past the annual cap of its rule: the
  * rules core must hold for any policy the loader lets in, not only for the
  * ones in tests/policies.

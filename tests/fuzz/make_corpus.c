@@ -363,7 +363,7 @@ static void seed_load(const char *dir)
     save(dir, "load", &in);
 }
 
-/* Values RULES.md refuses, in one claim each: a start for the mutator. */
+/* Values docs/rules.md refuses, in one claim each: a start for the mutator. */
 static void seed_nonsense(const char *dir)
 {
     struct input in = {0};

@@ -1,6 +1,6 @@
 /*
  * Nonsense values in well-formed frames: every request here decodes as a
- * sanhe.Request, but its values are ones RULES.md refuses (no claim, 10001
+ * sanhe.Request, but its values are ones docs/rules.md refuses (no claim, 10001
  * lines, amounts and quantities out of range, a bad date, visit or resident
  * ID, an unknown item, reversals of nothing or of another hospital's
  * settlement, a role that may not, a broken policy, strings of 10-100 KB).
@@ -29,8 +29,8 @@
 #include "net_fixture.h"
 
 #define FRAME_MAX_DEFAULT (1024u * 1024u) /* the engine's frame_max_bytes (engine/net/net.h) */
-#define LINES_MAX 10000                   /* RULES.md: more lines is BAD_CLAIM */
-#define AMOUNT_MAX 10000000000LL          /* RULES.md: 10^10 fen per line */
+#define LINES_MAX 10000                   /* docs/rules.md: more lines is BAD_CLAIM */
+#define AMOUNT_MAX 10000000000LL          /* docs/rules.md: 10^10 fen per line */
 #define P_LOWER_X "33042419500303003x"    /* valid with an uppercase X */
 #define P_NEW "110102197001010012"        /* valid, in no reference data */
 
@@ -309,7 +309,7 @@ static void test_amounts_and_quantities(void **state)
     expect_settle_refused("v-last-bad", change_last_of_many, SH_E_BAD_CLAIM);
     expect_settle_refused("v-no-lines", change_no_lines, SH_E_BAD_CLAIM);
 
-    /* 10^10 fen exactly is a line RULES.md accepts (presettle: a trial). */
+    /* 10^10 fen exactly is a line docs/rules.md accepts (presettle: a trial). */
     Sanhe__Request *r = presettle("v-amount-max");
     claim_of(r)->lines[0]->amount = AMOUNT_MAX;
     expect_code(H1, r, 0);
@@ -330,7 +330,7 @@ static Sanhe__Request *claim_of_lines(const char *rid, bool presettling, size_t 
 static void test_line_count_and_frame_size(void **state)
 {
     (void)state;
-    /* The largest claim RULES.md lets through fits the default frame, so the
+    /* The largest claim docs/rules.md lets through fits the default frame, so the
      * ledger, not the framing, judges it: its lines are looked up. */
     Sanhe__Request *r = claim_of_lines("v-lines-10000", true, LINES_MAX);
     size_t packed = sanhe__request__get_packed_size(r);
@@ -381,7 +381,7 @@ static void test_claim_fields(void **state)
     expect_settle_refused("v-person-new", change_person_unknown, SH_E_UNKNOWN_PERSON);
     expect_settle_refused("v-item", change_item, SH_E_UNKNOWN_ITEM);
     expect_settle_refused("v-other-hosp", change_hospital, SH_E_FORBIDDEN);
-    /* RULES.md's order: BAD_CLAIM before BAD_PERSON_ID before UNKNOWN_ITEM. */
+    /* docs/rules.md's order: BAD_CLAIM before BAD_PERSON_ID before UNKNOWN_ITEM. */
     Sanhe__Request *r = settle("v-order");
     change_item(claim_of(r));
     change_person_x(claim_of(r));

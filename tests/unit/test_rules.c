@@ -1,5 +1,5 @@
 /*
- * The rules core, rule by rule of RULES.md. Every policy is built here in C
+ * The rules core, rule by rule of docs/rules.md. Every policy is built here in C
  * with small helpers, and every expected fen value is computed by hand in the
  * comment next to it.
  */
@@ -702,7 +702,7 @@ static void yuan_rounding_cut_by_base_has_no_reason(void **state)
     assert_int_equal(pay_rounded(100, 10000, 12350, SH_NO_CAP, &why), 12350);
     assert_int_equal(why, SH_REASON_NONE);
     /* a claim cap under raw names the reason even where base cuts deeper
-     * (RULES.md step 6: claim_cap when claim_cap < raw) */
+     * (docs/rules.md step 6: claim_cap when claim_cap < raw) */
     assert_int_equal(pay_rounded(100, 10000, 12350, 12380, &why), 12350);
     assert_int_equal(why, SH_REASON_CLAIM_CAP);
     /* a claim cap of exactly raw is no reason */

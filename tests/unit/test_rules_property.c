@@ -1,7 +1,7 @@
 /*
  * Property test of the rules core: random policies, reference data and
  * claims, settled against an accumulator table kept here, with every
- * invariant of RULES.md checked on every claim, and every breakdown compared
+ * invariant of docs/rules.md checked on every claim, and every breakdown compared
  * to the fen with a second, naive implementation of steps 1 and 2 written
  * below (wide __int128 arithmetic, tiered bands as a difference of a
  * cumulative function, the whole band found from the top, categories found
@@ -732,7 +732,7 @@ static void one_claim(void)
     }
 }
 
-/* A claim with one or more faults of RULES.md's refusal table: the first in
+/* A claim with one or more faults of docs/rules.md's refusal table: the first in
  * the table's order answers, and nothing is committed. */
 static void faulty_claim(void)
 {

@@ -16,7 +16,7 @@
  * was sent and no reply came, the call returns SANHE_E_OUTCOME_UNKNOWN: the
  * request may or may not have landed. Never guess then: retry the call with
  * the same request id (it lands exactly once), or call sanhe_cancel with that
- * request id (RULES.md: it reverses the settlement if it landed, and
+ * request id (docs/rules.md: it reverses the settlement if it landed, and
  * otherwise makes sure that it never will).
  *
  * Thread safety: a sanhe_client is not thread-safe; use one per thread (or
@@ -281,7 +281,7 @@ int sanhe_reverse(sanhe_client *client, uint64_t settlement_id, const char *requ
                   int timeout_ms, struct sanhe_reverse_result *out);
 
 /* Cancels the settle sent with request id cancel_of, whether or not it
- * landed (RULES.md cancel). request_id names the cancel itself. */
+ * landed (docs/rules.md cancel). request_id names the cancel itself. */
 int sanhe_cancel(sanhe_client *client, const char *cancel_of, const char *request_id,
                  int timeout_ms, struct sanhe_cancel_result *out);
 
