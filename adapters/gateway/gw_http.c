@@ -419,8 +419,12 @@ static void peer_hospital(struct gw_conn *c)
     X509_NAME *name = cert != NULL ? X509_get_subject_name(cert) : NULL;
     char o[64] = "";
     int n = name != NULL ? X509_NAME_get_text_by_NID(name, NID_organizationName, o, sizeof o) : -1;
-    c->hospital_ok = n > 0 && (size_t)n <= GW_HOSPITAL_MAX && strcmp(o, "-") != 0;
-    snprintf(c->hospital, sizeof c->hospital, "%s", c->hospital_ok ? o : "");
+    c->hospital_ok = n > 0 && (size_t)n <= GW_HOSPITAL_MAX && (size_t)n < sizeof c->hospital &&
+                     strcmp(o, "-") != 0;
+    /* n bytes and the NUL fit: checked just above. */
+    size_t len = c->hospital_ok ? (size_t)n : 0;
+    memcpy(c->hospital, o, len);
+    c->hospital[len] = '\0';
 }
 
 static int tls_progress(struct gw_conn *c)
