@@ -106,8 +106,15 @@ static void test_unfinished_frames(void **state)
             PINNERS, FRAME_BYTES, before_kb, during_kb, during_kb - before_kb, after_kb,
             after_kb - before_kb, served);
     assert_true(served);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's allocator keeps freed and reallocated blocks in its quarantine
+     * and puts redzones around each: RSS there measures ASan, not the
+     * engine. The normal build, which the suite also runs, holds the bounds. */
+    print_message("pinning: RSS bounds not asserted under AddressSanitizer\n");
+#else
     assert_true(during_kb - before_kb < GROWTH_MAX_KB);
     assert_true(after_kb - before_kb < AFTER_MAX_KB);
+#endif
 }
 
 int main(void)
