@@ -45,7 +45,7 @@ enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, San
 }
 
 /* Reads a base-128 varint at *p (below end); false when malformed. */
-static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
+bool frame_varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     assert(*p <= end);
     uint64_t v = 0;
@@ -61,17 +61,17 @@ static bool varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
 }
 
 /* Skips one field's value of the given wire type. */
-static bool field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
+bool frame_field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
 {
     uint64_t n;
     switch (wire_type) {
     case 0:
-        return varint_read(p, end, &n);
+        return frame_varint_read(p, end, &n);
     case 1:
         n = 8;
         break;
     case 2:
-        if (!varint_read(p, end, &n))
+        if (!frame_varint_read(p, end, &n))
             return false;
         break;
     case 5:
@@ -93,17 +93,17 @@ static bool field_find(const uint8_t *p, const uint8_t *end, unsigned number, co
 {
     while (p < end) {
         uint64_t key, n;
-        if (!varint_read(&p, end, &key))
+        if (!frame_varint_read(&p, end, &key))
             return false;
         if (key >> 3 == number && (key & 7) == 2) {
-            if (!varint_read(&p, end, &n) || n > (uint64_t)(end - p))
+            if (!frame_varint_read(&p, end, &n) || n > (uint64_t)(end - p))
                 return false;
             *value = p;
             *value_len = (size_t)n;
             assert(*value + *value_len <= end);
             return true;
         }
-        if (!field_skip(&p, end, (unsigned)(key & 7)))
+        if (!frame_field_skip(&p, end, (unsigned)(key & 7)))
             return false;
     }
     return false;
@@ -119,11 +119,11 @@ int frame_reply_error(const uint8_t *data, size_t len)
     const uint8_t *p = error, *end = error + error_len;
     while (p < end) {
         uint64_t key, code;
-        if (!varint_read(&p, end, &key))
+        if (!frame_varint_read(&p, end, &key))
             return 0;
         if (key == (1 << 3 | 0))
-            return varint_read(&p, end, &code) && code > 0 && code < 1000 ? -(int)code : 0;
-        if (!field_skip(&p, end, (unsigned)(key & 7)))
+            return frame_varint_read(&p, end, &code) && code > 0 && code < 1000 ? -(int)code : 0;
+        if (!frame_field_skip(&p, end, (unsigned)(key & 7)))
             return 0;
     }
     return 0;

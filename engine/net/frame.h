@@ -6,6 +6,7 @@
 #define FRAME_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ledger.h"
@@ -58,6 +59,12 @@ int frame_reply_error(const uint8_t *data, size_t len);
 
 /* "settle", "query", ... or "none": names the operation in log lines. */
 const char *frame_op_name(const Sanhe__Request *request);
+
+/* The protobuf wire format's base-128 varint at *p (below end), and the
+ * skip of one field's value of a wire type; false when malformed. Shared by
+ * the frame decoder and the string check (frame_strings.c). */
+bool frame_varint_read(const uint8_t **p, const uint8_t *end, uint64_t *out);
+bool frame_field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type);
 
 /* frame_strings.c: every string field of a decoded request's body (the
  * frame without its header) is valid UTF-8, free of NUL and control

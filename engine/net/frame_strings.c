@@ -48,20 +48,6 @@ static const struct string_rule *string_rule_of(const char *field)
     return &fallback;
 }
 
-static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The length of the UTF-8 sequence at s (at most n bytes) and its code
  * point, or 0 when it is not valid UTF-8 (overlong forms, surrogates and
  * values past U+10FFFF included). */
@@ -145,27 +131,6 @@ static size_t walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *
 static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
                         const uint8_t *p, const uint8_t *end, unsigned depth);
 
-static bool wire_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
-{
-    uint64_t n;
-    switch (wire_type) {
-    case 0:
-        return wire_varint(p, end, &n);
-    case 1:
-        n = 8;
-        break;
-    case 5:
-        n = 4;
-        break;
-    default:
-        return false;
-    }
-    if (n > (uint64_t)(end - *p))
-        return false;
-    *p += n;
-    return true;
-}
-
 /* One length-delimited field's value [v, v + n). */
 static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index,
                       const uint8_t *v, size_t n, unsigned depth)
@@ -201,15 +166,15 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
     uint32_t seen[64] = {0}; /* occurrences per field, for the index in a message */
     while (p < end) {
         uint64_t key, n;
-        if (!wire_varint(&p, end, &key))
+        if (!frame_varint_read(&p, end, &key))
             goto malformed;
         unsigned type = (unsigned)(key & 7);
         if (type != 2) {
-            if (!wire_skip(&p, end, type))
+            if (!frame_field_skip(&p, end, type))
                 goto malformed;
             continue;
         }
-        if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
+        if (!frame_varint_read(&p, end, &n) || n > (uint64_t)(end - p))
             goto malformed;
         const ProtobufCFieldDescriptor *f =
             key >> 3 <= UINT32_MAX
