@@ -3,7 +3,7 @@
  *
  *   run           options.c -> run.c (set-up, connections, the end)
  *                 schedule.c (the open-loop sender), replies.c (matching)
- *                 tls_conn.c (TLS over libuv with memory BIOs)
+ *                 libsanhe-client's pipelined connection (sanhe_pipe)
  *                 claims.c (requests), dataset.c (ids, catalog), mix.c
  *                 histogram.c, engine_stats.c, report.c
  *   --make-dataset  dataset_make.c

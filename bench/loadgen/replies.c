@@ -1,6 +1,7 @@
 /*
- * Replies: matched to their request by request_id (TAG-SEQ), timed from
- * the request's scheduled send, counted by error code. A settle's
+ * Replies: the pipe matches each to its request by request_id (TAG-SEQ)
+ * and calls back with the request's seq; timed from the request's
+ * scheduled send, counted by error code. A settle's
  * settlement joins its terminal's ring, for later reverse, cancel and query.
  */
 #include <stddef.h>
@@ -121,15 +122,6 @@ static void reply_measure(struct lg_run *r, const struct lg_pending *p, int code
     lg_hist_record(&op->hist, (uint64_t)(now - p->sched_ns));
 }
 
-/* The pending request a reply answers, or NULL. */
-static struct lg_pending *reply_match(struct lg_run *r, const Sanhe__Response *resp)
-{
-    uint64_t seq;
-    if (resp == NULL || !request_id_parse(r, resp->request_id, &seq))
-        return NULL;
-    return lg_inflight_get(&r->inflight, seq);
-}
-
 /* A reply is decoded into one arena, emptied after the reply: no malloc and
  * free for each of its strings and submessages (a few per cent of the
  * generator's CPU at 10k/s). What does not fit (a huge reply) is malloc'd. */
@@ -177,46 +169,71 @@ static void reply_release(Sanhe__Response *resp)
     reply_arena.spilled = 0;
 }
 
-void replies_on_frame(struct lg_conn *c, const uint8_t *data, size_t len, int64_t now_ns)
+/* The reply's error code and, for a settle, its settlement; only a refusal
+ * and a settle are decoded (the pipe already matched the request id). */
+static int reply_decode(struct lg_run *r, struct lg_conn *c, const struct lg_pending *p, int status,
+                        const void *reply, size_t len)
 {
-    struct lg_run *r = c->owner;
-    Sanhe__Response *resp = sanhe__response__unpack(&reply_alloc, len, data);
-    struct lg_pending *p = reply_match(r, resp);
-    if (p == NULL) {
-        r->res->errors[LG_ERR_UNMATCHED]++;
-        reply_release(resp);
-        return;
-    }
-    int code = resp->error != NULL ? (int)resp->error->code : 0;
+    if (status == 0 && p->op != LG_OP_SETTLE)
+        return 0;
+    Sanhe__Response *resp = sanhe__response__unpack(&reply_alloc, len, reply);
+    int code = resp == NULL ? LG_ERR_UNMATCHED : resp->error != NULL ? (int)resp->error->code : 0;
     if (code == 0 && p->op == LG_OP_SETTLE && resp->settle != NULL)
         ring_push(&run_terminal(r, c)->settled, resp->settle->settlement_id, p->seq);
-    if (p->measured)
-        reply_measure(r, p, code, now_ns);
-    lg_inflight_del(&r->inflight, p);
     reply_release(resp);
+    return code;
+}
+
+/* Nothing came: the pipe's deadline passed (it is past the drain, so only
+ * when the run overran), or no connection could be made. */
+static void reply_lost(struct lg_run *r, const struct lg_pending *p, int status)
+{
+    if (!p->measured)
+        return;
+    r->res->errors[status == SANHE_E_UNREACHABLE ? LG_ERR_DISCONNECTED : LG_ERR_TIMEOUT]++;
+    r->res->ops[p->op].errors++;
+}
+
+void replies_on_reply(int status, const void *reply, size_t len, void *arg)
+{
+    int64_t now_ns = lg_now_ns(); /* before any decoding: the reply's arrival */
+    struct lg_call *call = arg;
+    struct lg_conn *c = call->conn;
+    struct lg_run *r = c->owner;
+    struct lg_pending *p = lg_inflight_get(&r->inflight, call->seq);
+    free(call);
+    bool answered = status == 0 || status == SANHE_E_REFUSED;
+    if (r->phase == LG_CLOSING)
+        return; /* the pipe being freed, or a reply after the window's end */
+    if (p == NULL) {
+        if (answered) /* after its request expired at the drain's end */
+            r->res->errors[LG_ERR_UNMATCHED]++;
+        return;
+    }
+    if (answered && p->measured)
+        reply_measure(r, p, reply_decode(r, c, p, status, reply, len), now_ns);
+    else if (answered)
+        (void)reply_decode(r, c, p, status, reply, len);
+    else
+        reply_lost(r, p, status);
+    lg_inflight_del(&r->inflight, p);
     run_check_drained(r);
 }
 
-/* Pending requests that will never be answered: on a lost connection
- * (conn_index), or all of them at the end of the drain (conn_index < 0). */
-static void replies_drop(struct lg_run *r, int64_t conn_index, int slot)
+/* Pending requests that will never be answered, at the end of the drain:
+ * TIMEOUT. (A lost connection is the pipe's to repair: it reconnects and
+ * writes the unanswered requests again, with the same request ids.) */
+void replies_expire_all(struct lg_run *r)
 {
     struct lg_inflight *t = &r->inflight;
     for (size_t i = 0; i <= t->mask && t->count > 0; i++) {
         struct lg_pending *p = &t->slots[i];
-        if (!p->used || (conn_index >= 0 && p->conn != (uint32_t)conn_index))
+        if (!p->used)
             continue;
         if (p->measured) {
-            r->res->errors[slot]++;
+            r->res->errors[LG_ERR_TIMEOUT]++;
             r->res->ops[p->op].errors++;
         }
         lg_inflight_del(t, p);
     }
 }
-
-void replies_fail_conn(struct lg_run *r, uint32_t conn_index)
-{
-    replies_drop(r, conn_index, LG_ERR_DISCONNECTED);
-}
-
-void replies_expire_all(struct lg_run *r) { replies_drop(r, -1, LG_ERR_TIMEOUT); }

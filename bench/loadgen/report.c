@@ -295,8 +295,6 @@ static json_t *j_result(const struct lg_result *r)
     json_object_set_new(o, "errors_total", json_integer((json_int_t)lg_errors_total(r)));
     json_object_set_new(o, "engine", j_engine(&r->engine));
     json_object_set_new(o, "cpu", j_cpu(r));
-    json_object_set_new(o, "client_unsent_bytes_max",
-                        json_integer((json_int_t)r->bytes_unsent_max));
     if (r->failure[0] != '\0')
         json_object_set_new(o, "failure", json_string(r->failure));
     return o;

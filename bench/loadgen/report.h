@@ -20,7 +20,7 @@
  * own: no answer by the end of the drain), then two of the generator's. */
 #define LG_ERR_WIRE_MAX 28
 #define LG_ERR_TIMEOUT 28      /* the wire's TIMEOUT: unanswered when the drain ended */
-#define LG_ERR_DISCONNECTED 29 /* its connection was lost before the answer */
+#define LG_ERR_DISCONNECTED 29 /* not sent, or no connection could be made for it */
 #define LG_ERR_UNMATCHED 30    /* a reply that names no request we have pending */
 #define LG_ERR_SLOTS 31
 
@@ -41,7 +41,6 @@ struct lg_result {
     uint64_t scheduled, sent, answered, ok, substituted;
     uint64_t errors[LG_ERR_SLOTS];
     uint64_t claims, claim_lines;
-    uint64_t bytes_unsent_max; /* the most ciphertext one connection had queued */
     int64_t window_start_ns, last_ok_ns;
     /* latencies */
     struct lg_hist latency; /* OK replies: scheduled send -> reply */

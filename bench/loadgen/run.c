@@ -5,6 +5,7 @@
  */
 #include "run.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,23 @@
 #define CONNECT_TIMEOUT_S 10
 #define DEADLINE_SLACK_S 10
 #define INFLIGHT_INITIAL 4096
+/* Requests one connection may have unanswered: an open-loop run against a
+ * saturated engine piles them up until the drain ends. */
+#define PIPE_IN_FLIGHT_MAX (1u << 20)
 
 /* ---- The end ---------------------------------------------------------------------- */
+
+/* Every pipe is freed (a call still pending gets its callback now, which
+ * the CLOSING phase ignores); their handles close as the loop runs on. */
+static void run_on_closer(uv_timer_t *t)
+{
+    struct lg_run *r = t->data;
+    for (uint32_t i = 0; r->conns != NULL && i < r->nconns; i++) {
+        sanhe_pipe_free(r->conns[i].pipe);
+        r->conns[i].pipe = NULL;
+    }
+    uv_close((uv_handle_t *)&r->closer, NULL);
+}
 
 static void run_close_all(struct lg_run *r)
 {
@@ -28,8 +44,9 @@ static void run_close_all(struct lg_run *r)
         lg_cpu_use_compute(&r->cpu_start, &r->cpu_end,
                            r->res->engine.valid ? r->res->engine.cpu_us : -1, &r->res->cpu);
     sched_stop(r);
-    for (uint32_t i = 0; i < r->nconns; i++)
-        lg_conn_close(&r->conns[i]);
+    /* This may run inside a pipe's callback, where the pipe must not be
+     * freed: the closer frees them on the loop's next turn. */
+    uv_timer_start(&r->closer, run_on_closer, 0, 0);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     uv_close((uv_handle_t *)&r->drain, NULL);
     lg_engine_probe_close(&r->probe);
@@ -109,57 +126,57 @@ void run_window_start(struct lg_run *r)
 
 /* ---- Connections ------------------------------------------------------------------- */
 
-static void run_on_open(struct lg_conn *c)
+/* The probe's answer: the connection is up (an answer of any kind, a
+ * refusal too, means the handshake was done and a request went through). */
+static void run_on_probe(int status, const void *reply, size_t len, void *arg)
 {
+    (void)reply, (void)len;
+    struct lg_conn *c = arg;
     struct lg_run *r = c->owner;
-    if (++r->nopen == r->nconns && r->phase == LG_CONNECTING && sched_start(r) != 0)
-        run_close_all(r);
-}
-
-static void run_on_lost(struct lg_conn *c, const char *why)
-{
-    struct lg_run *r = c->owner;
-    r->nlost++;
-    if (r->phase == LG_CONNECTING) {
-        snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", c->index, why);
+    if (r->phase != LG_CONNECTING)
+        return;
+    if (status != 0 && status != SANHE_E_REFUSED) {
+        snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", c->index,
+                 sanhe_strerror(status));
         run_close_all(r);
         return;
     }
-    fprintf(stderr, "sanhe-loadgen: connection %u lost: %s\n", c->index, why);
-    replies_fail_conn(r, c->index);
-    if (r->nlost == r->nconns && r->phase == LG_RUNNING) {
-        /* Nothing left to send on: the rest of the window fails unsent. */
-        uint64_t from = r->next_seq > r->win_first ? r->next_seq : r->win_first;
-        if (r->total > from) {
-            r->res->scheduled += r->total - from;
-            r->res->errors[LG_ERR_DISCONNECTED] += r->total - from;
-        }
-        r->next_seq = r->total;
-        snprintf(r->res->failure, sizeof r->res->failure, "every connection was lost (%s)", why);
-        run_all_sent(r);
-    }
-    run_check_drained(r);
+    c->open = true;
+    if (++r->nopen == r->nconns && sched_start(r) != 0)
+        run_close_all(r);
 }
 
-static const struct lg_conn_events conn_events = {
-    .open = run_on_open, .frame = replies_on_frame, .lost = run_on_lost};
-
-static int run_resolve(const struct lg_options *o, struct sockaddr_storage *addr)
+/* One eligibility request, read-only, of the run's first person: the pipe
+ * connects on its first call, and the schedule starts only once every
+ * connection has done its handshake, which is not the engine's latency. */
+static int run_probe(struct lg_run *r, struct lg_conn *c)
 {
-    if (uv_ip4_addr(o->host, o->port, (struct sockaddr_in *)addr) == 0 ||
-        uv_ip6_addr(o->host, o->port, (struct sockaddr_in6 *)addr) == 0)
-        return 0;
-    return -1;
+    char id[48], person[SH_PERSON_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s-p%u", r->tag, c->index);
+    struct lg_request_in in = {
+        .op = LG_OP_ELIGIBILITY,
+        .request_id = id,
+        .hospital = run_terminal(r, c)->hospital,
+        .person = lg_persons_at(&r->persons, 0, person),
+        .date = r->opt->date,
+    };
+    uint64_t rng = 1; /* not the run's: the request stream stays the seed's */
+    const Sanhe__Request *req =
+        lg_request_build(&r->builder, &in, &r->catalog, &r->opt->shape, &rng);
+    size_t size = sanhe__request__get_packed_size(req);
+    uint8_t buf[1024];
+    if (size > sizeof buf)
+        return -1;
+    sanhe__request__pack(req, buf);
+    return sanhe_pipe_call_raw(c->pipe, buf, size, CONNECT_TIMEOUT_S * 1000, run_on_probe, c);
 }
 
 static int run_connect(struct lg_run *r)
 {
-    struct sockaddr_storage addr;
-    if (run_resolve(r->opt, &addr) != 0) {
-        snprintf(r->res->failure, sizeof r->res->failure, "--host %s: not a numeric address",
-                 r->opt->host);
-        return -1;
-    }
+    const struct lg_options *o = r->opt;
+    char engines[80]; /* a numeric address and a port */
+    snprintf(engines, sizeof engines, strchr(o->host, ':') != NULL ? "[%s]:%u" : "%s:%u", o->host,
+             (unsigned)o->port);
     r->conns = calloc(r->nconns, sizeof *r->conns);
     if (r->conns == NULL)
         return -1;
@@ -167,10 +184,19 @@ static int run_connect(struct lg_run *r)
         struct lg_conn *c = &r->conns[i];
         c->index = i;
         c->owner = r;
-        c->ev = &conn_events;
-        if (lg_conn_start(c, &r->loop, run_terminal(r, c)->ctx, r->opt->host,
-                          (const struct sockaddr *)&addr) != 0) {
-            snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", i, c->error);
+        const struct lg_terminal *t = run_terminal(r, c);
+        struct sanhe_client_options copt = {.engines = engines,
+                                            .ca_file = o->ca,
+                                            .cert_file = t->cert,
+                                            .key_file = t->key,
+                                            .timeout_ms = r->call_timeout_ms,
+                                            .attempt_timeout_ms = CONNECT_TIMEOUT_S * 1000};
+        int rc = sanhe_pipe_new(&c->pipe, &r->loop, &copt, PIPE_IN_FLIGHT_MAX);
+        if (rc == 0)
+            rc = run_probe(r, c);
+        if (rc != 0) {
+            snprintf(r->res->failure, sizeof r->res->failure, "connection %u: %s", i,
+                     sanhe_strerror(rc));
             return -1;
         }
     }
@@ -189,10 +215,8 @@ static int run_terminals(struct lg_run *r)
     for (size_t i = 0; i < r->nterms; i++) {
         const struct lg_terminal_opt *t = &o->terminals[i];
         r->terms[i].hospital = t->hospital;
-        r->terms[i].ctx =
-            lg_tls_ctx(o->ca, t->cert, t->key, r->res->failure, sizeof r->res->failure);
-        if (r->terms[i].ctx == NULL)
-            return -1;
+        r->terms[i].cert = t->cert;
+        r->terms[i].key = t->key;
     }
     return 0;
 }
@@ -276,27 +300,26 @@ static int run_setup(struct lg_run *r)
         return -1;
     uv_timer_init(&r->loop, &r->deadline);
     uv_timer_init(&r->loop, &r->drain);
-    r->deadline.data = r->drain.data = r;
+    uv_timer_init(&r->loop, &r->closer);
+    r->deadline.data = r->drain.data = r->closer.data = r;
     r->probe.pid = o->engine_pid;
     r->probe.path = o->engine_stats;
     r->probe.owner = r;
     uint64_t limit_s =
         CONNECT_TIMEOUT_S + o->warmup_s + o->duration_s + o->drain_s + DEADLINE_SLACK_S;
     uv_timer_start(&r->deadline, run_on_deadline, limit_s * 1000, 0);
+    /* The pipes never give up on a request before the run does. */
+    r->call_timeout_ms = (int)(limit_s * 1000);
     return 0;
 }
 
 static void run_free(struct lg_run *r)
 {
-    for (uint32_t i = 0; r->conns != NULL && i < r->nconns; i++) {
-        if (r->conns[i].bytes_unsent_max > r->res->bytes_unsent_max)
-            r->res->bytes_unsent_max = r->conns[i].bytes_unsent_max;
-        lg_conn_free(&r->conns[i]);
-    }
-    for (size_t i = 0; r->terms != NULL && i < r->nterms; i++) {
-        SSL_CTX_free(r->terms[i].ctx);
+    for (uint32_t i = 0; r->conns != NULL && i < r->nconns; i++)
+        assert(r->conns[i].pipe == NULL); /* the closer freed it */
+    for (size_t i = 0; r->terms != NULL && i < r->nterms; i++)
         free(r->terms[i].settled.e);
-    }
+    free(r->pack);
     free(r->conns);
     free(r->terms);
     lg_inflight_free(&r->inflight);

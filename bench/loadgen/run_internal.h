@@ -3,7 +3,8 @@
  * sender) and replies.c (matching replies to requests).
  *
  * Phases, only forward:
- *   CONNECTING  every connection connects and handshakes
+ *   CONNECTING  every connection connects and handshakes (its probe, an
+ *               eligibility request, is answered)
  *   RUNNING     the ticker sends every request whose scheduled time has come
  *   DRAINING    all sent; waiting (at most --drain-s) for the last replies
  *   ENDING      the engine's end-of-window stats are being taken
@@ -21,7 +22,7 @@
 #include "inflight.h"
 #include "options.h"
 #include "report.h"
-#include "tls_conn.h"
+#include "sanhe/client.h"
 
 enum lg_phase { LG_CONNECTING, LG_RUNNING, LG_DRAINING, LG_ENDING, LG_CLOSING };
 
@@ -37,9 +38,25 @@ struct lg_ring {
 };
 
 struct lg_terminal {
-    SSL_CTX *ctx;
-    const char *hospital;
+    const char *cert, *key, *hospital;
     struct lg_ring settled;
+};
+
+/* One connection: a pipelined libsanhe-client connection (sanhe_pipe) of
+ * one terminal, on the run's loop. The pipe writes each request at once and
+ * hands each reply to replies_on_reply, which the request's struct lg_call
+ * names. */
+struct lg_conn {
+    sanhe_pipe *pipe;
+    uint32_t index;
+    struct lg_run *owner;
+    bool open; /* its probe was answered: the handshake is done */
+};
+
+/* What one request's callback needs: which connection, which seq. */
+struct lg_call {
+    struct lg_conn *conn;
+    uint64_t seq;
 };
 
 struct lg_run {
@@ -50,7 +67,11 @@ struct lg_run {
     struct lg_terminal *terms;
     size_t nterms;
     struct lg_conn *conns;
-    uint32_t nconns, nopen, nlost;
+    uint32_t nconns, nopen;
+    int call_timeout_ms; /* the pipe's deadline: past the drain, which decides */
+    uint8_t *pack;       /* the packed request being sent */
+    size_t pack_cap;
+    uv_timer_t closer; /* frees the pipes outside their callbacks */
     struct lg_catalog catalog;
     struct lg_persons persons;
     struct lg_builder builder;
@@ -77,8 +98,7 @@ int sched_start(struct lg_run *r);
 void sched_stop(struct lg_run *r);
 
 /* replies.c */
-void replies_on_frame(struct lg_conn *c, const uint8_t *data, size_t len, int64_t now_ns);
-void replies_fail_conn(struct lg_run *r, uint32_t conn_index);
+void replies_on_reply(int status, const void *reply, size_t len, void *arg);
 void replies_expire_all(struct lg_run *r);
 void ring_push(struct lg_ring *ring, uint64_t settlement_id, uint64_t seq);
 bool ring_pop(struct lg_ring *ring, struct lg_settled *out);

@@ -7,8 +7,8 @@
  * The ticker is a timerfd (libuv's timers tick in whole milliseconds, which
  * would add up to a millisecond of the generator's own delay to every
  * latency at light load). Each tick sends every request that has come due,
- * round-robin over the connections, then flushes each connection once (one
- * TLS write per connection and tick).
+ * round-robin over the connections; each connection's pipe writes it at
+ * once.
  *   - Light load (requests at least --tick-us apart): the timerfd is armed
  *     for each request's due time, never sooner than --tick-us after the
  *     previous tick, so each request leaves on time.
@@ -25,6 +25,7 @@
  * measured, not hidden.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -66,7 +67,7 @@ static enum lg_op sched_pick_op(struct lg_run *r, struct lg_terminal *t, bool me
     return op;
 }
 
-/* Builds the request and appends its frame to the connection. */
+/* Builds the request and hands it to the connection's pipe. */
 static int sched_pack(struct lg_run *r, struct lg_conn *c, enum lg_op op,
                       const struct lg_settled *target, uint64_t seq)
 {
@@ -86,10 +87,23 @@ static int sched_pack(struct lg_run *r, struct lg_conn *c, enum lg_op op,
     const Sanhe__Request *req =
         lg_request_build(&r->builder, &in, &r->catalog, &r->opt->shape, &r->rng);
     size_t size = sanhe__request__get_packed_size(req);
-    uint8_t *p = lg_conn_frame(c, size);
-    if (p == NULL)
+    if (size > r->pack_cap) {
+        uint8_t *grown = realloc(r->pack, size);
+        if (grown == NULL)
+            return -1;
+        r->pack = grown;
+        r->pack_cap = size;
+    }
+    sanhe__request__pack(req, r->pack);
+    struct lg_call *call = malloc(sizeof *call);
+    if (call == NULL)
         return -1;
-    sanhe__request__pack(req, p);
+    *call = (struct lg_call){.conn = c, .seq = seq};
+    if (sanhe_pipe_call_raw(c->pipe, r->pack, size, r->call_timeout_ms, replies_on_reply, call) !=
+        0) {
+        free(call);
+        return -1;
+    }
     return 0;
 }
 
@@ -111,7 +125,7 @@ static void sched_send_one(struct lg_run *r, uint64_t seq, int64_t due)
     bool measured = seq >= r->win_first;
     if (measured)
         r->res->scheduled++;
-    if (c->state != LG_CONN_OPEN) {
+    if (!c->open) {
         if (measured)
             r->res->errors[LG_ERR_DISCONNECTED]++;
         return;
@@ -125,7 +139,15 @@ static void sched_send_one(struct lg_run *r, uint64_t seq, int64_t due)
                            .conn = c->index,
                            .op = (uint8_t)op,
                            .measured = measured};
-    if (sched_pack(r, c, op, &target, seq) != 0 || lg_inflight_put(&r->inflight, &p) != 0) {
+    /* Pending before the pipe has it: a reply cannot come sooner, but the
+     * order keeps the callback's lookup simple. */
+    if (lg_inflight_put(&r->inflight, &p) != 0) {
+        if (measured)
+            r->res->errors[LG_ERR_DISCONNECTED]++;
+        return;
+    }
+    if (sched_pack(r, c, op, &target, seq) != 0) {
+        lg_inflight_del(&r->inflight, lg_inflight_get(&r->inflight, seq));
         if (measured)
             r->res->errors[LG_ERR_DISCONNECTED]++;
         return;
@@ -143,8 +165,6 @@ static void sched_tick(struct lg_run *r)
         sched_send_one(r, r->next_seq, sched_time(r, r->next_seq));
         r->next_seq++;
     }
-    for (uint32_t i = 0; i < r->nconns; i++)
-        lg_conn_flush(&r->conns[i]);
     if (r->next_seq == r->total) {
         run_all_sent(r);
         return;

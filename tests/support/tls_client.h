@@ -2,6 +2,8 @@
  * A small blocking TLS client for tests: connects to sanhe-engine with a
  * terminal certificate, sends sanhe.Request frames (or any bytes), reads
  * sanhe.Response frames. Every call has a deadline; none blocks forever.
+ * The TLS and the frames are libsanhe-client's own connection layer
+ * (hospital-client/lib/conn.h); this only speaks the tests' codes.
  *
  * Return codes: 0, or a negative SH_E_* code:
  *   SH_E_TIMEOUT      nothing (or not all of it) arrived in time
