@@ -7,8 +7,8 @@
  * The ticker is a timerfd (libuv's timers tick in whole milliseconds, which
  * would add up to a millisecond of the generator's own delay to every
  * latency at light load). Each tick sends every request that has come due,
- * round-robin over the connections; each connection's pipe writes it at
- * once.
+ * round-robin over the connections, each connection's pipe corked, then
+ * uncorks them (one TLS write per connection and tick, sanhe_pipe_cork).
  *   - Light load (requests at least --tick-us apart): the timerfd is armed
  *     for each request's due time, never sooner than --tick-us after the
  *     previous tick, so each request leaves on time.
@@ -159,12 +159,16 @@ static void sched_send_one(struct lg_run *r, uint64_t seq, int64_t due)
 static void sched_tick(struct lg_run *r)
 {
     int64_t now = lg_now_ns();
+    for (uint32_t i = 0; i < r->nconns; i++)
+        sanhe_pipe_cork(r->conns[i].pipe, 1);
     while (r->next_seq < r->total && sched_time(r, r->next_seq) <= now) {
         if (r->next_seq == r->win_first)
             run_window_start(r);
         sched_send_one(r, r->next_seq, sched_time(r, r->next_seq));
         r->next_seq++;
     }
+    for (uint32_t i = 0; i < r->nconns; i++)
+        sanhe_pipe_cork(r->conns[i].pipe, 0);
     if (r->next_seq == r->total) {
         run_all_sent(r);
         return;

@@ -302,6 +302,9 @@ struct sanhe_pipe {
     size_t in_flight, in_flight_max;
     int64_t next_connect_ms, backoff_ms;
     bool freed;
+    bool corked;    /* sanhe_pipe_cork: calls wait for the uncork (or the tick) */
+    uint8_t *batch; /* the frames of one write, encrypted together */
+    size_t batch_cap;
 };
 
 static void pipe_conn_drop(struct sanhe_pipe *p);
@@ -356,7 +359,9 @@ static void pipe_on_write(uv_write_t *w, int status)
     free(w);
 }
 
-/* Sends what OpenSSL wrote into the memory BIO. */
+/* Sends what OpenSSL wrote into the memory BIO: at once when the socket
+ * takes it (uv_try_write fails while earlier writes are queued, so the
+ * order holds), what it does not take in one uv_write. */
 static int pipe_flush(struct pipe_conn *pc)
 {
     size_t n = BIO_ctrl_pending(pc->wbio);
@@ -369,8 +374,20 @@ static int pipe_flush(struct pipe_conn *pc)
         free(buf);
         return -1;
     }
-    w->data = buf;
     uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+    int done = uv_try_write((uv_stream_t *)&pc->tcp, &b, 1);
+    if (done < 0 && done != UV_EAGAIN) {
+        free(w);
+        free(buf);
+        return -1;
+    }
+    if (done == (int)n) {
+        free(w);
+        free(buf);
+        return 0;
+    }
+    w->data = buf;
+    b = uv_buf_init(buf + (done > 0 ? done : 0), (unsigned)(n - (size_t)(done > 0 ? done : 0)));
     if (uv_write(w, (uv_stream_t *)&pc->tcp, &b, 1, pipe_on_write) != 0) {
         free(w);
         free(buf);
@@ -595,22 +612,35 @@ static void pipe_write_pending(struct sanhe_pipe *p)
     struct pipe_conn *pc = p->conn;
     if (pc == NULL || !pc->up)
         return;
+    /* Every call due goes into one buffer and one SSL_write: one TLS
+     * record train and one socket write for all of them. */
     int64_t now = sanhe_now_ms();
-    bool any = false;
+    size_t len = 0;
     for (struct pipe_call *c = p->head; c != NULL; c = c->next) {
         if (c->written || c->retry_at_ms > now)
             continue;
-        size_t w = 0;
-        ERR_clear_error();
-        if (SSL_write_ex(pc->ssl, c->frame, c->frame_len, &w) != 1 || w != c->frame_len) {
-            ERR_clear_error();
-            pipe_conn_drop(p);
-            return;
+        if (len + c->frame_len > p->batch_cap) {
+            size_t cap = (len + c->frame_len) * 2;
+            uint8_t *grown = realloc(p->batch, cap);
+            if (grown == NULL)
+                break; /* the rest waits for the next write */
+            p->batch = grown;
+            p->batch_cap = cap;
         }
+        memcpy(p->batch + len, c->frame, c->frame_len);
+        len += c->frame_len;
         c->written = c->sent = true;
-        any = true;
     }
-    if (any && pipe_flush(pc) != 0)
+    if (len == 0)
+        return;
+    size_t w = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(pc->ssl, p->batch, len, &w) != 1 || w != len) {
+        ERR_clear_error();
+        pipe_conn_drop(p);
+        return;
+    }
+    if (pipe_flush(pc) != 0)
         pipe_conn_drop(p);
 }
 
@@ -716,10 +746,19 @@ int sanhe_pipe_call_raw(sanhe_pipe *p, const void *request, size_t len, int time
     if (p->conn == NULL) {
         if (sanhe_now_ms() >= p->next_connect_ms)
             pipe_connect(p);
-    } else {
+    } else if (!p->corked) {
         pipe_write_pending(p);
     }
     return 0;
+}
+
+void sanhe_pipe_cork(sanhe_pipe *p, int on)
+{
+    if (p == NULL || p->freed)
+        return;
+    p->corked = on != 0;
+    if (!p->corked)
+        pipe_write_pending(p);
 }
 
 size_t sanhe_pipe_in_flight(const sanhe_pipe *p) { return p != NULL ? p->in_flight : 0; }
@@ -728,6 +767,7 @@ static void pipe_tick_closed(uv_handle_t *h)
 {
     struct sanhe_pipe *p = h->data;
     sanhe_client_free(p->client);
+    free(p->batch);
     free(p);
 }
 

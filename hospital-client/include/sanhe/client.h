@@ -371,6 +371,14 @@ int sanhe_pipe_call_raw(sanhe_pipe *pipe, const void *request, size_t len, int t
 /* Calls not yet answered. */
 size_t sanhe_pipe_in_flight(const sanhe_pipe *pipe);
 
+/* Batching, for a caller that makes many calls at once (the load
+ * generator's send tick): while corked (on != 0) a call is queued, not
+ * written; uncorking (on == 0) writes every queued call together, in one
+ * TLS write and one socket write. A corked call is written on the pipe's
+ * next tick (20 ms) at the latest. Uncorked by default: each call is
+ * written at once. */
+void sanhe_pipe_cork(sanhe_pipe *pipe, int on);
+
 /* Runs every pending call's callback at once (SANHE_E_OUTCOME_UNKNOWN for a
  * settle, reverse or cancel already written, else SANHE_E_TIMEOUT or
  * SANHE_E_UNREACHABLE), closes the connection, and frees the pipe once its
