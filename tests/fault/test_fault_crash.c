@@ -219,11 +219,12 @@ static bool one_round(struct crash_env *env, struct crash_client *clients, int r
     int64_t t2 = crash_now_ms();
     recover_all(env, clients, round % 3 == 2, RESEND_PER_ROUND);
     int64_t t3 = crash_now_ms();
-    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64 " answered;%s restart %" PRId64
-           " ms, recovery%s %" PRId64 " ms (round %" PRId64 " ms)\n",
+    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64
+           " answered;%s restart %" PRId64 " ms, recovery%s %" PRId64 " ms (round %" PRId64
+           " ms)\n",
            round, delay, sum_sent(clients) - sent, sum_acked(clients) - acked,
-           check_each ? " check clean;" : "", t2 - t1, round % 3 == 2 ? " with cancels" : "", t3 - t2,
-           t3 - t0);
+           check_each ? " check clean;" : "", t2 - t1, round % 3 == 2 ? " with cancels" : "",
+           t3 - t2, t3 - t0);
     return !client_failed(clients, msg, len);
 }
 
