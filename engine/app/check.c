@@ -30,6 +30,8 @@ static int check_run(const struct config *config)
 {
     struct ledger *ledger;
     int rc = app_ledger_open(config, false, "check", &ledger);
+    if (rc == APP_EXIT_FAIL) /* said why on stderr: a store that does not open is a finding */
+        printf("%s: the ledger does not open: 1 problem\n", config->data_dir);
     if (rc != 0)
         return rc;
     size_t problems = 0;
