@@ -272,8 +272,12 @@ static void test_damaged_stores_get_a_report(void **state)
         if (!ok) {
             failures++;
             printf("bitflip: copy %d: %s %d; its output:\n", n,
-                   o.hung ? "hung, killed after ms" : o.signaled ? "died of signal" : "exited",
-                   o.hung ? BITFLIP_CHECK_MS : o.signaled ? o.signaled : o.exited);
+                   o.hung       ? "hung, killed after ms"
+                   : o.signaled ? "died of signal"
+                                : "exited",
+                   o.hung       ? BITFLIP_CHECK_MS
+                   : o.signaled ? o.signaled
+                                : o.exited);
             print_head(out, 10);
         }
         if (ok && o.child_crash)

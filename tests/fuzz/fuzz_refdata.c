@@ -70,8 +70,8 @@ static void check_round_trip(const Sanhe__LoadRequest *m)
     Sanhe__LoadRequest *back = sanhe__load_request__unpack(NULL, len, a);
     if (back == NULL)
         fuzz_fail("an accepted load does not unpack (%zu bytes)", len);
-    if (sanhe__load_request__get_packed_size(back) != len || sanhe__load_request__pack(back, b) != len ||
-        memcmp(a, b, len) != 0)
+    if (sanhe__load_request__get_packed_size(back) != len ||
+        sanhe__load_request__pack(back, b) != len || memcmp(a, b, len) != 0)
         fuzz_fail("an accepted load does not survive the wire");
     sanhe__load_request__free_unpacked(back, NULL);
     free(a);
