@@ -27,12 +27,14 @@ echo "soak: $rounds rounds (at most $seconds s), check after every kill, 1 MiB f
 start=$(date +%s)
 status=0
 TMPDIR=$work SANHE_TEST_KEEP=1 SANHE_CRASH_ROUNDS=$rounds SANHE_CRASH_SECONDS=$seconds \
-    SANHE_CRASH_CHECK_EACH=1 SANHE_CRASH_MAP_MB=1 timeout $((seconds + 300)) "$bin" >"$log" 2>&1 || status=$?
+    SANHE_CRASH_CHECK_EACH=1 SANHE_CRASH_MAP_MB=1 timeout $((seconds + 300)) stdbuf -oL "$bin" >"$log" 2>&1 || status=$?
 end=$(date +%s)
 grep -E '^crash: up to|^crash: rounds|^big batch' "$log" || true
-ran=$(grep -c '^round ' "$log" || true)
-cancels=$(grep -c 'with cancels' "$log" || true)
-checked=$(grep -c '^round .* check clean;' "$log" || true)
+# The client threads write to stderr as the rounds' lines go to stdout, so
+# a round's line may not start a line of the log: count matches, not lines.
+ran=$(grep -o 'round [0-9]*: kill -9' "$log" | wc -l)
+cancels=$(grep -o 'recovery with cancels' "$log" | wc -l)
+checked=$(grep -o 'check clean; restart' "$log" | wc -l)
 echo "soak: $ran rounds ($cancels with cancels, $checked checked clean after the kill) in $((end - start)) s; exit $status"
 for f in $(find "$work" -name data.mdb); do
     echo "soak: $(dirname "$(dirname "$f")" | xargs basename): data.mdb $(du -k --apparent-size "$f" | cut -f1) KiB from a 1024 KiB first map"
