@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_META] = "meta",
@@ -347,12 +348,17 @@ int store_read_guard(struct store_txn *txn)
     FILE *maps = fopen("/proc/self/maps", "r");
     if (maps == NULL)
         return SH_E_INTERNAL;
+    /* "lo-hi perms offset major:minor inode path": the file's mapping from
+     * its first byte, told apart from others by device and inode. */
     char line[512];
     unsigned long lo = 0, hi = 0, ino = 0, off = 0;
+    unsigned dev_major = 0, dev_minor = 0;
     bool found = false;
     while (!found && fgets(line, sizeof line, maps) != NULL)
-        found = sscanf(line, "%lx-%lx %*s %lx %*s %lu", &lo, &hi, &off, &ino) == 4 &&
-                ino == (unsigned long)st.st_ino && off == 0 && hi > lo;
+        found = sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off, &dev_major, &dev_minor,
+                       &ino) == 6 &&
+                ino == (unsigned long)st.st_ino && dev_major == major(st.st_dev) &&
+                dev_minor == minor(st.st_dev) && off == 0 && hi > lo;
     fclose(maps);
     if (!found || st.st_size <= 0)
         return SH_E_INTERNAL;
