@@ -79,12 +79,18 @@ static int terminal_from_json(const json_t *t, void **out, struct sh_error *err)
     if (m == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
     sanhe__terminal__init(m);
-    *out = m;
     m->name = dup_field(t, "name");
     m->hospital = dup_field(t, "hospital");
     m->role = dup_field(t, "role");
-    if (m->name == NULL || m->role == NULL)
+    if (m->name == NULL || m->role == NULL) {
+        /* Not counted in the array (convert_array), so not freed with it. */
+        free(m->name);
+        free(m->hospital);
+        free(m->role);
+        free(m);
         return sh_error_set(err, SH_E_BAD_REFERENCE_DATA, "a terminal needs a name and a role");
+    }
+    *out = m;
     return 0;
 }
 

@@ -20,17 +20,33 @@
 #include "settlement.h"
 #include "sh_person_id.h"
 
+/* A damaged store can hold millions of problems (a flipped bit in a count
+ * makes every id after it "missing"): the first CHECK_REPORT_LINES_MAX are
+ * reported, one line says how many more there were, and all are counted. */
+#define CHECK_REPORT_LINES_MAX 1000
+
 void check_problem(struct check *c, const char *fmt, ...)
 {
     char line[512];
+    c->problems++;
+    if (c->report == NULL || c->problems > CHECK_REPORT_LINES_MAX + 1)
+        return;
+    if (c->problems == CHECK_REPORT_LINES_MAX + 1) {
+        snprintf(line, sizeof line, "... more problems than the %d listed; only counted from here",
+                 CHECK_REPORT_LINES_MAX);
+        c->report(c->ctx, line);
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    c->problems++;
-    if (c->report != NULL)
-        c->report(c->ctx, line);
+    c->report(c->ctx, line);
 }
+
+/* *sum += v, false when it would overflow: a damaged record's amounts are
+ * whatever its bits say, and a sum of them must not be undefined. */
+static bool check_add(sh_fen *sum, sh_fen v) { return !__builtin_add_overflow(*sum, v, sum); }
 
 /* A record that did not decode was reported; an LMDB failure stops the check. */
 static void check_recover(struct check *c)
@@ -130,6 +146,7 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
 {
     const char *person = rec->settlement->claim->person;
     sh_fen paid = 0;
+    bool summed = true;
     for (size_t i = 0; i < rec->n_deltas; i++) {
         struct accum_delta d;
         uint8_t key[STORE_ACC_KEY_MAX];
@@ -138,12 +155,17 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
             check_problem(c, "settlement %" PRIu64 ": delta %zu is not usable", id, i);
             continue;
         }
-        paid += d.paid;
+        summed = check_add(&paid, d.paid) && summed;
         const sh_fen v[3] = {d.paid, d.payable, d.deductible_met};
-        if (!reversed && acc_add(c, key, v) != 0)
-            store_txn_fail_code(c->txn, SH_E_INTERNAL);
+        int rc = reversed ? 0 : acc_add(c, key, v);
+        if (rc == SH_E_LIMIT_EXCEEDED)
+            check_problem(c, "settlement %" PRIu64 ": delta %zu overflows its accumulator", id, i);
+        else if (rc != 0)
+            store_txn_fail_code(c->txn, rc);
     }
-    if (paid != rec->settlement->breakdown->fund_total)
+    if (!summed)
+        check_problem(c, "settlement %" PRIu64 ": its deltas overflow", id);
+    else if (paid != rec->settlement->breakdown->fund_total)
         check_problem(c,
                       "settlement %" PRIu64 ": its deltas pay %" PRId64 ", its breakdown %" PRId64,
                       id, paid, rec->settlement->breakdown->fund_total);
@@ -155,16 +177,20 @@ static void check_deltas(struct check *c, uint64_t id, const Sanhe__SettlementRe
 static void check_breakdown(struct check *c, uint64_t id, const Sanhe__Settlement *s)
 {
     const Sanhe__Breakdown *b = s->breakdown;
-    sh_fen lines = 0, funds = 0;
+    sh_fen lines = 0, funds = 0, parts = 0, shares = 0, classes = 0;
+    bool ok = true; /* every sum checked: a damaged record's amounts can be anything */
     for (size_t i = 0; s->claim != NULL && i < s->claim->n_lines; i++)
-        lines += s->claim->lines[i]->amount;
+        ok = check_add(&lines, s->claim->lines[i]->amount) && ok;
     for (size_t i = 0; i < b->n_funds; i++)
-        funds += b->funds[i]->pay;
-    bool ok = b->total == b->out_of_scope + b->over_limit + b->pre_selfpay + b->in_scope &&
-              b->total == b->fund_total + b->patient_pays && funds == b->fund_total &&
-              (s->claim == NULL || lines == b->total);
+        ok = check_add(&funds, b->funds[i]->pay) && ok;
+    ok = ok && check_add(&parts, b->out_of_scope) && check_add(&parts, b->over_limit) &&
+         check_add(&parts, b->pre_selfpay) && check_add(&parts, b->in_scope) &&
+         check_add(&shares, b->fund_total) && check_add(&shares, b->patient_pays);
+    ok = ok && b->total == parts && b->total == shares && funds == b->fund_total &&
+         (s->claim == NULL || lines == b->total);
     if (b->has_class_a_total || b->has_class_b_total || b->has_class_c_total)
-        ok = ok && b->class_a_total + b->class_b_total + b->class_c_total == b->total &&
+        ok = ok && check_add(&classes, b->class_a_total) && check_add(&classes, b->class_b_total) &&
+             check_add(&classes, b->class_c_total) && classes == b->total &&
              b->class_c_total == b->out_of_scope && b->class_a_total >= 0 && b->class_b_total >= 0;
     if (!ok)
         check_problem(c, "settlement %" PRIu64 ": its amounts do not add up", id);
@@ -433,10 +459,32 @@ static void check_settlement_ids(struct check *c)
                           c->settlement_count);
 }
 
+/* meta's next settlement id sizes the check's table of ids; a damaged one
+ * (a bit flipped high) must not make the check allocate or walk billions of
+ * ids. Past the settlements stored by CHECK_IDS_SLACK it is reported, and the
+ * ids are taken as the last key stored says (a key above the count is then
+ * reported as outside it, each missing id below as missing). */
+#define CHECK_IDS_SLACK 1024
+
+static void check_counts(struct check *c)
+{
+    uint64_t stored = store_count(c->txn, STORE_DB_SETTLEMENTS);
+    if (c->txn->ret != 0 || c->settlement_count <= stored + CHECK_IDS_SLACK)
+        return;
+    check_problem(
+        c, "meta: the next settlement id is %" PRIu64 ", with %" PRIu64 " settlements stored",
+        c->settlement_count + 1, stored);
+    uint64_t last = store_last_u64(c->txn, STORE_DB_SETTLEMENTS);
+    c->settlement_count = last <= stored + CHECK_IDS_SLACK ? last : stored;
+}
+
 static int check_run(struct check *c)
 {
     c->settlement_count = meta_peek(c->txn, STORE_META_NEXT_SETTLEMENT) - 1;
     c->seq_count = meta_peek(c->txn, STORE_META_NEXT_SEQ) - 1;
+    if (c->txn->ret != 0)
+        return c->txn->ret;
+    check_counts(c);
     if (c->txn->ret != 0)
         return c->txn->ret;
     if (c->settlement_count >= SIZE_MAX / 2)
@@ -464,14 +512,20 @@ int ledger_check(struct ledger *ledger, void (*report)(void *ctx, const char *li
     int rc = store_read_begin(&ledger->store, &txn);
     if (rc != 0)
         return rc;
+    /* The store may be damaged: what LMDB hands back must lie in the file
+     * before it is read (without the guard, the check's fork is the only
+     * backstop: engine/app/check.c). */
+    (void)store_read_guard(&txn);
     struct check c = {.txn = &txn, .report = report, .ctx = ctx};
     rc = check_run(&c);
+    int mdb_rc = txn.mdb_rc;
     store_read_end(&txn);
     free(c.flags);
     free(c.accs);
     request_tail_free(c.tail);
     if (rc != 0) {
-        check_problem(&c, "the check could not finish: %s", sh_error_name(rc));
+        check_problem(&c, "the check could not finish: %s%s%s", sh_error_name(rc),
+                      mdb_rc != 0 ? ", LMDB: " : "", mdb_rc != 0 ? mdb_strerror(mdb_rc) : "");
         return rc;
     }
     return c.problems > INT_MAX ? INT_MAX : (int)c.problems;

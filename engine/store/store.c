@@ -7,7 +7,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_META] = "meta",
@@ -334,6 +337,51 @@ void store_read_end(struct store_txn *txn)
 
 /* ---- Data ------------------------------------------------------------------------ */
 
+/* ---- Guarded reads ------------------------------------------------------------ */
+
+int store_read_guard(struct store_txn *txn)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (mdb_env_get_fd(txn->store->env, &fd) != 0 || fstat(fd, &st) != 0)
+        return SH_E_INTERNAL;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL)
+        return SH_E_INTERNAL;
+    /* "lo-hi perms offset major:minor inode path": the file's mapping from
+     * its first byte, told apart from others by device and inode. */
+    char line[512];
+    unsigned long lo = 0, hi = 0, ino = 0, off = 0;
+    unsigned dev_major = 0, dev_minor = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, maps) != NULL)
+        found = sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off, &dev_major, &dev_minor,
+                       &ino) == 6 &&
+                ino == (unsigned long)st.st_ino && dev_major == major(st.st_dev) &&
+                dev_minor == minor(st.st_dev) && off == 0 && hi > lo;
+    fclose(maps);
+    if (!found || st.st_size <= 0)
+        return SH_E_INTERNAL;
+    uint64_t bytes = (uint64_t)st.st_size < hi - lo ? (uint64_t)st.st_size : hi - lo;
+    txn->guard_lo = (uintptr_t)lo;
+    txn->guard_hi = (uintptr_t)lo + (uintptr_t)bytes;
+    return 0;
+}
+
+/* False (and the transaction failed) when a guarded transaction got bytes
+ * from outside the file. */
+static bool store_val_ok(struct store_txn *txn, const MDB_val *v)
+{
+    if (txn->guard_hi == 0)
+        return true;
+    uintptr_t p = (uintptr_t)v->mv_data;
+    if (v->mv_size == 0 ||
+        (p >= txn->guard_lo && p <= txn->guard_hi && v->mv_size <= txn->guard_hi - p))
+        return true;
+    store_txn_fail(txn, MDB_CORRUPTED);
+    return false;
+}
+
 bool store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
                MDB_val *val)
 {
@@ -348,7 +396,7 @@ bool store_get(struct store_txn *txn, enum store_db db, const void *key, size_t 
         store_txn_fail(txn, rc);
         return false;
     }
-    return true;
+    return store_val_ok(txn, val);
 }
 
 /* The test hook: the nth write from now fails as if LMDB had said so. */
@@ -415,7 +463,8 @@ static void store_walk(struct store_txn *txn, enum store_db db, const void *from
     MDB_val k = {.mv_size = from_len, .mv_data = (void *)from};
     MDB_val v;
     rc = mdb_cursor_get(cur, &k, &v, from_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
-    while (rc == 0 && has_prefix(&k, from, prefix_len)) {
+    while (rc == 0 && store_val_ok(txn, &k) && store_val_ok(txn, &v) &&
+           has_prefix(&k, from, prefix_len)) {
         int stop = fn(ctx, &k, &v);
         if (stop < 0)
             store_txn_fail_code(txn, stop);
@@ -451,4 +500,28 @@ uint64_t store_count(struct store_txn *txn, enum store_db db)
         return 0;
     }
     return st.ms_entries;
+}
+
+uint64_t store_last_u64(struct store_txn *txn, enum store_db db)
+{
+    assert(db < STORE_DB_COUNT);
+    if (txn->ret != 0)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &cur);
+    if (rc != 0) {
+        store_txn_fail(txn, rc);
+        return 0;
+    }
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        store_txn_fail(txn, rc);
+    if (rc != 0 || k.mv_size != 8)
+        return 0;
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++)
+        n = n << 8 | ((const uint8_t *)k.mv_data)[i];
+    return n;
 }

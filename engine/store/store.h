@@ -98,6 +98,10 @@ struct store_txn {
     bool read_only;
     uint64_t writes; /* puts and deletes tried on it (a caller can tell
                         whether a step wrote anything) */
+    /* store_read_guard: the bytes of data.mdb in this process's map; a key
+     * or value LMDB returns outside them fails the transaction
+     * (MDB_CORRUPTED) before anyone reads it. 0, 0: not guarded. */
+    uintptr_t guard_lo, guard_hi;
 };
 
 struct store_config {
@@ -182,7 +186,19 @@ void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, siz
 void store_scan_from(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
                      store_scan_fn fn, void *ctx);
 
+/* For a reader of a store that may be damaged (sanhe-engine check): from
+ * now on every key and value this read transaction returns must lie inside
+ * the data file as this process maps it. LMDB has no checksums; a flipped
+ * bit in a node's size makes it return a value that runs past the file's
+ * end, and reading that is SIGBUS. Linux only (/proc/self/maps). Returns 0,
+ * or SH_E_INTERNAL when the map cannot be found (then nothing is guarded). */
+int store_read_guard(struct store_txn *txn);
+
 /* Number of entries of a database. */
 uint64_t store_count(struct store_txn *txn, enum store_db db);
+
+/* The last key of a database of 8-byte big-endian keys, as a number: 0
+ * when it is empty or its last key is not 8 bytes long. */
+uint64_t store_last_u64(struct store_txn *txn, enum store_db db);
 
 #endif

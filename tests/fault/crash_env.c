@@ -69,7 +69,13 @@ int crash_env_create(struct crash_env *env, const char *prefix)
 int crash_env_start(struct crash_env *env)
 {
     struct sh_error err = {0};
-    if (sandbox_start(&env->sb, NULL, &err) == 0)
+    /* SANHE_CRASH_MAP_MB: a small first map, so that the store grows (by
+     * itself) again and again under the kills (tests/fault/soak.sh). */
+    char extra[96] = "";
+    const char *map_mb = getenv("SANHE_CRASH_MAP_MB");
+    if (map_mb != NULL && map_mb[0] != '\0')
+        snprintf(extra, sizeof extra, "[engine]\nmap_size_initial_mb = %s\n", map_mb);
+    if (sandbox_start(&env->sb, extra[0] != '\0' ? extra : NULL, &err) == 0)
         return 0;
     char log[PATH_MAX];
     fprintf(stderr, "crash: %s\n", err.msg);

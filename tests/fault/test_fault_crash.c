@@ -18,7 +18,10 @@
  *
  * Environment: SANHE_CRASH_ROUNDS (default 30), SANHE_CRASH_SECONDS (the
  * rounds' wall-time budget, default 75), SANHE_CRASH_SEED (default: the
- * clock; printed, to repeat a run), SANHE_TEST_KEEP (keep the directories).
+ * clock; printed, to repeat a run), SANHE_TEST_KEEP (keep the directories),
+ * SANHE_CRASH_CHECK_EACH (check the store after every kill) and
+ * SANHE_CRASH_MAP_MB (the engine's first map size, to make it grow): the
+ * last two for the soak, tests/fault/soak.sh.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -201,6 +204,13 @@ static bool one_round(struct crash_env *env, struct crash_client *clients, int r
     uint64_t sent = sum_sent(clients), acked = sum_acked(clients);
     int64_t t0 = crash_now_ms();
     int delay = storm_and_kill(env, clients, rng);
+    /* SANHE_CRASH_CHECK_EACH (tests/fault/soak.sh): the store as the kill
+     * left it must pass `sanhe-engine check`, before recovery touches it. */
+    bool check_each = getenv("SANHE_CRASH_CHECK_EACH") != NULL;
+    if (check_each && crash_env_check(env) != 0) {
+        snprintf(msg, len, "round %d: sanhe-engine check failed on the store kill -9 left", round);
+        return false;
+    }
     int64_t t1 = crash_now_ms();
     if (crash_env_start(env) != 0) {
         snprintf(msg, len, "round %d: the engine did not restart after kill -9", round);
@@ -209,10 +219,12 @@ static bool one_round(struct crash_env *env, struct crash_client *clients, int r
     int64_t t2 = crash_now_ms();
     recover_all(env, clients, round % 3 == 2, RESEND_PER_ROUND);
     int64_t t3 = crash_now_ms();
-    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64 " answered; restart %" PRId64
-           " ms, recovery%s %" PRId64 " ms (round %" PRId64 " ms)\n",
-           round, delay, sum_sent(clients) - sent, sum_acked(clients) - acked, t2 - t1,
-           round % 3 == 2 ? " with cancels" : "", t3 - t2, t3 - t0);
+    printf("round %d: kill -9 after %d ms: %" PRIu64 " sent, %" PRIu64
+           " answered;%s restart %" PRId64 " ms, recovery%s %" PRId64 " ms (round %" PRId64
+           " ms)\n",
+           round, delay, sum_sent(clients) - sent, sum_acked(clients) - acked,
+           check_each ? " check clean;" : "", t2 - t1, round % 3 == 2 ? " with cancels" : "",
+           t3 - t2, t3 - t0);
     return !client_failed(clients, msg, len);
 }
 

@@ -7,6 +7,8 @@
  */
 #include <lmdb.h>
 
+#include "store_keys.h"
+
 #include "test_ledger_fixture.h"
 
 /* ---- A reproducible random mix -------------------------------------------------------- */
@@ -146,6 +148,7 @@ enum tamper_kind {
     TAMPER_SETTLEMENT_LINE,  /* a line 1 fen more (not in the journal) */
     TAMPER_SETTLEMENT_PAY,   /* the patient's share 1 fen more */
     TAMPER_REQUEST_HASH,     /* an idempotency record's payload hash, one bit */
+    TAMPER_SETTLEMENT_HUGE,  /* amounts whose sums overflow int64 */
 };
 
 /* A request_log value (u8 version, u16 + hospital, u16 + request id, the
@@ -173,7 +176,13 @@ static void tamper_settlement(enum tamper_kind kind, uint8_t *val, MDB_val *nv, 
     assert_non_null(rec);
     Sanhe__Settlement *s = rec->settlement;
     assert_true(s->breakdown->has_class_a_total && s->claim->n_lines > 0);
-    if (kind == TAMPER_SETTLEMENT_CLASS)
+    if (kind == TAMPER_SETTLEMENT_HUGE) {
+        s->claim->lines[0]->amount = INT64_MAX;
+        s->breakdown->patient_pays = INT64_MAX;
+        s->breakdown->class_a_total = INT64_MAX;
+        if (rec->n_deltas > 0)
+            rec->deltas[0]->paid = INT64_MAX;
+    } else if (kind == TAMPER_SETTLEMENT_CLASS)
         s->breakdown->class_a_total += 1;
     else if (kind == TAMPER_SETTLEMENT_LINE)
         s->claim->lines[0]->amount += 1;
@@ -294,6 +303,58 @@ static void tamper_settlement_line(void **s)
 static void tamper_settlement_pay(void **s)
 {
     tamper_case(s, "settlements", TAMPER_SETTLEMENT_PAY);
+}
+
+static void tamper_settlement_huge(void **s)
+{
+    tamper_case(s, "settlements", TAMPER_SETTLEMENT_HUGE);
+}
+
+/* Counts the lines a check reports. */
+static void count_report(void *ctx, const char *line)
+{
+    (void)line;
+    ++*(int *)ctx;
+}
+
+/* meta's next settlement id with a high bit flipped: the check reports it
+ * and finishes, in bounded memory and lines, instead of sizing its table of
+ * ids by it (64 GiB) or reporting billions of ids missing. */
+static void tamper_meta_next_settlement(void **state)
+{
+    struct fx *f = *state;
+    struct mix m = {0};
+    rng_state = 11;
+    mix_run(f, &m, 12);
+    assert_int_equal(fx_check(f), 0);
+    ledger_close(f->ledger);
+    f->ledger = NULL;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k = {.mv_size = strlen(STORE_META_NEXT_SETTLEMENT),
+                 .mv_data = (void *)STORE_META_NEXT_SETTLEMENT};
+    MDB_val v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    uint8_t val[8];
+    memcpy(val, v.mv_data, 8);
+    val[3] ^= 0x10; /* + 2^36 */
+    MDB_val nv = {.mv_size = 8, .mv_data = val};
+    assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    fx_open_ledger(f);
+    int lines = 0;
+    int problems = ledger_check(f->ledger, count_report, &lines);
+    if (problems <= 0)
+        fail_msg("a next settlement id 2^36 too high: the check returned %d", problems);
+    assert_true(lines >= 1 && lines <= 1001);
 }
 
 /* ---- Failure injection ----------------------------------------------------------------------- */
@@ -498,6 +559,8 @@ int main(void)
         T(tamper_settlement_class),
         T(tamper_settlement_line),
         T(tamper_settlement_pay),
+        T(tamper_settlement_huge),
+        T(tamper_meta_next_settlement),
         T(injected_write_failures_change_nothing),
         T(injected_panic_fails_the_batch),
         T(injected_failures_in_index_flush),
