@@ -96,6 +96,25 @@ static void gb18030_detected_and_converted(void **state)
     assert_string_equal(g.first[1], "张三");
 }
 
+/* GB18030 with its byte-order mark (U+FEFF as 84 31 95 33): the mark is
+ * not part of the first name. Before the reader knew it, the first name
+ * came out as "\xEF\xBB\xBF姓名" and a mapping's header was not found. */
+static void gb18030_bom_skipped(void **state)
+{
+    (void)state;
+    static const char text[] = "\x84\x31\x95\x33\xD0\xD5\xC3\xFB,a\r\n\xD5\xC5\xC8\xFD,1\r\n";
+    struct got g;
+    struct sh_csv_info info;
+    struct sh_error err;
+    assert_int_equal(read_text(text, sizeof text - 1, &g, &info, &err), 0);
+    assert_int_equal(info.encoding, SH_CSV_GB18030);
+    assert_true(info.bom);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.first[0], "姓名");
+    assert_string_equal(g.first[1], "张三");
+    assert_int_equal(g.lines[1], 2);
+}
+
 static void cr_only_lines_counted(void **state)
 {
     (void)state;
@@ -227,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_bom_crlf),
         cmocka_unit_test(gb18030_detected_and_converted),
+        cmocka_unit_test(gb18030_bom_skipped),
         cmocka_unit_test(cr_only_lines_counted),
         cmocka_unit_test(last_line_without_newline_is_a_record),
         cmocka_unit_test(refusals_name_their_line),
