@@ -108,7 +108,7 @@ static void xc_died(FILE *out, const Sanhe__CrosscheckReply *x, enum sh_lang lan
         xc_none(out, "died_in_category");
         return;
     }
-    static const char *const heads[] = {N_("Resident"),   N_("Fund"),      N_("Category"),
+    static const char *const heads[] = {N_("Resident"),   N_("Fund"),     N_("Category"),
                                         N_("Valid from"), N_("Valid to"), N_("Died")};
     fputs("<table id=\"crosscheck-died-table\">", out);
     xc_head(out, heads, sizeof heads / sizeof heads[0]);
@@ -174,8 +174,8 @@ static void xc_outside(FILE *out, const Sanhe__CrosscheckReply *x, enum sh_lang 
 static void xc_recover(FILE *out, const Sanhe__CrosscheckReply *x, enum sh_lang lang)
 {
     size_t n = x->n_paid_after_death + x->n_paid_outside_category;
-    fprintf(out, "<h3 id=\"crosscheck-recover\">%s (%zu)</h3>\n", _("Settlements to recover (追回)"),
-            n);
+    fprintf(out, "<h3 id=\"crosscheck-recover\">%s (%zu)</h3>\n",
+            _("Settlements to recover (追回)"), n);
     if (n == 0) {
         xc_none(out, "recover");
         return;
@@ -187,8 +187,8 @@ static void xc_recover(FILE *out, const Sanhe__CrosscheckReply *x, enum sh_lang 
         sum += x->paid_outside_category[i]->pay;
     char yuan[32];
     sh_yuan_format(sum, yuan);
-    fprintf(out, "<p id=\"crosscheck-recover-total\" data-fen=\"%lld\">%s %s</p>\n",
-            (long long)sum, _("To recover in total:"), yuan);
+    fprintf(out, "<p id=\"crosscheck-recover-total\" data-fen=\"%lld\">%s %s</p>\n", (long long)sum,
+            _("To recover in total:"), yuan);
     fprintf(out, "<p>%s</p>\n",
             _("Nothing is reversed automatically: each settlement is for the fund's officers "
               "to act on."));
