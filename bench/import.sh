@@ -7,18 +7,24 @@
 #   2. the counters' latency without an import: sanhe-loadgen at RATE/s
 #      (default 500) for SECONDS (default 30);
 #   3. an enrolment file of ROWS new persons (year 2026), imported with
-#      sanhe-import while sanhe-loadgen runs the same load again;
-#   4. prints rows/s of the import (wall time of sanhe-import, both of its
-#      passes included) and the two p99s, and keeps everything in WORK.
+#      sanhe-import while sanhe-loadgen runs the same load again, in
+#      back-to-back windows of SECONDS for the whole import;
+#   4. the counters alone once more (the engine now holds the new persons);
+#   5. prints rows/s of the import (wall time of sanhe-import, both of its
+#      passes included), p99 alone (before and after) and of each window
+#      during the import, and keeps everything in WORK.
 #
-# Needs a normal build (build/bin). Nothing here is run by the test suite.
+# Needs a normal build (build/bin, or SANHE_BIN=DIR: a copy of the binaries,
+# so that a rebuild during a long run does not change them). Nothing here
+# is run by the test suite.
 set -eu
 ROWS=${1:-10000000}
 RATE=${2:-500}
 SECONDS_RUN=${3:-30}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/build/bin
+BIN=${SANHE_BIN:-$ROOT/build/bin}
 WORK=${WORK:-$(mktemp -d /tmp/sanhe-bench-import-XXXXXX)}
+mkdir -p "$WORK"
 echo "work: $WORK"
 cd "$WORK"
 
@@ -90,19 +96,52 @@ timeout_ms = 120000
 EOF
 
 echo "importing while the counters settle"
-load during &
+# The counters run in windows of SECONDS s, back to back, for as long as the
+# import lasts (a 10M-row import takes longer than one window; the tree it
+# grows makes its later commits the costlier ones, so every window counts).
+rm -f import.done
+(
+    i=1
+    while [ ! -e import.done ]; do
+        date +%s >"during-$i.start"
+        load "during-$i"
+        i=$((i + 1))
+    done
+) &
 LOAD=$!
 start=$(date +%s.%N)
-"$BIN/sanhe-import" -c import.conf enrol enrol.csv >import.log 2>&1 || {
+rc=0
+"$BIN/sanhe-import" -c import.conf enrol enrol.csv >import.log 2>&1 || rc=$?
+end=$(date +%s.%N)
+touch import.done
+wait $LOAD || true
+[ $rc -eq 0 ] || {
     tail -20 import.log
     exit 1
 }
-end=$(date +%s.%N)
-wait $LOAD || true
 
-p99() { jq -r '.latency_us.p99 // .latency.p99_us // empty' "$1" 2>/dev/null || true; }
+# The counters alone again, on the engine the import grew, at once: the
+# machine's own load (shared with other work) moves between the first
+# window and the last, and a fair "without" has both ends.
+echo "counters alone after the import: $RATE/s for $SECONDS_RUN s"
+load after
+
 secs=$(echo "$end - $start" | bc)
 echo "import: $ROWS rows in $secs s: $(echo "$ROWS / $secs" | bc) rows/s"
 grep -E "persons added|years enrolled|unchanged" import.log
-echo "counters alone:  $(jq -c '.' alone.json | head -c 400)"
-echo "counters during: $(jq -c '.' during.json | head -c 400)"
+for f in alone after; do
+    echo "counters $f: p99 $(jq -r .p99_us $f.json) us, p999 $(jq -r .p999_us $f.json) us, achieved $(jq -r .achieved_per_s $f.json)/s, errors $(jq -r .errors_total $f.json)"
+done
+# A window that began after the import's middle point of its own length ran
+# mostly without the import: it is listed, not counted.
+during=""
+for f in $(ls during-*.json | sort -t- -k2 -n); do
+    w=${f%.json}
+    inside=yes
+    [ "$(cat "$w.start")" -le "$(echo "$end - $SECONDS_RUN / 2" | bc | cut -d. -f1)" ] || inside=no
+    echo "counters $w: p99 $(jq -r .p99_us "$f") us, p999 $(jq -r .p999_us "$f") us, achieved $(jq -r .achieved_per_s "$f")/s, errors $(jq -r .errors_total "$f"), during the import: $inside"
+    [ $inside = no ] || during="$during $f"
+done
+[ -n "$during" ] || during=during-1.json
+# shellcheck disable=SC2086
+echo "counters during the import ($(echo $during | wc -w) windows): p99 max $(jq -s 'map(.p99_us) | max' $during) us, median $(jq -s 'map(.p99_us) | sort | .[length / 2 | floor]' $during) us"

@@ -225,6 +225,13 @@ int bureau_report(const struct bureau_config *c, const char *day, const char *pa
 int bureau_export(const struct bureau_config *c, const char *day, const char *dir);
 /* crosscheck MONTH: the monthly cross-check's files, signed (bureau_crosscheck.c). */
 int bureau_crosscheck(const struct bureau_config *c, const char *month, const char *dir);
+/* The engine's cross-check reply for month (the caller frees *out). */
+int bureau_crosscheck_fetch(const struct bureau_config *c, const char *month, Sanhe__Response **out,
+                            struct sh_error *err);
+/* The month page's cross-check section (bureau_report_crosscheck.c): the
+ * engine asked for month; a reply refused is said on the page and on
+ * stderr, and returns 1. */
+int bureau_report_crosscheck(FILE *out, const struct bureau_config *c, const char *month);
 int bureau_verify(const struct bureau_config *c, const char *file);
 int bureau_day(const struct bureau_config *c, const char *day, char **hospitals, size_t n);
 struct reconcile_args {

@@ -17,8 +17,8 @@
 #include "sh_json_out.h"
 #include "sh_person_id.h"
 
-static int crosscheck_call(const struct bureau_config *c, const char *month, Sanhe__Response **out,
-                           struct sh_error *err)
+int bureau_crosscheck_fetch(const struct bureau_config *c, const char *month, Sanhe__Response **out,
+                            struct sh_error *err)
 {
     Sanhe__CrosscheckRequest q = SANHE__CROSSCHECK_REQUEST__INIT;
     q.month = (char *)month;
@@ -150,7 +150,7 @@ int bureau_crosscheck(const struct bureau_config *c, const char *month, const ch
 {
     struct sh_error err = {0};
     Sanhe__Response *resp = NULL;
-    int rc = crosscheck_call(c, month, &resp, &err);
+    int rc = bureau_crosscheck_fetch(c, month, &resp, &err);
     if (rc == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST)
         rc = sh_error_set(&err, SH_E_INTERNAL, "%s: %s", dir, strerror(errno));
     char path[PATH_MAX];

@@ -302,7 +302,8 @@ static void section_unbalanced(FILE *out, const struct month *m, bool books)
     fputs("</ul>\n", out);
 }
 
-static void month_page(FILE *out, const struct month *m, const char *month, bool books)
+/* 1 when the cross-check could not be had (the page says so). */
+static int month_page(FILE *out, const struct month *m, const char *month, bool books)
 {
     char title[256];
     snprintf(title, sizeof title, _("%s, monthly settlements"), month);
@@ -310,13 +311,15 @@ static void month_page(FILE *out, const struct month *m, const char *month, bool
     fputs("<h1>", out);
     bureau_html_text(out, title);
     fprintf(out, "</h1><p>%s</p>\n", label(m->c->lang, L_AMOUNTS_IN_YUAN));
-    /* What needs the officer first: what did not balance, then the trend,
-     * then the days one by one. */
+    /* What needs the officer first: what did not balance, then the month's
+     * cross-check (docs/rosters.md), then the trend, then the days one by one. */
     section_unbalanced(out, m, books);
+    int rc = bureau_report_crosscheck(out, m->c, month);
     section_trend(out, m);
     fprintf(out, "<h2>%s</h2>\n", _("Day by day"));
     section_days(out, m);
     fputs("</body></html>\n", out);
+    return rc;
 }
 
 /* The day pages, beside the month page. */
@@ -360,8 +363,8 @@ int bureau_report_month(const struct bureau_config *c, const char *month, const 
     if (rc == 0 && out == NULL)
         fprintf(stderr, _("sanhe-bureau: report: cannot write %s: %s\n"), path, strerror(errno));
     if (out != NULL) {
-        month_page(out, m, month, books_dir != NULL);
-        rc = fclose(out) != 0;
+        int xc = month_page(out, m, month, books_dir != NULL);
+        rc = fclose(out) != 0 || xc != 0;
         if (rc == 0)
             printf(_("%s (%zu days, %zu hospital-days not balanced)\n"), path, m->n_days, m->n_bad);
         if (rc == 0 && m->n_bad > 0)

@@ -25,7 +25,7 @@
 #include "sh_types.h"
 
 #define IMPORT_CODES_MAX 256     /* local codes mapped per mapping file */
-#define IMPORT_CHUNK_ROWS 2000   /* rows per ImportChunk */
+#define IMPORT_CHUNK_ROWS 1000   /* rows per ImportChunk */
 #define IMPORT_ERRORS_SHOWN 1000 /* bad rows listed in a report */
 #define IMPORT_TIMEOUT_MS_DEFAULT 60000
 

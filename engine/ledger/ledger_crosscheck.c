@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconcile_names.h"
 #include "refdata.h"
 #include "roster.h"
 #include "settlement.h"
@@ -427,6 +428,31 @@ static void xc_msg_fill(struct xc_row *r, struct xc_msgs *m, size_t *k, void **p
     }
 }
 
+#define XC_FUNDS_MAX 32 /* funds named in one reply; a policy has far fewer */
+
+/* The funds the rows name, each once, named by the policies. */
+struct xc_funds {
+    Sanhe__FundAmount items[XC_FUNDS_MAX];
+    Sanhe__FundAmount *ptrs[XC_FUNDS_MAX];
+    size_t n;
+};
+
+static void xc_funds_add(struct xc_funds *f, const struct xc *x, const struct xc_row *r)
+{
+    if ((r->kind != XC_DIED && r->kind != XC_OUTSIDE) || r->fund[0] == '\0')
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->items[i].fund, r->fund) == 0)
+            return;
+    if (f->n == XC_FUNDS_MAX)
+        return; /* the page shows the id of a fund left unnamed */
+    Sanhe__FundAmount *a = &f->items[f->n];
+    sanhe__fund_amount__init(a);
+    a->fund = (char *)r->fund;
+    a->name = (char *)recon_fund_name(x->op->policies, x->last_day, r->fund);
+    f->ptrs[f->n++] = a;
+}
+
 static int xc_reply(struct xc *x, const char *month)
 {
     struct xc_msgs m = {0};
@@ -447,6 +473,11 @@ static int xc_reply(struct xc *x, const char *month)
         if (rc == 0)
             xc_msg_fill(r, &m, k, &m.ptrs[i]);
     }
+    struct xc_funds *funds = calloc(1, sizeof *funds);
+    if (funds == NULL && rc == 0)
+        rc = sh_error_set(&x->op->err, SH_E_INTERNAL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        xc_funds_add(funds, x, &x->rows[i]);
     char last[SH_DATE_STR_LEN];
     sh_date_format(x->last_day, last);
     Sanhe__CrosscheckReply cr = SANHE__CROSSCHECK_REPLY__INIT;
@@ -465,6 +496,10 @@ static int xc_reply(struct xc *x, const char *month)
     at += x->kind_count[XC_OUTSIDE];
     cr.n_oop_warning = x->kind_count[XC_OOP];
     cr.oop_warning = (Sanhe__CrosscheckOopWarning **)(m.ptrs + at);
+    if (funds != NULL) {
+        cr.n_funds = funds->n;
+        cr.funds = funds->ptrs;
+    }
     Sanhe__Response resp = SANHE__RESPONSE__INIT;
     resp.request_id = x->op->request->request_id;
     resp.result_case = SANHE__RESPONSE__RESULT_CROSSCHECK;
@@ -476,6 +511,7 @@ static int xc_reply(struct xc *x, const char *month)
     free(m.outside);
     free(m.oop);
     free(m.ptrs);
+    free(funds);
     return rc;
 }
 

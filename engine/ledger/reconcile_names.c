@@ -12,7 +12,7 @@
 
 #define RECON_NEST_MAX 2 /* a day reply, and its hospitals' replies */
 
-static const char *fund_name(const struct policy_set *ps, uint32_t day, const char *fund)
+const char *recon_fund_name(const struct policy_set *ps, uint32_t day, const char *fund)
 {
     const char *found = NULL;
     int32_t found_year = INT32_MIN;
@@ -35,7 +35,8 @@ static bool name_totals(const struct policy_set *ps, uint32_t day, Sanhe__Totals
 {
     for (size_t i = 0; t != NULL && i < t->n_funds; i++) {
         Sanhe__FundAmount *f = t->funds[i];
-        const char *name = f->fund != NULL && f->name == NULL ? fund_name(ps, day, f->fund) : NULL;
+        const char *name =
+            f->fund != NULL && f->name == NULL ? recon_fund_name(ps, day, f->fund) : NULL;
         if (name != NULL && (f->name = strdup(name)) == NULL)
             return false;
     }

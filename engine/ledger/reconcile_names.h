@@ -12,6 +12,8 @@
  * from the policy in force on day (yyyymmdd) that has the fund, else the
  * latest policy that has it. Returns false when out of memory (names set
  * so far stay; the reply is still whole). */
+/* The name of fund on day (as above); NULL when no policy names it. */
+const char *recon_fund_name(const struct policy_set *policies, uint32_t day, const char *fund);
 bool recon_name_funds(const struct policy_set *policies, uint32_t day, Sanhe__ReconcileReply *rr);
 
 #endif

@@ -20,7 +20,7 @@
 /* Category, death, hospital and catalog files are applied in one request
  * (a category roster's exits need the whole list at once). */
 #define ROSTER_SINGLE_ROWS_MAX 1000000u
-#define ROSTER_APPLY_ROWS_DEFAULT 20000 /* enrolment rows applied per commit request */
+#define ROSTER_APPLY_ROWS_DEFAULT 5000 /* enrolment rows applied per commit request */
 #define ROSTER_APPLY_ROWS_MAX 50000
 #define ROSTER_EXAMPLES_DEFAULT 5
 #define ROSTER_EXAMPLES_MAX 100

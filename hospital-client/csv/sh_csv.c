@@ -244,6 +244,12 @@ static int detect(struct reader *r, const char *s, size_t n, bool whole, size_t 
         *skip = 3;
         if (r->o.encoding == SH_CSV_AUTO)
             r->o.encoding = SH_CSV_UTF8;
+    } else if (n >= 4 && memcmp(s, "\x84\x31\x95\x33", 4) == 0 && r->o.encoding != SH_CSV_UTF8) {
+        /* U+FEFF in GB18030: some exporters write it too. Left in, it
+         * would become the first header name's first character. */
+        r->info->bom = true;
+        *skip = 4;
+        r->o.encoding = SH_CSV_GB18030;
     }
     if (r->o.encoding == SH_CSV_AUTO) {
         size_t bad = 0;

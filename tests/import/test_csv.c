@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sh_csv.h"
 
@@ -94,6 +99,25 @@ static void gb18030_detected_and_converted(void **state)
     assert_int_equal(g.n, 2);
     assert_string_equal(g.first[0], "姓名");
     assert_string_equal(g.first[1], "张三");
+}
+
+/* GB18030 with its byte-order mark (U+FEFF as 84 31 95 33): the mark is
+ * not part of the first name. Before the reader knew it, the first name
+ * came out as "\xEF\xBB\xBF姓名" and a mapping's header was not found. */
+static void gb18030_bom_skipped(void **state)
+{
+    (void)state;
+    static const char text[] = "\x84\x31\x95\x33\xD0\xD5\xC3\xFB,a\r\n\xD5\xC5\xC8\xFD,1\r\n";
+    struct got g;
+    struct sh_csv_info info;
+    struct sh_error err;
+    assert_int_equal(read_text(text, sizeof text - 1, &g, &info, &err), 0);
+    assert_int_equal(info.encoding, SH_CSV_GB18030);
+    assert_true(info.bom);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.first[0], "姓名");
+    assert_string_equal(g.first[1], "张三");
+    assert_int_equal(g.lines[1], 2);
 }
 
 static void cr_only_lines_counted(void **state)
@@ -200,6 +224,64 @@ static void an_endless_line_is_refused_early(void **state)
     remove(path);
 }
 
+/* A 2 GiB line, streamed through a FIFO by a child that writes it block by
+ * block: the reader refuses it at its record limit (64 KiB by default)
+ * and stops reading, so the writer's next write fails with EPIPE long
+ * before 2 GiB. A reader that read on to the line's end would take the
+ * whole 2 GiB (the child exits 1 then), and one that kept it whole would
+ * need 2 GiB of memory. */
+#define LONG_LINE_BYTES (2ull << 30)
+#define LONG_LINE_READ_MAX (64ull << 20) /* generous: pipe buffers, read-ahead */
+
+static int long_line_writer(const char *fifo)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int fd = open(fifo, O_WRONLY);
+    if (fd < 0)
+        return 2;
+    static char block[1 << 16];
+    memset(block, 'y', sizeof block);
+    memcpy(block, "a,b\n1,", 6);
+    unsigned long long sent = 0;
+    while (sent < LONG_LINE_BYTES) {
+        ssize_t n = write(fd, block, sizeof block);
+        if (n < 0)
+            break; /* EPIPE: the reader has stopped */
+        sent += (unsigned long long)n;
+        memset(block, 'y', 6);
+    }
+    close(fd);
+    return sent < LONG_LINE_READ_MAX ? 0 : 1;
+}
+
+static void a_2gib_line_is_refused_without_reading_it(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sanhe-test-csv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/line", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(long_line_writer(fifo));
+    struct got g;
+    memset(&g, 0, sizeof g);
+    struct sh_csv_info info;
+    struct sh_error err = {0};
+    assert_int_equal(sh_csv_read_file(fifo, NULL, on_record, &g, &info, &err), SH_E_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "line 2: a record longer than"));
+    assert_int_equal(g.n, 1);
+    assert_true(info.bytes < LONG_LINE_READ_MAX);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    remove(fifo);
+    rmdir(dir);
+}
+
 static void a_file_larger_than_the_sample_reads_whole(void **state)
 {
     (void)state;
@@ -227,11 +309,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_bom_crlf),
         cmocka_unit_test(gb18030_detected_and_converted),
+        cmocka_unit_test(gb18030_bom_skipped),
         cmocka_unit_test(cr_only_lines_counted),
         cmocka_unit_test(last_line_without_newline_is_a_record),
         cmocka_unit_test(refusals_name_their_line),
         cmocka_unit_test(an_endless_line_is_refused_early),
         cmocka_unit_test(a_file_larger_than_the_sample_reads_whole),
+        cmocka_unit_test(a_2gib_line_is_refused_without_reading_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

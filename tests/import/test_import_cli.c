@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +758,91 @@ static void bureau_crosscheck_files(void **state)
     fclose(f);
 }
 
+/* No English word in the text of a Chinese page's part [from, to). */
+static void no_english_between(const char *from, const char *to)
+{
+    bool in_tag = false;
+    for (const char *p = from; p + 1 < to; p++) {
+        if (*p == '<')
+            in_tag = true;
+        else if (*p == '>')
+            in_tag = false;
+        else if (!in_tag && isalpha((unsigned char)p[0]) && isalpha((unsigned char)p[1]))
+            fail_msg("English on the page: \"%.40s\"", p);
+    }
+}
+
+/* sanhe-bureau report MONTH: the month page's cross-check section, in
+ * Chinese, funds by their policy names, ids masked, amounts in fen. Run
+ * after bureau_crosscheck_files (its bureau.conf). Without the section (the
+ * page before it) every contains() below fails. */
+static void bureau_month_page_crosscheck(void **state)
+{
+    struct world *w = *state;
+    char conf[4096], out[4096], err[4096], html[4096];
+    const char *const argv[] = {SANHE_BUREAU_PATH,
+                                "-c",
+                                sandbox_path(&w->sb, "bureau.conf", conf),
+                                "--lang",
+                                "zh",
+                                "report",
+                                "2026-06",
+                                "--out",
+                                sandbox_path(&w->sb, "month/sanhe-2026-06.html", html),
+                                NULL};
+    char dir[4096];
+    mkdir(sandbox_path(&w->sb, "month", dir), 0755);
+    int rc = proc_run(argv, sandbox_path(&w->sb, "report.out", out),
+                      sandbox_path(&w->sb, "report.err", err));
+    if (rc != 0) {
+        FILE *e = fopen(err, "rb");
+        char text[4096] = "";
+        if (e != NULL) {
+            text[fread(text, 1, sizeof text - 1, e)] = '\0';
+            fclose(e);
+        }
+        fail_msg("report 2026-06: exit %d: %s", rc, text);
+    }
+    FILE *f = fopen(html, "rb");
+    assert_non_null(f);
+    static char page[1 << 17];
+    page[fread(page, 1, sizeof page - 1, f)] = '\0';
+    fclose(f);
+    contains(page, "<section id=\"crosscheck\" data-month=\"2026-06\"><h2>月度核查</h2>");
+    contains(page, "核查截止日 2026-06-30");
+    /* deaths still in a category: 特困丙, died 2026-03-20, tekun of assist */
+    contains(page, "已死亡仍在救助类别中的人员 (1)");
+    contains(page, "<tr data-list=\"died_in_category\"><td>330424********7034</td>"
+                   "<td data-fund=\"assist\">城乡困难人员医疗救助</td>"
+                   "<td data-category=\"tekun\">特困人员</td>"
+                   "<td>2026-01-01</td><td>2026-12-31</td><td>2026-03-20</td></tr>");
+    /* to recover: the two settlements paid outside a category (the
+     * veteran's retroactive end, 低保甲's March exit); none after a death,
+     * since the death date moved past the visit */
+    contains(page, "应追回的结算 (2)");
+    lacks(page, "id=\"crosscheck-after-death\"");
+    contains(page, "<caption>类别终止后仍由类别基金支付的结算</caption>");
+    contains(page, "<td>330424********7046</td><td>2026-04-01</td>"
+                   "<td data-fund=\"youfu\">重点优抚对象医疗补助</td>");
+    contains(page, "<td>330424********7018</td><td>2026-03-10</td>"
+                   "<td data-fund=\"assist\">城乡困难人员医疗救助</td>");
+    contains(page, "应追回合计:");
+    /* the early warning: 大病戊, 4000 yuan out of pocket in one visit */
+    contains(page, "因病致贫返贫监测预警 (1)");
+    contains(page, "<tr data-list=\"oop_warning\"><td>330424********7059</td>"
+                   "<td class=\"num\" data-fen=\"400000\">");
+    contains(page, "<td class=\"num\">1</td><td>2026-02-20</td></tr>");
+    contains(page, "本页身份证号已遮蔽");
+    const char *section = strstr(page, "<section id=\"crosscheck\"");
+    const char *end = section != NULL ? strstr(section, "</section>") : NULL;
+    assert_non_null(end);
+    no_english_between(section, end);
+    /* ids only masked on the page */
+    lacks(page, P_TEKUN);
+    lacks(page, P_YOUFU);
+    lacks(page, "330424197005057059");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +858,7 @@ int main(void)
         cmocka_unit_test(oop_warning_after_the_imports),
         cmocka_unit_test(enrolment_left_half_applied_is_finished),
         cmocka_unit_test(bureau_crosscheck_files),
+        cmocka_unit_test(bureau_month_page_crosscheck),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (g_world != NULL) /* setup failed half-way: stop its engine */
