@@ -106,9 +106,9 @@ int gwfx_engine(struct gwfx *f, const char *case_path)
 int gwfx_his(struct gwfx *f, const char *name, const char *hospital)
 {
     char dir[PATH_LEN];
-    const char *argv[] = {SANHE_CERTS_SCRIPT, "terminal", gwfx_path(f, "certs", dir),
-                          name,               hospital,   "counter",
-                          NULL};
+    const char *argv[] = {
+        SANHE_CERTS_SCRIPT, "terminal", gwfx_path(f, "certs", dir), name, hospital,
+        "counter",          NULL};
     return proc_run(argv, NULL, NULL) == 0 ? 0 : -1;
 }
 
@@ -132,8 +132,7 @@ static int write_regions(const struct gwfx *f, FILE *out, const char *regions)
     return 0;
 }
 
-int gwfx_gateway(struct gwfx *f, const char *extra_gateway, const char *regions,
-                 const char *extra)
+int gwfx_gateway(struct gwfx *f, const char *extra_gateway, const char *regions, const char *extra)
 {
     const char *d = f->sb[0].dir;
     char conf[PATH_LEN], port[PATH_LEN], out[PATH_LEN], err[PATH_LEN];
@@ -187,8 +186,8 @@ int gwfx_post(struct gwfx *f, const char *his, const char *path, const char *bod
 {
     memset(r, 0, sizeof *r);
     r->status = -1;
-    char req[PATH_LEN], out[PATH_LEN], code[PATH_LEN], err[PATH_LEN], cert[PATH_LEN],
-        key[PATH_LEN], rel[128], url[128], data[PATH_LEN + 1];
+    char req[PATH_LEN], out[PATH_LEN], code[PATH_LEN], err[PATH_LEN], cert[PATH_LEN], key[PATH_LEN],
+        rel[128], url[128], data[PATH_LEN + 1];
     FILE *w = fopen(gwfx_path(f, "curl-request", req), "wb");
     if (w == NULL || fwrite(body, 1, len, w) != len) {
         if (w != NULL)
@@ -209,11 +208,10 @@ int gwfx_post(struct gwfx *f, const char *his, const char *path, const char *bod
     gwfx_path(f, rel, key);
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", f->gw.port, path);
     snprintf(data, sizeof data, "@%s", req);
-    const char *argv[64] = {SANHE_CURL_PATH, "-sS",          "--max-time", "60",
-                            "--cacert",      f->ca,          "--cert",     cert,
-                            "--key",         key,            "-H",         "Content-Type: application/json",
-                            "--data-binary", data,           "-o",         out,
-                            "-w",            "%{http_code}"};
+    const char *argv[64] = {
+        SANHE_CURL_PATH, "-sS", "--max-time", "60", "--cacert", f->ca,
+        "--cert",        cert,  "--key",      key,  "-H",       "Content-Type: application/json",
+        "--data-binary", data,  "-o",         out,  "-w",       "%{http_code}"};
     size_t n = 18;
     for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 60; i++)
         argv[n++] = extra[i];
@@ -245,14 +243,14 @@ void gwfx_msgid(struct gwfx *f, const char *hospital, char out[40])
     snprintf(out, 40, "%s20261207100000%04u", hospital, ++f->seq % 10000);
 }
 
-char *gwfx_envelope(const char *infno, const char *msgid, const char *hospital,
-                    const char *region, const char *inf_time, const char *input)
+char *gwfx_envelope(const char *infno, const char *msgid, const char *hospital, const char *region,
+                    const char *inf_time, const char *input)
 {
 #define ENVELOPE                                                                                   \
-    "{\"infno\":\"%s\",\"msgid\":\"%s\",\"mdtrtarea_admvs\":\"330424\","                          \
-    "\"insuplc_admdvs\":\"%s\",\"recer_sys_code\":\"HIS\",\"dev_no\":\"\","                       \
-    "\"dev_safe_info\":\"\",\"cainfo\":\"\",\"signtype\":\"\",\"infver\":\"V1.0\","               \
-    "\"opter_type\":\"1\",\"opter\":\"T01\",\"opter_name\":\"test\",\"inf_time\":\"%s\","        \
+    "{\"infno\":\"%s\",\"msgid\":\"%s\",\"mdtrtarea_admvs\":\"330424\","                           \
+    "\"insuplc_admdvs\":\"%s\",\"recer_sys_code\":\"HIS\",\"dev_no\":\"\","                        \
+    "\"dev_safe_info\":\"\",\"cainfo\":\"\",\"signtype\":\"\",\"infver\":\"V1.0\","                \
+    "\"opter_type\":\"1\",\"opter\":\"T01\",\"opter_name\":\"test\",\"inf_time\":\"%s\","          \
     "\"fixmedins_code\":\"%s\",\"fixmedins_name\":\"test\",\"sign_no\":\"\",\"input\":%s}"
     int n = snprintf(NULL, 0, ENVELOPE, infno, msgid, region, inf_time, hospital, input);
     char *out = malloc((size_t)n + 1);

@@ -30,13 +30,13 @@ struct gwfx {
 };
 
 struct gwfx_reply {
-    int curl_rc;     /* curl's exit status (0: a reply came) */
-    int status;      /* HTTP status */
-    char *body;      /* the reply's bytes, NUL-terminated */
+    int curl_rc; /* curl's exit status (0: a reply came) */
+    int status;  /* HTTP status */
+    char *body;  /* the reply's bytes, NUL-terminated */
     size_t len;
-    json_t *doc;     /* body decoded by gw_json_load (numbers keep their text), or NULL */
-    char msgid[40];  /* the envelope's (gwfx_txn) */
-    double seconds;  /* curl's run time */
+    json_t *doc;    /* body decoded by gw_json_load (numbers keep their text), or NULL */
+    char msgid[40]; /* the envelope's (gwfx_txn) */
+    double seconds; /* curl's run time */
 };
 
 /* One more engine, loaded with the case file's reference data. 0 or -1. */
@@ -48,8 +48,7 @@ int gwfx_his(struct gwfx *f, const char *name, const char *hospital);
 /* Starts the gateway: [gateway] with extra_gateway keys (may be NULL), the
  * [engine] section, and regions: "ADMDVS=ENGINE_INDEX,..." ("*=0": every
  * region to engine 0), then more INI text (may be NULL). 0 or -1. */
-int gwfx_gateway(struct gwfx *f, const char *extra_gateway, const char *regions,
-                 const char *extra);
+int gwfx_gateway(struct gwfx *f, const char *extra_gateway, const char *regions, const char *extra);
 
 /* curl POSTs body to https://127.0.0.1:PORT{path} with his-HIS's certificate,
  * plus extra curl arguments (NULL-terminated, may be NULL). */
@@ -60,8 +59,8 @@ int gwfx_post(struct gwfx *f, const char *his, const char *path, const char *bod
 void gwfx_msgid(struct gwfx *f, const char *hospital, char out[40]);
 
 /* The envelope of a call, input (JSON text) inserted as it is. malloc'ed. */
-char *gwfx_envelope(const char *infno, const char *msgid, const char *hospital,
-                    const char *region, const char *inf_time, const char *input);
+char *gwfx_envelope(const char *infno, const char *msgid, const char *hospital, const char *region,
+                    const char *inf_time, const char *input);
 
 /* One call of the hospital (certificate his-HOSPITAL) at /INFNO with a
  * fresh msgid (or msgid when not NULL). region may be "". */

@@ -98,7 +98,8 @@ static void refused_txn(const char *infno, const char *msgid, const char *input,
     assert_int_equal(gwfx_infcode(r), infcode);
     assert_int_equal(r->status, status);
     assert_true(strlen(gwfx_str(r->doc, "err_msg")) > 0);
-    assert_true(json_is_null(gwfx_get(r->doc, "output", NULL)) || gwfx_get(r->doc, "output", NULL) == NULL);
+    assert_true(json_is_null(gwfx_get(r->doc, "output", NULL)) ||
+                gwfx_get(r->doc, "output", NULL) == NULL);
 }
 
 static const char *register_visit(char mdtrt_id[40])
@@ -377,15 +378,16 @@ static int teardown(void **state)
 
 /* ---- txn: every transaction ---- */
 
-static char visit[40];         /* the visit settled in the txn group */
+static char visit[40]; /* the visit settled in the txn group */
 static unsigned long long setl_id;
 
 static void t_9001(void **state)
 {
     (void)state;
     struct gwfx_reply r;
-    ok_txn("9001", "{\"signIn\":{\"opter_no\":\"T01\",\"mac\":\"00:00:00:00:00:00\","
-                   "\"ip\":\"127.0.0.1\"}}",
+    ok_txn("9001",
+           "{\"signIn\":{\"opter_no\":\"T01\",\"mac\":\"00:00:00:00:00:00\","
+           "\"ip\":\"127.0.0.1\"}}",
            &r);
     const json_t *s = gwfx_get(r.doc, "output", "signinoutb", NULL);
     assert_string_equal(gwfx_str(s, "sign_no"), r.msgid + strlen(H1));
@@ -531,8 +533,8 @@ static void t_2204_2205(void **state)
     char cancel[256];
     snprintf(cancel, sizeof cancel, "{\"data\":{\"mdtrt_id\":\"%s\",\"feedetl_sn\":\"9\"}}", visit);
     ok_txn("2205", cancel, &r);
-    assert_string_equal(gw_num_text(json_object_get(gwfx_get(r.doc, "output", "data", NULL), "cnt")),
-                        "1");
+    assert_string_equal(
+        gw_num_text(json_object_get(gwfx_get(r.doc, "output", "data", NULL), "cnt")), "1");
     gwfx_reply_free(&r);
     refused_txn("2205", NULL, cancel, 2007, 200, &r);
     gwfx_reply_free(&r);
@@ -648,8 +650,9 @@ static void t_2208(void **state)
 {
     (void)state;
     char in[256];
-    snprintf(in, sizeof in, "{\"data\":{\"psn_no\":\"" P3 "\",\"mdtrt_id\":\"%s\",\"setl_id\":\"%llu\"}}",
-             visit, setl_id);
+    snprintf(in, sizeof in,
+             "{\"data\":{\"psn_no\":\"" P3 "\",\"mdtrt_id\":\"%s\",\"setl_id\":\"%llu\"}}", visit,
+             setl_id);
     struct gwfx_reply r;
     ok_txn("2208", in, &r);
     const json_t *s = gwfx_get(r.doc, "output", "setlinfo", NULL);
@@ -710,7 +713,8 @@ static void t_2601(void **state)
     in = settle_input(v2);
     assert_int_equal(gwfx_txn(&fx, H1, "2207", late, "330424", DAY, in, &r), 0);
     assert_int_not_equal(gwfx_infcode(&r), 0);
-    assert_true(json_is_null(gwfx_get(r.doc, "output", NULL)) || gwfx_get(r.doc, "output", NULL) == NULL);
+    assert_true(json_is_null(gwfx_get(r.doc, "output", NULL)) ||
+                gwfx_get(r.doc, "output", NULL) == NULL);
     gwfx_reply_free(&r);
     q = engine_query(0, late);
     assert_non_null(q->error);
@@ -830,7 +834,8 @@ static void t_malformed(void **state)
         "{\"infno\":\"9001\",\"msgid\":",
         "not json at all",
         "[\"9001\"]",
-        "{\"infno\":\"9001\",\"fixmedins_code\":\"H330424001\",\"msgid\":\"H3304240012026120710000000\"}",
+        "{\"infno\":\"9001\",\"fixmedins_code\":\"H330424001\",\"msgid\":"
+        "\"H3304240012026120710000000\"}",
         "{\"infno\":9001,\"fixmedins_code\":\"H330424001\",\"msgid\":\"x\"}",
         "{\"infno\":\"9001\",\"infno\":\"9001\"} trailing",
         "\xff\xfe{}",
@@ -838,8 +843,8 @@ static void t_malformed(void **state)
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         struct gwfx_reply r;
-        assert_int_equal(
-            gwfx_post(&fx, "his-" H1, "/9001", bodies[i], strlen(bodies[i]), NULL, &r), 0);
+        assert_int_equal(gwfx_post(&fx, "his-" H1, "/9001", bodies[i], strlen(bodies[i]), NULL, &r),
+                         0);
         if (r.status != 400 || gwfx_infcode(&r) != INF_BAD_ENVELOPE)
             fprintf(stderr, "body %zu: HTTP %d: %s\n", i, r.status, r.body);
         assert_int_equal(r.status, 400);
@@ -916,8 +921,7 @@ static void t_three_decimals(void **state)
     snprintf(settle, sizeof settle,
              "{\"data\":{\"psn_no\":\"" P3 "\",\"mdtrt_id\":\"%s\",\"medfee_sumamt\":100.00}}", v);
     ok_txn("2206", settle, &r);
-    assert_int_equal(gwfx_fen(gwfx_get(r.doc, "output", "setlinfo", NULL), "medfee_sumamt"),
-                     10000);
+    assert_int_equal(gwfx_fen(gwfx_get(r.doc, "output", "setlinfo", NULL), "medfee_sumamt"), 10000);
     gwfx_reply_free(&r);
     /* A quantity with four decimals is refused too. */
     snprintf(in, sizeof in,
@@ -959,8 +963,10 @@ static void t_body_limit(void **state)
     assert_non_null(big);
     char msgid[40];
     gwfx_msgid(&fx, H1, msgid);
-    int head = snprintf(big, n, "{\"infno\":\"9001\",\"msgid\":\"%s\",\"fixmedins_code\":\"" H1
-                                "\",\"input\":{\"pad\":\"", msgid);
+    int head = snprintf(big, n,
+                        "{\"infno\":\"9001\",\"msgid\":\"%s\",\"fixmedins_code\":\"" H1
+                        "\",\"input\":{\"pad\":\"",
+                        msgid);
     memset(big + head, 'a', n - (size_t)head - 3);
     memcpy(big + n - 3, "\"}}", 3);
     big[n] = '\0';
@@ -970,8 +976,8 @@ static void t_body_limit(void **state)
         struct gwfx_reply r;
         gwfx_post(&fx, "his-" H1, "/9001", big, n, i == 0 ? NULL : chunked, &r);
         if (r.status != 413)
-            fprintf(stderr, "body limit (%s): curl %d HTTP %d: %.300s\n",
-                    i ? "chunked" : "length", r.curl_rc, r.status, r.body);
+            fprintf(stderr, "body limit (%s): curl %d HTTP %d: %.300s\n", i ? "chunked" : "length",
+                    r.curl_rc, r.status, r.body);
         assert_int_equal(r.status, 413);
         assert_int_equal(gwfx_infcode(&r), INF_HTTP_LIMIT);
         gwfx_reply_free(&r);
@@ -1119,9 +1125,9 @@ int main(int argc, char **argv)
     }
     case_path = argv[2];
     const struct CMUnitTest txn[] = {
-        cmocka_unit_test(t_9001),      cmocka_unit_test(t_1101),      cmocka_unit_test(t_2201_2202),
-        cmocka_unit_test(t_2203),      cmocka_unit_test(t_2204_2205), cmocka_unit_test(t_2206),
-        cmocka_unit_test(t_2207),      cmocka_unit_test(t_3201_3202), cmocka_unit_test(t_2208),
+        cmocka_unit_test(t_9001), cmocka_unit_test(t_1101),      cmocka_unit_test(t_2201_2202),
+        cmocka_unit_test(t_2203), cmocka_unit_test(t_2204_2205), cmocka_unit_test(t_2206),
+        cmocka_unit_test(t_2207), cmocka_unit_test(t_3201_3202), cmocka_unit_test(t_2208),
         cmocka_unit_test(t_2601),
     };
     const struct CMUnitTest resend[] = {cmocka_unit_test(t_resend)};

@@ -245,10 +245,8 @@ int main(int argc, char **argv)
     cases[0] = argv[1];
     cases[1] = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_1101_asks_both),
-        cmocka_unit_test(t_settle_in_own_region),
-        cmocka_unit_test(t_3201_per_region),
-        cmocka_unit_test(t_2208_in_named_region),
+        cmocka_unit_test(t_1101_asks_both),        cmocka_unit_test(t_settle_in_own_region),
+        cmocka_unit_test(t_3201_per_region),       cmocka_unit_test(t_2208_in_named_region),
         cmocka_unit_test(t_region_without_engine),
     };
     return cmocka_run_group_tests_name("gateway/curl-two-engines", tests, setup, teardown);
