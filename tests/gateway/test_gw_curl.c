@@ -15,6 +15,8 @@
  *   limits    a body over the limit (413), headers over it (431), slow
  *             clients that stall in the headers or the body (408) while
  *             others are served
+ *   signature x-tif-* signatures, with a key configured: unsigned, wrongly
+ *             signed and stale requests refused, a right one served
  *
  * usage: test_gw_curl GROUP CASE02.json
  */
@@ -25,6 +27,8 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +52,7 @@
 #define INF_VISIT_STATE 2008
 #define INF_HTTP_LIMIT 2100
 #define STALLS 8
-#define HEADER_TIMEOUT_MS 4000
+#define HEADER_TIMEOUT_MS 5000
 #define BODY_LIMIT 65536
 
 static const char *case_path;
@@ -1117,10 +1121,74 @@ static void t_slow_clients(void **state)
     gwfx_reply_free(&r);
 }
 
+/* ---- signature: x-tif-* headers, checked when a key is configured ---- */
+
+#define SIGNATURE_KEY "test-key-for-x-tif"
+
+static int setup_signature(void **state)
+{
+    (void)state;
+    return start("signature_key = " SIGNATURE_KEY "\nsignature_skew_s = 300\n");
+}
+
+/* Posts a 9001 signed over signed_body (the body sent is body) at ts. */
+static void signed_post(const char *body, const char *signed_body, long long ts,
+                        struct gwfx_reply *r)
+{
+    char stamp[32], head[4096], hex[2 * EVP_MAX_MD_SIZE + 1];
+    snprintf(stamp, sizeof stamp, "%lld", ts);
+    int n = snprintf(head, sizeof head, "paas-1\n%s\nnonce-%lld\n%s", stamp, ts, signed_body);
+    assert_true(n > 0 && (size_t)n < sizeof head);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    assert_non_null(HMAC(EVP_sha256(), SIGNATURE_KEY, (int)strlen(SIGNATURE_KEY),
+                         (const unsigned char *)head, (size_t)n, mac, &mac_len));
+    for (unsigned i = 0; i < mac_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    char h1[64], h2[64], h3[64], h4[200];
+    snprintf(h1, sizeof h1, "x-tif-paasid: paas-1");
+    snprintf(h2, sizeof h2, "x-tif-timestamp: %s", stamp);
+    snprintf(h3, sizeof h3, "x-tif-nonce: nonce-%lld", ts);
+    snprintf(h4, sizeof h4, "x-tif-signature: %s", hex);
+    const char *const extra[] = {"-H", h1, "-H", h2, "-H", h3, "-H", h4, NULL};
+    assert_int_equal(gwfx_post(&fx, "his-" H1, "/9001", body, strlen(body), extra, r), 0);
+}
+
+static void t_signature(void **state)
+{
+    (void)state;
+    char msgid[40];
+    gwfx_msgid(&fx, H1, msgid);
+    char *body = gwfx_envelope("9001", msgid, H1, "330424", DAY, "{}");
+    char *other = gwfx_envelope("9001", msgid, H1, "330424", DAY, "{\"x\":1}");
+    long long now = (long long)time(NULL);
+    struct gwfx_reply r;
+    /* Unsigned, signed over another body, signed an hour ago: refused. */
+    assert_int_equal(gwfx_post(&fx, "his-" H1, "/9001", body, strlen(body), NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(gwfx_infcode(&r), 2004);
+    gwfx_reply_free(&r);
+    signed_post(body, other, now, &r);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(gwfx_infcode(&r), 2004);
+    gwfx_reply_free(&r);
+    signed_post(body, body, now - 3600, &r);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(gwfx_infcode(&r), 2004);
+    gwfx_reply_free(&r);
+    /* Signed right: done (and the refusals kept nothing under the msgid). */
+    signed_post(body, body, now, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(gwfx_infcode(&r), 0);
+    gwfx_reply_free(&r);
+    free(body);
+    free(other);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: test_gw_curl txn|resend|refusals|limits CASE02.json\n");
+        fprintf(stderr, "usage: test_gw_curl txn|resend|refusals|limits|signature CASE02.json\n");
         return 2;
     }
     case_path = argv[2];
@@ -1148,6 +1216,10 @@ int main(int argc, char **argv)
         return cmocka_run_group_tests_name("gateway/curl-resend", resend, setup, teardown);
     if (strcmp(argv[1], "refusals") == 0)
         return cmocka_run_group_tests_name("gateway/curl-refusals", refusals, setup, teardown);
+    const struct CMUnitTest signature[] = {cmocka_unit_test(t_signature)};
+    if (strcmp(argv[1], "signature") == 0)
+        return cmocka_run_group_tests_name("gateway/curl-signature", signature, setup_signature,
+                                           teardown);
     if (strcmp(argv[1], "limits") == 0)
         return cmocka_run_group_tests_name("gateway/curl-limits", limits, setup_limits, teardown);
     fprintf(stderr, "test_gw_curl: unknown group %s\n", argv[1]);
