@@ -29,7 +29,7 @@ struct gw_conn {
     struct gw_server *srv;
     SSL *ssl;
     BIO *rbio, *wbio;
-    bool up, over_limit, close_after_write, counted;
+    bool up, over_limit, close_after_write, counted, lingering;
     int handles_open;
     enum phase phase;
     http_parser parser;
@@ -49,18 +49,50 @@ struct gw_conn {
     size_t pending_len;
 };
 
+/* How long a connection is read (and the bytes dropped) after the reply
+ * that ends it, before it is closed. */
+#define LINGER_MS 2000
+
 static void conn_close(struct gw_conn *c);
 static void conn_feed(struct gw_conn *c, const char *data, size_t len);
+static void on_timer(uv_timer_t *t);
 
 /* ---- Output ---- */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status; /* the client's EOF or the linger timer closes the connection */
+    free(req);
+}
+
+/* After a reply that ends the connection, its write side is shut down and
+ * what the client still sends (the rest of a body over the limit, say) is
+ * read and dropped, until the client closes or LINGER_MS pass. Closing at
+ * once, with those bytes unread, would reset the connection, and a reset
+ * can destroy the reply before the client has read it. */
+static void conn_linger(struct gw_conn *c)
+{
+    c->lingering = true;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+}
 
 static void on_written(uv_write_t *w, int status)
 {
     struct gw_conn *c = w->handle->data;
     free(w->data);
     free(w);
-    if ((status != 0 || c->close_after_write) && c->phase != PH_CLOSED)
+    if (c->phase == PH_CLOSED)
+        return;
+    if (status != 0)
         conn_close(c);
+    else if (c->close_after_write && !c->lingering)
+        conn_linger(c);
 }
 
 static int flush_tls(struct gw_conn *c)

@@ -616,7 +616,8 @@ static int op_2208(struct txn *t)
     req.request_id = t->msgid;
     req.op_case = SANHE__REQUEST__OP_REVERSE;
     req.reverse = &rr;
-    return txn_engine(t, t->region, &req, on_reverse, 0);
+    /* The call's region, else (when it names none) its visit's, as 2207. */
+    return txn_engine(t, visit_region(t), &req, on_reverse, 0);
 }
 
 static void on_cancel(struct txn *t, int status, const Sanhe__Response *resp, int index)
