@@ -101,3 +101,10 @@ mutant frame-limit-off-by-one engine/net/frame.c \
 mutant error-name-drift engine/core/sh_error.c \
     's/{SH_E_TIMEOUT, "TIMEOUT"}/{SH_E_TIMEOUT, "TIME_OUT"}/' \
     "test_error_codes" '^unit/test_error_codes$'
+
+# ---- Refusal details (docs/errors.md#refusal-details) ------------------------------------
+
+# The engine drops the detail from its refusals: the counter falls back to the English message.
+mutant refusal-detail-dropped engine/ledger/ledger_reply.c \
+    "s/bool own = op->err.code == code \&\& op->err.msg\[0\] != '\\\\0';/bool own = false;/" \
+    "sanhe-engine sanhe-counter test_counter" '^client/counter$'
