@@ -50,21 +50,16 @@ static const struct {
      N_("resident ID number %s: not 17 digits and a check digit, or the check digit is wrong")},
     {SANHE__ERROR_DETAIL__DETAIL_HOSPITAL_UNKNOWN, 1,
      N_("hospital %s is not in the reference data")},
-    {SANHE__ERROR_DETAIL__DETAIL_PERSON_UNKNOWN, 1,
-     N_("person %s is not in the reference data")},
-    {SANHE__ERROR_DETAIL__DETAIL_PERSON_DIED, 3,
-     N_("person %s died on %s; the bill is dated %s")},
-    {SANHE__ERROR_DETAIL__DETAIL_NO_POLICY, 2,
-     N_("no policy of region %s is in force on %s")},
+    {SANHE__ERROR_DETAIL__DETAIL_PERSON_UNKNOWN, 1, N_("person %s is not in the reference data")},
+    {SANHE__ERROR_DETAIL__DETAIL_PERSON_DIED, 3, N_("person %s died on %s; the bill is dated %s")},
+    {SANHE__ERROR_DETAIL__DETAIL_NO_POLICY, 2, N_("no policy of region %s is in force on %s")},
     {SANHE__ERROR_DETAIL__DETAIL_OTHER_HOSPITAL, 2,
      N_("the bill is of hospital %s; this terminal is of hospital %s")},
     {SANHE__ERROR_DETAIL__DETAIL_ROLE, 2, N_("%s is not allowed to a %s")},
     {SANHE__ERROR_DETAIL__DETAIL_FIELD_MISSING, 1, N_("the request has no %s")},
-    {SANHE__ERROR_DETAIL__DETAIL_FIELD_TOO_LONG, 2,
-     N_("the request's %s is longer than %s bytes")},
+    {SANHE__ERROR_DETAIL__DETAIL_FIELD_TOO_LONG, 2, N_("the request's %s is longer than %s bytes")},
     {SANHE__ERROR_DETAIL__DETAIL_FIELD_INVALID, 1, N_("the request's %s is not valid")},
-    {SANHE__ERROR_DETAIL__DETAIL_REQUEST_ID_REUSED, 2,
-     N_("request id %s was already used by %s")},
+    {SANHE__ERROR_DETAIL__DETAIL_REQUEST_ID_REUSED, 2, N_("request id %s was already used by %s")},
     {SANHE__ERROR_DETAIL__DETAIL_REQUEST_CANCELLED, 1,
      N_("request id %s was cancelled before it arrived; settle with a new request id")},
     {SANHE__ERROR_DETAIL__DETAIL_ALREADY_REVERSED, 2,
@@ -123,9 +118,9 @@ int refusal_detail_format(const Sanhe__Error *e, char *out, size_t size)
         const char *a[SH_DETAIL_ARGS_COUNTER] = {"", "", "", ""};
         for (size_t k = 0; k < e->n_detail_args && k < SH_DETAIL_ARGS_COUNTER; k++)
             a[k] = arg_text(e->detail_args[k] != NULL ? e->detail_args[k] : "");
-        /* The format is a msgid of the table above, or its translation,
-         * which msgfmt --check (c-format) holds to the msgid's directives:
-         * at most four strings, and four are always passed. */
+            /* The format is a msgid of the table above, or its translation,
+             * which msgfmt --check (c-format) holds to the msgid's directives:
+             * at most four strings, and four are always passed. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
         int n = snprintf(out, size, _(detail_texts[i].text), a[0], a[1], a[2], a[3]);
