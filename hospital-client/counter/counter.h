@@ -86,6 +86,10 @@ int refusal_detail_format(const struct Sanhe__Error *e, char *out, size_t size);
 /* "  reason: ..." from the last reply's detail, else print_detail of the
  * engine's English message. */
 void print_refusal_detail(sanhe_client *c);
+/* An outbox entry's refusal: its detail kept in rec ("detail",
+ * "detail_args"), worded when the outbox is listed, in that language. */
+void refusal_detail_keep(json_t *rec, const struct Sanhe__Error *e);
+bool refusal_detail_kept(const json_t *rec, char *out, size_t size);
 
 /* counter_cmds.c */
 int cmd_settle(const struct counter_opts *o, const char *file, bool trial);

@@ -741,7 +741,7 @@ static void claim_with(const char *name, const char *key, json_t *value, char *p
  * (counter_refusal.c): the Chinese reason in zh, the English one in en. */
 static void test_refusal_details(void)
 {
-    char path[4096], args[8192];
+    char path[4096], args[16384];
     /* Unknown person: a valid resident ID (check digit right) that is not
      * in the reference data; masked in both. */
     claim_with("rd-person.json", "person", json_string("330424196001010013"), path);
@@ -804,6 +804,23 @@ static void test_refusal_details(void)
     snprintf(zh, sizeof zh, "结算 %lld 已被冲正（冲正请求 rd-rev）", sid);
     snprintf(en, sizeof en, "settlement %lld was already reversed (by request rd-rev)", sid);
     check_refusal("already reversed", args, zh, en);
+    /* A queued bill refused when the outbox is flushed: the outbox list
+     * words the refusal too. */
+    char qdir[4096];
+    sandbox_path(&f.sb, "outbox-refused", qdir);
+    claim_with("rd-queued.json", "person", json_string("330424196001010013"), path);
+    kill(f.sb.engine.pid, SIGSTOP);
+    snprintf(args, sizeof args, "--timeout-ms 300 --queue %s --request-id rd-q settle %s 2>&1",
+             qdir, path);
+    CHECK(counter("H330424001", args) == 4);
+    kill(f.sb.engine.pid, SIGCONT);
+    snprintf(args, sizeof args, "--queue %s flush 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0);
+    snprintf(args, sizeof args, "--queue %s queue 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0);
+    fputs(out, stdout);
+    CHECK(strstr(out, "参保人 330424********0013 不在基础数据中") != NULL);
+    check_zh("outbox list of a refused bill");
     /* Eligibility of an unknown person. */
     check_refusal("eligibility, unknown person", "eligibility 330424196001010013 2026-06-15",
                   "参保人 330424********0013 不在基础数据中",
