@@ -85,5 +85,12 @@ void bureau_fund_title(const Sanhe__Totals *names, const char *fund, enum sh_lan
     for (size_t i = 0; names != NULL && i < names->n_funds && name == NULL; i++)
         if (names->funds[i]->fund != NULL && strcmp(names->funds[i]->fund, fund) == 0)
             name = names->funds[i]->name;
+    /* A fund the engine's day does not have (a hospital's own id for it, or
+     * a fund with nothing that day) has no name from the policy: say so,
+     * rather than show a bare id as if it were a heading. */
+    if (name == NULL && names != NULL) {
+        snprintf(out, size, _("fund %s (not in the engine's day)"), fund);
+        return;
+    }
     sh_fund_label(name, fund, lang, out, size);
 }

@@ -79,6 +79,15 @@ static sh_fen max_fen(sh_fen a, sh_fen b) { return a > b ? a : b; }
 /* Line codes come from the client: print at most the buffer, never past it. */
 #define LINE_FMT "line %u (code %.*s): "
 #define LINE_ARGS(i, line) (unsigned)((i) + 1), (int)strnlen((line)->code, SH_ID_MAX), (line)->code
+/* The same two, as a detail's first arguments (sh_error_detail). */
+#define LINE_DFMT "%u" SH_DETAIL_SEP "%.*s"
+
+/* A line's refusal with a detail of the line's number and code. */
+static int line_detail(struct sh_error *err, enum sh_detail detail, uint32_t i,
+                       const struct sh_line *line)
+{
+    return sh_error_detail(err, detail, LINE_DFMT, LINE_ARGS(i, line));
+}
 
 static int check_line(uint32_t i, const struct sh_line *line, struct sh_error *err)
 {
@@ -86,47 +95,68 @@ static int check_line(uint32_t i, const struct sh_line *line, struct sh_error *e
     case SH_LINE_OK:
         break;
     case SH_LINE_AMOUNT_NOT_INTEGER:
-        return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount is not a whole number of fen",
-                            LINE_ARGS(i, line));
+        sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount is not a whole number of fen",
+                     LINE_ARGS(i, line));
+        return line_detail(err, SH_D_LINE_AMOUNT_FRACTION, i, line);
     case SH_LINE_QTY_TOO_PRECISE:
-        return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "qty has more than 3 decimals",
-                            LINE_ARGS(i, line));
+        sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "qty has more than 3 decimals",
+                     LINE_ARGS(i, line));
+        return line_detail(err, SH_D_LINE_QTY_PRECISION, i, line);
     default:
-        return sh_error_set(err, SH_E_BAD_CLAIM,
-                            LINE_FMT "qty or amount is missing, not a number or out of range",
-                            LINE_ARGS(i, line));
+        sh_error_set(err, SH_E_BAD_CLAIM,
+                     LINE_FMT "qty or amount is missing, not a number or out of range",
+                     LINE_ARGS(i, line));
+        return line_detail(err, SH_D_LINE_NOT_A_NUMBER, i, line);
     }
-    if (line->amount <= 0)
-        return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount %lld must be > 0",
-                            LINE_ARGS(i, line), (long long)line->amount);
-    if (line->amount > SH_AMOUNT_MAX)
-        return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount %lld over the limit of %lld fen",
-                            LINE_ARGS(i, line), (long long)line->amount, (long long)SH_AMOUNT_MAX);
+    if (line->amount <= 0) {
+        sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount %lld must be > 0", LINE_ARGS(i, line),
+                     (long long)line->amount);
+        return sh_error_detail(err, SH_D_LINE_AMOUNT_NOT_POSITIVE, LINE_DFMT SH_DETAIL_SEP "%lld",
+                               LINE_ARGS(i, line), (long long)line->amount);
+    }
+    if (line->amount > SH_AMOUNT_MAX) {
+        sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "amount %lld over the limit of %lld fen",
+                     LINE_ARGS(i, line), (long long)line->amount, (long long)SH_AMOUNT_MAX);
+        return sh_error_detail(
+            err, SH_D_LINE_AMOUNT_OVER_LIMIT, LINE_DFMT SH_DETAIL_SEP "%lld" SH_DETAIL_SEP "%lld",
+            LINE_ARGS(i, line), (long long)line->amount, (long long)SH_AMOUNT_MAX);
+    }
     if (line->qty_milli <= 0) {
         /* Thousandths shown as the decimal the client sent. */
         unsigned long long mag =
             line->qty_milli < 0 ? 0ULL - (unsigned long long)line->qty_milli : 0ULL;
-        return sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "qty %s%llu.%03llu must be > 0",
-                            LINE_ARGS(i, line), line->qty_milli < 0 ? "-" : "", mag / 1000,
-                            mag % 1000);
+        sh_error_set(err, SH_E_BAD_CLAIM, LINE_FMT "qty %s%llu.%03llu must be > 0",
+                     LINE_ARGS(i, line), line->qty_milli < 0 ? "-" : "", mag / 1000, mag % 1000);
+        return sh_error_detail(err, SH_D_LINE_QTY_NOT_POSITIVE,
+                               LINE_DFMT SH_DETAIL_SEP "%s%llu.%03llu", LINE_ARGS(i, line),
+                               line->qty_milli < 0 ? "-" : "", mag / 1000, mag % 1000);
     }
     return 0;
 }
 
 static int check_bad_claim(const struct sh_claim *claim, struct sh_error *err)
 {
-    if (claim->line_count == 0)
-        return sh_error_set(err, SH_E_BAD_CLAIM, "lines: the claim has no line");
-    if (claim->line_count > SH_CLAIM_LINES_MAX)
-        return sh_error_set(err, SH_E_BAD_CLAIM, "lines: %u, more than the limit of %d",
-                            claim->line_count, SH_CLAIM_LINES_MAX);
+    if (claim->line_count == 0) {
+        sh_error_set(err, SH_E_BAD_CLAIM, "lines: the claim has no line");
+        return sh_error_detail(err, SH_D_CLAIM_NO_LINES, "%s", "");
+    }
+    if (claim->line_count > SH_CLAIM_LINES_MAX) {
+        sh_error_set(err, SH_E_BAD_CLAIM, "lines: %u, more than the limit of %d", claim->line_count,
+                     SH_CLAIM_LINES_MAX);
+        return sh_error_detail(err, SH_D_CLAIM_TOO_MANY_LINES, "%u" SH_DETAIL_SEP "%d",
+                               claim->line_count, SH_CLAIM_LINES_MAX);
+    }
     if (claim->lines == NULL)
         return sh_error_set(err, SH_E_BAD_CLAIM, "lines: missing");
-    if (claim->visit < 0 || claim->visit >= SH_VISIT_COUNT)
-        return sh_error_set(err, SH_E_BAD_CLAIM,
-                            "visit: not a visit type (outpatient, chronic, inpatient)");
-    if (!sh_date_valid(claim->date))
-        return sh_error_set(err, SH_E_BAD_CLAIM, "date: missing or not a valid YYYY-MM-DD day");
+    if (claim->visit < 0 || claim->visit >= SH_VISIT_COUNT) {
+        sh_error_set(err, SH_E_BAD_CLAIM,
+                     "visit: not a visit type (outpatient, chronic, inpatient)");
+        return sh_error_detail(err, SH_D_CLAIM_VISIT, "%s", "");
+    }
+    if (!sh_date_valid(claim->date)) {
+        sh_error_set(err, SH_E_BAD_CLAIM, "date: missing or not a valid YYYY-MM-DD day");
+        return sh_error_detail(err, SH_D_CLAIM_DATE, "%s", "");
+    }
     for (uint32_t i = 0; i < claim->line_count; i++) {
         int rc = check_line(i, &claim->lines[i], err);
         if (rc < 0)
@@ -140,17 +170,21 @@ static int check_person_id(const struct sh_claim *claim, struct sh_error *err)
     /* The buffer keeps one spare byte so that an over-long ID arrives here
      * whole enough to be refused; never read past it. */
     size_t len = strnlen(claim->person, sizeof claim->person);
-    if (len != SH_PERSON_ID_LEN)
-        return sh_error_set(err, SH_E_BAD_PERSON_ID, "person: the ID has %s%zu characters, not 18",
-                            len == sizeof claim->person ? "over " : "",
-                            len == sizeof claim->person ? len - 1 : len);
+    if (len != SH_PERSON_ID_LEN) {
+        sh_error_set(err, SH_E_BAD_PERSON_ID, "person: the ID has %s%zu characters, not 18",
+                     len == sizeof claim->person ? "over " : "",
+                     len == sizeof claim->person ? len - 1 : len);
+        return sh_error_detail(err, SH_D_PERSON_ID_LENGTH, "%s%zu",
+                               len == sizeof claim->person ? ">" : "",
+                               len == sizeof claim->person ? len - 1 : len);
+    }
     if (!sh_person_id_valid(claim->person)) {
         char masked[SH_PERSON_ID_LEN + 1];
         sh_person_id_mask(claim->person, masked);
-        return sh_error_set(err, SH_E_BAD_PERSON_ID,
-                            "person %s: not 17 digits and a check digit, or the check digit is "
-                            "wrong",
-                            masked);
+        sh_error_set(err, SH_E_BAD_PERSON_ID,
+                     "person %s: not 17 digits and a check digit, or the check digit is wrong",
+                     masked);
+        return sh_error_detail(err, SH_D_PERSON_ID_CHECK, "%s", masked);
     }
     return 0;
 }
@@ -171,33 +205,45 @@ static int check_refdata(const struct sh_rules_input *in, struct sh_error *err)
     const struct sh_claim *claim = in->claim;
     char masked[SH_PERSON_ID_LEN + 1];
     char day[SH_DATE_STR_LEN];
-    if (in->hospital == NULL)
-        return sh_error_set(err, SH_E_UNKNOWN_HOSPITAL, "hospital %.*s: not in reference data",
-                            (int)strnlen(claim->hospital, sizeof claim->hospital), claim->hospital);
+    if (in->hospital == NULL) {
+        int n = (int)strnlen(claim->hospital, sizeof claim->hospital);
+        sh_error_set(err, SH_E_UNKNOWN_HOSPITAL, "hospital %.*s: not in reference data", n,
+                     claim->hospital);
+        return sh_error_detail(err, SH_D_HOSPITAL_UNKNOWN, "%.*s", n, claim->hospital);
+    }
     assert(strncmp(in->hospital->code, claim->hospital, SH_CODE_MAX) == 0);
     sh_person_id_mask(claim->person, masked);
-    if (in->person == NULL)
-        return sh_error_set(err, SH_E_UNKNOWN_PERSON, "person %s: not in reference data", masked);
+    if (in->person == NULL) {
+        sh_error_set(err, SH_E_UNKNOWN_PERSON, "person %s: not in reference data", masked);
+        return sh_error_detail(err, SH_D_PERSON_UNKNOWN, "%s", masked);
+    }
     assert(strncmp(in->person->id, claim->person, sizeof in->person->id) == 0);
     sh_date_format(claim->date, day);
     if (in->person->died != 0 && claim->date > in->person->died) {
         char died[SH_DATE_STR_LEN];
         sh_date_format(in->person->died, died);
-        return sh_error_set(err, SH_E_PERSON_DECEASED, "person %s: died %s, claim dated %s", masked,
-                            died, day);
+        sh_error_set(err, SH_E_PERSON_DECEASED, "person %s: died %s, claim dated %s", masked, died,
+                     day);
+        return sh_error_detail(err, SH_D_PERSON_DIED, "%s" SH_DETAIL_SEP "%s" SH_DETAIL_SEP "%s",
+                               masked, died, day);
     }
     /* The caller chose the policy; one not in force on the date or of
      * another region must never pay, so it counts as none. */
     const struct sh_policy *p = in->policy;
     if (p == NULL || claim->date < p->effective_from || claim->date > p->effective_to ||
-        strncmp(p->region, in->person->region, SH_CODE_MAX) != 0)
-        return sh_error_set(err, SH_E_NO_POLICY, "no policy of region %.*s in force on %s",
-                            (int)strnlen(in->person->region, sizeof in->person->region),
-                            in->person->region, day);
+        strncmp(p->region, in->person->region, SH_CODE_MAX) != 0) {
+        int n = (int)strnlen(in->person->region, sizeof in->person->region);
+        sh_error_set(err, SH_E_NO_POLICY, "no policy of region %.*s in force on %s", n,
+                     in->person->region, day);
+        return sh_error_detail(err, SH_D_NO_POLICY, "%.*s" SH_DETAIL_SEP "%s", n,
+                               in->person->region, day);
+    }
     for (uint32_t i = 0; i < claim->line_count; i++)
-        if (in->items == NULL || in->items[i] == NULL)
-            return sh_error_set(err, SH_E_UNKNOWN_ITEM, LINE_FMT "not in the catalog",
-                                LINE_ARGS(i, &claim->lines[i]));
+        if (in->items == NULL || in->items[i] == NULL) {
+            sh_error_set(err, SH_E_UNKNOWN_ITEM, LINE_FMT "not in the catalog",
+                         LINE_ARGS(i, &claim->lines[i]));
+            return line_detail(err, SH_D_LINE_UNKNOWN_ITEM, i, &claim->lines[i]);
+        }
     return 0;
 }
 

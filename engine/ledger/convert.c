@@ -43,9 +43,12 @@ int convert_claim(const Sanhe__Claim *in, struct sh_claim *out, struct sh_line *
     assert(in != NULL && out != NULL && lines != NULL);
     memset(out, 0, sizeof *out);
     *lines = NULL;
-    if (in->n_lines > SH_CLAIM_LINES_MAX)
-        return sh_error_set(err, SH_E_BAD_CLAIM, "claim: %zu lines, more than %d", in->n_lines,
-                            SH_CLAIM_LINES_MAX);
+    if (in->n_lines > SH_CLAIM_LINES_MAX) {
+        sh_error_set(err, SH_E_BAD_CLAIM, "claim: %zu lines, more than %d", in->n_lines,
+                     SH_CLAIM_LINES_MAX);
+        return sh_error_detail(err, SH_D_CLAIM_TOO_MANY_LINES, "%zu" SH_DETAIL_SEP "%d",
+                               in->n_lines, SH_CLAIM_LINES_MAX);
+    }
     copy_cut(out->hospital, sizeof out->hospital, in->hospital);
     copy_cut(out->person, sizeof out->person, in->person);
     out->visit = in->visit != NULL ? sh_visit_parse(in->visit) : -1;

@@ -128,9 +128,12 @@ int sh_role_parse(const char *name)
 int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *caller,
                       struct sh_error *err)
 {
-    if ((unsigned)caller->role > SH_ROLE_ADMIN || (desc->roles & ROLE_BIT(caller->role)) == 0)
-        return sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal", desc->name,
-                            sh_role_name(caller->role));
+    if ((unsigned)caller->role > SH_ROLE_ADMIN || (desc->roles & ROLE_BIT(caller->role)) == 0) {
+        sh_error_set(err, SH_E_FORBIDDEN, "%s is not allowed to a %s terminal", desc->name,
+                     sh_role_name(caller->role));
+        return sh_error_detail(err, SH_D_ROLE, "%s" SH_DETAIL_SEP "%s", desc->name,
+                               sh_role_name(caller->role));
+    }
     if (caller->role == SH_ROLE_COUNTER &&
         (caller->hospital[0] == '\0' || memchr(caller->hospital, '\0', SH_CODE_MAX) == NULL))
         return sh_error_set(err, SH_E_FORBIDDEN, "%s: this counter terminal has no hospital",
@@ -141,11 +144,16 @@ int ledger_role_check(const struct ledger_opdesc *desc, const struct sh_caller *
 int ledger_request_id_check(struct ledger_op *op, const char *opname)
 {
     const char *rid = op->request->request_id;
-    if (rid == NULL || rid[0] == '\0')
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s needs a request_id", opname);
-    if (strlen(rid) >= SH_CODE_MAX)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s: request_id longer than %d bytes",
-                            opname, SH_CODE_MAX - 1);
+    if (rid == NULL || rid[0] == '\0') {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s needs a request_id", opname);
+        return sh_error_detail(&op->err, SH_D_FIELD_MISSING, "%s", "request_id");
+    }
+    if (strlen(rid) >= SH_CODE_MAX) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "%s: request_id longer than %d bytes", opname,
+                     SH_CODE_MAX - 1);
+        return sh_error_detail(&op->err, SH_D_FIELD_TOO_LONG, "request_id" SH_DETAIL_SEP "%d",
+                               SH_CODE_MAX - 1);
+    }
     return 0;
 }
 

@@ -316,19 +316,21 @@ static int batch_relieve(struct ledger_batch *b, const struct batch_failure *f,
         int rc = f->spoiled ? batch_rebuild(b, false) : 0;
         if (rc != 0)
             return rc;
-        return sh_error_set(err, SH_E_STORAGE_FULL,
-                            "the store reached its size limit "
-                            "(%llu MiB); nothing was recorded",
-                            (unsigned long long)(store->map_max >> 20));
+        sh_error_set(err, SH_E_STORAGE_FULL,
+                     "the store reached its size limit (%llu MiB); nothing was recorded",
+                     (unsigned long long)(store->map_max >> 20));
+        return sh_error_detail(err, SH_D_STORAGE_FULL, "%llu",
+                               (unsigned long long)(store->map_max >> 20));
     }
     assert(f->mdb_rc == MDB_TXN_FULL);
     int rc = f->spoiled ? batch_rebuild(b, false) : 0;
     if (rc != 0)
         return rc;
-    if (b->log_len == 0)
-        return sh_error_set(err, SH_E_LIMIT_EXCEEDED,
-                            "the request is too large for one "
-                            "transaction; nothing was recorded");
+    if (b->log_len == 0) {
+        sh_error_set(err, SH_E_LIMIT_EXCEEDED,
+                     "the request is too large for one transaction; nothing was recorded");
+        return sh_error_detail(err, SH_D_REQUEST_TOO_LARGE, "%s", "");
+    }
     return batch_flush(b);
 }
 

@@ -24,12 +24,17 @@ static Sanhe__SettlementRecord *query_by_id(struct ledger_op *op, uint64_t id, i
 {
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, id);
     *rc = op->txn->ret;
-    if (*rc == 0 && rec == NULL)
-        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, id);
+    if (*rc == 0 && rec == NULL) {
+        sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, id);
+        *rc = sh_error_detail(&op->err, SH_D_SETTLEMENT_NOT_FOUND, "%" PRIu64, id);
+    }
     if (*rc == 0 && op->caller->role == SH_ROLE_COUNTER &&
-        strcmp(rec->settlement->hospital, op->caller->hospital) != 0)
-        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s",
-                           id, op->caller->hospital);
+        strcmp(rec->settlement->hospital, op->caller->hospital) != 0) {
+        sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s", id,
+                     op->caller->hospital);
+        *rc = sh_error_detail(&op->err, SH_D_SETTLEMENT_OTHER_HOSPITAL,
+                              "%" PRIu64 SH_DETAIL_SEP "%s", id, op->caller->hospital);
+    }
     if (*rc != 0 && rec != NULL) {
         sanhe__settlement_record__free_unpacked(rec, NULL);
         rec = NULL;
@@ -58,10 +63,10 @@ static Sanhe__SettlementRecord *query_by_request(struct ledger_op *op, const cha
     if (*rc != 0)
         return NULL;
     if (id == 0) {
-        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND,
-                           "no settlement of request \"%.40s\" at "
-                           "hospital %.40s",
-                           rid, hospital);
+        sh_error_set(&op->err, SH_E_NOT_FOUND,
+                     "no settlement of request \"%.40s\" at hospital %.40s", rid, hospital);
+        *rc = sh_error_detail(&op->err, SH_D_REQUEST_NOT_FOUND, "%.40s" SH_DETAIL_SEP "%.40s", rid,
+                              hospital);
         return NULL;
     }
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, id);
@@ -354,17 +359,23 @@ int ledger_op_eligibility(struct ledger_op *op)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST, "eligibility: no person");
     char masked[19];
     sh_person_id_mask(e->person != NULL ? e->person : "", masked);
-    if (e->person == NULL || !sh_person_id_valid(e->person))
-        return sh_error_set(&op->err, SH_E_BAD_PERSON_ID,
-                            "eligibility: %s is not a valid resident ID", masked);
+    if (e->person == NULL || !sh_person_id_valid(e->person)) {
+        sh_error_set(&op->err, SH_E_BAD_PERSON_ID, "eligibility: %s is not a valid resident ID",
+                     masked);
+        return sh_error_detail(&op->err, SH_D_PERSON_ID_CHECK, "%s", masked);
+    }
     struct sh_person person;
-    if (!refdata_person_get(op->txn, e->person, &person))
-        return op->txn->ret != 0 ? op->txn->ret
-                                 : sh_error_set(&op->err, SH_E_UNKNOWN_PERSON,
-                                                "eligibility: person %s is unknown", masked);
+    if (!refdata_person_get(op->txn, e->person, &person)) {
+        if (op->txn->ret != 0)
+            return op->txn->ret;
+        sh_error_set(&op->err, SH_E_UNKNOWN_PERSON, "eligibility: person %s is unknown", masked);
+        return sh_error_detail(&op->err, SH_D_PERSON_UNKNOWN, "%s", masked);
+    }
     uint32_t date = sh_date_parse(e->date);
-    if (date == 0)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "eligibility: date: not YYYY-MM-DD");
+    if (date == 0) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "eligibility: date: not YYYY-MM-DD");
+        return sh_error_detail(&op->err, SH_D_FIELD_INVALID, "%s", "date");
+    }
     struct elig_accs accs = {0};
     store_scan(op->txn, STORE_DB_ACCUMULATORS, person.id, SH_PERSON_ID_LEN, elig_acc_one, &accs);
     int rc = op->txn->ret;

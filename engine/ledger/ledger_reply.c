@@ -30,18 +30,42 @@ int ledger_reply_copy(const uint8_t *data, size_t len, struct sh_reply *out)
     return 0;
 }
 
-int ledger_reply_error(const Sanhe__Request *request, int code, const char *message,
-                       struct sh_reply *out)
+/* The refusal's detail (docs/errors.md) into error; args is the caller's. */
+static void reply_detail(const struct sh_error *err, Sanhe__Error *error,
+                         char *args[SH_DETAIL_ARGS_MAX])
+{
+    if (err->detail <= SH_D_NONE || err->detail >= SH_D_COUNT)
+        return;
+    assert(err->argc <= SH_DETAIL_ARGS_MAX);
+    error->has_detail = true;
+    error->detail = (Sanhe__ErrorDetail)err->detail;
+    for (unsigned i = 0; i < err->argc; i++)
+        args[i] = (char *)err->args[i];
+    error->n_detail_args = err->argc;
+    error->detail_args = args;
+}
+
+static int reply_refusal(const Sanhe__Request *request, int code, const char *message,
+                         const struct sh_error *err, struct sh_reply *out)
 {
     Sanhe__Response response = SANHE__RESPONSE__INIT;
     Sanhe__Error error = SANHE__ERROR__INIT;
+    char *args[SH_DETAIL_ARGS_MAX];
     response.request_id = request != NULL ? request->request_id : NULL;
     error.has_code = true;
     error.code = (Sanhe__ErrorCode)sh_error_wire(code < 0 ? code : SH_E_INTERNAL);
     assert(error.code > 0); /* an error reply always carries a refusal */
     error.message = (char *)(message != NULL ? message : "");
+    if (err != NULL)
+        reply_detail(err, &error, args);
     response.error = &error;
     return ledger_reply_pack(&response, out);
+}
+
+int ledger_reply_error(const Sanhe__Request *request, int code, const char *message,
+                       struct sh_reply *out)
+{
+    return reply_refusal(request, code, message, NULL, out);
 }
 
 int ledger_reply_failure(const struct ledger_op *op, int code, struct sh_reply *out)
@@ -57,5 +81,7 @@ int ledger_reply_failure(const struct ledger_op *op, int code, struct sh_reply *
     } else {
         snprintf(msg, sizeof msg, "%s; nothing was recorded", sh_error_name(code));
     }
-    return ledger_reply_error(op->request, code, msg, out);
+    /* The detail belongs to the refusal op->err describes, and only to it. */
+    bool own = op->err.code == code && op->err.msg[0] != '\0';
+    return reply_refusal(op->request, code, msg, own ? &op->err : NULL, out);
 }

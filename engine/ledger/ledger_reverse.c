@@ -63,9 +63,11 @@ static int reversal_apply(struct ledger_op *op, uint64_t id, Sanhe__SettlementRe
 static int already_reversed(struct ledger_op *op, uint64_t id, const Sanhe__SettlementRecord *rec)
 {
     const char *by = rec->settlement->reversal_request_id;
-    return sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
-                        "settlement %" PRIu64 " was already reversed (by request \"%s\")", id,
-                        by != NULL ? by : "?");
+    sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
+                 "settlement %" PRIu64 " was already reversed (by request \"%s\")", id,
+                 by != NULL ? by : "?");
+    return sh_error_detail(&op->err, SH_D_ALREADY_REVERSED, "%" PRIu64 SH_DETAIL_SEP "%s", id,
+                           by != NULL ? by : "?");
 }
 
 /* The settlement a settle request id of the caller's hospital made; NULL
@@ -80,9 +82,10 @@ static Sanhe__SettlementRecord *settlement_of_request(struct ledger_op *op, cons
     if (req == NULL || req->kind != SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE) {
         if (req != NULL)
             sanhe__request_record__free_unpacked(req, NULL);
-        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND,
-                           "no settlement of request \"%.40s\" at hospital %s", rid,
-                           op->caller->hospital);
+        sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement of request \"%.40s\" at hospital %s",
+                     rid, op->caller->hospital);
+        *rc = sh_error_detail(&op->err, SH_D_REQUEST_NOT_FOUND, "%.40s" SH_DETAIL_SEP "%s", rid,
+                              op->caller->hospital);
         return NULL;
     }
     *id = req->settlement_id;
@@ -106,11 +109,16 @@ static Sanhe__SettlementRecord *reverse_target(struct ledger_op *op, const Sanhe
     *id = r->settlement_id;
     Sanhe__SettlementRecord *rec = settlement_get(op->txn, *id);
     *rc = op->txn->ret;
-    if (*rc == 0 && rec == NULL)
-        *rc = sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, *id);
-    if (*rc == 0 && strcmp(rec->settlement->hospital, op->caller->hospital) != 0)
-        *rc = sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s",
-                           *id, op->caller->hospital);
+    if (*rc == 0 && rec == NULL) {
+        sh_error_set(&op->err, SH_E_NOT_FOUND, "no settlement %" PRIu64, *id);
+        *rc = sh_error_detail(&op->err, SH_D_SETTLEMENT_NOT_FOUND, "%" PRIu64, *id);
+    }
+    if (*rc == 0 && strcmp(rec->settlement->hospital, op->caller->hospital) != 0) {
+        sh_error_set(&op->err, SH_E_FORBIDDEN, "settlement %" PRIu64 " is not of hospital %s", *id,
+                     op->caller->hospital);
+        *rc = sh_error_detail(&op->err, SH_D_SETTLEMENT_OTHER_HOSPITAL,
+                              "%" PRIu64 SH_DETAIL_SEP "%s", *id, op->caller->hospital);
+    }
     if (*rc != 0 && rec != NULL) {
         sanhe__settlement_record__free_unpacked(rec, NULL);
         rec = NULL;

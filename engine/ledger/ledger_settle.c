@@ -65,9 +65,11 @@ static int settle_check_hospital(struct ledger_op *op, const Sanhe__Claim *claim
     const char *h = claim->hospital != NULL ? claim->hospital : "";
     if (strcmp(h, op->caller->hospital) == 0)
         return 0;
-    return sh_error_set(&op->err, SH_E_FORBIDDEN,
-                        "%s: the claim is of hospital \"%.40s\", this terminal is of \"%s\"",
-                        opname, h, op->caller->hospital);
+    sh_error_set(&op->err, SH_E_FORBIDDEN,
+                 "%s: the claim is of hospital \"%.40s\", this terminal is of \"%s\"", opname, h,
+                 op->caller->hospital);
+    return sh_error_detail(&op->err, SH_D_OTHER_HOSPITAL, "%.40s" SH_DETAIL_SEP "%s", h,
+                           op->caller->hospital);
 }
 
 /* A refusal's message must not carry the resident ID in clear. */
@@ -131,10 +133,11 @@ static int settle_lookup(struct ledger_op *op, const Sanhe__Claim *claim, struct
             accum_year_get(txn, w->person.id, w->policy->year, w->accs, LEDGER_YEAR_ACCS_MAX);
     }
     assert(w->acc_count <= LEDGER_YEAR_ACCS_MAX);
-    if (txn->ret == SH_E_LIMIT_EXCEEDED && txn->mdb_rc == 0)
-        return sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
-                            "the person has more than %d accumulators in the year",
-                            LEDGER_YEAR_ACCS_MAX);
+    if (txn->ret == SH_E_LIMIT_EXCEEDED && txn->mdb_rc == 0) {
+        sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
+                     "the person has more than %d accumulators in the year", LEDGER_YEAR_ACCS_MAX);
+        return sh_error_detail(&op->err, SH_D_ACCUMULATORS_LIMIT, "%d", LEDGER_YEAR_ACCS_MAX);
+    }
     return txn->ret;
 }
 
@@ -157,8 +160,11 @@ static int settle_compute(struct ledger_op *op, const Sanhe__Claim *claim, struc
         };
         rc = sh_rules_settle(&in, &w->breakdown, &op->err);
     }
-    if (rc != 0)
+    if (rc != 0) {
         scrub_person(op->err.msg, claim->person);
+        for (unsigned i = 0; i < op->err.argc; i++)
+            scrub_person(op->err.args[i], claim->person);
+    }
     return rc;
 }
 

@@ -305,6 +305,21 @@ int request_hash_cancel(const char *cancel_of, uint8_t out[LEDGER_HASH_LEN])
 
 /* ---- Checks 1 and 2 ----------------------------------------------------------------------- */
 
+/* The kind as a detail's argument: the operation's name, for the client to word. */
+static const char *kind_token(Sanhe__RequestKind kind)
+{
+    switch (kind) {
+    case SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE:
+        return "settle";
+    case SANHE__REQUEST_KIND__REQUEST_KIND_REVERSE:
+        return "reverse";
+    case SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL:
+        return "cancel";
+    default:
+        return "other";
+    }
+}
+
 static const char *kind_name(Sanhe__RequestKind kind)
 {
     switch (kind) {
@@ -329,17 +344,19 @@ int request_check_own(struct ledger_op *op, Sanhe__RequestKind kind,
         return op->txn->ret;
     int rc = 0;
     if (rec->kind == SANHE__REQUEST_KIND__REQUEST_KIND_CANCELLED) {
-        rc = sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
-                          "request id \"%s\" was cancelled before it arrived", rid);
+        sh_error_set(&op->err, SH_E_ALREADY_REVERSED,
+                     "request id \"%s\" was cancelled before it arrived", rid);
+        rc = sh_error_detail(&op->err, SH_D_REQUEST_CANCELLED, "%s", rid);
     } else if (rec->kind == kind && rec->payload_hash.len == LEDGER_HASH_LEN &&
                memcmp(rec->payload_hash.data, hash, LEDGER_HASH_LEN) == 0 && rec->reply.len > 0) {
         rc = ledger_reply_copy(rec->reply.data, rec->reply.len, &op->reply);
         *replayed = rc == 0;
         assert(!*replayed || op->reply.len == rec->reply.len); /* byte for byte */
     } else {
-        rc = sh_error_set(&op->err, SH_E_REQUEST_ID_REUSED,
-                          "request id \"%s\" was already used by %s%s", rid, kind_name(rec->kind),
-                          rec->kind == kind ? " with another payload" : "");
+        sh_error_set(&op->err, SH_E_REQUEST_ID_REUSED, "request id \"%s\" was already used by %s%s",
+                     rid, kind_name(rec->kind), rec->kind == kind ? " with another payload" : "");
+        rc = sh_error_detail(&op->err, SH_D_REQUEST_ID_REUSED, "%s" SH_DETAIL_SEP "%s", rid,
+                             kind_token(rec->kind));
     }
     sanhe__request_record__free_unpacked(rec, NULL);
     return rc;

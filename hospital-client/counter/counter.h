@@ -76,6 +76,21 @@ const char *counter_strerror(int rc);
 /* "  detail: ..." on stderr: the library's or the engine's own words. */
 void print_detail(const char *detail);
 
+/* counter_refusal.c: an engine refusal's detail, worded in the catalog's
+ * language. */
+#define SH_DETAIL_ARGS_COUNTER 4 /* the most arguments a detail has */
+struct Sanhe__Error;
+/* The detail of e into out; -1 when e has none this counter knows (or
+ * another number of arguments than it expects). */
+int refusal_detail_format(const struct Sanhe__Error *e, char *out, size_t size);
+/* "  reason: ..." from the last reply's detail, else print_detail of the
+ * engine's English message. */
+void print_refusal_detail(sanhe_client *c);
+/* An outbox entry's refusal: its detail kept in rec ("detail",
+ * "detail_args"), worded when the outbox is listed, in that language. */
+void refusal_detail_keep(json_t *rec, const struct Sanhe__Error *e);
+bool refusal_detail_kept(const json_t *rec, char *out, size_t size);
+
 /* counter_cmds.c */
 int cmd_settle(const struct counter_opts *o, const char *file, bool trial);
 int cmd_reverse(const struct counter_opts *o, const char *id);

@@ -146,7 +146,7 @@ int exit_of(sanhe_client *c, int rc, const char *what)
     case SANHE_E_REFUSED:
         fprintf(stderr, _("sanhe-counter: %s refused: %s (%s)\n"), what,
                 refusal_text(sanhe_refusal_code(c)), sanhe_refusal_name(c));
-        print_detail(sanhe_last_message(c));
+        print_refusal_detail(c);
         return EXIT_REFUSED;
     case SANHE_E_UNREACHABLE:
     case SANHE_E_TIMEOUT:

@@ -193,6 +193,8 @@ static int send_entry(struct queue *q, sanhe_client *c, uint64_t seq, json_t *re
         json_object_set_new(rec, "answered_at", json_integer((json_int_t)time(NULL)));
         if (resp != NULL)
             json_object_set_new(rec, "reply", sh_json_from_response(resp, 0));
+        if (resp != NULL && resp->error != NULL)
+            refusal_detail_keep(rec, resp->error);
         if (resp != NULL)
             sanhe__response__free_unpacked(resp, NULL);
         if (q_put(q, &seq, rec) != 0)
@@ -435,7 +437,10 @@ static void print_entry(uint64_t seq, const json_t *rec, bool as_json)
                                                          : state;
     printf("%6llu  %-8s  %s", (unsigned long long)seq, shown,
            json_string_value(json_object_get(rec, "request_id")));
-    if (json_object_get(reply, "error") != NULL)
+    char reason[1024];
+    if (json_object_get(reply, "error") != NULL && refusal_detail_kept(rec, reason, sizeof reason))
+        printf("  %s  %s", json_string_value(json_object_get(reply, "error")), reason);
+    else if (json_object_get(reply, "error") != NULL)
         printf("  %s", json_string_value(json_object_get(reply, "error")));
     else if (reply != NULL) {
         char total[32], patient[32];

@@ -355,6 +355,23 @@ static void reconcile_balanced_and_one_fen_off(void **state)
     contains(out, "城乡居民合作医疗"); /* the fund's name from the policy, not its id */
     assert_null(strstr(out, "fund:"));
     assert_null(strstr(out, "fund_total"));
+    /* A count off and a fund the engine's day does not have: each figure
+     * under its Chinese label, the unknown fund's id said to be one. */
+    size_t len = strlen(text);
+    assert_true(len > 2 && strstr(text, "\"count\": ") != NULL);
+    char *count = strstr(text, "\"count\": ") + strlen("\"count\": ");
+    char wrong[1200];
+    snprintf(wrong, sizeof wrong, "%.*s%lld%s", (int)(count - text), text,
+             strtoll(count, NULL, 10) + 1, strchr(count, ','));
+    len = strlen(wrong);
+    snprintf(wrong + len - 2, sizeof wrong - (len - 2), ", \"x9\": 100}}");
+    write_file(path, wrong);
+    rc = bureau(w, &out, "reconcile", "--hospital", h, "--day", w->day, "--figures", path);
+    printf("$ sanhe-bureau reconcile --figures (count off, fund x9)\n%s\n", out);
+    assert_int_equal(rc, 1);
+    no_english_text(out);
+    contains(out, "记账笔数（结算+冲正）");
+    contains(out, "基金 x9（引擎当日没有）");
     /* The net row counts net settlements: settled less reversed. */
     long long settled = 0, reversed = strcmp(w->bills[0].hospital, h) == 0;
     for (size_t i = 0; i < w->n_bills; i++)

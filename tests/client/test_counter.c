@@ -703,6 +703,130 @@ static void test_zh_no_english(void)
     check_zh("queue");
 }
 
+/* One refusal, in both languages: exit 1; in Chinese the reason zh (and no
+ * English message text), in English the reason en. args is the command
+ * after the options. */
+static void check_refusal(const char *what, const char *args, const char *zh, const char *en)
+{
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd, "%s 2>&1", args);
+    int rc = counter("H330424001", cmd);
+    if (rc != 1 || strstr(out, zh) == NULL)
+        fprintf(stderr, "refusal %s (zh): exit %d, wanted \"%s\" in:\n%s", what, rc, zh, out);
+    CHECK(rc == 1 && strstr(out, zh) != NULL && strstr(out, "原因") != NULL);
+    CHECK(strstr(out, "详情（原文）") == NULL); /* worded, not the engine's English */
+    check_zh(what);
+    fputs(out, stdout);
+    snprintf(cmd, sizeof cmd, "--lang en %s 2>&1", args);
+    rc = counter("H330424001", cmd);
+    if (rc != 1 || strstr(out, en) == NULL)
+        fprintf(stderr, "refusal %s (en): exit %d, wanted \"%s\" in:\n%s", what, rc, en, out);
+    CHECK(rc == 1 && strstr(out, en) != NULL && strstr(out, "  reason: ") != NULL);
+}
+
+/* A claim of the first step with one field replaced (a JSON text), written
+ * to name; its path into path. */
+static void claim_with(const char *name, const char *key, json_t *value, char *path)
+{
+    json_t *claim = json_deep_copy(
+        json_object_get(json_array_get(json_object_get(f.doc, "steps"), 0), "claim"));
+    json_object_set_new(claim, key, value);
+    char *text = json_dumps(claim, 0);
+    write_temp(name, text, path);
+    free(text);
+    json_decref(claim);
+}
+
+/* The engine's refusals, each with its detail worded by the counter
+ * (counter_refusal.c): the Chinese reason in zh, the English one in en. */
+static void test_refusal_details(void)
+{
+    char path[4096], args[16384];
+    /* Unknown person: a valid resident ID (check digit right) that is not
+     * in the reference data; masked in both. */
+    claim_with("rd-person.json", "person", json_string("330424196001010013"), path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    check_refusal("unknown person", args, "参保人 330424********0013 不在基础数据中",
+                  "person 330424********0013 is not in the reference data");
+    /* Not eligible on that date: no policy in force. */
+    claim_with("rd-date.json", "date", json_string("2027-03-01"), path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    check_refusal("no policy", args, "地区 330424 在 2027-03-01 没有生效的政策",
+                  "no policy of region 330424 is in force on 2027-03-01");
+    /* A bad line: an item not in the catalog. */
+    claim_with("rd-item.json", "lines",
+               json_pack("[{s:s, s:i, s:i}]", "code", "Z999", "qty", 1, "amount", 100), path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    check_refusal("unknown item", args, "第 1 行：项目 Z999 不在目录中",
+                  "line 1: item Z999 is not in the catalog");
+    /* Limit exceeded: more lines than the engine takes in one bill. */
+    json_t *lines = json_array();
+    for (int i = 0; i < 10001; i++)
+        json_array_append_new(lines,
+                              json_pack("{s:s, s:i, s:i}", "code", "A001", "qty", 1, "amount", 1));
+    claim_with("rd-lines.json", "lines", lines, path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    check_refusal("too many lines", args, "费用单有 10001 行明细，超过上限 10000 行",
+                  "the bill has 10001 lines, more than the limit of 10000");
+    /* Another hospital's bill at this counter. */
+    claim_with("rd-hosp.json", "hospital", json_string("H330424002"), path);
+    snprintf(args, sizeof args, "presettle %s", path);
+    check_refusal("other hospital", args, "费用单属于医院 H330424002，本终端属于医院 H330424001",
+                  "the bill is of hospital H330424002; this terminal is of hospital H330424001");
+    /* A duplicate request: a request id settled, then used for another bill. */
+    claim_with("rd-dup.json", "date", json_string("2026-06-16"), path);
+    snprintf(args, sizeof args, "--request-id rd-dup settle %s 2>&1", path);
+    CHECK(counter("H330424001", args) == 0);
+    claim_with("rd-dup2.json", "date", json_string("2026-06-17"), path);
+    snprintf(args, sizeof args, "--request-id rd-dup settle %s", path);
+    check_refusal("request id reused", args, "请求号 rd-dup 已被结算使用",
+                  "request id rd-dup was already used by a settlement");
+    /* A request id cancelled before its settle arrived. */
+    CHECK(counter("H330424001", "cancel rd-cancelled 2>&1") == 0);
+    snprintf(args, sizeof args, "--request-id rd-cancelled settle %s", path);
+    check_refusal("cancelled", args, "请求号 rd-cancelled 在到达前已被撤销",
+                  "request id rd-cancelled was cancelled before it arrived");
+    /* Not found, by settlement id and by request id. */
+    check_refusal("no settlement", "query 987654321", "没有结算 987654321",
+                  "there is no settlement 987654321");
+    check_refusal("no request", "query --request-id rd-none",
+                  "请求 rd-none 在医院 H330424001 没有结算记录",
+                  "request rd-none settled nothing at hospital H330424001");
+    /* Already reversed (by its request id's settlement). */
+    CHECK(counter("H330424001", "--json query --request-id rd-dup") == 0);
+    json_t *j = json_loads(out, 0, NULL);
+    long long sid = (long long)json_integer_value(json_object_get(j, "settlement_id"));
+    json_decref(j);
+    snprintf(args, sizeof args, "--request-id rd-rev reverse %lld 2>&1", sid);
+    CHECK(counter("H330424001", args) == 0);
+    snprintf(args, sizeof args, "reverse %lld", sid);
+    char zh[128], en[128];
+    snprintf(zh, sizeof zh, "结算 %lld 已被冲正（冲正请求 rd-rev）", sid);
+    snprintf(en, sizeof en, "settlement %lld was already reversed (by request rd-rev)", sid);
+    check_refusal("already reversed", args, zh, en);
+    /* A queued bill refused when the outbox is flushed: the outbox list
+     * words the refusal too. */
+    char qdir[4096];
+    sandbox_path(&f.sb, "outbox-refused", qdir);
+    claim_with("rd-queued.json", "person", json_string("330424196001010013"), path);
+    kill(f.sb.engine.pid, SIGSTOP);
+    snprintf(args, sizeof args, "--timeout-ms 300 --queue %s --request-id rd-q settle %s 2>&1",
+             qdir, path);
+    CHECK(counter("H330424001", args) == 4);
+    kill(f.sb.engine.pid, SIGCONT);
+    snprintf(args, sizeof args, "--queue %s flush 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0);
+    snprintf(args, sizeof args, "--queue %s queue 2>&1", qdir);
+    CHECK(counter("H330424001", args) == 0);
+    fputs(out, stdout);
+    CHECK(strstr(out, "参保人 330424********0013 不在基础数据中") != NULL);
+    check_zh("outbox list of a refused bill");
+    /* Eligibility of an unknown person. */
+    check_refusal("eligibility, unknown person", "eligibility 330424196001010013 2026-06-15",
+                  "参保人 330424********0013 不在基础数据中",
+                  "person 330424********0013 is not in the reference data");
+}
+
 /* --timeout-ms holds for the whole command on a frozen engine: the settle
  * and its patient-name look-up share it. */
 static void test_frozen_deadline(void)
@@ -817,6 +941,7 @@ int main(int argc, char **argv)
     test_usage_errors();
     test_eligibility_today();
     test_zh_no_english();
+    test_refusal_details();
     test_frozen_deadline();
     test_wrong_ca();
     test_unknown_terminal();

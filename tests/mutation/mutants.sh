@@ -10,7 +10,7 @@ RULES_T="test_rules test_rules_property sanhe-conformance"
 RULES_R='^(unit/test_rules|unit/test_rules_property|conformance/in-process)$'
 LEDGER_T="test_ledger test_ledger_batch test_ledger_check test_ledger_retry test_journal sanhe-conformance"
 LEDGER_R='^(unit/test_ledger|unit/test_ledger_batch|unit/test_ledger_check|unit/test_ledger_retry|unit/test_journal|conformance/in-process)$'
-CLIENT_T="test_client_lib test_client_async test_counter test_flaky sanhe-counter"
+CLIENT_T="test_client_lib test_client_async test_client_stale test_counter test_flaky sanhe-counter"
 CLIENT_R='^client/'
 
 # ---- The survivors of the last count (issue 23) ----------------------------------------------
@@ -101,3 +101,10 @@ mutant frame-limit-off-by-one engine/net/frame.c \
 mutant error-name-drift engine/core/sh_error.c \
     's/{SH_E_TIMEOUT, "TIMEOUT"}/{SH_E_TIMEOUT, "TIME_OUT"}/' \
     "test_error_codes" '^unit/test_error_codes$'
+
+# ---- Refusal details (docs/errors.md#refusal-details) ------------------------------------
+
+# The engine drops the detail from its refusals: the counter falls back to the English message.
+mutant refusal-detail-dropped engine/ledger/ledger_reply.c \
+    "s/bool own = op->err.code == code \&\& op->err.msg\[0\] != '\\\\0';/bool own = false;/" \
+    "sanhe-engine sanhe-counter test_counter" '^client/counter$'

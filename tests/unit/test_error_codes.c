@@ -80,12 +80,69 @@ static void unknown_codes_are_named_so(void **state)
     assert_int_equal(sh_error_from_name("OK"), 0);
 }
 
+/* The refusal details (enum sh_detail, sanhe.ErrorDetail): the same
+ * names and numbers, both ways. */
+static void details_match_the_wire(void **state)
+{
+    (void)state;
+    const ProtobufCEnumDescriptor *d = &sanhe__error_detail__descriptor;
+    assert_int_equal(d->n_values, SH_D_COUNT);
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const ProtobufCEnumValue *v = &d->values[i];
+        const char *name = sh_detail_name(v->value);
+        if (name == NULL || strcmp(name, v->name) != 0)
+            fail_msg("wire %s = %d: the engine names detail %d \"%s\"", v->name, v->value, v->value,
+                     name != NULL ? name : "(none)");
+    }
+    for (int detail = 0; detail < SH_D_COUNT; detail++) {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, detail);
+        assert_non_null(sh_detail_name(detail));
+        if (v == NULL || strcmp(v->name, sh_detail_name(detail)) != 0)
+            fail_msg("engine detail %d (%s) is not that value of sanhe.ErrorDetail", detail,
+                     sh_detail_name(detail));
+    }
+    assert_null(sh_detail_name(SH_D_COUNT));
+    assert_null(sh_detail_name(-1));
+}
+
+/* A detail's arguments: split at the separator, cut to fit, at most
+ * SH_DETAIL_ARGS_MAX; none for an empty format; sh_error_set clears it. */
+static void detail_arguments(void **state)
+{
+    (void)state;
+    struct sh_error e;
+    sh_error_set(&e, SH_E_BAD_CLAIM, "line %u", 3u);
+    assert_int_equal(sh_error_detail(&e, SH_D_LINE_UNKNOWN_ITEM, "%u" SH_DETAIL_SEP "%s", 3u, "Z9"),
+                     SH_E_BAD_CLAIM);
+    assert_int_equal(e.detail, SH_D_LINE_UNKNOWN_ITEM);
+    assert_int_equal(e.argc, 2);
+    assert_string_equal(e.args[0], "3");
+    assert_string_equal(e.args[1], "Z9");
+    char longer[200];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    sh_error_detail(&e, SH_D_PERSON_UNKNOWN, "%s", longer);
+    assert_int_equal(e.argc, 1);
+    assert_int_equal(strlen(e.args[0]), SH_DETAIL_ARG_MAX - 1);
+    sh_error_detail(&e, SH_D_CLAIM_NO_LINES, "%s", "");
+    assert_int_equal(e.argc, 0);
+    sh_error_detail(&e, SH_D_NO_POLICY,
+                    "a" SH_DETAIL_SEP "b" SH_DETAIL_SEP "c" SH_DETAIL_SEP "d" SH_DETAIL_SEP "e");
+    assert_int_equal(e.argc, SH_DETAIL_ARGS_MAX);
+    assert_string_equal(e.args[3], "d");
+    sh_error_set(&e, SH_E_NOT_FOUND, "no settlement");
+    assert_int_equal(e.detail, SH_D_NONE);
+    assert_int_equal(e.argc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_wire_code_is_the_engines),
         cmocka_unit_test(each_engine_code_is_on_the_wire),
         cmocka_unit_test(unknown_codes_are_named_so),
+        cmocka_unit_test(details_match_the_wire),
+        cmocka_unit_test(detail_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
