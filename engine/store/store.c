@@ -322,10 +322,30 @@ int store_read_begin(struct store *store, struct store_txn *txn)
     return 0;
 }
 
+int store_read_begin_own(struct store *store, struct store_txn *txn)
+{
+    memset(txn, 0, sizeof *txn);
+    txn->store = store;
+    txn->read_only = true;
+    txn->own = true;
+    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
+    if (rc != 0) {
+        txn->txn = NULL;
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    return 0;
+}
+
 void store_read_end(struct store_txn *txn)
 {
     if (txn->txn == NULL)
         return;
+    if (txn->own) {
+        mdb_txn_abort(txn->txn);
+        txn->txn = NULL;
+        return;
+    }
     assert(txn->store->reading);
     mdb_txn_reset(txn->txn);
     txn->store->reading = false;
