@@ -166,7 +166,7 @@ void conn_update_reading(struct conn *conn);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);
-void conn_write_done(struct conn *conn);   /* an in-flight write was answered */
+void conn_write_done(struct conn *conn);   /* an in-flight write (or pooled read) was answered */
 void conn_idle_restart(struct conn *conn); /* a whole frame came: not idle */
 bool conn_input_paused(const struct conn *conn);
 
@@ -213,6 +213,8 @@ int read_pool_submit(struct net_server *server, struct conn *conn, Sanhe__Reques
                      char *why, size_t why_len);
 /* No read waiting or running. */
 bool read_pool_idle(const struct net_server *server);
+/* Reads waiting or running, every terminal (metrics). */
+uint32_t read_pool_queued(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);

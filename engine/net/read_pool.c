@@ -52,7 +52,7 @@ struct read_job {
 
 /* One terminal's reads. */
 struct read_share {
-    char terminal[sizeof ((struct sh_caller *)0)->terminal];
+    char terminal[sizeof((struct sh_caller *)0)->terminal];
     struct read_share *next;      /* the pool's list */
     struct read_job *head, *tail; /* waiting, oldest first */
     uint32_t queued;              /* waiting and running */
@@ -117,6 +117,11 @@ bool read_pool_idle(const struct net_server *server)
     return server->reads == NULL || server->reads->queued == 0;
 }
 
+uint32_t read_pool_queued(const struct net_server *server)
+{
+    return server->reads != NULL ? server->reads->queued : 0;
+}
+
 static struct read_share *share_find(struct read_pool *pool, const char *terminal)
 {
     for (struct read_share *s = pool->shares; s != NULL; s = s->next)
@@ -172,8 +177,8 @@ static struct read_share *share_next_waiting(struct read_pool *pool)
 static void job_work(uv_work_t *req)
 {
     struct read_job *job = req->data;
-    job->rc = ledger_read_detached(job->pool->server->ledger, &job->caller, job->request,
-                                   &job->reply);
+    job->rc =
+        ledger_read_detached(job->pool->server->ledger, &job->caller, job->request, &job->reply);
 }
 
 /* ---- Back on the loop ------------------------------------------------------------------- */
