@@ -204,6 +204,16 @@ int store_grow(struct store *store)
     return 0;
 }
 
+bool store_grow_due(struct store *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return true; /* store_grow_ahead will say what is wrong */
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    return used * 2 > store->map_size && store->map_size < store->map_max;
+}
+
 int store_grow_ahead(struct store *store)
 {
     MDB_envinfo info;

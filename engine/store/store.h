@@ -167,6 +167,10 @@ int store_grow(struct store *store);
 /* Grows ahead of need when more than half of the map is used, so that a
  * batch rarely meets a full map. Only with no transaction active. */
 int store_grow_ahead(struct store *store);
+/* Whether store_grow_ahead would grow the map now. Safe beside read
+ * transactions, so that a writer takes the exclusive lock around growth
+ * (and waits for the reads running) only when there is growth to do. */
+bool store_grow_due(struct store *store);
 
 /* Data access. A get returns true when found (val points into the map, valid
  * until the transaction ends or writes); false when absent or failed. */

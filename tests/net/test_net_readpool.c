@@ -43,12 +43,10 @@
 /* The machine may be shared (CI, a developer's laptop): while the engine's
  * process is busy on any thread, the scheduler (autogroup, EEVDF) lets the
  * other processes' groups run before its loop thread wakes, tens of ms
- * under a heavy load (measured 27-34 ms with a load average of 15 on 2
- * cores, against 0.13 ms on a quiet one), whatever the engine does. The
- * slack allows for that. It stays far below what queueing costs: one
- * reconcile of the day takes about 30 ms, and an engine that answers
- * reads on its loop thread makes a presettle wait for the whole storm
- * (seconds). */
+ * under a heavy load, whatever the engine does. The slack allows for that.
+ * It stays far below what queueing costs: one reconcile of the day takes
+ * some tens of ms, and an engine that answers reads on its loop thread
+ * makes a presettle wait for the whole storm (seconds). */
 #define SLACK_US 50000
 #define WINDOWS 3
 
