@@ -59,6 +59,11 @@ static const struct config_key config_keys[] = {
         0xffffffffLL),
     KEY("limits", "output_total_max_bytes", KEY_U32, limits.output_total_max_bytes, 1 << 20,
         0xffffffffLL),
+    KEY("limits", "reads_queued_per_terminal_max", KEY_U32, limits.reads_queued_per_terminal_max, 1,
+        1 << 20),
+    KEY("limits", "reads_queued_total_max", KEY_U32, limits.reads_queued_total_max, 1, 1 << 20),
+    KEY("engine", "worker_threads", KEY_U32, worker_threads, NET_WORKER_THREADS_MIN,
+        NET_WORKER_THREADS_MAX),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
     KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
@@ -85,7 +90,10 @@ void config_defaults(struct config *c)
         .connections_per_hospital_max = NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT,
         .input_total_max_bytes = NET_INPUT_TOTAL_MAX_BYTES_DEFAULT,
         .output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT,
+        .reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT,
+        .reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT,
     };
+    c->worker_threads = NET_WORKER_THREADS_DEFAULT;
     c->log_level = NET_LOG_INFO;
 }
 

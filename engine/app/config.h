@@ -34,6 +34,7 @@ struct config {
     bool bench_echo;           /* the tls_echo benchmark baseline (net_config.bench_echo) */
     char port_file[PATH_MAX];  /* "" = none */
     char stats_file[PATH_MAX]; /* "" = none */
+    uint32_t worker_threads;   /* libuv's pool (UV_THREADPOOL_SIZE), set by serve */
     /* [tls] */
     char tls_ca[PATH_MAX];
     char tls_cert[PATH_MAX];

@@ -119,6 +119,7 @@ void app_net_config(const struct config *c, struct net_config *nc)
         .terminals = c->terminals,
         .terminal_count = c->terminal_count,
         .bench_echo = c->bench_echo,
+        .worker_threads = c->worker_threads,
     };
 }
 
@@ -171,6 +172,12 @@ int app_serve(const struct config *config)
     static struct config running; /* large: not on the stack */
     running = *config;
     struct serve s = {.config = &running};
+    /* libuv sizes its pool from the environment, once, at its first work
+     * (read_pool.c takes two threads less for reads). */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%u", config->worker_threads);
+    if (setenv("UV_THREADPOOL_SIZE", threads, 1) != 0)
+        return APP_EXIT_FAIL;
     if (uv_loop_init(&s.loop) != 0)
         return APP_EXIT_FAIL;
     struct ledger *ledger;

@@ -263,7 +263,16 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
     struct ledger *ledger = calloc(1, sizeof *ledger);
     if (ledger == NULL)
         return sh_error_set(err, SH_E_INTERNAL, "out of memory");
-    if (pthread_rwlock_init(&ledger->lock, NULL) != 0) {
+    /* Writer first: reads on the pool's threads may overlap without end,
+     * and the writer must still get the lock to grow the map. */
+    pthread_rwlockattr_t attr;
+    bool lock_ok = pthread_rwlockattr_init(&attr) == 0;
+    if (lock_ok) {
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        lock_ok = pthread_rwlock_init(&ledger->lock, &attr) == 0;
+        pthread_rwlockattr_destroy(&attr);
+    }
+    if (!lock_ok) {
         free(ledger);
         return sh_error_set(err, SH_E_INTERNAL, "cannot create the ledger's lock");
     }
@@ -314,8 +323,9 @@ void ledger_close(struct ledger *ledger)
 
 /* ---- Reads -------------------------------------------------------------------------- */
 
-int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
-                const Sanhe__Request *request, struct sh_reply *reply)
+/* own: a read transaction of its own (any thread), else the reused one. */
+static int ledger_read_txn(struct ledger *ledger, const struct sh_caller *caller,
+                           const Sanhe__Request *request, struct sh_reply *reply, bool own)
 {
     assert(ledger != NULL && caller != NULL && request != NULL && reply != NULL);
     memset(reply, 0, sizeof *reply);
@@ -332,7 +342,8 @@ int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
     else
         rc = ledger_role_check(desc, caller, &op.err);
     struct store_txn txn = {0};
-    if (rc == 0 && (rc = store_read_begin(&ledger->store, &txn)) == 0) {
+    if (rc == 0 && (rc = own ? store_read_begin_own(&ledger->store, &txn)
+                             : store_read_begin(&ledger->store, &txn)) == 0) {
         op.txn = &txn;
         rc = desc->fn(&op);
         store_read_end(&txn);
@@ -346,6 +357,18 @@ int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
     rc = ledger_reply_failure(&op, rc, reply);
     ledger_unlock(ledger);
     return rc;
+}
+
+int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
+                const Sanhe__Request *request, struct sh_reply *reply)
+{
+    return ledger_read_txn(ledger, caller, request, reply, false);
+}
+
+int ledger_read_detached(struct ledger *ledger, const struct sh_caller *caller,
+                         const Sanhe__Request *request, struct sh_reply *reply)
+{
+    return ledger_read_txn(ledger, caller, request, reply, true);
 }
 
 /* ---- One request, one batch --------------------------------------------------------------- */

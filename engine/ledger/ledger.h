@@ -73,6 +73,12 @@ bool ledger_request_writes(const Sanhe__Request *request);
 int ledger_read(struct ledger *ledger, const struct sh_caller *caller,
                 const Sanhe__Request *request, struct sh_reply *reply);
 
+/* ledger_read in a read transaction of its own, for any thread: several
+ * may run at once, beside ledger_read and the writer (engine/net/read_pool.c
+ * runs the costly reads so). Each holds one LMDB reader slot while it runs. */
+int ledger_read_detached(struct ledger *ledger, const struct sh_caller *caller,
+                         const Sanhe__Request *request, struct sh_reply *reply);
+
 /* now_ms is the wall clock (unix ms) that dates this batch's journal entries. */
 int ledger_batch_begin(struct ledger *ledger, int64_t now_ms, struct ledger_batch **out);
 

@@ -90,6 +90,10 @@ static void batch_promote_policies(struct ledger_batch *b)
 /* Growth with no reader in the middle of a transaction (LMDB's rule). */
 static int batch_grow(struct ledger *ledger, bool ahead)
 {
+    /* Most batches have nothing to grow: they must not wait for the reads
+     * running on the pool's threads (engine/net/read_pool.c) to let go. */
+    if (ahead && !store_grow_due(&ledger->store))
+        return 0;
     ledger_lock_exclusive(ledger);
     int rc = ledger->store.reading ? SH_E_INTERNAL /* a batch inside a read */
              : ahead               ? store_grow_ahead(&ledger->store)

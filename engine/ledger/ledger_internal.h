@@ -51,13 +51,19 @@ struct policy_set {
 };
 
 /*
- * Threads. The server runs reads on its loop thread while the batch is
- * applied and committed on a writer thread. LMDB lets a read transaction
+ * Threads. The server runs the cheap reads on its loop thread, the costly
+ * ones on its pool's threads (ledger_read_detached, each in a read
+ * transaction of its own), while the batch is applied and committed on a
+ * writer thread. LMDB lets a read transaction
  * and the write transaction run at once; what they must not do at once is
  * what lock guards: the map's growth (LMDB remaps only with no transaction
  * of the process active) and the swap of the committed policies after a
  * Load. Every read holds lock shared; the writer takes it exclusive for
- * those two moments only, never while it applies or commits.
+ * those two moments only, never while it applies or commits. The lock
+ * prefers the writer: reads on several threads could otherwise hold it
+ * shared without a gap for ever; the price is that a read arriving while
+ * the writer waits waits too, for the reads already running (rare: the
+ * map grows by doubling).
  */
 struct ledger {
     struct store store;

@@ -1,7 +1,8 @@
 /*
  * Frames in. Everything complete in the input is decoded in one go
- * (pipelining): reads are answered at once through ledger_read, writes go to
- * the group-commit queue. Decoding pauses when the connection reaches a limit
+ * (pipelining): cheap reads are answered at once through ledger_read, the
+ * costly ones go to the pool (read_pool.c), writes go to the group-commit
+ * queue. Decoding pauses when the connection reaches a limit
  * (conn_input_paused) and resumes from the buffer when it drains.
  */
 #include <assert.h>
@@ -93,6 +94,17 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
         if (batch_enqueue(c->server, c, request) == 0)
             return; /* answered after the commit */
         input_reply(c, request->request_id, SH_E_INTERNAL, "out of memory");
+    } else if (read_pool_takes(request)) {
+        char why[256];
+        int rc = read_pool_submit(c->server, c, request, why, sizeof why);
+        if (rc == 0)
+            return; /* answered from the pool (read_pool.c) */
+        if (rc == SH_E_LIMIT_EXCEEDED) {
+            c->server->stats.reads_refused++;
+            net_log(NET_LOG_WARN, "conn %llu %s (%s): LIMIT_EXCEEDED: %s",
+                    (unsigned long long)c->id, c->peer, c->cn, why);
+        }
+        input_reply(c, request->request_id, rc, why);
     } else {
         uint64_t begin_us = uv_hrtime() / 1000;
         input_read(c, request);

@@ -170,6 +170,18 @@ static void metrics_store(struct mbuf *b, struct net_server *server)
            info.journal_entries);
 }
 
+static void metrics_reads(struct mbuf *b, struct net_server *server)
+{
+    mvalue(b, "sanhe_reads_pooled_total", "counter",
+           "Costly reads (reconcile, crosscheck, import log) run on the pool.",
+           server->stats.reads_pooled);
+    mvalue(b, "sanhe_reads_refused_total", "counter",
+           "Costly reads refused LIMIT_EXCEEDED: a read queue was full.",
+           server->stats.reads_refused);
+    mvalue(b, "sanhe_reads_queued", "gauge", "Costly reads waiting or running, every terminal.",
+           read_pool_queued(server));
+}
+
 int net_metrics_format(struct net_server *server, char **out, size_t *len)
 {
     struct mbuf b = {.cap = 16384};
@@ -182,6 +194,7 @@ int net_metrics_format(struct net_server *server, char **out, size_t *len)
     metrics_replies(&b, &server->stats);
     metrics_connections(&b, server);
     metrics_store(&b, server);
+    metrics_reads(&b, server);
     mvalue(&b, "sanhe_up", "gauge", "1 while the engine serves.", server->stopping ? 0 : 1);
     if (b.failed) {
         free(b.data);

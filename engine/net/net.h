@@ -32,6 +32,13 @@
 #define NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT 128u
 #define NET_INPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
 #define NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
+#define NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT 256u
+#define NET_READS_QUEUED_TOTAL_MAX_DEFAULT 1024u
+/* libuv's pool (UV_THREADPOOL_SIZE): the group commit's two stages take two
+ * threads, the costly reads the others (engine/net/read_pool.c). */
+#define NET_WORKER_THREADS_DEFAULT 4u
+#define NET_WORKER_THREADS_MIN 3u
+#define NET_WORKER_THREADS_MAX 64u /* each read holds an LMDB reader slot (126) */
 #define NET_LINGER_MS 2000u        /* after our close: how long we drain the peer's bytes */
 #define NET_STOP_TIMEOUT_MS 10000u /* graceful stop: connections still open then are cut */
 
@@ -50,6 +57,10 @@ struct net_limits {
     uint32_t connections_per_hospital_max; /* per hospital of the terminal */
     uint32_t input_total_max_bytes;        /* every connection's frame buffers together */
     uint32_t output_total_max_bytes;       /* every connection's unsent replies together */
+    /* Costly reads (reconcile, crosscheck, import log) wait for a thread of
+     * the pool (read_pool.c); past either bound they get LIMIT_EXCEEDED. */
+    uint32_t reads_queued_per_terminal_max; /* waiting or running, per certificate CN */
+    uint32_t reads_queued_total_max;        /* every terminal's together */
 };
 
 /* A terminal from the configuration file, used when the ledger has none
@@ -75,6 +86,9 @@ struct net_config {
      * a known terminal is answered at once with a Response carrying only its
      * request_id, without reading or writing the ledger. Never in service. */
     bool bench_echo;
+    /* libuv's pool size as the process set it (UV_THREADPOOL_SIZE, before
+     * the loop's first work); 0: NET_WORKER_THREADS_DEFAULT. */
+    uint32_t worker_threads;
 };
 
 struct net_server;

@@ -148,6 +148,7 @@ struct net_server {
     uint64_t enospc_seen;             /* diskfull.c: the store's enospc_count last logged */
     bool disk_full;                   /* diskfull.c: the last batch was refused for ENOSPC */
     uint8_t read_buf[64 * 1024];      /* every uv read lands here, then goes to OpenSSL */
+    struct read_pool *reads;          /* read_pool.c */
     struct net_stats stats;
 };
 
@@ -165,7 +166,7 @@ void conn_update_reading(struct conn *conn);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);
-void conn_write_done(struct conn *conn);   /* an in-flight write was answered */
+void conn_write_done(struct conn *conn);   /* an in-flight write (or pooled read) was answered */
 void conn_idle_restart(struct conn *conn); /* a whole frame came: not idle */
 bool conn_input_paused(const struct conn *conn);
 
@@ -198,6 +199,22 @@ void batch_free(struct net_server *server);
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
 /* No write queued, none applying, none waiting for its sync. */
 bool batch_idle(const struct net_server *server);
+
+/* read_pool.c: the costly reads on libuv's pool, a queue per terminal. */
+struct read_pool;
+int read_pool_init(struct net_server *server, uint32_t worker_threads); /* 0 or SH_E_INTERNAL */
+void read_pool_free(struct net_server *server);
+/* The reads whose cost grows with the data: they go to the pool. */
+bool read_pool_takes(const Sanhe__Request *request);
+/* Queues the read (ownership of request passes on 0; its reply comes later,
+ * the connection counts it in inflight meanwhile). SH_E_LIMIT_EXCEEDED with
+ * why filled when the terminal's or the engine's queue is full. */
+int read_pool_submit(struct net_server *server, struct conn *conn, Sanhe__Request *request,
+                     char *why, size_t why_len);
+/* No read waiting or running. */
+bool read_pool_idle(const struct net_server *server);
+/* Reads waiting or running, every terminal (metrics). */
+uint32_t read_pool_queued(const struct net_server *server);
 
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);

@@ -156,7 +156,9 @@ static json_t *stats_json(const struct net_stats *s)
                   {"connections_refused_share", s->connections_refused_share},
                   {"frames_timed_out", s->frames_timed_out},
                   {"input_memory_refused", s->input_memory_refused},
-                  {"strings_refused", s->strings_refused}};
+                  {"strings_refused", s->strings_refused},
+                  {"reads_pooled", s->reads_pooled},
+                  {"reads_refused", s->reads_refused}};
     for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
         json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
     /* The process's CPU so far, every thread: with two snapshots, a load

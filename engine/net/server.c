@@ -25,7 +25,8 @@ static void server_on_timer_closed(uv_handle_t *handle) { server_handle_closed(h
  * a queued write holds its connection), the server's own handles go. */
 static void server_maybe_done(struct net_server *server)
 {
-    if (!server->stopping || server->conns != NULL || !batch_idle(server))
+    if (!server->stopping || server->conns != NULL || !batch_idle(server) ||
+        !read_pool_idle(server))
         return;
     if (uv_is_closing((uv_handle_t *)&server->stop_timer))
         return;
@@ -75,6 +76,10 @@ static void server_limits_defaults(struct net_limits *l)
         l->input_total_max_bytes = NET_INPUT_TOTAL_MAX_BYTES_DEFAULT;
     if (l->output_total_max_bytes == 0)
         l->output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT;
+    if (l->reads_queued_per_terminal_max == 0)
+        l->reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT;
+    if (l->reads_queued_total_max == 0)
+        l->reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT;
 }
 
 static int server_copy_config(struct net_server *server, const struct net_config *config)
@@ -144,6 +149,8 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
     server->stop_timer.data = server;
     server->handles_open++;
     int rc = batch_init(server);
+    if (rc == 0)
+        rc = read_pool_init(server, config->worker_threads);
     if (rc != 0)
         sh_error_set(err, rc, "out of memory");
     else
@@ -172,5 +179,6 @@ void net_server_free(struct net_server *server)
     free(server->terminals);
     free(server->queue.items);
     batch_free(server);
+    read_pool_free(server);
     free(server);
 }

@@ -207,6 +207,16 @@ int store_grow(struct store *store)
     return 0;
 }
 
+bool store_grow_due(struct store *store)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return true; /* store_grow_ahead will say what is wrong */
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    return used * 2 > store->map_size && store->map_size < store->map_max;
+}
+
 int store_grow_ahead(struct store *store)
 {
     MDB_envinfo info;
@@ -325,10 +335,30 @@ int store_read_begin(struct store *store, struct store_txn *txn)
     return 0;
 }
 
+int store_read_begin_own(struct store *store, struct store_txn *txn)
+{
+    memset(txn, 0, sizeof *txn);
+    txn->store = store;
+    txn->read_only = true;
+    txn->own = true;
+    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
+    if (rc != 0) {
+        txn->txn = NULL;
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    return 0;
+}
+
 void store_read_end(struct store_txn *txn)
 {
     if (txn->txn == NULL)
         return;
+    if (txn->own) {
+        mdb_txn_abort(txn->txn);
+        txn->txn = NULL;
+        return;
+    }
     assert(txn->store->reading);
     mdb_txn_reset(txn->txn);
     txn->store->reading = false;

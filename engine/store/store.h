@@ -96,6 +96,7 @@ struct store_txn {
     int ret;                  /* sticky: 0, or the first SH_E_* code */
     int mdb_rc;               /* the LMDB code behind ret, 0 when ret is not LMDB's */
     bool read_only;
+    bool own;        /* a read transaction of its own (store_read_begin_own) */
     uint64_t writes; /* puts and deletes tried on it (a caller can tell
                         whether a step wrote anything) */
     /* store_read_guard: the bytes of data.mdb in this process's map; a key
@@ -157,6 +158,10 @@ void store_write_abort(struct store_txn *txn);
 
 /* The reused read-only transaction: begin renews it, end resets it. */
 int store_read_begin(struct store *store, struct store_txn *txn);
+/* A read-only transaction of its own, for a read on a thread of the pool
+ * (engine/net/read_pool.c): any number at once, one reader slot each
+ * (MDB_NOTLS), never beside store_grow. store_read_end aborts it. */
+int store_read_begin_own(struct store *store, struct store_txn *txn);
 void store_read_end(struct store_txn *txn);
 
 /* Doubles the map (capped at map_max). Only with no transaction active.
@@ -166,6 +171,10 @@ int store_grow(struct store *store);
 /* Grows ahead of need when more than half of the map is used, so that a
  * batch rarely meets a full map. Only with no transaction active. */
 int store_grow_ahead(struct store *store);
+/* Whether store_grow_ahead would grow the map now. Safe beside read
+ * transactions, so that a writer takes the exclusive lock around growth
+ * (and waits for the reads running) only when there is growth to do. */
+bool store_grow_due(struct store *store);
 
 /* Data access. A get returns true when found (val points into the map, valid
  * until the transaction ends or writes); false when absent or failed. */
