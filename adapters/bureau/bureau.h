@@ -226,6 +226,14 @@ int bureau_export(const struct bureau_config *c, const char *day, const char *di
 /* crosscheck MONTH: the monthly cross-check's files, signed (bureau_crosscheck.c). */
 int bureau_crosscheck(const struct bureau_config *c, const char *month, const char *dir);
 int bureau_verify(const struct bureau_config *c, const char *file);
+/* audit: who looked up whom (bureau_audit.c; docs/limits.md). */
+struct audit_args {
+    const char *person;   /* NULL: any */
+    const char *terminal; /* NULL: any */
+    const char *day;      /* NULL: today */
+    uint32_t limit;       /* 0: the engine's default */
+};
+int bureau_audit(const struct bureau_config *c, const struct audit_args *a);
 int bureau_day(const struct bureau_config *c, const char *day, char **hospitals, size_t n);
 struct reconcile_args {
     const char *hospital, *day, *figures, *items;

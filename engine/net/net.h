@@ -32,6 +32,10 @@
 #define NET_CONNECTIONS_PER_HOSPITAL_MAX_DEFAULT 128u
 #define NET_INPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
 #define NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
+#define NET_LOOKUPS_PER_MINUTE_DEFAULT 600u
+#define NET_LOOKUPS_BURST_DEFAULT 600u
+#define NET_LOOKUP_FLAG_RATIO_DEFAULT 20u
+#define NET_LOOKUP_FLAG_MIN_DEFAULT 100u
 #define NET_LINGER_MS 2000u        /* after our close: how long we drain the peer's bytes */
 #define NET_STOP_TIMEOUT_MS 10000u /* graceful stop: connections still open then are cut */
 
@@ -50,6 +54,18 @@ struct net_limits {
     uint32_t connections_per_hospital_max; /* per hospital of the terminal */
     uint32_t input_total_max_bytes;        /* every connection's frame buffers together */
     uint32_t output_total_max_bytes;       /* every connection's unsent replies together */
+    /* Person lookups (eligibility, query, presettle), per terminal: a token
+     * bucket of lookups_burst refilled at lookups_per_minute (0: no limit).
+     * A terminal with at least lookup_flag_min lookups and more than
+     * lookup_flag_ratio times as many lookups as settles is flagged. */
+    uint32_t lookups_per_minute;
+    uint32_t lookups_burst;
+    uint32_t lookup_flag_ratio;
+    uint32_t lookup_flag_min;
+    /* 1: a lookup is answered only once its audit record is committed and
+     * synced (it waits for a group commit); 0: at once, its record written
+     * with the next group commit (docs/limits.md says what a crash loses). */
+    uint32_t lookup_answer_after_audit;
 };
 
 /* A terminal from the configuration file, used when the ledger has none

@@ -69,6 +69,7 @@ struct net_stats {
     uint64_t frames_timed_out;          /* a frame not complete within frame_timeout_ms */
     uint64_t input_memory_refused;      /* a frame past input_total_max_bytes */
     uint64_t strings_refused;           /* BAD_REQUEST for a string field */
+    uint64_t lookups_refused;           /* LOOKUP_RATE_EXCEEDED (rate.c) */
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);

@@ -75,6 +75,12 @@ static void server_limits_defaults(struct net_limits *l)
         l->input_total_max_bytes = NET_INPUT_TOTAL_MAX_BYTES_DEFAULT;
     if (l->output_total_max_bytes == 0)
         l->output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT;
+    if (l->lookups_burst == 0)
+        l->lookups_burst = NET_LOOKUPS_BURST_DEFAULT;
+    if (l->lookup_flag_ratio == 0)
+        l->lookup_flag_ratio = NET_LOOKUP_FLAG_RATIO_DEFAULT;
+    if (l->lookup_flag_min == 0)
+        l->lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT;
 }
 
 static int server_copy_config(struct net_server *server, const struct net_config *config)
@@ -86,6 +92,9 @@ static int server_copy_config(struct net_server *server, const struct net_config
     if (server->limits.inflight_max == 0)
         server->limits.inflight_max = 1;
     server_limits_defaults(&server->limits);
+    if (server->ledger != NULL)
+        ledger_audit_flag_set(server->ledger, server->limits.lookup_flag_ratio,
+                              server->limits.lookup_flag_min);
     if (config->terminal_count == 0)
         return 0;
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
@@ -171,6 +180,7 @@ void net_server_free(struct net_server *server)
     tls_ctx_free(server->tls_ctx);
     free(server->terminals);
     free(server->queue.items);
+    rate_free(server);
     batch_free(server);
     free(server);
 }
