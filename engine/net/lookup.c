@@ -129,8 +129,7 @@ void lookup_dispatch(struct conn *c, Sanhe__Request *request)
     ledger_audit_fill(&rec, &c->caller, frame_op_name(request), person, outcome, now_ms);
     if (server->limits.lookup_answer_after_audit == 0) {
         batch_audit_pending(server, &rec); /* a loss is counted and logged there */
-        net_stats_record_op(&server->stats, frame_op_name(request),
-                            uv_hrtime() / 1000 - begin_us);
+        net_stats_record_op(&server->stats, frame_op_name(request), uv_hrtime() / 1000 - begin_us);
         conn_queue_reply(c, &reply);
         free(reply.data);
         sanhe__request__free_unpacked(request, NULL);
@@ -149,7 +148,7 @@ void lookup_settle_audit(struct batch_item *item, int64_t now_ms)
         return;
     const Sanhe__SettleRequest *s = item->request->settle;
     int outcome = frame_reply_error(item->reply.data, item->reply.len);
-    ledger_audit_fill(&item->audit, &item->caller, "settle", s != NULL ? claim_person(s->claim) : NULL,
-                      outcome, now_ms);
+    ledger_audit_fill(&item->audit, &item->caller, "settle",
+                      s != NULL ? claim_person(s->claim) : NULL, outcome, now_ms);
     item->audited = true;
 }

@@ -68,8 +68,8 @@ static void rate_refill(const struct net_limits *l, struct rate_entry *e, uint64
     e->tokens = e->tokens + add > max ? max : e->tokens + add;
 }
 
-bool rate_lookup_admit(struct net_server *server, const struct sh_caller *caller,
-                       uint64_t now_ms, uint64_t *refused_out)
+bool rate_lookup_admit(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms,
+                       uint64_t *refused_out)
 {
     struct rate_entry *e = rate_entry_of(server, caller->terminal, now_ms);
     *refused_out = 0;
