@@ -379,6 +379,7 @@ static void sync_after_work(uv_work_t *work, int status)
     server->sync_covers = 0;
     sync_maybe_start(server);
     batch_maybe_start(server);
+    server_batch_done(server);
 }
 
 /* One sync at a time, for every batch whose commit has returned, and never
@@ -427,6 +428,7 @@ static void batch_after_work(uv_work_t *work, int status)
     server->applying = false;
     sync_maybe_start(server);
     batch_maybe_start(server);
+    server_batch_done(server);
 }
 
 /* Hands the oldest queued writes (at most batch_max) to the writer thread.

@@ -1,13 +1,12 @@
 /*
  * Person lookups (docs/limits.md): eligibility, query and presettle read a
- * person's data. Each is counted against its terminal's rate (rate.c) and
- * recorded in the audit (engine/ledger/audit.c): terminal, masked resident
- * id, operation, time, outcome. A lookup is answered on the loop thread as
- * any read, but its reply waits in the group-commit queue until the batch
- * that carries its audit record is committed and synced: no person's data
- * leaves the engine before the record of who asked is on disk. A refusal
- * for the rate is audited the same way. Settles are audited by the batch
- * that applies them (lookup_settle_audit).
+ * person's data. Eligibility and presettle are held to the terminal's rate
+ * (rate.c); every one of the three is recorded in the audit (engine/ledger/audit.c): terminal,
+ * masked resident id, operation, time, outcome. A lookup is answered on the loop thread as any
+ * read, but its reply waits in the group-commit queue until the batch that carries its audit record
+ * is committed and synced: no person's data leaves the engine before the record of who asked is on
+ * disk. A refusal for the rate is audited the same way. Settles are audited by the batch that
+ * applies them (lookup_settle_audit).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -33,6 +32,15 @@ bool lookup_audited(const Sanhe__Request *request)
 {
     return request->op_case == SANHE__REQUEST__OP_ELIGIBILITY ||
            request->op_case == SANHE__REQUEST__OP_QUERY ||
+           request->op_case == SANHE__REQUEST__OP_PRESETTLE;
+}
+
+/* Eligibility and presettle name any person; a query reaches only the
+ * settlements of the caller's own hospital (the bureau's: any), so it is
+ * audited and counted but not held to the rate. */
+static bool lookup_rated(const Sanhe__Request *request)
+{
+    return request->op_case == SANHE__REQUEST__OP_ELIGIBILITY ||
            request->op_case == SANHE__REQUEST__OP_PRESETTLE;
 }
 
@@ -98,7 +106,10 @@ void lookup_dispatch(struct conn *c, Sanhe__Request *request)
     uint64_t refused = 0;
     char person_buf[64];
     const char *person = NULL;
-    if (!rate_lookup_admit(server, &c->caller, uv_now(server->loop), &refused)) {
+    if (!lookup_rated(request))
+        rate_lookup_note(server, &c->caller, uv_now(server->loop));
+    if (lookup_rated(request) &&
+        !rate_lookup_admit(server, &c->caller, uv_now(server->loop), &refused)) {
         person = lookup_person(request, NULL, person_buf, sizeof person_buf);
         lookup_log_refusal(c, request, person, refused);
         char msg[160];

@@ -230,6 +230,8 @@ void conn_log_forbidden(struct conn *conn, const Sanhe__Request *request);
  * many of its lookups were refused so far, for the log). */
 bool rate_lookup_admit(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms,
                        uint64_t *refused);
+/* A lookup not held to the rate (a query): counted only. */
+void rate_lookup_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms);
 void rate_settle_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms);
 bool rate_flagged(const struct net_server *server, const struct rate_entry *e);
 void rate_free(struct net_server *server);
@@ -271,5 +273,8 @@ void diskfull_note_batch(struct net_server *server, int rc);
 /* server.c: a handle of the server's own was closed (stop bookkeeping). */
 void server_handle_closed(struct net_server *server);
 void server_conn_freed(struct net_server *server);
+/* A batch ended: a batch of audit records alone frees no connection, so
+ * the stop also looks again here. */
+void server_batch_done(struct net_server *server);
 
 #endif

@@ -90,6 +90,13 @@ bool rate_lookup_admit(struct net_server *server, const struct sh_caller *caller
     return false;
 }
 
+void rate_lookup_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms)
+{
+    struct rate_entry *e = rate_entry_of(server, caller->terminal, now_ms);
+    if (e != NULL)
+        e->lookups++;
+}
+
 void rate_settle_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms)
 {
     struct rate_entry *e = rate_entry_of(server, caller->terminal, now_ms);

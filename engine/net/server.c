@@ -38,6 +38,8 @@ static void server_maybe_done(struct net_server *server)
 
 void server_conn_freed(struct net_server *server) { server_maybe_done(server); }
 
+void server_batch_done(struct net_server *server) { server_maybe_done(server); }
+
 static void server_on_stop_timeout(uv_timer_t *timer)
 {
     struct net_server *server = timer->data;

@@ -352,8 +352,14 @@ static void test_metrics_flag(void **state)
     assert_true(port > 0);
     char url[128], out[PATH_MAX], code[PATH_MAX];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-    const char *const argv[] = {"/usr/bin/curl", "-s", "-m", "10", "-o",
-                                fixture_path(&fixture, "metrics.txt", out), url, NULL};
+    const char *const argv[] = {"/usr/bin/curl",
+                                "-s",
+                                "-m",
+                                "10",
+                                "-o",
+                                fixture_path(&fixture, "metrics.txt", out),
+                                url,
+                                NULL};
     assert_int_equal(fixture_run(argv, fixture_path(&fixture, "curl.out", code), NULL), 0);
     const char *m = slurp(out);
     assert_non_null(strstr(m, "sanhe_terminal_lookup_flagged{terminal=\"counter-h1\"} 1\n"));
