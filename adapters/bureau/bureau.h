@@ -233,6 +233,14 @@ int bureau_crosscheck_fetch(const struct bureau_config *c, const char *month, Sa
  * stderr, and returns 1. */
 int bureau_report_crosscheck(FILE *out, const struct bureau_config *c, const char *month);
 int bureau_verify(const struct bureau_config *c, const char *file);
+/* audit: who looked up whom (bureau_audit.c; docs/limits.md). */
+struct audit_args {
+    const char *person;   /* NULL: any */
+    const char *terminal; /* NULL: any */
+    const char *day;      /* NULL: today */
+    uint32_t limit;       /* 0: the engine's default */
+};
+int bureau_audit(const struct bureau_config *c, const struct audit_args *a);
 int bureau_day(const struct bureau_config *c, const char *day, char **hospitals, size_t n);
 struct reconcile_args {
     const char *hospital, *day, *figures, *items;

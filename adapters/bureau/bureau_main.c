@@ -8,6 +8,7 @@
  *   sanhe-bureau [OPTIONS] verify FILE [--data DIR]
  *   sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]
  *   sanhe-bureau [OPTIONS] crosscheck MONTH [--out DIR]
+ *   sanhe-bureau [OPTIONS] audit [--person ID | --terminal T] [--day DATE] [--limit N]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ static const char usage_text[] =
        "       sanhe-bureau [OPTIONS] report DATE [--out FILE.html] [--books DIR]\n"
        "       sanhe-bureau [OPTIONS] report YYYY-MM [--out FILE.html] [--books DIR]\n"
        "       sanhe-bureau [OPTIONS] crosscheck MONTH [--out DIR]\n"
+       "       sanhe-bureau [OPTIONS] audit [--person ID | --terminal T] [--day DATE]\n"
+       "                    [--limit N]\n"
        "\n"
        "day        the day's settlements per hospital and fund, with totals (net of\n"
        "           reversals; counts of settlements and reversals); every hospital with\n"
@@ -49,6 +52,9 @@ static const char usage_text[] =
        "           pages written beside it\n"
        "crosscheck the monthly cross-check of MONTH (YYYY-MM; docs/rosters.md) into DIR\n"
        "           (default .): crosscheck-MONTH.json (fen) and .csv (yuan), signed\n"
+       "audit      the person lookups of a day (default today): time, terminal, hospital,\n"
+       "           masked resident id, operation, outcome; then each terminal's lookups\n"
+       "           and settles, FLAGGED when lookups far outnumber settles (exit status 1)\n"
        "\n"
        "options:\n"
        "  -c, --config FILE   INI, section [bureau]: engine = HOST:PORT, ca, cert, key,\n"
@@ -71,6 +77,8 @@ struct args {
     char *hospitals[BUREAU_HOSPITALS_MAX];
     size_t n_hospitals;
     struct reconcile_args rec;
+    struct audit_args audit;
+    const char *limit;
 };
 
 /* The value after argv[*i], for an option that takes one; NULL at the end. */
@@ -121,12 +129,15 @@ static int global_option(struct bureau_config *c, int argc, char **argv, int *i)
 static int command_option(struct args *a, int argc, char **argv, int *i)
 {
     const char *opt = argv[*i];
-    const char **dest = strcmp(opt, "--day") == 0       ? &a->rec.day
-                        : strcmp(opt, "--figures") == 0 ? &a->rec.figures
-                        : strcmp(opt, "--items") == 0   ? &a->rec.items
-                        : strcmp(opt, "--out") == 0     ? &a->out
-                        : strcmp(opt, "--books") == 0   ? &a->books
-                                                        : NULL;
+    const char **dest = strcmp(opt, "--day") == 0        ? &a->rec.day
+                        : strcmp(opt, "--figures") == 0  ? &a->rec.figures
+                        : strcmp(opt, "--items") == 0    ? &a->rec.items
+                        : strcmp(opt, "--out") == 0      ? &a->out
+                        : strcmp(opt, "--books") == 0    ? &a->books
+                        : strcmp(opt, "--person") == 0   ? &a->audit.person
+                        : strcmp(opt, "--terminal") == 0 ? &a->audit.terminal
+                        : strcmp(opt, "--limit") == 0    ? &a->limit
+                                                         : NULL;
     if (strcmp(opt, "--hospital") == 0) {
         const char *v = value_of(argc, argv, i);
         if (v == NULL || a->n_hospitals == BUREAU_HOSPITALS_MAX)
@@ -234,6 +245,21 @@ static int run(const struct bureau_config *c, const struct args *a)
         }
         return bureau_crosscheck(c, a->date, a->out != NULL ? a->out : ".");
     }
+    if (strcmp(a->command, "audit") == 0) {
+        struct audit_args aa = a->audit;
+        aa.day = a->rec.day;
+        char *end = NULL;
+        unsigned long limit = a->limit != NULL ? strtoul(a->limit, &end, 10) : 0;
+        if (a->date != NULL || a->n_hospitals != 0 || (aa.person != NULL && aa.terminal != NULL) ||
+            (aa.day != NULL && sh_date_parse(aa.day) == 0) ||
+            (a->limit != NULL && (end == a->limit || *end != '\0' || limit > 10000))) {
+            fprintf(stderr, _("sanhe-bureau: audit [--person ID | --terminal T] [--day DATE] "
+                              "[--limit N (at most 10000)]\n"));
+            return 2;
+        }
+        aa.limit = (uint32_t)limit;
+        return bureau_audit(c, &aa);
+    }
     if (strcmp(a->command, "verify") == 0 && a->date != NULL && a->n_hospitals == 0)
         return bureau_verify(c, a->date);
     if (strcmp(a->command, "report") == 0 && a->date != NULL && is_month(a->date) &&
@@ -256,7 +282,7 @@ static int run(const struct bureau_config *c, const struct args *a)
     }
     fprintf(stderr,
             _("sanhe-bureau: unknown command \"%s\" (day, reconcile, export, verify, "
-              "report, crosscheck)\n"),
+              "report, crosscheck, audit)\n"),
             a->command);
     return 2;
 }

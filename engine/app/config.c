@@ -64,6 +64,11 @@ static const struct config_key config_keys[] = {
     KEY("limits", "reads_queued_total_max", KEY_U32, limits.reads_queued_total_max, 1, 1 << 20),
     KEY("engine", "worker_threads", KEY_U32, worker_threads, NET_WORKER_THREADS_MIN,
         NET_WORKER_THREADS_MAX),
+    KEY("limits", "lookups_per_minute", KEY_U32, limits.lookups_per_minute, 0, 1 << 24),
+    KEY("limits", "lookups_burst", KEY_U32, limits.lookups_burst, 1, 1 << 24),
+    KEY("limits", "lookup_flag_ratio", KEY_U32, limits.lookup_flag_ratio, 1, 1 << 20),
+    KEY("limits", "lookup_flag_min", KEY_U32, limits.lookup_flag_min, 1, 1 << 30),
+    KEY("limits", "lookup_answer_after_audit", KEY_U32, limits.lookup_answer_after_audit, 0, 1),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
     KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
@@ -92,6 +97,10 @@ void config_defaults(struct config *c)
         .output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT,
         .reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT,
         .reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT,
+        .lookups_per_minute = NET_LOOKUPS_PER_MINUTE_DEFAULT,
+        .lookups_burst = NET_LOOKUPS_BURST_DEFAULT,
+        .lookup_flag_ratio = NET_LOOKUP_FLAG_RATIO_DEFAULT,
+        .lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT,
     };
     c->worker_threads = NET_WORKER_THREADS_DEFAULT;
     c->log_level = NET_LOG_INFO;

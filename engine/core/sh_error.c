@@ -32,6 +32,7 @@ static const struct {
     {SH_E_IMPORT_REFUSED, "IMPORT_REFUSED"},
     {SH_E_IMPORT_TOO_MANY_EXITS, "IMPORT_TOO_MANY_EXITS"},
     {SH_E_IMPORT_NO_SESSION, "IMPORT_NO_SESSION"},
+    {SH_E_LOOKUP_RATE_EXCEEDED, "LOOKUP_RATE_EXCEEDED"},
 };
 
 #define ERROR_NAME_COUNT (sizeof error_names / sizeof error_names[0])

@@ -47,6 +47,8 @@ enum sh_err {
     SH_E_IMPORT_REFUSED = -30,
     SH_E_IMPORT_TOO_MANY_EXITS = -31,
     SH_E_IMPORT_NO_SESSION = -32,
+    /* A terminal past its person-lookup rate (docs/limits.md). */
+    SH_E_LOOKUP_RATE_EXCEEDED = -35,
 };
 
 #define SH_ERROR_MSG_MAX 256

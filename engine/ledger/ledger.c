@@ -57,6 +57,10 @@ static const struct ledger_opdesc op_crosscheck = {
     "crosscheck", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN), ledger_op_crosscheck,
     false};
 
+/* The person-lookup audit (audit.c): the bureau's, and the admin's. */
+static const struct ledger_opdesc op_audit = {
+    "audit", false, ROLE_BIT(SH_ROLE_BUREAU) | ROLE_BIT(SH_ROLE_ADMIN), ledger_op_audit, false};
+
 const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
 {
     if (request == NULL)
@@ -92,6 +96,8 @@ const struct ledger_opdesc *ledger_opdesc_of(const Sanhe__Request *request)
         return &op_import_abort;
     case SANHE__REQUEST__OP_IMPORT_LOG:
         return &op_import_log;
+    case SANHE__REQUEST__OP_AUDIT:
+        return &op_audit;
     default:
         return NULL;
     }

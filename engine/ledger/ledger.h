@@ -152,4 +152,33 @@ struct ledger_info {
 };
 int ledger_info(struct ledger *ledger, struct ledger_info *out);
 
+/* ---- The person-lookup audit (audit.c; docs/limits.md) ---- */
+
+#define LEDGER_AUDIT_DIGEST_LEN 8 /* of SHA-256(resident id): finds a person's records */
+
+/* One person looked up: by whom, how, when, with what outcome. */
+struct ledger_audit_record {
+    int64_t time_ms; /* unix ms */
+    char terminal[64];
+    char hospital[SH_CODE_MAX];
+    char person_masked[19]; /* sh_person_id_mask: never the id in clear */
+    uint8_t person_digest[LEDGER_AUDIT_DIGEST_LEN];
+    char op[16]; /* "eligibility", "query", "presettle", "settle" */
+    int outcome; /* 0, or the SH_E_* code the terminal was answered with */
+};
+
+/* Fills r from the caller and the resident id (masked and digested here). */
+void ledger_audit_fill(struct ledger_audit_record *r, const struct sh_caller *caller,
+                       const char *op, const char *person, int outcome, int64_t time_ms);
+
+/* The records are written in the batch's transaction when it commits, after
+ * every request it holds (a rebuild of the batch writes them again). The
+ * caller keeps recs alive and unchanged until the commit or the abort. */
+void ledger_batch_audit(struct ledger_batch *batch, const struct ledger_audit_record *recs,
+                        size_t n);
+
+/* The listing flags a terminal whose lookups of a day number at least
+ * min and more than ratio times its settles (0 ratio: never). */
+void ledger_audit_flag_set(struct ledger *ledger, uint32_t ratio, uint32_t min);
+
 #endif

@@ -430,6 +430,7 @@ static int batch_commit(struct ledger_batch *b)
     struct store *store = &b->ledger->store;
     int rc = b->fatal;
     for (int attempt = 0; rc == 0; attempt++) {
+        audit_write(&b->txn, b); /* after a rebuild too: the new txn has none */
         index_flush_due(&b->txn, b->ledger->tail, b->ledger->index_lag_flush);
         rc = store_write_commit(&b->txn);
         if (rc == 0) {

@@ -73,6 +73,8 @@ struct ledger {
     struct request_tail *tail;   /* records not yet indexed (writer thread only) */
     struct item_cache *items;    /* catalog items looked up (writer thread only) */
     uint32_t index_lag_flush;    /* index_flush.h */
+    uint32_t audit_flag_ratio;   /* audit.c: ledger_audit_flag_set */
+    uint32_t audit_flag_min;
     pthread_rwlock_t lock;
 };
 
@@ -105,8 +107,10 @@ struct ledger_batch {
     int64_t now_ms;
     uint32_t day; /* business day of now_ms */
     char day_str[SH_DATE_STR_LEN];
-    struct policy_set *policies; /* after a Load in this batch; NULL: the ledger's */
-    int fatal;                   /* nonzero: the batch cannot commit */
+    struct policy_set *policies;             /* after a Load in this batch; NULL: the ledger's */
+    int fatal;                               /* nonzero: the batch cannot commit */
+    const struct ledger_audit_record *audit; /* written at commit (audit.c) */
+    size_t audit_len;
 };
 
 struct request_tail;
@@ -165,6 +169,9 @@ int ledger_op_presettle(struct ledger_op *op);
 int ledger_op_reverse(struct ledger_op *op);
 int ledger_op_cancel(struct ledger_op *op);
 int ledger_op_query(struct ledger_op *op);
+/* audit.c: the listing, and the records written at a batch's commit. */
+int ledger_op_audit(struct ledger_op *op);
+void audit_write(struct store_txn *txn, const struct ledger_batch *b);
 int ledger_op_eligibility(struct ledger_op *op);
 int ledger_op_reconcile(struct ledger_op *op);
 int ledger_op_load(struct ledger_op *op);

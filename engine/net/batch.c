@@ -113,6 +113,45 @@ int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *
     return 0;
 }
 
+bool batch_audit_pending(struct net_server *server, const struct ledger_audit_record *audit)
+{
+    struct audit_pending *p = &server->audit_pending;
+    if (p->recs == NULL && (p->recs = calloc(AUDIT_PENDING_MAX, sizeof *p->recs)) == NULL)
+        return false;
+    if (p->len == AUDIT_PENDING_MAX) {
+        if (p->lost++ % 1000 == 0)
+            net_log(NET_LOG_ERROR, "audit: %llu lookup records lost: the group commit falls behind",
+                    (unsigned long long)p->lost);
+        return false;
+    }
+    p->recs[(p->head + p->len) % AUDIT_PENDING_MAX] = *audit;
+    p->len++;
+    return true;
+}
+
+int batch_enqueue_answered(struct net_server *server, struct conn *conn, Sanhe__Request *request,
+                           struct sh_reply *reply, const struct ledger_audit_record *audit)
+{
+    struct batch_queue *q = &server->queue;
+    assert(conn->has_caller && request != NULL && reply->data != NULL && audit != NULL);
+    if (q->len == q->cap && queue_grow(q) != 0)
+        return SH_E_INTERNAL;
+    struct batch_item *item = &q->items[(q->head + q->len) % q->cap];
+    memset(item, 0, sizeof *item);
+    item->conn = conn;
+    item->request = request;
+    item->caller = conn->caller;
+    item->enqueued_us = uv_hrtime() / 1000;
+    item->reply = *reply;
+    item->answered = true;
+    item->audited = true;
+    item->audit = *audit;
+    q->len++;
+    conn_ref(conn);
+    conn->inflight++;
+    return 0;
+}
+
 /* ---- One batch ---------------------------------------------------------------- */
 
 static int64_t clock_ms(clockid_t clock)
@@ -177,10 +216,13 @@ static int batch_apply_all(struct batch_slot *slot)
     struct batch_item *items = slot->items;
     struct ledger_batch *batch = NULL;
     uint64_t begin_us = clock_us();
-    int rc = ledger_batch_begin(slot->server->ledger, clock_ms(CLOCK_REALTIME), &batch);
+    int64_t now_ms = clock_ms(CLOCK_REALTIME);
+    int rc = ledger_batch_begin(slot->server->ledger, now_ms, &batch);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < slot->len && rc == 0; i++) {
+        if (items[i].answered)
+            continue; /* a person lookup: only its audit record is written */
         rc = ledger_batch_apply(batch, &items[i].caller, items[i].request, &items[i].reply);
         assert(rc != 0 || items[i].reply.data != NULL); /* answered, or the batch failed */
     }
@@ -188,6 +230,13 @@ static int batch_apply_all(struct batch_slot *slot)
         ledger_batch_abort(batch);
         return rc;
     }
+    size_t audits = slot->audit_pre; /* lookups answered already, first */
+    for (size_t i = 0; i < slot->len; i++) {
+        lookup_settle_audit(&items[i], now_ms);
+        if (items[i].audited)
+            slot->audit[audits++] = items[i].audit;
+    }
+    ledger_batch_audit(batch, slot->audit, audits);
     slot->apply_us = clock_us() - begin_us;
     commit_enter(slot->server);
     uint64_t write_begin_us = clock_us();
@@ -238,6 +287,9 @@ static void batch_deliver(struct batch_item *items, size_t n)
         if (items[i].reply.data != NULL &&
             frame_reply_error(items[i].reply.data, items[i].reply.len) == SH_E_FORBIDDEN)
             conn_log_forbidden(c, items[i].request);
+        if (items[i].request->op_case == SANHE__REQUEST__OP_SETTLE && items[i].reply.data != NULL &&
+            frame_reply_error(items[i].reply.data, items[i].reply.len) == 0)
+            rate_settle_note(c->server, &items[i].caller, uv_now(c->server->loop));
         conn_queue_reply(c, &items[i].reply);
         net_stats_record_op(&c->server->stats, frame_op_name(items[i].request),
                             uv_hrtime() / 1000 - items[i].enqueued_us);
@@ -284,6 +336,11 @@ static void batch_answer(struct net_server *server, struct batch_slot *slot, int
     net_stats_record_batch(&server->stats, slot->len, clock_us() - slot->start_us, rc == 0);
     diskfull_note_batch(server, rc); /* ENOSPC logged, and the resumption */
     net_stats_record_stage1(&server->stats, slot->apply_us, slot->write_us);
+    if (rc < 0 && slot->audit_pre > 0) {
+        server->audit_pending.lost += slot->audit_pre;
+        net_log(NET_LOG_ERROR, "audit: the records of %zu lookups answered already are lost: %s",
+                slot->audit_pre, sh_error_name(rc));
+    }
     if (slot->rc < 0)
         batch_fail_replies(slot->items, slot->len, slot->rc);
     else if (sync_rc < 0)
@@ -322,6 +379,7 @@ static void sync_after_work(uv_work_t *work, int status)
     server->sync_covers = 0;
     sync_maybe_start(server);
     batch_maybe_start(server);
+    server_batch_done(server);
 }
 
 /* One sync at a time, for every batch whose commit has returned, and never
@@ -370,6 +428,7 @@ static void batch_after_work(uv_work_t *work, int status)
     server->applying = false;
     sync_maybe_start(server);
     batch_maybe_start(server);
+    server_batch_done(server);
 }
 
 /* Hands the oldest queued writes (at most batch_max) to the writer thread.
@@ -378,13 +437,21 @@ static void batch_after_work(uv_work_t *work, int status)
  * writer. */
 static void batch_start(struct net_server *server)
 {
-    assert(!server->applying && server->slot_count < BATCH_SLOTS && !batch_queue_empty(server));
+    assert(!server->applying && server->slot_count < BATCH_SLOTS &&
+           (!batch_queue_empty(server) || server->audit_pending.len > 0));
     struct batch_slot *slot = slot_at(server, server->slot_count);
     size_t n =
         server->queue.len < server->limits.batch_max ? server->queue.len : server->limits.batch_max;
     for (size_t i = 0; i < n; i++)
         queue_pop(&server->queue, &slot->items[i]);
     slot->len = n;
+    struct audit_pending *p = &server->audit_pending;
+    slot->audit_pre = p->len < server->limits.batch_max ? p->len : server->limits.batch_max;
+    for (size_t i = 0; i < slot->audit_pre; i++) {
+        slot->audit[i] = p->recs[p->head];
+        p->head = (p->head + 1) % AUDIT_PENDING_MAX;
+        p->len--;
+    }
     slot->rc = 0;
     slot->start_us = clock_us();
     slot->apply_us = 0;
@@ -401,13 +468,15 @@ static void batch_start(struct net_server *server)
 
 bool batch_idle(const struct net_server *server)
 {
-    return server->slot_count == 0 && batch_queue_empty(server);
+    return server->slot_count == 0 && batch_queue_empty(server) && server->audit_pending.len == 0;
 }
 
-/* The one way a batch starts: none applying, a free slot, writes waiting. */
+/* The one way a batch starts: none applying, a free slot, writes or audit
+ * records waiting. */
 static void batch_maybe_start(struct net_server *server)
 {
-    if (!server->applying && server->slot_count < BATCH_SLOTS && !batch_queue_empty(server))
+    if (!server->applying && server->slot_count < BATCH_SLOTS &&
+        (!batch_queue_empty(server) || server->audit_pending.len > 0))
         batch_start(server);
 }
 
@@ -443,7 +512,9 @@ int batch_init(struct net_server *server)
     for (size_t i = 0; i < BATCH_SLOTS; i++) {
         server->slots[i].server = server;
         server->slots[i].items = calloc(server->limits.batch_max, sizeof(struct batch_item));
-        if (server->slots[i].items == NULL) {
+        server->slots[i].audit =
+            calloc(2 * (size_t)server->limits.batch_max, sizeof(struct ledger_audit_record));
+        if (server->slots[i].items == NULL || server->slots[i].audit == NULL) {
             batch_free(server);
             return SH_E_INTERNAL;
         }
@@ -472,7 +543,11 @@ void batch_free(struct net_server *server)
     for (size_t i = 0; i < BATCH_SLOTS; i++) {
         free(server->slots[i].items);
         server->slots[i].items = NULL;
+        free(server->slots[i].audit);
+        server->slots[i].audit = NULL;
     }
+    free(server->audit_pending.recs);
+    server->audit_pending.recs = NULL;
     if (server->sync_lock_ready) {
         uv_cond_destroy(&server->sync_done);
         uv_mutex_destroy(&server->sync_lock);

@@ -90,6 +90,9 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
                     "this certificate names no terminal of the engine");
     } else if (c->server->bench_echo) {
         input_reply(c, request->request_id, 0, NULL);
+    } else if (lookup_audited(request)) {
+        lookup_dispatch(c, request); /* rate-limited, answered once audited */
+        return;
     } else if (ledger_request_writes(request)) {
         if (batch_enqueue(c->server, c, request) == 0)
             return; /* answered after the commit */

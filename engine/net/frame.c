@@ -160,6 +160,8 @@ const char *frame_op_name(const Sanhe__Request *request)
         return "import_commit";
     case SANHE__REQUEST__OP_IMPORT_ABORT:
         return "import_abort";
+    case SANHE__REQUEST__OP_AUDIT:
+        return "audit";
     case SANHE__REQUEST__OP_IMPORT_LOG:
         return "import_log";
     default:

@@ -152,6 +152,53 @@ static void metrics_connections(struct mbuf *b, const struct net_server *server)
          (unsigned long long)other);
 }
 
+/* A label value as Prometheus reads it: backslash, quote and newline escaped. */
+static void mlabel(char *out, size_t cap, const char *v)
+{
+    size_t o = 0;
+    for (const char *p = v; *p != '\0' && o + 3 < cap; p++) {
+        if (*p == '\\' || *p == '"')
+            out[o++] = '\\';
+        out[o++] = *p == '\n' ? ' ' : *p;
+    }
+    out[o] = '\0';
+}
+
+/* Person lookups per terminal since the start (rate.c), and the flag. */
+static void metrics_lookups(struct mbuf *b, const struct net_server *server)
+{
+    const struct rate_table *t = &server->rates;
+    mvalue(b, "sanhe_lookups_refused_total", "counter",
+           "Person lookups refused with LOOKUP_RATE_EXCEEDED.", server->stats.lookups_refused);
+    mvalue(b, "sanhe_audit_records_lost_total", "counter",
+           "Audit records of lookups answered at once that never reached the store.",
+           server->audit_pending.lost);
+    if (t->entries == NULL)
+        return;
+    static const char *const names[] = {
+        "sanhe_terminal_lookups_total", "sanhe_terminal_settles_total",
+        "sanhe_terminal_lookups_refused_total", "sanhe_terminal_lookup_flagged"};
+    static const char *const helps[] = {
+        "Person lookups (eligibility, query, presettle), by terminal.",
+        "Settlements made, by terminal.", "Person lookups refused over the rate, by terminal.",
+        "1: the terminal's lookups far outnumber its settles (lookup_flag_ratio)."};
+    for (size_t k = 0; k < 4; k++) {
+        mhead(b, names[k], k == 3 ? "gauge" : "counter", helps[k]);
+        for (size_t i = 0; i < RATE_TERMINALS_MAX; i++) {
+            const struct rate_entry *e = &t->entries[i];
+            if (!e->used)
+                continue;
+            char label[160];
+            mlabel(label, sizeof label, e->terminal);
+            uint64_t v = k == 0   ? e->lookups
+                         : k == 1 ? e->settles
+                         : k == 2 ? e->refused
+                                  : (uint64_t)rate_flagged(server, e);
+            mput(b, "%s{terminal=\"%s\"} %llu\n", names[k], label, (unsigned long long)v);
+        }
+    }
+}
+
 static void metrics_store(struct mbuf *b, struct net_server *server)
 {
     struct ledger_info info;
@@ -195,6 +242,7 @@ int net_metrics_format(struct net_server *server, char **out, size_t *len)
     metrics_connections(&b, server);
     metrics_store(&b, server);
     metrics_reads(&b, server);
+    metrics_lookups(&b, server);
     mvalue(&b, "sanhe_up", "gauge", "1 while the engine serves.", server->stopping ? 0 : 1);
     if (b.failed) {
         free(b.data);

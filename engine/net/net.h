@@ -39,6 +39,10 @@
 #define NET_WORKER_THREADS_DEFAULT 4u
 #define NET_WORKER_THREADS_MIN 3u
 #define NET_WORKER_THREADS_MAX 64u /* each read holds an LMDB reader slot (126) */
+#define NET_LOOKUPS_PER_MINUTE_DEFAULT 600u
+#define NET_LOOKUPS_BURST_DEFAULT 600u
+#define NET_LOOKUP_FLAG_RATIO_DEFAULT 20u
+#define NET_LOOKUP_FLAG_MIN_DEFAULT 100u
 #define NET_LINGER_MS 2000u        /* after our close: how long we drain the peer's bytes */
 #define NET_STOP_TIMEOUT_MS 10000u /* graceful stop: connections still open then are cut */
 
@@ -61,6 +65,18 @@ struct net_limits {
      * the pool (read_pool.c); past either bound they get LIMIT_EXCEEDED. */
     uint32_t reads_queued_per_terminal_max; /* waiting or running, per certificate CN */
     uint32_t reads_queued_total_max;        /* every terminal's together */
+    /* Person lookups (eligibility, query, presettle), per terminal: a token
+     * bucket of lookups_burst refilled at lookups_per_minute (0: no limit).
+     * A terminal with at least lookup_flag_min lookups and more than
+     * lookup_flag_ratio times as many lookups as settles is flagged. */
+    uint32_t lookups_per_minute;
+    uint32_t lookups_burst;
+    uint32_t lookup_flag_ratio;
+    uint32_t lookup_flag_min;
+    /* 1: a lookup is answered only once its audit record is committed and
+     * synced (it waits for a group commit); 0: at once, its record written
+     * with the next group commit (docs/limits.md says what a crash loses). */
+    uint32_t lookup_answer_after_audit;
 };
 
 /* A terminal from the configuration file, used when the ledger has none

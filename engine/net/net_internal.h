@@ -30,6 +30,11 @@ struct batch_item {
     struct sh_caller caller;
     struct sh_reply reply;
     uint64_t enqueued_us; /* uv_hrtime, for the per-operation latency (metrics) */
+    /* A person lookup (lookup.c): answered already on the loop thread; the
+     * batch only makes its audit record durable before the reply goes. */
+    bool answered;
+    bool audited; /* audit holds its record (a settle's is filled at apply) */
+    struct ledger_audit_record audit;
 };
 
 /* A ring of queued write requests, oldest first. Bounded by the limits:
@@ -56,6 +61,35 @@ struct batch_slot {
     uint64_t start_us; /* handed to the writer */
     uint64_t apply_us; /* stage 1, timed on the writer thread: the applies */
     uint64_t write_us; /* and LMDB's commit */
+    struct ledger_audit_record *audit; /* 2 x batch_max: the batch's audit records */
+    size_t audit_pre;                  /* of them, lookups answered already (pending) */
+};
+
+/* Audit records of lookups answered at once (lookup_answer_after_audit 0),
+ * waiting for the next group commit; bounded: past AUDIT_PENDING_MAX the
+ * oldest wait and new ones are counted lost (logged). */
+#define AUDIT_PENDING_MAX 65536
+struct audit_pending {
+    struct ledger_audit_record *recs; /* a ring of AUDIT_PENDING_MAX */
+    size_t head, len;
+    uint64_t lost;
+};
+
+/* ---- Person lookups per terminal (rate.c) ------------------------------------ */
+
+#define RATE_TERMINALS_MAX 4096
+
+struct rate_entry {
+    char terminal[64];
+    bool used;
+    uint64_t tokens;  /* in 1/60000 of a lookup */
+    uint64_t last_ms; /* the last refill */
+    uint64_t lookups, settles, refused;
+};
+
+struct rate_table {
+    struct rate_entry *entries; /* RATE_TERMINALS_MAX, allocated on first use */
+    size_t len;
 };
 
 /* ---- A connection --------------------------------------------------------- */
@@ -150,6 +184,8 @@ struct net_server {
     uint8_t read_buf[64 * 1024];      /* every uv read lands here, then goes to OpenSSL */
     struct read_pool *reads;          /* read_pool.c */
     struct net_stats stats;
+    struct rate_table rates;            /* rate.c */
+    struct audit_pending audit_pending; /* lookup.c, batch.c */
 };
 
 /* listener.c */
@@ -191,12 +227,35 @@ void conn_input_process(struct conn *conn);
 /* FORBIDDEN is logged with terminal and operation, whoever refused. */
 void conn_log_forbidden(struct conn *conn, const Sanhe__Request *request);
 
+/* rate.c: false when the terminal is past its lookup rate (*refused: how
+ * many of its lookups were refused so far, for the log). */
+bool rate_lookup_admit(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms,
+                       uint64_t *refused);
+/* A lookup not held to the rate (a query): counted only. */
+void rate_lookup_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms);
+void rate_settle_note(struct net_server *server, const struct sh_caller *caller, uint64_t now_ms);
+bool rate_flagged(const struct net_server *server, const struct rate_entry *e);
+void rate_free(struct net_server *server);
+
+/* lookup.c: eligibility, query and presettle, rate-limited and audited;
+ * takes ownership of request. */
+bool lookup_audited(const Sanhe__Request *request);
+void lookup_dispatch(struct conn *conn, Sanhe__Request *request);
+/* The audit record of a settle, once its reply is known (writer thread). */
+void lookup_settle_audit(struct batch_item *item, int64_t now_ms);
+
 /* batch.c */
 int batch_init(struct net_server *server);         /* all or nothing */
 bool batch_ready(const struct net_server *server); /* batch_init succeeded */
 void batch_close(struct net_server *server);
 void batch_free(struct net_server *server);
 int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
+/* An audit record for the next batch (false: the ring is full, lost). */
+bool batch_audit_pending(struct net_server *server, const struct ledger_audit_record *audit);
+/* A read answered already (reply taken over), waiting only for its audit
+ * record to be committed and synced with the next batch. */
+int batch_enqueue_answered(struct net_server *server, struct conn *conn, Sanhe__Request *request,
+                           struct sh_reply *reply, const struct ledger_audit_record *audit);
 /* No write queued, none applying, none waiting for its sync. */
 bool batch_idle(const struct net_server *server);
 
@@ -231,5 +290,8 @@ void diskfull_note_batch(struct net_server *server, int rc);
 /* server.c: a handle of the server's own was closed (stop bookkeeping). */
 void server_handle_closed(struct net_server *server);
 void server_conn_freed(struct net_server *server);
+/* A batch ended: a batch of audit records alone frees no connection, so
+ * the stop also looks again here. */
+void server_batch_done(struct net_server *server);
 
 #endif

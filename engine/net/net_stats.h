@@ -71,6 +71,7 @@ struct net_stats {
     uint64_t strings_refused;           /* BAD_REQUEST for a string field */
     uint64_t reads_pooled;              /* costly reads run on the pool (read_pool.c) */
     uint64_t reads_refused;             /* LIMIT_EXCEEDED: a read queue was full */
+    uint64_t lookups_refused;           /* LOOKUP_RATE_EXCEEDED (rate.c) */
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);

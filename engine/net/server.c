@@ -39,6 +39,8 @@ static void server_maybe_done(struct net_server *server)
 
 void server_conn_freed(struct net_server *server) { server_maybe_done(server); }
 
+void server_batch_done(struct net_server *server) { server_maybe_done(server); }
+
 static void server_on_stop_timeout(uv_timer_t *timer)
 {
     struct net_server *server = timer->data;
@@ -80,6 +82,12 @@ static void server_limits_defaults(struct net_limits *l)
         l->reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT;
     if (l->reads_queued_total_max == 0)
         l->reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT;
+    if (l->lookups_burst == 0)
+        l->lookups_burst = NET_LOOKUPS_BURST_DEFAULT;
+    if (l->lookup_flag_ratio == 0)
+        l->lookup_flag_ratio = NET_LOOKUP_FLAG_RATIO_DEFAULT;
+    if (l->lookup_flag_min == 0)
+        l->lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT;
 }
 
 static int server_copy_config(struct net_server *server, const struct net_config *config)
@@ -91,6 +99,9 @@ static int server_copy_config(struct net_server *server, const struct net_config
     if (server->limits.inflight_max == 0)
         server->limits.inflight_max = 1;
     server_limits_defaults(&server->limits);
+    if (server->ledger != NULL)
+        ledger_audit_flag_set(server->ledger, server->limits.lookup_flag_ratio,
+                              server->limits.lookup_flag_min);
     if (config->terminal_count == 0)
         return 0;
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
@@ -178,6 +189,7 @@ void net_server_free(struct net_server *server)
     tls_ctx_free(server->tls_ctx);
     free(server->terminals);
     free(server->queue.items);
+    rate_free(server);
     batch_free(server);
     read_pool_free(server);
     free(server);

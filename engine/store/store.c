@@ -28,6 +28,7 @@ static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_IMPORTS] = "imports",
     [STORE_DB_IMPORT_SESSIONS] = "import_sessions",
     [STORE_DB_IMPORT_STAGE] = "import_stage",
+    [STORE_DB_AUDIT] = "audit",
 };
 
 const char *store_db_name(enum store_db db)

@@ -51,6 +51,7 @@ enum store_db {
     STORE_DB_IMPORTS,         /* roster imports committed (ledger_roster.c) */
     STORE_DB_IMPORT_SESSIONS, /* imports begun and not yet committed */
     STORE_DB_IMPORT_STAGE,    /* their rows, staged: session id, row key -> ImportRow */
+    STORE_DB_AUDIT,           /* person lookups: day, seq -> record (audit.c) */
     STORE_DB_COUNT
 };
 

@@ -38,6 +38,7 @@
 #define STORE_META_NEXT_SEQ "next_journal_seq"
 #define STORE_META_LAST_HASH "journal_last_hash"
 #define STORE_META_NEXT_REQUEST "next_request_seq"
+#define STORE_META_NEXT_AUDIT "next_audit_seq"
 /* The last request_log / journal entry that is in the requests / journal_day
  * index (absent: none); the entries above it are the indexes' tails. */
 #define STORE_META_REQUESTS_INDEXED "requests_indexed_through"
