@@ -82,9 +82,9 @@ static int call(struct gwc *c, const char *infno, json_t *input, json_t **out)
     msgid(id);
     snprintf(path, sizeof path, "/%s", infno);
     json_t *env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "infno", infno,
-                            "msgid", id, "insuplc_admdvs", "330424", "infver", "V1.0",
-                            "opter_type", "1", "inf_time", "2026-06-15 10:00:00", "fixmedins_code",
-                            o.hospital, "fixmedins_name", o.hospital, "input", input);
+                            "msgid", id, "insuplc_admdvs", "330424", "infver", "V1.0", "opter_type",
+                            "1", "inf_time", "2026-06-15 10:00:00", "fixmedins_code", o.hospital,
+                            "fixmedins_name", o.hospital, "input", input);
     char *body = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (body == NULL)
@@ -144,10 +144,10 @@ static int prepare(struct gwc *c, size_t i, uint64_t *rng)
         char sn[16], cnt[16];
         snprintf(sn, sizeof sn, "%d", k + 1);
         snprintf(cnt, sizeof cnt, "#%lld", (long long)qty);
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:o}", "feedetl_sn", sn,
-                                              "mdtrt_id", v->mdtrt_id, "med_list_codg", it->code,
-                                              "cnt", cnt, "det_item_fee_sumamt",
-                                              money(qty * it->unit_price)));
+        json_array_append_new(rows,
+                              json_pack("{s:s, s:s, s:s, s:s, s:o}", "feedetl_sn", sn, "mdtrt_id",
+                                        v->mdtrt_id, "med_list_codg", it->code, "cnt", cnt,
+                                        "det_item_fee_sumamt", money(qty * it->unit_price)));
     }
     return call(c, "2204", json_pack("{s:o}", "feedetail", rows), NULL);
 }
@@ -180,10 +180,9 @@ static void *settle_thread(void *arg)
             continue;
         sleep_until(v->due_ns);
         v->sent_ns = now_ns();
-        int rc = call(c, "2207",
-                      json_pack("{s:{s:s, s:s}}", "data", "psn_no", v->psn, "mdtrt_id",
-                                v->mdtrt_id),
-                      NULL);
+        int rc = call(
+            c, "2207",
+            json_pack("{s:{s:s, s:s}}", "data", "psn_no", v->psn, "mdtrt_id", v->mdtrt_id), NULL);
         v->done_ns = now_ns();
         v->ok = rc == 0 ? 2 : -2;
     }
@@ -284,7 +283,8 @@ int main(int argc, char **argv)
         visits[i].due_ns = start_ns + (int64_t)(i * 1000000000ULL / (uint64_t)o.rate);
     run(settle_thread);
     int64_t end_ns = 0;
-    int64_t *lat = calloc(visit_count + 1, sizeof *lat), *svc = calloc(visit_count + 1, sizeof *svc);
+    int64_t *lat = calloc(visit_count + 1, sizeof *lat),
+            *svc = calloc(visit_count + 1, sizeof *svc);
     if (lat == NULL || svc == NULL)
         return 1;
     size_t n = 0, ok = 0, errors = 0;
@@ -311,14 +311,14 @@ int main(int argc, char **argv)
            pct_us(lat, n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0, pct_us(svc, n, 0.5),
            pct_us(svc, n, 0.99), prepared, prep_s);
     if (o.json != NULL) {
-        json_t *j = json_pack(
-            "{s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:i, s:i}", "label",
-            o.label, "rate", o.rate, "duration_s", o.duration_s, "ok", (json_int_t)ok, "errors",
-            (json_int_t)errors, "achieved_rate", achieved, "p50_us", pct_us(lat, n, 0.5), "p90_us",
-            pct_us(lat, n, 0.9), "p99_us", pct_us(lat, n, 0.99), "max_us",
-            n ? (double)lat[n - 1] / 1000.0 : 0.0, "service_p50_us", pct_us(svc, n, 0.5),
-            "service_p99_us", pct_us(svc, n, 0.99), "measured", (json_int_t)n, "connections",
-            o.conns, "lines", o.lines);
+        json_t *j =
+            json_pack("{s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:i, s:i}",
+                      "label", o.label, "rate", o.rate, "duration_s", o.duration_s, "ok",
+                      (json_int_t)ok, "errors", (json_int_t)errors, "achieved_rate", achieved,
+                      "p50_us", pct_us(lat, n, 0.5), "p90_us", pct_us(lat, n, 0.9), "p99_us",
+                      pct_us(lat, n, 0.99), "max_us", n ? (double)lat[n - 1] / 1000.0 : 0.0,
+                      "service_p50_us", pct_us(svc, n, 0.5), "service_p99_us", pct_us(svc, n, 0.99),
+                      "measured", (json_int_t)n, "connections", o.conns, "lines", o.lines);
         if (j == NULL || json_dump_file(j, o.json, JSON_INDENT(2)) != 0)
             return 1;
         json_decref(j);

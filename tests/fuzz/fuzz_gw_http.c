@@ -42,8 +42,7 @@ static void fail(const char *what, const struct transcript *t)
     abort();
 }
 
-__attribute__((format(printf, 2, 3))) static void note(struct transcript *t, const char *fmt,
-                                                       ...)
+__attribute__((format(printf, 2, 3))) static void note(struct transcript *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
