@@ -22,6 +22,7 @@
 # directory at the end (SANHE_BENCH_KEEP=1 keeps it).
 #
 # Environment (defaults in brackets):
+#   SANHE_BENCH_OUT     the result file [bench/results/gateway-YYYY-MM-DD.json]
 #   SANHE_BENCH_RATES   settles per second, one step each [25 50 100 200]: the
 #                       gateway commits each reply alone (one synced LMDB
 #                       transaction on its event loop, no group commit), so
@@ -30,6 +31,9 @@
 #   SANHE_BENCH_SECS    seconds a step (after the warm-up) [10]
 #   SANHE_BENCH_WARMUP  warm-up seconds a step [2]
 #   SANHE_BENCH_CONNS   connections, both ways [16]
+#   SANHE_BENCH_GW_DATA the gateway's data_dir [$WORK/gateway-data]; a tmpfs
+#                       directory (/dev/shm/...) shows what the gateway costs
+#                       without its synced commits
 set -eu
 
 NAME=gateway
@@ -82,7 +86,7 @@ port_file = $WORK/gateway.port
 ca = $WORK/certs/ca.crt
 cert = $WORK/certs/engine.crt
 key = $WORK/certs/engine.key
-data_dir = $WORK/gateway-data
+data_dir = ${SANHE_BENCH_GW_DATA:-$WORK/gateway-data}
 [engine]
 ca = $WORK/certs/ca.crt
 terminal_dir = $WORK/certs
@@ -147,10 +151,10 @@ gateway_stop
 engine_stop
 
 mkdir -p "$ROOT/bench/results"
-OUT="$ROOT/bench/results/gateway-$(date -u +%Y-%m-%d).json"
+OUT=${SANHE_BENCH_OUT:-"$ROOT/bench/results/gateway-$(date -u +%Y-%m-%d).json"}
 {
     printf '{\n  "bench": "bench/gateway.sh",\n'
-    printf '  "note": "engine, gateway and both load drivers on one machine (%s cores shared with other work), loopback, TLS, durable = true, 2207 outpatient 3 lines; load average before: %s",\n' "$(nproc)" "$LOADAVG_BEFORE"
+    printf '  "note": "engine, gateway and both load drivers on one machine (%s cores shared with other work), loopback, TLS, durable = true, 2207 outpatient 3 lines; gateway store: %s; load average before: %s",\n' "$(nproc)" "${SANHE_BENCH_GW_DATA:-on disk, in the work directory}" "$LOADAVG_BEFORE"
     printf '  "steps": [\n'
     sep=
     for rate in $RATES; do
