@@ -14,6 +14,7 @@
 #ifndef GW_H
 #define GW_H
 
+#include <http_parser.h>
 #include <jansson.h>
 #include <lmdb.h>
 #include <openssl/ssl.h>
@@ -131,7 +132,42 @@ struct gw_request {
     size_t body_len;
     /* x-tif-* headers, "" when absent. */
     char tif_paasid[64], tif_timestamp[32], tif_nonce[64], tif_signature[130];
+    /* With no connection: where gw_reply hands the reply (the fuzz
+     * target's transactions without a socket), NULL to drop it. */
+    void (*sink)(void *arg, int http_status, const char *body, size_t len);
+    void *sink_arg;
 };
+
+/* Reading requests from a connection's plaintext, with no socket (the
+ * server's, and the fuzz target's, one way in): http-parser, the header
+ * and body limits, the x-tif-* headers. */
+struct gw_http_in {
+    http_parser parser;
+    size_t header_bytes_max, body_bytes_max;
+    size_t header_bytes;
+    char field[40], value[136];
+    size_t field_len, value_len;
+    bool in_value, in_body;
+    int status;             /* a refusal: its HTTP status and message */
+    const char *msg;        /* (a static text) */
+    struct gw_request *req; /* being read */
+};
+
+enum gw_http_event {
+    GW_HTTP_MORE,    /* every byte taken, no whole request yet */
+    GW_HTTP_REQUEST, /* a whole request (gw_http_in_take); *used bytes were taken */
+    GW_HTTP_REFUSED, /* answer in->status, in->msg and close */
+};
+
+void gw_http_in_init(struct gw_http_in *in, size_t header_bytes_max, size_t body_bytes_max);
+enum gw_http_event gw_http_in_feed(struct gw_http_in *in, const char *data, size_t len,
+                                   size_t *used);
+/* After GW_HTTP_REQUEST: the request (body NUL-terminated, "" when none),
+ * NULL when out of memory. The parser stays paused until resume. */
+struct gw_request *gw_http_in_take(struct gw_http_in *in);
+/* After the reply: unpauses; true when the connection may carry another. */
+bool gw_http_in_resume(struct gw_http_in *in);
+void gw_request_free(struct gw_request *r);
 
 int gw_server_start(struct gw_server *s, uv_loop_t *loop, char *msg, size_t size);
 void gw_server_stop(struct gw_server *s);

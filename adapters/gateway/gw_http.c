@@ -32,17 +32,9 @@ struct gw_conn {
     bool up, over_limit, close_after_write, counted, lingering;
     int handles_open;
     enum phase phase;
-    http_parser parser;
+    struct gw_http_in in; /* the request being read */
     char hospital[GW_HOSPITAL_MAX + 1];
     bool hospital_ok;
-    /* The request being read. */
-    size_t header_bytes;
-    char field[40], value[136];
-    size_t field_len, value_len;
-    bool in_value;
-    int limit_status; /* set by a parser callback: answer this and close */
-    const char *limit_msg;
-    struct gw_request *req;    /* being read: the connection's */
     struct gw_request *active; /* being answered: the transaction's */
     /* Plaintext the parser has not taken yet (it was paused). */
     char *pending;
@@ -203,116 +195,120 @@ static void arm(struct gw_conn *c, enum phase ph)
         uv_timer_stop(&c->timer);
 }
 
-/* ---- The parser's callbacks ---- */
+/* ---- Reading a request: the parser's callbacks, with no socket ---- */
 
-static int limit(struct gw_conn *c, int status, const char *msg)
+static int limit(struct gw_http_in *in, int status, const char *msg)
 {
-    c->limit_status = status;
-    c->limit_msg = msg;
+    in->status = status;
+    in->msg = msg;
     return -1;
 }
 
-static int count_header(struct gw_conn *c, size_t len)
+/* The bytes of the request line's URL and of each header's name and value,
+ * plus 4 a header (": " and CRLF): the same count however the bytes were cut
+ * into reads (the parser calls back once a piece). */
+static int count_header(struct gw_http_in *in, size_t len)
 {
-    c->header_bytes += len + 4; /* ": " and CRLF, roughly */
-    return c->header_bytes > c->srv->cfg.header_bytes_max ? limit(c, 431, "请求头超过长度限制") : 0;
+    in->header_bytes += len;
+    return in->header_bytes > in->header_bytes_max ? limit(in, 431, "请求头超过长度限制") : 0;
 }
 
 static int on_message_begin(http_parser *p)
 {
-    struct gw_conn *c = p->data;
-    if (c->phase == PH_IDLE)
-        arm(c, PH_HEADERS);
-    c->header_bytes = 0;
-    c->field_len = c->value_len = 0;
-    c->in_value = false;
-    c->req = calloc(1, sizeof *c->req);
-    if (c->req == NULL)
-        return limit(c, 503, "服务暂不可用");
-    c->req->srv = c->srv;
-    c->req->conn = c;
-    snprintf(c->req->hospital, sizeof c->req->hospital, "%s", c->hospital);
+    struct gw_http_in *in = p->data;
+    assert(in->req == NULL);
+    in->header_bytes = 0;
+    in->field_len = in->value_len = 0;
+    in->in_value = in->in_body = false;
+    in->req = calloc(1, sizeof *in->req);
+    if (in->req == NULL)
+        return limit(in, 503, "服务暂不可用");
     return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct gw_conn *c = p->data;
-    size_t have = strlen(c->req->path);
-    if (have + len >= sizeof c->req->path)
-        return limit(c, 404, "交易地址不存在");
-    memcpy(c->req->path + have, at, len);
-    c->req->path[have + len] = '\0';
-    return count_header(c, len);
+    struct gw_http_in *in = p->data;
+    size_t have = strlen(in->req->path);
+    if (have + len >= sizeof in->req->path)
+        return limit(in, 404, "交易地址不存在");
+    memcpy(in->req->path + have, at, len);
+    in->req->path[have + len] = '\0';
+    return count_header(in, len);
 }
 
 /* Keeps the x-tif-* headers (the only ones the gateway reads itself). */
-static void header_done(struct gw_conn *c)
+static void header_done(struct gw_http_in *in)
 {
-    if (c->field_len == 0)
+    if (in->field_len == 0)
         return;
-    c->field[c->field_len] = '\0';
-    c->value[c->value_len] = '\0';
+    in->field[in->field_len] = '\0';
+    in->value[in->value_len] = '\0';
     struct {
         const char *name;
         char *dst;
         size_t size;
     } keep[] = {
-        {"x-tif-paasid", c->req->tif_paasid, sizeof c->req->tif_paasid},
-        {"x-tif-timestamp", c->req->tif_timestamp, sizeof c->req->tif_timestamp},
-        {"x-tif-nonce", c->req->tif_nonce, sizeof c->req->tif_nonce},
-        {"x-tif-signature", c->req->tif_signature, sizeof c->req->tif_signature},
+        {"x-tif-paasid", in->req->tif_paasid, sizeof in->req->tif_paasid},
+        {"x-tif-timestamp", in->req->tif_timestamp, sizeof in->req->tif_timestamp},
+        {"x-tif-nonce", in->req->tif_nonce, sizeof in->req->tif_nonce},
+        {"x-tif-signature", in->req->tif_signature, sizeof in->req->tif_signature},
     };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (strcasecmp(c->field, keep[i].name) == 0)
-            snprintf(keep[i].dst, keep[i].size, "%s", c->value);
-    c->field_len = c->value_len = 0;
+        if (strcasecmp(in->field, keep[i].name) == 0)
+            snprintf(keep[i].dst, keep[i].size, "%s", in->value);
+    in->field_len = in->value_len = 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
-    struct gw_conn *c = p->data;
-    if (c->in_value)
-        header_done(c);
-    c->in_value = false;
-    size_t n = len < sizeof c->field - 1 - c->field_len ? len : sizeof c->field - 1 - c->field_len;
-    memcpy(c->field + c->field_len, at, n);
-    c->field_len += n;
-    return count_header(c, len);
+    struct gw_http_in *in = p->data;
+    bool first_piece = in->in_value || in->field_len == 0;
+    if (in->in_value)
+        header_done(in);
+    in->in_value = false;
+    if (first_piece)
+        in->header_bytes += 4;
+    size_t room = sizeof in->field - 1 - in->field_len;
+    size_t n = len < room ? len : room;
+    memcpy(in->field + in->field_len, at, n);
+    in->field_len += n;
+    return count_header(in, len);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-    struct gw_conn *c = p->data;
-    c->in_value = true;
-    size_t n = len < sizeof c->value - 1 - c->value_len ? len : sizeof c->value - 1 - c->value_len;
-    memcpy(c->value + c->value_len, at, n);
-    c->value_len += n;
-    return count_header(c, len);
+    struct gw_http_in *in = p->data;
+    in->in_value = true;
+    size_t room = sizeof in->value - 1 - in->value_len;
+    size_t n = len < room ? len : room;
+    memcpy(in->value + in->value_len, at, n);
+    in->value_len += n;
+    return count_header(in, len);
 }
 
 static int on_headers_complete(http_parser *p)
 {
-    struct gw_conn *c = p->data;
-    header_done(c);
+    struct gw_http_in *in = p->data;
+    header_done(in);
     if (p->method != HTTP_POST)
-        return limit(c, 405, "只接受POST请求");
+        return limit(in, 405, "只接受POST请求");
     /* Content-Length is known here (ULLONG_MAX when absent: chunked). */
-    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.body_bytes_max)
-        return limit(c, 413, "请求体超过长度限制");
-    arm(c, PH_BODY);
+    if (p->content_length != ULLONG_MAX && p->content_length > in->body_bytes_max)
+        return limit(in, 413, "请求体超过长度限制");
+    in->in_body = true;
     return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
-    struct gw_conn *c = p->data;
-    struct gw_request *r = c->req;
-    if (r->body_len + len > c->srv->cfg.body_bytes_max)
-        return limit(c, 413, "请求体超过长度限制");
+    struct gw_http_in *in = p->data;
+    struct gw_request *r = in->req;
+    if (r->body_len + len > in->body_bytes_max)
+        return limit(in, 413, "请求体超过长度限制");
     char *n = realloc(r->body, r->body_len + len + 1);
     if (n == NULL)
-        return limit(c, 503, "服务暂不可用");
+        return limit(in, 503, "服务暂不可用");
     memcpy(n + r->body_len, at, len);
     r->body = n;
     r->body_len += len;
@@ -322,8 +318,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 
 static int on_message_complete(http_parser *p)
 {
-    struct gw_conn *c = p->data;
-    arm(c, PH_BUSY);
+    struct gw_http_in *in = p->data;
+    in->in_body = false;
     http_parser_pause(p, 1); /* the next request waits for this one's reply */
     return 0;
 }
@@ -338,9 +334,55 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
-/* ---- Requests ---- */
+void gw_http_in_init(struct gw_http_in *in, size_t header_bytes_max, size_t body_bytes_max)
+{
+    memset(in, 0, sizeof *in);
+    http_parser_init(&in->parser, HTTP_REQUEST);
+    in->parser.data = in;
+    in->header_bytes_max = header_bytes_max;
+    in->body_bytes_max = body_bytes_max;
+}
 
-static void request_free(struct gw_request *r)
+enum gw_http_event gw_http_in_feed(struct gw_http_in *in, const char *data, size_t len,
+                                   size_t *used)
+{
+    assert(in->parser.data == in && in->status == 0);
+    *used = http_parser_execute(&in->parser, &settings, data, len);
+    assert(*used <= len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&in->parser);
+    if (e == HPE_PAUSED) {
+        assert(in->req != NULL);
+        return GW_HTTP_REQUEST;
+    }
+    if (e == HPE_OK)
+        return GW_HTTP_MORE;
+    gw_request_free(in->req);
+    in->req = NULL;
+    if (in->status == 0)
+        limit(in, 400, "HTTP请求格式错误");
+    return GW_HTTP_REFUSED;
+}
+
+struct gw_request *gw_http_in_take(struct gw_http_in *in)
+{
+    struct gw_request *r = in->req;
+    assert(r != NULL && HTTP_PARSER_ERRNO(&in->parser) == HPE_PAUSED);
+    in->req = NULL;
+    if (r->body == NULL && (r->body = strdup("")) == NULL) {
+        gw_request_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+bool gw_http_in_resume(struct gw_http_in *in)
+{
+    bool keep = http_should_keep_alive(&in->parser) != 0;
+    http_parser_pause(&in->parser, 0);
+    return keep;
+}
+
+void gw_request_free(struct gw_request *r)
 {
     if (r == NULL)
         return;
@@ -348,23 +390,26 @@ static void request_free(struct gw_request *r)
     free(r);
 }
 
+/* ---- Requests ---- */
+
 static void dispatch(struct gw_conn *c)
 {
-    struct gw_request *r = c->req;
-    c->req = NULL;
+    struct gw_request *r = gw_http_in_take(&c->in);
+    if (r == NULL) {
+        send_limit(c, 503, "服务暂不可用");
+        return;
+    }
+    r->srv = c->srv;
+    r->conn = c;
+    snprintf(r->hospital, sizeof r->hospital, "%s", c->hospital);
     if (!c->hospital_ok) {
         size_t len = 0;
         char *body = gw_env_error(GW_INF_ENGINE + SANHE__ERROR_CODE__FORBIDDEN,
                                   "客户端证书未载明定点医药机构", &len);
-        request_free(r);
+        gw_request_free(r);
         send_response(c, 403, body != NULL ? body : "", body != NULL ? len : 0, true);
         free(body);
         c->phase = PH_CLOSING;
-        return;
-    }
-    if (r->body == NULL && (r->body = strdup("")) == NULL) {
-        request_free(r);
-        send_limit(c, 503, "服务暂不可用");
         return;
     }
     /* The transaction layer owns r until it calls gw_reply; active lets a
@@ -376,14 +421,15 @@ static void dispatch(struct gw_conn *c)
 void gw_reply(struct gw_request *r, int status, const char *body, size_t len)
 {
     struct gw_conn *c = r->conn;
+    if (c == NULL && r->sink != NULL)
+        r->sink(r->sink_arg, status, body, len);
     if (c != NULL) {
         assert(c->active == r);
         c->active = NULL;
-        bool keep = http_should_keep_alive(&c->parser) && !c->srv->stopping;
+        bool keep = gw_http_in_resume(&c->in) && !c->srv->stopping;
         send_response(c, status, body, len, !keep);
         if (keep && c->phase < PH_CLOSING) {
             arm(c, PH_IDLE);
-            http_parser_pause(&c->parser, 0);
             char *rest = c->pending;
             size_t n = c->pending_len;
             c->pending = NULL;
@@ -393,7 +439,7 @@ void gw_reply(struct gw_request *r, int status, const char *body, size_t len)
             free(rest);
         }
     }
-    request_free(r);
+    gw_request_free(r);
 }
 
 /* Runs the parser over plaintext; keeps what it did not take while paused. */
@@ -402,14 +448,13 @@ static void conn_feed(struct gw_conn *c, const char *data, size_t len)
     if (c->phase >= PH_CLOSING)
         return;
     if (c->phase == PH_BUSY) {
+        if (c->pending_len + len > c->srv->cfg.body_bytes_max + c->srv->cfg.header_bytes_max) {
+            conn_close(c); /* pipelining far ahead of its answers */
+            return;
+        }
         char *n = realloc(c->pending, c->pending_len + len);
         if (n == NULL) {
             conn_close(c);
-            return;
-        }
-        c->pending = n;
-        if (c->pending_len + len > c->srv->cfg.body_bytes_max + c->srv->cfg.header_bytes_max) {
-            conn_close(c); /* pipelining far ahead of its answers */
             return;
         }
         memcpy(n + c->pending_len, data, len);
@@ -419,9 +464,10 @@ static void conn_feed(struct gw_conn *c, const char *data, size_t len)
     }
     if (c->phase == PH_IDLE)
         arm(c, PH_HEADERS);
-    size_t used = http_parser_execute(&c->parser, &settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (e == HPE_PAUSED) {
+    size_t used = 0;
+    enum gw_http_event ev = gw_http_in_feed(&c->in, data, len, &used);
+    if (ev == GW_HTTP_REQUEST) {
+        arm(c, PH_BUSY);
         if (used < len) {
             c->pending = malloc(len - used);
             if (c->pending == NULL) {
@@ -432,13 +478,10 @@ static void conn_feed(struct gw_conn *c, const char *data, size_t len)
             c->pending_len = len - used;
         }
         dispatch(c);
-    } else if (e != HPE_OK) {
-        request_free(c->req);
-        c->req = NULL;
-        if (c->limit_status != 0)
-            send_limit(c, c->limit_status, c->limit_msg);
-        else
-            send_limit(c, 400, "HTTP请求格式错误");
+    } else if (ev == GW_HTTP_REFUSED) {
+        send_limit(c, c->in.status, c->in.msg);
+    } else if (c->in.in_body && c->phase == PH_HEADERS) {
+        arm(c, PH_BODY); /* the body's own deadline from the end of the headers */
     }
 }
 
@@ -527,9 +570,9 @@ static void conn_close(struct gw_conn *c)
 {
     if (c->handles_open == 0 || c->phase == PH_CLOSED)
         return;
-    c->phase = PH_CLOSED; /* closed: nothing more is sent or read */
-    request_free(c->req); /* one being read */
-    c->req = NULL;
+    c->phase = PH_CLOSED;       /* closed: nothing more is sent or read */
+    gw_request_free(c->in.req); /* one being read */
+    c->in.req = NULL;
     if (c->active != NULL) /* a transaction still running finishes (and stores) alone */
         c->active->conn = NULL;
     c->active = NULL;
@@ -553,8 +596,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_timer_init(s->loop, &c->timer);
     c->handles_open = 2;
     c->tcp.data = c->timer.data = c;
-    c->parser.data = c;
-    http_parser_init(&c->parser, HTTP_REQUEST);
+    gw_http_in_init(&c->in, s->cfg.header_bytes_max, s->cfg.body_bytes_max);
     c->ssl = SSL_new(s->ctx);
     c->rbio = BIO_new(BIO_s_mem());
     c->wbio = BIO_new(BIO_s_mem());

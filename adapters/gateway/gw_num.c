@@ -259,10 +259,14 @@ static size_t print_marked(const char *s, char *out, size_t cap, size_t *o)
     const char *end = strchr(digits, '"');
     if (end == NULL)
         return 0;
-    char num[32];
+    /* A request's number keeps up to NUM_TEXT_MAX characters: room for all
+     * of them (a shorter buffer cut "1...2.30" to the invalid "1...2."). */
+    char num[NUM_TEXT_MAX + 8];
+    if ((size_t)(end - digits) >= sizeof num)
+        return 0;
     snprintf(num, sizeof num, "%.*s", (int)(end - digits), digits);
     long long v = strtoll(num, NULL, 10);
-    char text[32];
+    char text[NUM_TEXT_MAX + 8];
     if (mark == MARK_MONEY)
         gw_fen_to_yuan(v, text, sizeof text);
     else if (mark == MARK_BP)

@@ -41,7 +41,9 @@ static int visit_load(struct txn *t, const char *mdtrt_id)
         return txn_fail(t, GW_INF_SYSTEM, "系统错误：就诊记录不可读");
     if (rc == 1)
         return txn_fail(t, GW_INF_UNKNOWN_VISIT, "就诊信息%s不存在", mdtrt_id);
-    t->visit = json_loadb(val, len, 0, NULL);
+    /* JSON_ALLOW_NUL: the visit keeps client JSON (2203's diseinfo) whose
+     * numbers gw_json_load marked with a NUL (gw_num.h). */
+    t->visit = json_loadb(val, len, JSON_ALLOW_NUL, NULL);
     free(val);
     if (t->visit == NULL)
         return txn_fail(t, GW_INF_SYSTEM, "系统错误：就诊记录已损坏");
