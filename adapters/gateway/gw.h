@@ -8,7 +8,9 @@
  *   gw_env.c     the envelope: checks, the reply, infcodes, x-tif signatures
  *   gw_txn.c     the transactions, over the engines
  *   gw_engine.c  engines by region, one pipelined connection per (region, hospital)
- *   gw_store.c   the gateway's own durable state (LMDB): replies and visits
+ *   gw_store.c   the gateway's own durable state (LMDB): replies and visits,
+ *                group-committed off the loop
+ *   gw_lock.c    msgids and visits in use: a second call on one waits
  *   gw_num.c     yuan <-> fen and every JSON number, exactly
  */
 #ifndef GW_H
@@ -79,19 +81,47 @@ const struct gw_region *gw_config_region(const struct gw_config *c, const char *
 
 /* ---- Durable state (gw_store.c) ---- */
 
+#define GW_STORE_PUTS_MAX 2             /* records of one call */
+#define GW_STORE_BATCH_WAITERS_MAX 8192 /* calls of one group commit */
+
+struct gw_store_batch;
+
 struct gw_store {
     MDB_env *env;
     MDB_dbi replies, visits;
+    uv_loop_t *loop;
+    uv_check_t hook; /* once a loop turn: the open batch to the pool */
+    uv_idle_t kick;  /* the same, when a batch opens outside a turn */
+    bool hook_open;
+    uv_work_t work;
+    struct gw_store_batch *open;   /* records handed in since the last commit began */
+    struct gw_store_batch *flying; /* being committed on the pool */
+    uint64_t commits, records;     /* so far: group commits and the records in them */
+    size_t batch_waiters_max;      /* the most calls one commit carried */
 };
 
-int gw_store_open(struct gw_store *s, const char *dir, size_t map_bytes, char *msg, size_t size);
+/* One record: key (hospital, id) in db. */
+struct gw_store_put {
+    MDB_dbi db;
+    const char *hospital, *id;
+    const void *val;
+    size_t len;
+};
+
+/* rc 0: the call's records are on disk (synced); -1: they are not. */
+typedef void (*gw_store_done_cb)(void *arg, int rc);
+
+int gw_store_open(struct gw_store *s, uv_loop_t *loop, const char *dir, size_t map_bytes, char *msg,
+                  size_t size);
 void gw_store_close(struct gw_store *s);
-/* A stored reply of (hospital, msgid): 0 found (*val malloc'ed), 1 none, <0 error. */
+/* A stored record of (hospital, id): 0 found (*val malloc'ed), 1 none, <0 error. */
 int gw_store_get(struct gw_store *s, MDB_dbi db, const char *hospital, const char *id, void **val,
                  size_t *len);
-/* Puts one or two records in one durable (synced) transaction. */
-int gw_store_put2(struct gw_store *s, MDB_dbi db1, const char *h1, const char *id1, const void *v1,
-                  size_t l1, MDB_dbi db2, const char *id2, const void *v2, size_t l2);
+/* Hands in one call's records (copied) for the next group commit; cb runs
+ * on the loop once they are durable, or failed. 0 queued, -1 not (out of
+ * memory, a full batch): cb will not run. */
+int gw_store_submit(struct gw_store *s, const struct gw_store_put *puts, size_t n,
+                    gw_store_done_cb cb, void *arg);
 
 /* ---- Engines (gw_engine.c) ---- */
 
@@ -106,6 +136,33 @@ sanhe_pipe *gw_engines_pipe(struct gw_engines *e, const char *region, const char
 /* The distinct engine regions (for 1101 before the region is known). */
 size_t gw_engines_regions(const struct gw_engines *e, const char **out, size_t max);
 
+/* ---- Keys in use (gw_lock.c) ---- */
+
+#define GW_LOCK_BUCKETS 4096
+#define GW_LOCK_KEY_MAX 64
+#define GW_LOCKS_MAX 65536 /* keys held at once */
+
+struct gw_lock;
+struct gw_request;
+
+struct gw_locks {
+    struct gw_lock *buckets[GW_LOCK_BUCKETS];
+    size_t held, parked;
+    /* Calls whose key was let go, to be handled again (from idle). */
+    struct gw_request *ready, **ready_tail;
+    uv_idle_t idle;
+    bool idle_open;
+};
+
+/* The key (hospital, kind, id): 0 taken (*out is it), 1 held by another
+ * call (*out is the one to wait on), -1 out of room. */
+int gw_lock_take(struct gw_locks *ls, const char *hospital, char kind, const char *id,
+                 struct gw_lock **out);
+/* Parks r on l: handled again (gw_txn_handle) once l is let go. */
+void gw_lock_wait(struct gw_lock *l, struct gw_request *r);
+/* Lets l go (and frees it); the calls parked on it are handled again. */
+void gw_lock_release(struct gw_locks *ls, uv_loop_t *loop, struct gw_lock *l);
+
 /* ---- The server (gw_http.c) ---- */
 
 struct gw_server {
@@ -115,6 +172,7 @@ struct gw_server {
     uv_tcp_t listener;
     struct gw_store store;
     struct gw_engines *engines;
+    struct gw_locks locks;
     size_t connections;
     uint64_t refmsg_seq;
     bool stopping;
@@ -136,6 +194,7 @@ struct gw_request {
      * target's transactions without a socket), NULL to drop it. */
     void (*sink)(void *arg, int http_status, const char *body, size_t len);
     void *sink_arg;
+    struct gw_request *wait_next; /* parked on a key (gw_lock.c) */
 };
 
 /* Reading requests from a connection's plaintext, with no socket (the

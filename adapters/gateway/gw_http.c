@@ -679,7 +679,7 @@ int gw_server_start(struct gw_server *s, uv_loop_t *loop, char *msg, size_t size
     s->ctx = server_ctx(&s->cfg, msg, size);
     if (s->ctx == NULL)
         return -1;
-    if (gw_store_open(&s->store, s->cfg.data_dir, s->cfg.map_bytes_max, msg, size) != 0)
+    if (gw_store_open(&s->store, loop, s->cfg.data_dir, s->cfg.map_bytes_max, msg, size) != 0)
         return -1;
     if (gw_engines_new(&s->engines, loop, &s->cfg) != 0) {
         snprintf(msg, size, "out of memory");

@@ -34,6 +34,8 @@ static int visit_load(struct txn *t, const char *mdtrt_id)
     if (need(t, "mdtrt_id", mdtrt_id, 31) != 0)
         return -1;
     snprintf(t->mdtrt_id, sizeof t->mdtrt_id, "%s", mdtrt_id);
+    if (txn_visit_lock(t, mdtrt_id) != 0)
+        return -1;
     void *val = NULL;
     size_t len = 0;
     int rc = gw_store_get(&t->srv->store, t->srv->store.visits, t->hospital, mdtrt_id, &val, &len);
@@ -181,6 +183,8 @@ static int op_2201(struct txn *t)
     /* The visit is named by the registering call's msgid: unique, and the
      * same on a resend. */
     snprintf(t->mdtrt_id, sizeof t->mdtrt_id, "%s", t->msgid);
+    if (txn_visit_lock(t, t->mdtrt_id) != 0)
+        return -1;
     t->visit = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:[]}", "psn_no", psn, "admdvs",
                          t->region, "med_type", med ? med : "", "begntime", begn ? begn : t->date,
                          "state", "open", "setl_id", "", "diseinfo", "lines");
@@ -607,6 +611,8 @@ static int op_2208(struct txn *t)
     /* The visit, when named and known, is freed for a new settle. */
     const char *mdtrt_id = txn_code(d, "mdtrt_id");
     if (mdtrt_id != NULL && visit_load(t, mdtrt_id) != 0) {
+        if (t->park != NULL)
+            return -1; /* the visit is in use: this call waits for it */
         json_decref(t->visit);
         t->visit = NULL;
         t->infcode = 0;

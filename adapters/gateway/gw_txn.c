@@ -13,6 +13,7 @@
  *     stored reply goes out again byte for byte.
  * A refused call stores nothing, so a retry is checked afresh.
  */
+#include <assert.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +79,13 @@ int txn_refused(struct txn *t, int engine_code, const char *detail)
 
 static void txn_free(struct txn *t)
 {
+    /* The reply is out (or there is none to give): the keys go, and the
+     * calls waiting for them are handled again. */
+    if (t->lock_msgid != NULL)
+        gw_lock_release(&t->srv->locks, t->srv->loop, t->lock_msgid);
+    if (t->lock_visit != NULL)
+        gw_lock_release(&t->srv->locks, t->srv->loop, t->lock_visit);
+    free(t->body);
     json_decref(t->doc);
     json_decref(t->output);
     json_decref(t->visit);
@@ -108,7 +116,55 @@ static void send_bytes(struct txn *t, int status, const char *body, size_t len)
     t->r = NULL;
 }
 
-/* Builds the reply envelope, stores it when it is to be kept, sends it. */
+/* The records of a call are durable (rc 0) or failed: now its reply. */
+static void on_stored(void *arg, int rc)
+{
+    struct txn *t = arg;
+    if (rc != 0) {
+        free(t->body);
+        t->body = gw_env_error(GW_INF_SYSTEM, "系统错误：网关无法保存交易记录", &t->body_len);
+    }
+    send_bytes(t, 200, t->body != NULL ? t->body : "", t->body != NULL ? t->body_len : 0);
+    txn_free(t);
+}
+
+/* Hands the reply (and the visit, when dirty) to the next group commit;
+ * 0 when on_stored will send it. */
+static int store_reply(struct txn *t, char *body, size_t len)
+{
+    /* infno, kind, hash, then the reply. */
+    size_t rlen = STORED_HEAD + len;
+    char *rec = malloc(rlen);
+    if (rec == NULL)
+        return -1;
+    memcpy(rec, t->infno, 4);
+    rec[4] = t->keep == KEEP_INPUT ? 'I' : 'E';
+    memcpy(rec + 5, t->keep == KEEP_INPUT ? t->input_hash : t->engine_hash, 32);
+    memcpy(rec + STORED_HEAD, body, len);
+    char *vtext = t->visit_dirty ? json_dumps(t->visit, JSON_COMPACT) : NULL;
+    struct gw_store *st = &t->srv->store;
+    struct gw_store_put puts[GW_STORE_PUTS_MAX] = {
+        {.db = st->replies, .hospital = t->hospital, .id = t->msgid, .val = rec, .len = rlen},
+        {.db = st->visits,
+         .hospital = t->hospital,
+         .id = t->mdtrt_id,
+         .val = vtext,
+         .len = vtext != NULL ? strlen(vtext) : 0},
+    };
+    int rc = t->visit_dirty && vtext == NULL
+                 ? -1
+                 : gw_store_submit(st, puts, vtext != NULL ? 2 : 1, on_stored, t);
+    free(vtext);
+    free(rec);
+    if (rc == 0) {
+        t->body = body;
+        t->body_len = len;
+    }
+    return rc;
+}
+
+/* Builds the reply envelope; one to be kept goes out once it is durable
+ * (on_stored), any other at once. */
 void txn_finish(struct txn *t)
 {
     char now[20], refmsgid[40];
@@ -132,26 +188,10 @@ void txn_finish(struct txn *t)
         return;
     }
     if (ok && t->keep != KEEP_NONE) {
-        /* infno, kind, hash, then the reply: durable before it is sent. */
-        size_t rlen = STORED_HEAD + len;
-        char *rec = malloc(rlen);
-        int rc = -1;
-        if (rec != NULL) {
-            memcpy(rec, t->infno, 4);
-            rec[4] = t->keep == KEEP_INPUT ? 'I' : 'E';
-            memcpy(rec + 5, t->keep == KEEP_INPUT ? t->input_hash : t->engine_hash, 32);
-            memcpy(rec + STORED_HEAD, body, len);
-            char *vtext = t->visit_dirty ? json_dumps(t->visit, JSON_COMPACT) : NULL;
-            rc = gw_store_put2(&t->srv->store, t->srv->store.replies, t->hospital, t->msgid, rec,
-                               rlen, t->srv->store.visits, vtext != NULL ? t->mdtrt_id : NULL,
-                               vtext, vtext != NULL ? strlen(vtext) : 0);
-            free(vtext);
-            free(rec);
-        }
-        if (rc != 0) {
-            free(body);
-            body = gw_env_error(GW_INF_SYSTEM, "系统错误：网关无法保存交易记录", &len);
-        }
+        if (store_reply(t, body, len) == 0)
+            return;
+        free(body);
+        body = gw_env_error(GW_INF_SYSTEM, "系统错误：网关无法保存交易记录", &len);
     }
     send_bytes(t, 200, body != NULL ? body : "", body != NULL ? len : 0);
     free(body);
@@ -166,6 +206,35 @@ static void txn_reject(struct txn *t, int status)
     send_bytes(t, status, body != NULL ? body : "", body != NULL ? len : 0);
     free(body);
     txn_free(t);
+}
+
+/* ---- Keys in use ---- */
+
+/* Another call holds a key this one needs: the request waits for it,
+ * whole, and this txn (with any key it held) goes. */
+static void txn_park(struct txn *t, struct gw_lock *on)
+{
+    assert(t->pending == 0 && t->r != NULL);
+    struct gw_request *r = t->r;
+    t->r = NULL;
+    txn_free(t);
+    gw_lock_wait(on, r);
+    r->srv->locks.parked++;
+}
+
+int txn_visit_lock(struct txn *t, const char *mdtrt_id)
+{
+    assert(t->lock_visit == NULL);
+    struct gw_lock *l = NULL;
+    int rc = gw_lock_take(&t->srv->locks, t->hospital, 'v', mdtrt_id, &l);
+    if (rc == 1) {
+        t->park = l;
+        return -1;
+    }
+    if (rc != 0)
+        return txn_fail(t, GW_INF_SYSTEM, "系统错误：网关同时处理的交易过多");
+    t->lock_visit = l;
+    return 0;
 }
 
 /* ---- The engine ---- */
@@ -353,12 +422,31 @@ void gw_txn_handle(struct gw_request *r)
         return;
     }
     t->keep = op->keep;
+    /* One call of a msgid at a time: a second one (a resend while the first
+     * is still under way) waits, then is answered from what the first
+     * stored. */
+    struct gw_lock *l = NULL;
+    int rc = gw_lock_take(&t->srv->locks, t->hospital, 'm', t->msgid, &l);
+    if (rc == 1) {
+        txn_park(t, l);
+        return;
+    }
+    if (rc != 0) {
+        txn_fail(t, GW_INF_SYSTEM, "系统错误：网关同时处理的交易过多");
+        txn_reject(t, 503);
+        return;
+    }
+    t->lock_msgid = l;
     hash_input(t);
-    int rc = resend_check(t);
+    rc = resend_check(t);
     if (rc == 1)
         return;
     if (rc == 0)
         rc = op->run(t);
+    if (rc != 0 && t->park != NULL) {
+        txn_park(t, t->park);
+        return;
+    }
     /* A transaction that failed before any engine call answers at once;
      * one with calls in flight finishes in their callbacks. */
     if (rc != 0 && t->pending == 0)

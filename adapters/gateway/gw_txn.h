@@ -43,6 +43,12 @@ struct txn {
     size_t line_count;
     int best_code, system_status;
     int64_t sums[8];
+    /* Keys held until the reply is sent (gw_lock.c), and the one another
+     * call holds that this call must wait for (it is then parked). */
+    struct gw_lock *lock_msgid, *lock_visit, *park;
+    /* The reply, kept while its records are committed. */
+    char *body;
+    size_t body_len;
 };
 
 typedef void (*txn_engine_cb)(struct txn *t, int status, const Sanhe__Response *resp, int index);
@@ -66,6 +72,9 @@ int txn_engine(struct txn *t, const char *region, const Sanhe__Request *req, txn
                int index);
 int txn_engine_status(struct txn *t, int status, const Sanhe__Response *resp, const char *detail);
 bool txn_replay(struct txn *t);
+/* Holds the visit mdtrt_id for t: 0 held, -1 not (another call has it:
+ * t->park is set and t is parked once its op returns; or out of room). */
+int txn_visit_lock(struct txn *t, const char *mdtrt_id);
 void txn_finish(struct txn *t);
 
 #endif

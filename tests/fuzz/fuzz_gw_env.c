@@ -102,7 +102,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (uv_loop_init(&loop) != 0)
         die("uv_loop_init", "");
     srv.loop = &loop;
-    if (gw_store_open(&srv.store, data, srv.cfg.map_bytes_max, msg, sizeof msg) != 0)
+    if (gw_store_open(&srv.store, &loop, data, srv.cfg.map_bytes_max, msg, sizeof msg) != 0)
         die("store", msg);
     if (gw_engines_new(&srv.engines, &loop, &srv.cfg) != 0)
         die("engines", "out of memory");
@@ -144,6 +144,11 @@ static json_int_t send_one(const char *path, const char *body, size_t len, struc
     snprintf(r->path, sizeof r->path, "%s", path);
     out->calls = 0;
     gw_txn_handle(r);
+    /* A reply to be kept goes out once its group commit is done (on the
+     * thread pool): the loop runs until then, a bounded number of turns. */
+    for (int turn = 0; turn < 100000 && out->calls == 0; turn++)
+        if (uv_run(&loop, UV_RUN_ONCE) == 0)
+            break;
     uv_run(&loop, UV_RUN_NOWAIT);
     if (out->calls != 1)
         die("not exactly one reply", path);

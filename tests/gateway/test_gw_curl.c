@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <http_parser.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
@@ -38,8 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_client.h"
 #include "gw_fixture.h"
 #include "gw_num.h"
+#include "sh_error.h"
 #include "tls_client.h"
 
 #define H1 "H330424001"
@@ -54,6 +57,8 @@
 #define STALLS 8
 #define HEADER_TIMEOUT_MS 5000
 #define BODY_LIMIT 65536
+#define CONNECTIONS_MAX 16
+#define IDLE_TIMEOUT_MS 2000
 
 static const char *case_path;
 static struct gwfx fx;
@@ -330,6 +335,14 @@ static const json_t *case_step(const char *rid)
     return NULL;
 }
 
+static int start_gateway(const char *extra_gateway)
+{
+    return gwfx_gateway(&fx, extra_gateway, "*=0",
+                        "[fund_pay_type]\ncoop = 390100\nyoufu = 350100\nassist = 610100\n"
+                        "[idetinfo youfu]\nveteran = 1101,1\n"
+                        "[idetinfo assist]\ndibao = 1301,2\n");
+}
+
 static int start(const char *extra_gateway)
 {
     json_error_t jerr;
@@ -343,10 +356,7 @@ static int start(const char *extra_gateway)
     if (gwfx_engine(&fx, case_path) != 0 || gwfx_his(&fx, "his-" H1, H1) != 0 ||
         gwfx_his(&fx, "his-" H2, H2) != 0)
         return -1;
-    return gwfx_gateway(&fx, extra_gateway, "*=0",
-                        "[fund_pay_type]\ncoop = 390100\nyoufu = 350100\nassist = 610100\n"
-                        "[idetinfo youfu]\nveteran = 1101,1\n"
-                        "[idetinfo assist]\ndibao = 1301,2\n");
+    return start_gateway(extra_gateway);
 }
 
 static int setup(void **state)
@@ -361,8 +371,8 @@ static int setup_limits(void **state)
     char extra[256];
     snprintf(extra, sizeof extra,
              "body_bytes_max = %d\nheader_bytes_max = 8192\nheader_timeout_ms = %d\n"
-             "body_timeout_ms = %d\n",
-             BODY_LIMIT, HEADER_TIMEOUT_MS, HEADER_TIMEOUT_MS);
+             "body_timeout_ms = %d\nconnections_max = %d\nidle_timeout_ms = %d\n",
+             BODY_LIMIT, HEADER_TIMEOUT_MS, HEADER_TIMEOUT_MS, CONNECTIONS_MAX, IDLE_TIMEOUT_MS);
     return start(extra);
 }
 
@@ -730,6 +740,99 @@ static void t_2601(void **state)
     gwfx_reply_free(&r);
 }
 
+/* ---- Raw HTTPS connections (the test's own, not curl's) ---- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One HTTP response read with http-parser off a raw connection. */
+struct raw_reply {
+    http_parser parser;
+    int status;
+    char body[8192];
+    size_t len;
+    bool done;
+};
+
+static int raw_on_body(http_parser *p, const char *at, size_t n)
+{
+    struct raw_reply *r = p->data;
+    if (r->len + n >= sizeof r->body)
+        return -1;
+    memcpy(r->body + r->len, at, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return 0;
+}
+
+static int raw_on_complete(http_parser *p)
+{
+    struct raw_reply *r = p->data;
+    r->status = (int)p->status_code;
+    r->done = true;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* Reads one whole response (the connection stays open). 0, or -1 when the
+ * connection ended or the time ran out first. */
+static int raw_read(struct tc *c, struct raw_reply *r, int timeout_ms)
+{
+    memset(r, 0, sizeof *r);
+    static http_parser_settings settings;
+    settings.on_body = raw_on_body;
+    settings.on_message_complete = raw_on_complete;
+    http_parser_init(&r->parser, HTTP_RESPONSE);
+    r->parser.data = r;
+    double end = mono_s() + timeout_ms / 1000.0;
+    while (!r->done) {
+        char buf[4096];
+        size_t got = 0;
+        int left = (int)((end - mono_s()) * 1000);
+        if (left <= 0 || tc_recv_some(c, buf, sizeof buf, &got, left) != 0)
+            return -1;
+        size_t used = http_parser_execute(&r->parser, &settings, buf, got);
+        if (!r->done && used != got)
+            return -1;
+    }
+    return 0;
+}
+
+static struct tc *raw_connect(const char *hospital)
+{
+    char ca[4096], cert[4096], key[4096], rel[128];
+    gwfx_path(&fx, "certs/ca.crt", ca);
+    snprintf(rel, sizeof rel, "certs/his-%s.crt", hospital);
+    gwfx_path(&fx, rel, cert);
+    snprintf(rel, sizeof rel, "certs/his-%s.key", hospital);
+    gwfx_path(&fx, rel, key);
+    struct tc *c = NULL;
+    assert_int_equal(tc_connect(&c, "127.0.0.1", fx.gw.port, ca, cert, key, 10000), 0);
+    return c;
+}
+
+/* A POST of body at path, keep-alive. */
+static void raw_send(struct tc *c, const char *path, const char *body)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     path, strlen(body));
+    assert_true(n > 0 && (size_t)n < sizeof head);
+    size_t len = (size_t)n + strlen(body);
+    char *all = malloc(len);
+    assert_non_null(all);
+    memcpy(all, head, (size_t)n);
+    memcpy(all + n, body, strlen(body));
+    assert_int_equal(tc_send_raw(c, all, len), 0); /* one TLS record, one read at the gateway */
+    free(all);
+}
+
 /* ---- resend: the same msgid again ---- */
 
 /* Sends the same bytes twice (the second time at path2) and checks that the
@@ -798,6 +901,133 @@ static void t_resend(void **state)
     engine_counts(day, &settled, &reversed);
     assert_int_equal(settled, 1);
     assert_int_equal(reversed, 1);
+}
+
+/* The settlements the engine has of H1 on the business day of the
+ * settlement of request_id (into day). */
+static uint64_t settled_on_day_of(const char *request_id, char day[16])
+{
+    Sanhe__Response *q = engine_query(0, request_id);
+    assert_null(q->error);
+    snprintf(day, 16, "%s", q->query->settlement->business_day);
+    sanhe__response__free_unpacked(q, NULL);
+    uint64_t settled = 0, reversed = 0;
+    engine_counts(day, &settled, &reversed);
+    return settled;
+}
+
+#define AT_ONCE 3
+#define CURLS 4
+
+/* CURLS curl processes at once, each posting body to path; their replies. */
+static void curls_at_once(const char *path, const char *body, struct gwfx_reply r[CURLS])
+{
+    char req[4096], ca[4096], cert[4096], key[4096], url[128], data[4200];
+    FILE *w = fopen(gwfx_path(&fx, "at-once-request", req), "wb");
+    assert_non_null(w);
+    assert_int_equal(fwrite(body, 1, strlen(body), w), strlen(body));
+    assert_int_equal(fclose(w), 0);
+    gwfx_path(&fx, "certs/ca.crt", ca);
+    gwfx_path(&fx, "certs/his-" H1 ".crt", cert);
+    gwfx_path(&fx, "certs/his-" H1 ".key", key);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", fx.gw.port, path);
+    snprintf(data, sizeof data, "@%s", req);
+    pid_t pids[CURLS];
+    char outs[CURLS][4096], codes[CURLS][4096];
+    for (int i = 0; i < CURLS; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "at-once-reply-%d", i);
+        gwfx_path(&fx, rel, outs[i]);
+        snprintf(rel, sizeof rel, "at-once-code-%d", i);
+        gwfx_path(&fx, rel, codes[i]);
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int o = open(codes[i], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(o, 1);
+            execl(SANHE_CURL_PATH, "curl", "-sS", "--max-time", "60", "--cacert", ca, "--cert",
+                  cert, "--key", key, "-H", "Content-Type: application/json", "--data-binary", data,
+                  "-o", outs[i], "-w", "%{http_code}", url, (char *)NULL);
+            _exit(127);
+        }
+    }
+    for (int i = 0; i < CURLS; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        memset(&r[i], 0, sizeof r[i]);
+        FILE *in = fopen(codes[i], "r");
+        assert_non_null(in);
+        assert_int_equal(fscanf(in, "%d", &r[i].status), 1);
+        fclose(in);
+        in = fopen(outs[i], "rb");
+        assert_non_null(in);
+        r[i].body = calloc(1, 8192);
+        assert_non_null(r[i].body);
+        r[i].len = fread(r[i].body, 1, 8191, in);
+        fclose(in);
+    }
+}
+
+/* The same 2207 sent several times at once: settled once, and every copy
+ * answered with the same bytes. First on connections already open, sent
+ * back to back so that the gateway reads them in one turn of its loop;
+ * then by curls started together (the later ones arrive while the first
+ * is at the engine or being committed). */
+static void t_resend_at_once(void **state)
+{
+    (void)state;
+    char v[40], day[16];
+    struct gwfx_reply r;
+    register_visit(v);
+    upload(v, &r);
+    gwfx_reply_free(&r);
+    char msgid[40];
+    gwfx_msgid(&fx, H1, msgid);
+    char *settle = settle_input(v);
+    char *body = gwfx_envelope("2207", msgid, H1, "330424", DAY, settle);
+    free(settle);
+    struct tc *c[AT_ONCE];
+    for (int i = 0; i < AT_ONCE; i++)
+        c[i] = raw_connect(H1);
+    for (int i = 0; i < AT_ONCE; i++)
+        raw_send(c[i], "/2207", body);
+    struct raw_reply *got = calloc(AT_ONCE, sizeof *got);
+    assert_non_null(got);
+    for (int i = 0; i < AT_ONCE; i++) {
+        assert_int_equal(raw_read(c[i], &got[i], 60000), 0);
+        assert_int_equal(got[i].status, 200);
+        if (i > 0 && (got[i].len != got[0].len || memcmp(got[i].body, got[0].body, got[0].len)))
+            fail_msg("copy %d of one 2207 answered otherwise:\n%s\n%s", i, got[0].body,
+                     got[i].body);
+        tc_close(c[i]);
+    }
+    assert_non_null(strstr(got[0].body, "\"infcode\":0,"));
+    free(got);
+    free(body);
+    uint64_t before = settled_on_day_of(msgid, day);
+
+    register_visit(v);
+    upload(v, &r);
+    gwfx_reply_free(&r);
+    gwfx_msgid(&fx, H1, msgid);
+    settle = settle_input(v);
+    body = gwfx_envelope("2207", msgid, H1, "330424", DAY, settle);
+    free(settle);
+    struct gwfx_reply rs[CURLS];
+    curls_at_once("/2207", body, rs);
+    free(body);
+    for (int i = 0; i < CURLS; i++) {
+        assert_int_equal(rs[i].status, 200);
+        if (rs[i].len != rs[0].len || memcmp(rs[i].body, rs[0].body, rs[0].len) != 0)
+            fail_msg("curl %d of one 2207 answered otherwise:\n%s\n%s", i, rs[0].body, rs[i].body);
+    }
+    assert_non_null(strstr(rs[0].body, "\"infcode\":0,"));
+    for (int i = 0; i < CURLS; i++)
+        free(rs[i].body);
+    char day2[16];
+    assert_int_equal(settled_on_day_of(msgid, day2), before + 1);
+    assert_string_equal(day2, day);
 }
 
 /* ---- refusals ---- */
@@ -1018,13 +1248,6 @@ static void t_header_limit(void **state)
     gwfx_reply_free(&r);
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Clients that send part of their headers and stop, and a curl whose body
  * never comes (it reads it from a pipe nobody writes): each is answered
  * 408 after the configured time, and meanwhile others are served at once. */
@@ -1121,6 +1344,274 @@ static void t_slow_clients(void **state)
     gwfx_reply_free(&r);
 }
 
+/* connections_max open connections: one more is answered 503 with the
+ * limit's envelope right after its handshake, and closed; the ones within
+ * the limit are served; once one of them goes, a new one is served. */
+static void t_connections_max(void **state)
+{
+    (void)state;
+    struct tc *c[CONNECTIONS_MAX];
+    for (int i = 0; i < CONNECTIONS_MAX; i++)
+        c[i] = raw_connect(H1);
+    struct tc *over = raw_connect(H1);
+    struct raw_reply *got = calloc(1, sizeof *got);
+    assert_non_null(got);
+    assert_int_equal(raw_read(over, got, 30000), 0);
+    if (got->status != 503)
+        fail_msg("connection %d of %d: HTTP %d: %s", CONNECTIONS_MAX + 1, CONNECTIONS_MAX,
+                 got->status, got->body);
+    char why[64];
+    json_t *doc = gw_json_load(got->body, got->len, why, sizeof why);
+    assert_non_null(doc); /* an envelope: infcode 2100 and why */
+    assert_non_null(strstr(got->body, "\"infcode\":2100,"));
+    assert_non_null(strstr(gwfx_str(doc, "err_msg"), "连接数"));
+    json_decref(doc);
+    assert_int_equal(tc_wait_closed(over, 30000), 0);
+    tc_close(over);
+    /* The last one within the limit is served. */
+    char msgid[40];
+    gwfx_msgid(&fx, H1, msgid);
+    char *body = gwfx_envelope("9001", msgid, H1, "330424", DAY, "{}");
+    raw_send(c[CONNECTIONS_MAX - 1], "/9001", body);
+    free(body);
+    assert_int_equal(raw_read(c[CONNECTIONS_MAX - 1], got, 30000), 0);
+    assert_int_equal(got->status, 200);
+    assert_non_null(strstr(got->body, "\"infcode\":0,"));
+    free(got);
+    /* While all are open, curl too is over the limit. */
+    struct gwfx_reply r;
+    gwfx_txn(&fx, H1, "9001", NULL, "330424", DAY, "{}", &r);
+    assert_int_equal(r.status, 503);
+    gwfx_reply_free(&r);
+    /* One goes: a new connection is served again (the gateway counts the
+     * close when it sees it: a few tries). */
+    tc_close(c[0]);
+    int status = 0;
+    for (int i = 0; i < 50 && status != 200; i++) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        gwfx_txn(&fx, H1, "9001", NULL, "330424", DAY, "{}", &r);
+        status = r.status;
+        gwfx_reply_free(&r);
+    }
+    assert_int_equal(status, 200);
+    for (int i = 1; i < CONNECTIONS_MAX; i++)
+        tc_close(c[i]);
+}
+
+/* A keep-alive connection carries a second request within idle_timeout_ms
+ * of the first reply; idle longer, it is closed by the gateway, with no
+ * reply, not before the configured time. */
+static void t_idle_timeout(void **state)
+{
+    (void)state;
+    struct tc *c = raw_connect(H1);
+    struct raw_reply *got = calloc(1, sizeof *got);
+    assert_non_null(got);
+    for (int i = 0; i < 2; i++) {
+        char msgid[40];
+        gwfx_msgid(&fx, H1, msgid);
+        char *body = gwfx_envelope("9001", msgid, H1, "330424", DAY, "{}");
+        raw_send(c, "/9001", body);
+        free(body);
+        assert_int_equal(raw_read(c, got, 30000), 0);
+        assert_int_equal(got->status, 200);
+        if (i == 0) { /* idle for half the time: still open */
+            struct timespec ts = {IDLE_TIMEOUT_MS / 2000, (IDLE_TIMEOUT_MS / 2 % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(got);
+    double t0 = mono_s();
+    char buf[256];
+    size_t n = 0;
+    int rc = tc_recv_some(c, buf, sizeof buf, &n, 30 * IDLE_TIMEOUT_MS);
+    double idle = mono_s() - t0;
+    if (rc == 0)
+        fail_msg("an idle connection got %zu bytes: %.*s", n, (int)n, buf);
+    assert_int_not_equal(rc, SH_E_TIMEOUT); /* closed, not still open */
+    assert_true(idle >= IDLE_TIMEOUT_MS / 1000.0 * 0.9);
+    tc_close(c);
+}
+
+/* ---- crash: kill -9 under load, then every answered call is found ---- */
+
+#define CRASH_CLIENTS 4
+#define CRASH_ANSWERS_MIN 40 /* answered calls before the kill */
+
+static const char *const crash_infnos[] = {"2201", "2204", "2207"};
+
+/* The msgid of step (0 2201, 1 2204, 2 2207) of a client's cycle. */
+static void crash_msgid(int client, unsigned cycle, int step, char out[40])
+{
+    snprintf(out, 40, H1 "2026%02d%08u%04d", client, cycle, step);
+}
+
+/* The body of that call (its visit is step 0's msgid). malloc'ed. */
+static char *crash_body(const char *msgid, int step)
+{
+    char visit_id[40];
+    snprintf(visit_id, sizeof visit_id, "%.*s0000", (int)strlen(msgid) - 4, msgid);
+    char *input = step == 0   ? strdup("{\"data\":{\"psn_no\":\"" P3 "\",\"med_type\":\"21\","
+                                         "\"begntime\":\"2026-06-10 08:00:00\"}}")
+                  : step == 1 ? feedetail(visit_id, NULL)
+                              : settle_input(visit_id);
+    char *body = gwfx_envelope(crash_infnos[step], msgid, H1, "330424", DAY, input);
+    free(input);
+    return body;
+}
+
+static struct gwc *crash_connect(void)
+{
+    char ca[4096], cert[4096], key[4096];
+    gwfx_path(&fx, "certs/ca.crt", ca);
+    gwfx_path(&fx, "certs/his-" H1 ".crt", cert);
+    gwfx_path(&fx, "certs/his-" H1 ".key", key);
+    struct gwc *c = NULL;
+    return gwc_open(&c, fx.gw.port, ca, cert, key, 10000) == 0 ? c : NULL;
+}
+
+/* A client process: visit after visit (2201, 2204, 2207) as fast as the
+ * gateway answers, each answered call (infcode 0) appended to its file as
+ * "INFNO MSGID LEN\n" and the reply's bytes, until the gateway is gone. */
+static void crash_client(int client, const char *path)
+{
+    FILE *out = fopen(path, "wb");
+    struct gwc *c = crash_connect();
+    if (out == NULL || c == NULL)
+        _exit(3);
+    double end = mono_s() + 60;
+    for (unsigned cycle = 0; cycle < 100000 && mono_s() < end; cycle++)
+        for (int step = 0; step < 3; step++) {
+            char msgid[40];
+            crash_msgid(client, cycle, step, msgid);
+            char *body = crash_body(msgid, step), *reply = NULL;
+            char path_infno[8];
+            snprintf(path_infno, sizeof path_infno, "/%s", crash_infnos[step]);
+            int status = 0;
+            int rc = gwc_post(c, path_infno, body, &status, &reply, 10000);
+            free(body);
+            if (rc != 0) {
+                fclose(out);
+                gwc_close(c);
+                _exit(0); /* the gateway is gone */
+            }
+            bool ok = status == 200 && strstr(reply, "\"infcode\":0,") != NULL;
+            if (ok) {
+                fprintf(out, "%s %s %zu\n", crash_infnos[step], msgid, strlen(reply));
+                fwrite(reply, 1, strlen(reply), out);
+                fflush(out);
+            }
+            free(reply);
+            if (!ok)
+                break; /* the next visit */
+        }
+    fclose(out);
+    gwc_close(c);
+    _exit(0);
+}
+
+static long file_lines_answered(const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    if (in == NULL)
+        return 0;
+    long n = 0;
+    char infno[8], msgid[40];
+    size_t len = 0;
+    while (fscanf(in, "%7s %39s %zu", infno, msgid, &len) == 3 && fgetc(in) == '\n' &&
+           fseek(in, (long)len, SEEK_CUR) == 0)
+        n++;
+    fclose(in);
+    return n;
+}
+
+static void t_crash(void **state)
+{
+    (void)state;
+    char paths[CRASH_CLIENTS][4096];
+    pid_t pids[CRASH_CLIENTS];
+    for (int i = 0; i < CRASH_CLIENTS; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "crash-answers-%d", i);
+        gwfx_path(&fx, rel, paths[i]);
+        unlink(paths[i]);
+        fflush(NULL);
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0)
+            crash_client(i, paths[i]);
+    }
+    /* Under load (at least CRASH_ANSWERS_MIN answered), then kill -9. */
+    long answered = 0;
+    double t0 = mono_s();
+    while (answered < CRASH_ANSWERS_MIN && mono_s() - t0 < 60) {
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+        answered = 0;
+        for (int i = 0; i < CRASH_CLIENTS; i++)
+            answered += file_lines_answered(paths[i]);
+    }
+    assert_true(answered >= CRASH_ANSWERS_MIN);
+    assert_int_equal(kill(fx.gw.pid, SIGKILL), 0);
+    int st = 0;
+    assert_int_equal(waitpid(fx.gw.pid, &st, 0), fx.gw.pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    fx.gw.pid = -1;
+    for (int i = 0; i < CRASH_CLIENTS; i++) {
+        int cst = 0;
+        pid_t w = 0;
+        for (int waited = 0; waited < 60000 && (w = waitpid(pids[i], &cst, WNOHANG)) == 0;
+             waited += 20) {
+            struct timespec ts = {0, 20000000};
+            nanosleep(&ts, NULL);
+        }
+        if (w == 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], &cst, 0);
+            fail_msg("client %d did not end after the gateway was killed", i);
+        }
+        assert_true(WIFEXITED(cst) && WEXITSTATUS(cst) == 0);
+    }
+    /* The same data directory, a new process: every answered call, sent
+     * again, gets its first reply byte for byte. A reply the gateway had
+     * not made durable would be answered afresh (another inf_refmsgid). */
+    assert_int_equal(start_gateway(NULL), 0);
+    struct gwc *c = crash_connect();
+    assert_non_null(c);
+    long checked = 0, per_infno[3] = {0, 0, 0};
+    for (int i = 0; i < CRASH_CLIENTS; i++) {
+        FILE *in = fopen(paths[i], "rb");
+        assert_non_null(in);
+        char infno[8], msgid[40];
+        size_t len = 0;
+        while (fscanf(in, "%7s %39s %zu", infno, msgid, &len) == 3 && fgetc(in) == '\n') {
+            char *first = malloc(len + 1);
+            assert_non_null(first);
+            assert_int_equal(fread(first, 1, len, in), len);
+            first[len] = '\0';
+            int step = strcmp(infno, "2201") == 0 ? 0 : strcmp(infno, "2204") == 0 ? 1 : 2;
+            char *body = crash_body(msgid, step), *reply = NULL, path[16];
+            snprintf(path, sizeof path, "/%s", infno);
+            int status = 0;
+            assert_int_equal(gwc_post(c, path, body, &status, &reply, 30000), 0);
+            if (status != 200 || strlen(reply) != len || memcmp(reply, first, len) != 0)
+                fail_msg("%s %s answered before the kill, not found after it:\n%s\n%s", infno,
+                         msgid, first, reply);
+            per_infno[step]++;
+            checked++;
+            free(reply);
+            free(body);
+            free(first);
+        }
+        fclose(in);
+    }
+    gwc_close(c);
+    fprintf(stderr, "t_crash: %ld answered calls found again (2201 %ld, 2204 %ld, 2207 %ld)\n",
+            checked, per_infno[0], per_infno[1], per_infno[2]);
+    assert_true(checked >= answered);
+}
+
 /* ---- signature: x-tif-* headers, checked when a key is configured ---- */
 
 #define SIGNATURE_KEY "test-key-for-x-tif"
@@ -1188,7 +1679,8 @@ static void t_signature(void **state)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: test_gw_curl txn|resend|refusals|limits|signature CASE02.json\n");
+        fprintf(stderr,
+                "usage: test_gw_curl txn|resend|refusals|limits|signature|crash CASE02.json\n");
         return 2;
     }
     case_path = argv[2];
@@ -1198,7 +1690,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_2207), cmocka_unit_test(t_3201_3202), cmocka_unit_test(t_2208),
         cmocka_unit_test(t_2601),
     };
-    const struct CMUnitTest resend[] = {cmocka_unit_test(t_resend)};
+    const struct CMUnitTest resend[] = {cmocka_unit_test(t_resend),
+                                        cmocka_unit_test(t_resend_at_once)};
     const struct CMUnitTest refusals[] = {
         cmocka_unit_test(t_wrong_hospital),
         cmocka_unit_test(t_malformed),
@@ -1206,8 +1699,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_unknown_infno),
     };
     const struct CMUnitTest limits[] = {
-        cmocka_unit_test(t_body_limit),
-        cmocka_unit_test(t_header_limit),
+        cmocka_unit_test(t_connections_max), cmocka_unit_test(t_idle_timeout),
+        cmocka_unit_test(t_body_limit),      cmocka_unit_test(t_header_limit),
         cmocka_unit_test(t_slow_clients),
     };
     if (strcmp(argv[1], "txn") == 0)
@@ -1217,6 +1710,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "refusals") == 0)
         return cmocka_run_group_tests_name("gateway/curl-refusals", refusals, setup, teardown);
     const struct CMUnitTest signature[] = {cmocka_unit_test(t_signature)};
+    const struct CMUnitTest crash[] = {cmocka_unit_test(t_crash)};
+    if (strcmp(argv[1], "crash") == 0)
+        return cmocka_run_group_tests_name("gateway/curl-crash", crash, setup, teardown);
     if (strcmp(argv[1], "signature") == 0)
         return cmocka_run_group_tests_name("gateway/curl-signature", signature, setup_signature,
                                            teardown);
