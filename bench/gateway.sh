@@ -23,11 +23,9 @@
 #
 # Environment (defaults in brackets):
 #   SANHE_BENCH_OUT     the result file [bench/results/gateway-YYYY-MM-DD.json]
-#   SANHE_BENCH_RATES   settles per second, one step each [25 50 100 200]: the
-#                       gateway commits each reply alone (one synced LMDB
-#                       transaction on its event loop, no group commit), so
-#                       on a shared disk it saturates near 1 / (commit time),
-#                       far below the engine
+#   SANHE_BENCH_RATES   settles per second, one step each [50 100 200 400 800]
+#                       (the gateway group-commits its store off its event
+#                       loop: docs/gateway.md, "Durability")
 #   SANHE_BENCH_SECS    seconds a step (after the warm-up) [10]
 #   SANHE_BENCH_WARMUP  warm-up seconds a step [2]
 #   SANHE_BENCH_CONNS   connections, both ways [16]
@@ -39,7 +37,7 @@ set -eu
 NAME=gateway
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build-bench}
-RATES=${SANHE_BENCH_RATES:-"25 50 100 200"}
+RATES=${SANHE_BENCH_RATES:-"50 100 200 400 800"}
 SECS=${SANHE_BENCH_SECS:-10}
 WARMUP=${SANHE_BENCH_WARMUP:-2}
 CONNS=${SANHE_BENCH_CONNS:-16}

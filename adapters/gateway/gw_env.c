@@ -42,6 +42,10 @@ const char *gw_refusal_text(int code)
         return "交易请求不合法";
     case SANHE__ERROR_CODE__LIMIT_EXCEEDED:
         return "超出结算引擎的限制";
+    case SANHE__ERROR_CODE__LOOKUP_RATE_EXCEEDED:
+        /* The hospital's calls share the gateway's one terminal at the
+         * engine (docs/gateway.md, "Engines"): a retry a little later. */
+        return "查询过于频繁，超出结算引擎对本机构终端的查询频率限制，请稍后重试";
     default:
         return "系统错误";
     }

@@ -8,15 +8,23 @@
  *             checked against the engine's own figures (a direct presettle,
  *             a direct query) and the case's expectations
  *   resend    a msgid sent again gets the first reply byte for byte and is
- *             not done twice (the engine's reconciliation counts once)
+ *             not done twice (the engine's reconciliation counts once); also
+ *             when the copies come at once (one loop turn, or while the
+ *             first is at the engine or being committed)
  *   refusals  a fixmedins_code that is not the certificate's hospital,
  *             malformed JSON, three decimals and exponents, an unknown
  *             infno: each refused, and nothing changed
- *   limits    a body over the limit (413), headers over it (431), slow
- *             clients that stall in the headers or the body (408) while
- *             others are served
+ *   limits    one connection over connections_max (503 and its envelope),
+ *             an idle keep-alive connection (closed after idle_timeout_ms,
+ *             not before), a body over the limit (413), headers over it
+ *             (431), slow clients that stall in the headers or the body
+ *             (408) while others are served
  *   signature x-tif-* signatures, with a key configured: unsigned, wrongly
  *             signed and stale requests refused, a right one served
+ *   crash     kill -9 of the gateway under load (client processes running
+ *             2201, 2204, 2207): after a restart on the same data, every
+ *             call answered before the kill gets its reply again, byte for
+ *             byte
  *
  * usage: test_gw_curl GROUP CASE02.json
  */
