@@ -8,8 +8,8 @@
 
 RULES_T="test_rules test_rules_property sanhe-conformance"
 RULES_R='^(unit/test_rules|unit/test_rules_property|conformance/in-process)$'
-LEDGER_T="test_ledger test_ledger_batch test_ledger_check test_ledger_retry test_journal sanhe-conformance"
-LEDGER_R='^(unit/test_ledger|unit/test_ledger_batch|unit/test_ledger_check|unit/test_ledger_retry|unit/test_journal|conformance/in-process)$'
+LEDGER_T="test_ledger test_ledger_batch test_ledger_check test_ledger_retry test_ledger_rollback test_journal sanhe-conformance"
+LEDGER_R='^(unit/test_ledger|unit/test_ledger_batch|unit/test_ledger_check|unit/test_ledger_retry|unit/test_ledger_rollback|unit/test_journal|conformance/in-process)$'
 CLIENT_T="test_client_lib test_client_async test_client_stale test_counter test_flaky sanhe-counter"
 CLIENT_R='^client/'
 
