@@ -85,8 +85,7 @@ static const struct {
      N_("the request's field %s holds a NUL byte (at byte %s)")},
     {SANHE__ERROR_DETAIL__DETAIL_FIELD_CONTROL, 3,
      N_("the request's field %s holds the control character %s (at byte %s)")},
-    {SANHE__ERROR_DETAIL__DETAIL_REQUEST_NESTING, 1,
-     N_("the request nests too deep at %s")},
+    {SANHE__ERROR_DETAIL__DETAIL_REQUEST_NESTING, 1, N_("the request nests too deep at %s")},
     /* Roster imports and the bureau's reads. */
     {SANHE__ERROR_DETAIL__DETAIL_IMPORT_NO_SESSION, 1, N_("there is no import session %s")},
     {SANHE__ERROR_DETAIL__DETAIL_IMPORT_LINE_PERSON_UNKNOWN, 2,
@@ -105,8 +104,7 @@ static const struct {
      N_("import %s: the file holds %s rows, %s arrived; nothing was changed")},
     {SANHE__ERROR_DETAIL__DETAIL_IMPORT_HALF_APPLIED, 1,
      N_("import %s is half applied: commit it again to finish it")},
-    {SANHE__ERROR_DETAIL__DETAIL_IMPORT_TOO_MANY_ROWS, 1,
-     N_("the import has more than %s rows")},
+    {SANHE__ERROR_DETAIL__DETAIL_IMPORT_TOO_MANY_ROWS, 1, N_("the import has more than %s rows")},
     {SANHE__ERROR_DETAIL__DETAIL_IMPORT_SESSIONS_LIMIT, 1,
      N_("%s import sessions are open; abort one first")},
     {SANHE__ERROR_DETAIL__DETAIL_IMPORT_CHUNK_ORDER, 2,
@@ -171,7 +169,6 @@ int sh_words_refusal(const Sanhe__Error *e, char *out, size_t size)
     }
     return -1;
 }
-
 
 /* ---- Transport failures ------------------------------------------------------------------ */
 

@@ -87,6 +87,11 @@ int bureau_refused(const Sanhe__Error *e, const char *what, struct sh_error *err
 {
     int code = e->has_code ? -(int)e->code : SH_E_INTERNAL;
     char worded[SH_ERROR_MSG_MAX];
+    if (sh_words_refusal(e, worded, sizeof worded) == 0 && (what == NULL || what[0] == '\0'))
+        return sh_error_set(err, code, _("the engine refused (%s): %s"), sh_error_name(code),
+                            worded);
+    if (what == NULL)
+        what = "";
     if (sh_words_refusal(e, worded, sizeof worded) == 0)
         return sh_error_set(err, code, _("%s: the engine refused (%s): %s"), what,
                             sh_error_name(code), worded);
@@ -153,7 +158,8 @@ int bureau_reconcile(const struct bureau_config *c, const Sanhe__ReconcileReques
         return rc;
     const Sanhe__Response *r = *out;
     if (r->error != NULL || r->result_case != SANHE__RESPONSE__RESULT_RECONCILE) {
-        rc = r->error != NULL ? bureau_refused(r->error, _("reconcile"), err)
+        /* The command names what it reconciled: the refusal alone. */
+        rc = r->error != NULL ? bureau_refused(r->error, NULL, err)
                               : sh_error_set(err, SH_E_BAD_FRAME, _("no reconcile reply"));
         sanhe__response__free_unpacked(*out, NULL);
         *out = NULL;
