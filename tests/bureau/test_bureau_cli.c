@@ -531,7 +531,10 @@ static const char *other_than(const struct world *w, const char *h)
 }
 
 /* Chromium headless as root needs --no-sandbox; its profile stays in the sandbox. */
-static int chromium(struct world *w, const char *what, const char *url, const char *out_path)
+/* The window: 1280 wide, and tall enough for the month page's day table
+ * (a row per day below the charts) to be in its screenshot. */
+static int chromium_window(struct world *w, const char *what, const char *url, const char *out_path,
+                           const char *window)
 {
 #ifdef SANHE_CHROMIUM
     char profile[4096], arg[4300], log[4096];
@@ -541,7 +544,7 @@ static int chromium(struct world *w, const char *what, const char *url, const ch
                                 "--no-sandbox",
                                 "--disable-gpu",
                                 "--hide-scrollbars",
-                                "--window-size=1280,1000",
+                                window,
                                 arg,
                                 what,
                                 url,
@@ -549,9 +552,14 @@ static int chromium(struct world *w, const char *what, const char *url, const ch
     remove(out_path);
     return proc_run(argv, out_path, sandbox_path(&w->sb, "chromium.log", log));
 #else
-    (void)w, (void)what, (void)url, (void)out_path;
+    (void)w, (void)what, (void)url, (void)out_path, (void)window;
     return -1;
 #endif
+}
+
+static int chromium(struct world *w, const char *what, const char *url, const char *out_path)
+{
+    return chromium_window(w, what, url, out_path, "--window-size=1280,1000");
 }
 
 static void report_page_in_chromium(void **state)
@@ -694,7 +702,9 @@ static void month_page_in_chromium(void **state)
     contains(shown, "chart-trend");
     snprintf(shot, sizeof shot, "--screenshot=%s", SANHE_MONTH_SCREENSHOT);
     remove(SANHE_MONTH_SCREENSHOT);
-    assert_int_equal(chromium(w, shot, url, sandbox_path(&w->sb, "month-shot.log", dom)), 0);
+    assert_int_equal(chromium_window(w, shot, url, sandbox_path(&w->sb, "month-shot.log", dom),
+                                     "--window-size=1280,2600"),
+                     0);
     assert_int_equal(stat(SANHE_MONTH_SCREENSHOT, &st), 0);
     assert_true(st.st_size > 10000);
     printf("screenshot: %s (%lld bytes)\n", SANHE_MONTH_SCREENSHOT, (long long)st.st_size);
