@@ -32,7 +32,7 @@ struct sanhe_conn;
 struct sanhe_conn_why {
     int kind;
     int number;
-    char address[80];
+    char address[272]; /* "[" host (255 at most) "]:" port (7) */
 };
 
 /* Monotonic milliseconds. */
