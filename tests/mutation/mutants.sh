@@ -48,6 +48,12 @@ mutant client-reply-any hospital-client/lib/call.c \
     's/if (r->request_id != NULL \&\& strcmp(r->request_id, c->request_id) == 0) {/if (r != NULL) {/' \
     "$CLIENT_T" "$CLIENT_R"
 
+# The library forgets why the engine ended the handshake (its TLS alert): the
+# counter can only show the library's English words.
+mutant transport-why-dropped hospital-client/lib/call.c \
+    '/sanhe_set_why(c, SANHE_WHY_TLS_ALERT, sanhe_conn_alert_number(c->conn), c->current);/d' \
+    "$CLIENT_T" "$CLIENT_R"
+
 # ---- The rules core (docs/rules.md) ----------------------------------------------------------
 
 mutant rnd-truncates engine/core/sh_rules.c \
