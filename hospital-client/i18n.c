@@ -67,8 +67,13 @@ static const char *find_dir(void)
     return NULL;
 }
 
+static enum sh_lang current_lang = SH_LANG_ZH;
+
+enum sh_lang sh_i18n_lang(void) { return current_lang; }
+
 int sh_i18n_init(enum sh_lang lang)
 {
+    current_lang = lang;
     /* gettext translates nothing in the C locale, and ignores LANGUAGE
      * there; C.UTF-8 is always present on Debian and is not "C". */
     const char *m = setlocale(LC_MESSAGES, "");

@@ -32,6 +32,9 @@ enum sh_lang sh_i18n_lang_default(void);
  * catalog was found (the messages then stay English). */
 int sh_i18n_init(enum sh_lang lang);
 
+/* The language sh_i18n_init chose last. */
+enum sh_lang sh_i18n_lang(void);
+
 /* The directory bound (for --help and error messages); "" when none. */
 const char *sh_i18n_dir(void);
 

@@ -61,6 +61,11 @@ int bureau_config_load(const char *path, struct bureau_config *c, struct sh_erro
 int bureau_config_engine(struct bureau_config *c, const char *value, struct sh_error *err);
 
 /* ---- bureau_conn.c ---- */
+/* A refusal as the bureau's error: "WHAT: the engine refused (CODE):
+ * reason" (no "WHAT: " when what is NULL or empty), its detail worded
+ * (words.c), else the engine's English message.
+ * Returns the refusal's code. */
+int bureau_refused(const Sanhe__Error *e, const char *what, struct sh_error *err);
 /* One request over a fresh connection, within c->timeout_ms; *out is freed
  * by the caller (sanhe__response__free_unpacked). A refusal is a Response
  * with an error. A request without a request_id gets a generated one. */

@@ -58,9 +58,7 @@ int bureau_audit(const struct bureau_config *c, const struct audit_args *a)
     struct sh_error err = {0};
     int rc = bureau_call(c, &req, &resp, &err);
     if (rc == 0 && resp->error != NULL) {
-        rc = sh_error_set(&err, -(int)resp->error->code, "audit: %s: %s",
-                          sh_error_name(-(int)resp->error->code),
-                          resp->error->message != NULL ? resp->error->message : "");
+        rc = bureau_refused(resp->error, _("audit"), &err);
     } else if (rc == 0 && resp->audit == NULL) {
         rc = sh_error_set(&err, SH_E_BAD_FRAME, "audit: not an audit reply");
     }

@@ -10,6 +10,25 @@
 
 #include "bureau.h"
 #include "sanhe/client.h"
+#include "words.h"
+
+/* The library's result codes, in the catalog's words (the msgids of
+ * sanhe-counter's, one catalog for both). */
+static const char *conn_strerror(int rc)
+{
+    switch (rc) {
+    case SANHE_E_INVAL:
+        return _("invalid argument");
+    case SANHE_E_NOMEM:
+        return _("out of memory");
+    case SANHE_E_TLS_SETUP:
+        return _("the CA, certificate or key could not be loaded");
+    case SANHE_E_PROTOCOL:
+        return _("the engine's reply could not be understood");
+    default:
+        return _("unknown error");
+    }
+}
 
 /* A client of the configured engine. One attempt may take the whole
  * deadline: a reconcile of a busy day can take longer than the library's
@@ -34,25 +53,50 @@ static int client_new(const struct bureau_config *c, sanhe_client **out, struct 
     int rc = sanhe_client_new(out, &o);
     if (rc != 0)
         return sh_error_set(err, rc == SANHE_E_INVAL ? SH_E_BAD_REQUEST : SH_E_INTERNAL,
-                            "engine %s, ca %s, cert %s, key %s: %s", engine, c->ca, c->cert, c->key,
-                            sanhe_strerror(rc));
+                            _("engine %s, CA %s, certificate %s, key %s: %s"), engine, c->ca,
+                            c->cert, c->key, conn_strerror(rc));
     return 0;
 }
 
 /* The library's failure as the bureau's error, naming the engine. */
 static int failure(const struct bureau_config *c, sanhe_client *sc, int rc, struct sh_error *err)
 {
+    /* Why, worded (words.c); the library's English only for a why this
+     * build cannot word. */
+    char worded[SH_ERROR_MSG_MAX];
+    const char *why =
+        sh_words_last_why(sc, worded, sizeof worded) == 0 ? worded : sanhe_last_message(sc);
     if (rc == SANHE_E_UNREACHABLE)
         return sh_error_set(err, SH_E_UNAVAILABLE,
                             _("cannot connect to %s:%d (%s): is the engine running, and are "
                               "these the bureau's certificates?"),
-                            c->host, c->port, sanhe_last_message(sc));
+                            c->host, c->port, why);
+    if (rc == SANHE_E_TLS_REJECTED)
+        return sh_error_set(err, SH_E_FORBIDDEN,
+                            _("%s:%d: the TLS handshake was refused (%s): are these the "
+                              "bureau's certificates, of the engine's CA?"),
+                            c->host, c->port, why);
     if (rc == SANHE_E_TIMEOUT || rc == SANHE_E_OUTCOME_UNKNOWN)
         return sh_error_set(err, SH_E_TIMEOUT, _("%s:%d: no reply within %d ms"), c->host, c->port,
                             c->timeout_ms);
     return sh_error_set(err, rc == SANHE_E_PROTOCOL ? SH_E_BAD_FRAME : SH_E_INTERNAL,
-                        "%s:%d: %s %s", c->host, c->port, sanhe_strerror(rc),
-                        sanhe_last_message(sc));
+                        "%s:%d: %s (%s)", c->host, c->port, conn_strerror(rc), why);
+}
+
+int bureau_refused(const Sanhe__Error *e, const char *what, struct sh_error *err)
+{
+    int code = e->has_code ? -(int)e->code : SH_E_INTERNAL;
+    char worded[SH_ERROR_MSG_MAX];
+    if (sh_words_refusal(e, worded, sizeof worded) == 0 && (what == NULL || what[0] == '\0'))
+        return sh_error_set(err, code, _("the engine refused (%s): %s"), sh_error_name(code),
+                            worded);
+    if (what == NULL)
+        what = "";
+    if (sh_words_refusal(e, worded, sizeof worded) == 0)
+        return sh_error_set(err, code, _("%s: the engine refused (%s): %s"), what,
+                            sh_error_name(code), worded);
+    return sh_error_set(err, code, _("%s: the engine refused: %s: %s"), what, sh_error_name(code),
+                        e->message != NULL ? e->message : "");
 }
 
 /* The reply's bytes as a Response. */
@@ -114,10 +158,9 @@ int bureau_reconcile(const struct bureau_config *c, const Sanhe__ReconcileReques
         return rc;
     const Sanhe__Response *r = *out;
     if (r->error != NULL || r->result_case != SANHE__RESPONSE__RESULT_RECONCILE) {
-        int code = r->error != NULL ? -(int)r->error->code : SH_E_INTERNAL;
-        rc = sh_error_set(err, code, _("the engine refused: %s: %s"), sh_error_name(code),
-                          r->error != NULL && r->error->message != NULL ? r->error->message
-                                                                        : "no reconcile reply");
+        /* The command names what it reconciled: the refusal alone. */
+        rc = r->error != NULL ? bureau_refused(r->error, NULL, err)
+                              : sh_error_set(err, SH_E_BAD_FRAME, _("no reconcile reply"));
         sanhe__response__free_unpacked(*out, NULL);
         *out = NULL;
     }

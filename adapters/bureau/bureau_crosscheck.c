@@ -27,9 +27,7 @@ int bureau_crosscheck_fetch(const struct bureau_config *c, const char *month, Sa
     req.crosscheck = &q;
     int rc = bureau_call(c, &req, out, err);
     if (rc == 0 && (*out)->error != NULL) {
-        rc = sh_error_set(err, -(int)(*out)->error->code, "crosscheck %s: %s: %s", month,
-                          sh_error_name(-(int)(*out)->error->code),
-                          (*out)->error->message != NULL ? (*out)->error->message : "");
+        rc = bureau_refused((*out)->error, _("crosscheck"), err);
     } else if (rc == 0 && (*out)->crosscheck == NULL) {
         rc = sh_error_set(err, SH_E_BAD_FRAME, "crosscheck %s: not a crosscheck reply", month);
     }

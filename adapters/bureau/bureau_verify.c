@@ -49,8 +49,7 @@ static int journal_reply(const struct bureau_config *c, const Sanhe__ReconcileRe
     if (*out == NULL)
         return sh_error_set(err, SH_E_INTERNAL, _("the ledger gave no reconcile reply"));
     if ((*out)->error != NULL)
-        return sh_error_set(err, -(int)(*out)->error->code, "the ledger refused: %s",
-                            (*out)->error->message != NULL ? (*out)->error->message : "");
+        return bureau_refused((*out)->error, _("the ledger's reconcile"), err);
     return 0;
 }
 

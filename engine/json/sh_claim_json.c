@@ -27,8 +27,10 @@ _Static_assert((int)SANHE__LINE_DEFECT__AMOUNT_NOT_INTEGER == SH_LINE_AMOUNT_NOT
                    (int)SANHE__LINE_DEFECT__NOT_A_NUMBER == SH_LINE_NOT_A_NUMBER,
                "enum LineDefect of sanhe.proto mirrors enum sh_line_defect");
 
-/* 2^63 as a double, exactly: the first value outside int64. */
-#define TWO_POW_63 9223372036854775808.0
+/* 2^53 as a double, exactly: from there on not every integer is a double,
+ * so a real that large may not be the number its text spelled
+ * (9007199254740993.0 reads as ...992). */
+#define TWO_POW_53 9007199254740992.0
 
 /* A string field as given, or absent when missing or not a clean string. */
 static int take_text(struct sh_jctx *c, const json_t *obj, const char *key, char **dst)
@@ -113,7 +115,10 @@ static int qty_milli(const json_t *v, int64_t *out)
 }
 
 /* amount in fen, or the line's defect. A real of integral value (100.0) is
- * that integer: JSON does not distinguish the two spellings of a number. */
+ * that integer: JSON does not distinguish the two spellings of a number.
+ * A real of magnitude 2^53 or more is not a number we can trust to be the
+ * one written, so it is NOT_A_NUMBER like one out of range; an integer
+ * spelling (no point, no exponent) of any int64 stays exact. */
 static int amount_fen(const json_t *v, int64_t *out)
 {
     if (json_is_integer(v)) {
@@ -123,9 +128,10 @@ static int amount_fen(const json_t *v, int64_t *out)
     if (!json_is_real(v))
         return SH_LINE_NOT_A_NUMBER;
     double d = json_real_value(v);
-    if (!isfinite(d) || d < -TWO_POW_63 || d >= TWO_POW_63)
+    if (!isfinite(d) || d <= -TWO_POW_53 || d >= TWO_POW_53)
         return SH_LINE_NOT_A_NUMBER;
-    /* In range, so the conversion is defined; it truncates a fraction. */
+    /* Within +-2^53, so the conversion is defined and exact for an
+     * integral value; it truncates a fraction. */
     int64_t x = (int64_t)d;
     if ((double)x != d)
         return SH_LINE_AMOUNT_NOT_INTEGER;

@@ -262,16 +262,20 @@ int ledger_op_audit(struct ledger_op *op)
     if (q == NULL)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST, "audit: no request");
     uint32_t day = audit_today(op->ledger);
-    if (q->day != NULL && q->day[0] != '\0' && (day = sh_date_parse(q->day)) == 0)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "audit: day is not a yyyy-mm-dd date");
+    if (q->day != NULL && q->day[0] != '\0' && (day = sh_date_parse(q->day)) == 0) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "audit: day is not a yyyy-mm-dd date");
+        return sh_error_detail(&op->err, SH_D_FIELD_INVALID, "%s", "day");
+    }
     struct audit_scan s = {.limit = q->has_limit && q->limit != 0 ? q->limit : AUDIT_LIMIT_DEFAULT};
     if (s.limit > AUDIT_LIMIT_MAX)
         s.limit = AUDIT_LIMIT_MAX;
     if (q->terminal != NULL && q->terminal[0] != '\0')
         s.terminal = q->terminal;
     if (q->person != NULL && q->person[0] != '\0') {
-        if (!sh_person_id_valid(q->person))
-            return sh_error_set(&op->err, SH_E_BAD_PERSON_ID, "audit: person is not a resident id");
+        if (!sh_person_id_valid(q->person)) {
+            sh_error_set(&op->err, SH_E_BAD_PERSON_ID, "audit: person is not a resident id");
+            return sh_error_detail(&op->err, SH_D_FIELD_INVALID, "%s", "person");
+        }
         s.by_person = true;
         audit_digest(q->person, s.digest);
     }

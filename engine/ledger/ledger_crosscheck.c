@@ -520,8 +520,10 @@ int ledger_op_crosscheck(struct ledger_op *op)
     const Sanhe__CrosscheckRequest *q = op->request->crosscheck;
     const char *month = q != NULL ? q->month : NULL;
     struct xc x = {.op = op, .last_day = roster_month_last_day(month)};
-    if (x.last_day == 0)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "crosscheck: month is not YYYY-MM");
+    if (x.last_day == 0) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "crosscheck: month is not YYYY-MM");
+        return sh_error_detail(&op->err, SH_D_FIELD_INVALID, "%s", "month");
+    }
     store_scan(op->txn, STORE_DB_SETTLEMENTS, NULL, 0, xc_settlement_one, &x);
     int rc = op->txn->ret;
     if (rc == 0) {

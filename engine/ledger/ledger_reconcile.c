@@ -64,10 +64,13 @@ static int reconcile_hospital(struct ledger_op *op, const Sanhe__ReconcileReques
                               const char *hospital, uint32_t day)
 {
     struct sh_hospital info;
-    if (strlen(hospital) >= SH_CODE_MAX || !refdata_hospital_get(op->txn, hospital, &info))
-        return op->txn->ret != 0 ? op->txn->ret
-                                 : sh_error_set(&op->err, SH_E_UNKNOWN_HOSPITAL,
-                                                "reconcile: hospital %.40s is unknown", hospital);
+    if (strlen(hospital) >= SH_CODE_MAX || !refdata_hospital_get(op->txn, hospital, &info)) {
+        if (op->txn->ret != 0)
+            return op->txn->ret;
+        sh_error_set(&op->err, SH_E_UNKNOWN_HOSPITAL, "reconcile: hospital %.40s is unknown",
+                     hospital);
+        return sh_error_detail(&op->err, SH_D_HOSPITAL_UNKNOWN, "%.40s", hospital);
+    }
     bool comparing = q->figures != NULL || q->with_items || q->n_items > 0;
     struct recon_want want = {.items = q->with_items || q->n_items > 0,
                               .hours = q->with_hours,
@@ -134,15 +137,20 @@ int ledger_op_reconcile(struct ledger_op *op)
     if (q == NULL)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: no request");
     uint32_t day = sh_date_parse(q->day);
-    if (day == 0)
-        return sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: day: not YYYY-MM-DD");
+    if (day == 0) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST, "reconcile: day: not YYYY-MM-DD");
+        return sh_error_detail(&op->err, SH_D_FIELD_INVALID, "%s", "day");
+    }
     const char *hospital = q->hospital != NULL ? q->hospital : "";
     if (op->caller->role == SH_ROLE_COUNTER) {
         if (hospital[0] == '\0')
             hospital = op->caller->hospital;
-        if (strcmp(hospital, op->caller->hospital) != 0)
-            return sh_error_set(&op->err, SH_E_FORBIDDEN,
-                                "reconcile: a counter reconciles only its own hospital");
+        if (strcmp(hospital, op->caller->hospital) != 0) {
+            sh_error_set(&op->err, SH_E_FORBIDDEN,
+                         "reconcile: a counter reconciles only its own hospital");
+            return sh_error_detail(&op->err, SH_D_RECONCILE_OWN_HOSPITAL, "%s",
+                                   op->caller->hospital);
+        }
     }
     if (hospital[0] == '\0')
         return reconcile_day(op, q, day);

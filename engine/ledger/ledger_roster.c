@@ -264,11 +264,12 @@ int ledger_op_import_begin(struct ledger_op *op)
         rc = begin_reply(op, open.match->import_id, NULL,
                          open.match->state == SANHE__IMPORT_STATE__IMPORT_APPLYING ? open.match
                                                                                    : NULL);
-    else if (rc == 0 && open.open >= ROSTER_SESSIONS_MAX)
-        rc = sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
-                          "import begin: %d sessions are open; abort one (sanhe-import log)",
-                          ROSTER_SESSIONS_MAX);
-    else if (rc == 0) {
+    else if (rc == 0 && open.open >= ROSTER_SESSIONS_MAX) {
+        sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED,
+                     "import begin: %d sessions are open; abort one (sanhe-import log)",
+                     ROSTER_SESSIONS_MAX);
+        rc = sh_error_detail(&op->err, SH_D_IMPORT_SESSIONS_LIMIT, "%d", ROSTER_SESSIONS_MAX);
+    } else if (rc == 0) {
         uint64_t id = meta_take(op->txn, META_NEXT_IMPORT);
         Sanhe__ImportRecord rec = SANHE__IMPORT_RECORD__INIT;
         rec.has_import_id = rec.has_source = rec.has_sha256 = rec.has_at_ms = true;
@@ -552,8 +553,10 @@ static int session_open(struct ledger_op *op, uint64_t id, Sanhe__ImportRecord *
     *out = roster_session_get(op->txn, id);
     if (op->txn->ret != 0)
         return op->txn->ret;
-    if (*out == NULL)
-        return sh_error_set(&op->err, SH_E_IMPORT_NO_SESSION, "no import session %" PRIu64, id);
+    if (*out == NULL) {
+        sh_error_set(&op->err, SH_E_IMPORT_NO_SESSION, "no import session %" PRIu64, id);
+        return sh_error_detail(&op->err, SH_D_IMPORT_NO_SESSION, "%" PRIu64, id);
+    }
     return 0;
 }
 
@@ -567,23 +570,27 @@ int ledger_op_import_chunk(struct ledger_op *op)
     int rc = session_open(op, q->session_id, &s);
     if (rc != 0)
         return rc;
-    if (s->state != SANHE__IMPORT_STATE__IMPORT_STAGING)
-        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST,
-                          "import chunk: session %" PRIu64
-                          " is committing; commit it again to finish",
-                          q->session_id);
-    else if (q->seq + 1 == s->chunks) { /* sent again: already staged */
+    if (s->state != SANHE__IMPORT_STATE__IMPORT_STAGING) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                     "import chunk: session %" PRIu64 " is committing; commit it again to finish",
+                     q->session_id);
+        rc = sh_error_detail(&op->err, SH_D_IMPORT_HALF_APPLIED, "%" PRIu64, q->session_id);
+    } else if (q->seq + 1 == s->chunks) { /* sent again: already staged */
         struct chunk again = {.op = op, .session = s};
         rc = chunk_reply(&again, s->rows_staged, true);
         sanhe__import_record__free_unpacked(s, NULL);
         return rc;
-    } else if (q->seq != s->chunks)
-        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST,
-                          "import chunk: chunk %" PRIu64 " expected, %" PRIu64 " sent", s->chunks,
-                          q->seq);
-    else if (s->rows_staged + s->errors + q->n_rows > ROSTER_ROWS_MAX)
-        rc = sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED, "import chunk: more than %u rows",
-                          ROSTER_ROWS_MAX);
+    } else if (q->seq != s->chunks) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                     "import chunk: chunk %" PRIu64 " expected, %" PRIu64 " sent", s->chunks,
+                     q->seq);
+        rc = sh_error_detail(&op->err, SH_D_IMPORT_CHUNK_ORDER, "%" PRIu64 SH_DETAIL_SEP "%" PRIu64,
+                             s->chunks, q->seq);
+    } else if (s->rows_staged + s->errors + q->n_rows > ROSTER_ROWS_MAX) {
+        sh_error_set(&op->err, SH_E_LIMIT_EXCEEDED, "import chunk: more than %u rows",
+                     ROSTER_ROWS_MAX);
+        rc = sh_error_detail(&op->err, SH_D_IMPORT_TOO_MANY_ROWS, "%u", (unsigned)ROSTER_ROWS_MAX);
+    }
     struct chunk c = {.op = op, .session = s};
     if (rc == 0) {
         c.errors = calloc(CHUNK_ERRORS_LISTED, sizeof *c.errors);
@@ -655,11 +662,13 @@ int ledger_op_import_abort(struct ledger_op *op)
     int rc = session_open(op, q != NULL ? q->session_id : 0, &s);
     if (rc != 0)
         return rc;
-    if (s->state == SANHE__IMPORT_STATE__IMPORT_APPLYING)
-        rc = sh_error_set(&op->err, SH_E_BAD_REQUEST,
-                          "import abort: session %" PRIu64
-                          " is half applied; commit it again to finish it",
-                          s->import_id);
+    if (s->state == SANHE__IMPORT_STATE__IMPORT_APPLYING) {
+        sh_error_set(&op->err, SH_E_BAD_REQUEST,
+                     "import abort: session %" PRIu64 " is half applied; commit it again to "
+                     "finish it",
+                     s->import_id);
+        rc = sh_error_detail(&op->err, SH_D_IMPORT_HALF_APPLIED, "%" PRIu64, s->import_id);
+    }
     size_t dropped = 0;
     if (rc == 0) {
         dropped = roster_stage_drop(op->txn, s->import_id, ROSTER_APPLY_ROWS_MAX);

@@ -359,8 +359,9 @@ static int ra_person_load(struct ra *a, const Sanhe__ImportRow *row)
         if (row->region == NULL || row->region[0] == '\0') {
             char masked[19];
             sh_person_id_mask(row->person, masked);
-            return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line,
-                             masked);
+            ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line, masked);
+            return sh_error_detail(&a->op->err, SH_D_IMPORT_LINE_PERSON_UNKNOWN,
+                                   "%u" SH_DETAIL_SEP "%s", row->line, masked);
         }
         memset(&a->orig, 0, sizeof a->orig);
         copy_cut(a->orig.id, sizeof a->orig.id, row->person);
@@ -414,8 +415,11 @@ static int ra_category_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_
     if (p->category_count >= SH_PERSON_CATS_MAX) {
         char masked[19];
         sh_person_id_mask(p->id, masked);
-        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): more than %d category spans",
-                         row->line, masked, SH_PERSON_CATS_MAX);
+        ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): more than %d category spans", row->line,
+                  masked, SH_PERSON_CATS_MAX);
+        return sh_error_detail(&a->op->err, SH_D_IMPORT_LINE_SPANS,
+                               "%u" SH_DETAIL_SEP "%s" SH_DETAIL_SEP "%d", row->line, masked,
+                               SH_PERSON_CATS_MAX);
     }
     for (uint32_t i = 0; i < p->category_count; i++) {
         struct sh_person_category *c = &p->categories[i];
@@ -475,8 +479,14 @@ static int ra_category(struct ra *a)
                  "than %" PRIu64 ".%02" PRIu64 " %%; check the file, or force it",
                  a->exit_spans, a->open_spans, a->s->fund, a->s->effective, share / 100,
                  share % 100);
-        if (!a->dry)
-            return ra_refuse(a, SH_E_IMPORT_TOO_MANY_EXITS, "%s", a->refusal);
+        if (!a->dry) {
+            ra_refuse(a, SH_E_IMPORT_TOO_MANY_EXITS, "%s", a->refusal);
+            return sh_error_detail(&a->op->err, SH_D_IMPORT_TOO_MANY_EXITS,
+                                   "%" PRIu64 SH_DETAIL_SEP "%" PRIu64 SH_DETAIL_SEP
+                                   "%s" SH_DETAIL_SEP "%" PRIu64 ".%02" PRIu64,
+                                   a->exit_spans, a->open_spans, a->s->fund, share / 100,
+                                   share % 100);
+        }
     }
     rc = ra_walk(a, ra_category_row, 0);
     if (rc == 0)
@@ -498,7 +508,9 @@ static int ra_death_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_val
             return a->op->txn->ret;
         char masked[19];
         sh_person_id_mask(row->person, masked);
-        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line, masked);
+        ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u (%s): unknown person", row->line, masked);
+        return sh_error_detail(&a->op->err, SH_D_IMPORT_LINE_PERSON_UNKNOWN,
+                               "%u" SH_DETAIL_SEP "%s", row->line, masked);
     }
     uint32_t died = sh_date_parse(row->died);
     if (p->died == died) {
@@ -537,8 +549,10 @@ static int ra_hospital_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_
     (void)key;
     struct sh_hospital h, old;
     struct sh_error err = {0};
-    if (convert_hospital(row->hospital, 0, &h, &err) != 0)
-        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u: %s", row->line, err.msg);
+    if (convert_hospital(row->hospital, 0, &h, &err) != 0) {
+        ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u: %s", row->line, err.msg);
+        return sh_error_detail(&a->op->err, SH_D_IMPORT_LINE_INVALID, "%u", row->line);
+    }
     bool had = refdata_hospital_get(a->op->txn, h.code, &old);
     if (had && same_hospital(&h, &old)) {
         a->c.unchanged++;
@@ -560,8 +574,10 @@ static int ra_item_row(struct ra *a, const Sanhe__ImportRow *row, const MDB_val 
     (void)key;
     struct sh_item item, old;
     struct sh_error err = {0};
-    if (convert_item(row->item, 0, &item, &err) != 0)
-        return ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u: %s", row->line, err.msg);
+    if (convert_item(row->item, 0, &item, &err) != 0) {
+        ra_refuse(a, SH_E_IMPORT_REFUSED, "line %u: %s", row->line, err.msg);
+        return sh_error_detail(&a->op->err, SH_D_IMPORT_LINE_INVALID, "%u", row->line);
+    }
     bool had = refdata_item_get(a->op->txn, item.code, &old);
     if (had && old.cls == item.cls && old.selfpay_bp == item.selfpay_bp &&
         old.price_cap == item.price_cap && strcmp(old.name, item.name) == 0) {
@@ -714,10 +730,13 @@ static int ra_enrolment(struct ra *a)
 
 static int ra_single(struct ra *a)
 {
-    if (a->s->rows_staged > ROSTER_SINGLE_ROWS_MAX)
-        return sh_error_set(&a->op->err, SH_E_LIMIT_EXCEEDED,
-                            "import commit: more than %u rows in one file of this kind",
-                            ROSTER_SINGLE_ROWS_MAX);
+    if (a->s->rows_staged > ROSTER_SINGLE_ROWS_MAX) {
+        sh_error_set(&a->op->err, SH_E_LIMIT_EXCEEDED,
+                     "import commit: more than %u rows in one file of this kind",
+                     ROSTER_SINGLE_ROWS_MAX);
+        return sh_error_detail(&a->op->err, SH_D_IMPORT_TOO_MANY_ROWS, "%u",
+                               (unsigned)ROSTER_SINGLE_ROWS_MAX);
+    }
     int rc;
     switch (a->s->source) {
     case SANHE__IMPORT_SOURCE__IMPORT_CATEGORY:
@@ -744,21 +763,29 @@ static int ra_single(struct ra *a)
 static int ra_check(struct ra *a)
 {
     const Sanhe__ImportRecord *s = a->s;
-    if (s->errors > 0)
-        return sh_error_set(&a->op->err, SH_E_IMPORT_REFUSED,
-                            "import %" PRIu64 ": %" PRIu64 " rows were refused; nothing was "
-                            "changed",
-                            s->import_id, s->errors);
+    struct sh_error *err = &a->op->err;
+    if (s->errors > 0) {
+        sh_error_set(err, SH_E_IMPORT_REFUSED,
+                     "import %" PRIu64 ": %" PRIu64 " rows were refused; nothing was changed",
+                     s->import_id, s->errors);
+        return sh_error_detail(err, SH_D_IMPORT_ROWS_REFUSED, "%" PRIu64 SH_DETAIL_SEP "%" PRIu64,
+                               s->import_id, s->errors);
+    }
     if (s->state == SANHE__IMPORT_STATE__IMPORT_STAGING && s->rows_expected != 0 &&
-        s->rows_staged != s->rows_expected)
-        return sh_error_set(&a->op->err, SH_E_IMPORT_REFUSED,
-                            "import %" PRIu64 ": the file holds %" PRIu64 " rows, %" PRIu64
-                            " arrived; nothing was changed",
-                            s->import_id, s->rows_expected, s->rows_staged);
-    if (a->dry && s->state == SANHE__IMPORT_STATE__IMPORT_APPLYING)
-        return sh_error_set(&a->op->err, SH_E_BAD_REQUEST,
-                            "import %" PRIu64 " is half applied: commit it to finish",
-                            s->import_id);
+        s->rows_staged != s->rows_expected) {
+        sh_error_set(err, SH_E_IMPORT_REFUSED,
+                     "import %" PRIu64 ": the file holds %" PRIu64 " rows, %" PRIu64
+                     " arrived; nothing was changed",
+                     s->import_id, s->rows_expected, s->rows_staged);
+        return sh_error_detail(err, SH_D_IMPORT_ROWS_MISSING,
+                               "%" PRIu64 SH_DETAIL_SEP "%" PRIu64 SH_DETAIL_SEP "%" PRIu64,
+                               s->import_id, s->rows_expected, s->rows_staged);
+    }
+    if (a->dry && s->state == SANHE__IMPORT_STATE__IMPORT_APPLYING) {
+        sh_error_set(err, SH_E_BAD_REQUEST,
+                     "import %" PRIu64 " is half applied: commit it to finish", s->import_id);
+        return sh_error_detail(err, SH_D_IMPORT_HALF_APPLIED, "%" PRIu64, s->import_id);
+    }
     return 0;
 }
 
@@ -771,9 +798,10 @@ int ledger_op_import_commit(struct ledger_op *op)
     a.s = roster_session_get(op->txn, q->session_id);
     if (op->txn->ret != 0)
         return op->txn->ret;
-    if (a.s == NULL)
-        return sh_error_set(&op->err, SH_E_IMPORT_NO_SESSION, "no import session %" PRIu64,
-                            q->session_id);
+    if (a.s == NULL) {
+        sh_error_set(&op->err, SH_E_IMPORT_NO_SESSION, "no import session %" PRIu64, q->session_id);
+        return sh_error_detail(&op->err, SH_D_IMPORT_NO_SESSION, "%" PRIu64, q->session_id);
+    }
     a.max_rows = q->max_rows != 0 ? q->max_rows : ROSTER_APPLY_ROWS_DEFAULT;
     if (a.max_rows > ROSTER_APPLY_ROWS_MAX)
         a.max_rows = ROSTER_APPLY_ROWS_MAX;

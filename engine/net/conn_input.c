@@ -120,13 +120,17 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
 /* BAD_REQUEST naming the field; the request id is echoed only when it is
  * itself acceptable (a strict decoder at the other end would refuse the
  * reply otherwise). Takes ownership of request. */
-static void input_refuse_strings(struct conn *c, Sanhe__Request *request, const char *why,
-                                 bool id_ok)
+static void input_refuse_strings(struct conn *c, Sanhe__Request *request,
+                                 const struct sh_error *err, bool id_ok)
 {
     c->server->stats.strings_refused++;
     net_log(NET_LOG_INFO, "conn %llu %s (%s): BAD_REQUEST: %s", (unsigned long long)c->id, c->peer,
-            c->cn[0] ? c->cn : "-", why);
-    input_reply(c, id_ok ? request->request_id : NULL, SH_E_BAD_REQUEST, why);
+            c->cn[0] ? c->cn : "-", err->msg);
+    struct sh_reply reply = {0};
+    if (frame_refusal_reply(id_ok ? request->request_id : NULL, err->code, err->msg, err, &reply) ==
+        0)
+        conn_queue_reply(c, &reply);
+    free(reply.data);
     sanhe__request__free_unpacked(request, NULL);
 }
 
@@ -158,11 +162,10 @@ static int input_take_frame(struct conn *c)
     }
     conn_idle_restart(c);
     conn_limits_frame_deadline(c, true);
-    char why[256];
+    struct sh_error why;
     bool id_ok;
-    if (frame_strings_check(p + FRAME_HEADER_BYTES, used - FRAME_HEADER_BYTES, why, sizeof why,
-                            &id_ok) != 0) {
-        input_refuse_strings(c, request, why, id_ok);
+    if (frame_strings_check(p + FRAME_HEADER_BYTES, used - FRAME_HEADER_BYTES, &why, &id_ok) != 0) {
+        input_refuse_strings(c, request, &why, id_ok);
         return 1;
     }
     input_dispatch(c, request);

@@ -5,11 +5,27 @@
 
 int frame_error_reply(const char *request_id, int code, const char *message, struct sh_reply *reply)
 {
+    return frame_refusal_reply(request_id, code, message, NULL, reply);
+}
+
+int frame_refusal_reply(const char *request_id, int code, const char *message,
+                        const struct sh_error *detail, struct sh_reply *reply)
+{
     assert(code <= 0 && reply != NULL); /* 0 (no error) or an SH_E_* code */
     Sanhe__Error error = SANHE__ERROR__INIT;
     error.has_code = 1;
     error.code = (Sanhe__ErrorCode)sh_error_wire(code);
     error.message = (char *)message;
+    char *args[SH_DETAIL_ARGS_MAX];
+    if (detail != NULL && detail->detail > SH_D_NONE && detail->detail < SH_D_COUNT) {
+        assert(detail->argc <= SH_DETAIL_ARGS_MAX);
+        error.has_detail = 1;
+        error.detail = (Sanhe__ErrorDetail)detail->detail;
+        for (unsigned i = 0; i < detail->argc; i++)
+            args[i] = (char *)detail->args[i];
+        error.n_detail_args = detail->argc;
+        error.detail_args = args;
+    }
     Sanhe__Response response = SANHE__RESPONSE__INIT;
     response.request_id = (char *)request_id;
     response.error = code != 0 ? &error : NULL;

@@ -52,6 +52,10 @@ enum frame_status frame_decode(const uint8_t *buf, size_t len, uint32_t max, San
  * SH_E_INTERNAL when out of memory (reply left empty). */
 int frame_error_reply(const char *request_id, int code, const char *message,
                       struct sh_reply *reply);
+/* The same with the refusal's detail (docs/errors.md) of detail, when it
+ * has one (detail may be NULL). */
+int frame_refusal_reply(const char *request_id, int code, const char *message,
+                        const struct sh_error *detail, struct sh_reply *reply);
 
 /* The error code of a packed Response without unpacking it all: 0 when it
  * carries no error (or cannot be read), else the negative SH_E_* code. */
@@ -68,9 +72,11 @@ bool frame_field_skip(const uint8_t **p, const uint8_t *end, unsigned wire_type)
 
 /* frame_strings.c: every string field of a decoded request's body (the
  * frame without its header) is valid UTF-8, free of NUL and control
- * characters and within its length. 0, or -1 with msg naming the field
- * ("settle.claim.lines[2].code holds a NUL byte (at byte 4)"); id_echoable
- * is false when the request id itself is not fit to be sent back. */
-int frame_strings_check(const uint8_t *body, size_t len, char *msg, size_t cap, bool *id_echoable);
+ * characters and within its length. 0, or -1 with err BAD_REQUEST, its
+ * message naming the field ("settle.claim.lines[2].code holds a NUL byte
+ * (at byte 4)") and its detail the field path and what is wrong
+ * (docs/errors.md); id_echoable is false when the request id itself is not
+ * fit to be sent back. */
+int frame_strings_check(const uint8_t *body, size_t len, struct sh_error *err, bool *id_echoable);
 
 #endif

@@ -11,6 +11,7 @@
  * runs only on a frame that protobuf-c has already decoded, so the wire is
  * well formed; any surprise is still refused, never followed.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,38 +82,64 @@ static bool char_is_control(uint32_t cp, bool whitespace)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); /* C0, DEL, C1 */
 }
 
-/* NULL when the bytes are acceptable, else what is wrong with them. */
-static const char *string_fault(const uint8_t *s, size_t n, const struct string_rule *rule,
-                                char *why, size_t cap)
+/* What is wrong with a string: the detail (docs/errors.md), the byte it
+ * is at and the code point (or the length and limit). */
+struct string_fault {
+    enum sh_detail detail; /* SH_D_NONE: the bytes are acceptable */
+    size_t at;             /* byte offset; the length for FIELD_TOO_LONG */
+    size_t limit;          /* FIELD_TOO_LONG */
+    uint32_t cp;           /* FIELD_CONTROL */
+};
+
+static struct string_fault string_fault(const uint8_t *s, size_t n, const struct string_rule *rule)
 {
-    if (rule->max_bytes > 0 && n > rule->max_bytes) {
-        snprintf(why, cap, "is %zu bytes, more than %zu", n, rule->max_bytes);
-        return why;
-    }
+    struct string_fault f = {.detail = SH_D_NONE};
+    if (rule->max_bytes > 0 && n > rule->max_bytes)
+        return (struct string_fault){SH_D_FIELD_TOO_LONG, n, rule->max_bytes, 0};
     for (size_t i = 0; i < n;) {
         uint32_t cp = 0;
         size_t len = utf8_next(s + i, n - i, &cp);
-        if (len == 0) {
-            snprintf(why, cap, "is not valid UTF-8 (at byte %zu)", i);
-            return why;
-        }
-        if (cp == 0) {
-            snprintf(why, cap, "holds a NUL byte (at byte %zu)", i);
-            return why;
-        }
-        if (char_is_control(cp, rule->whitespace)) {
-            snprintf(why, cap, "holds control character U+%04X (at byte %zu)", (unsigned)cp, i);
-            return why;
-        }
+        if (len == 0)
+            return (struct string_fault){SH_D_FIELD_NOT_UTF8, i, 0, 0};
+        if (cp == 0)
+            return (struct string_fault){SH_D_FIELD_NUL, i, 0, 0};
+        if (char_is_control(cp, rule->whitespace))
+            return (struct string_fault){SH_D_FIELD_CONTROL, i, 0, cp};
         i += len;
     }
-    return NULL;
+    return f;
+}
+
+/* The refusal of a string field at path: message and detail. */
+static void string_refuse(struct sh_error *err, const char *path, const struct string_fault *f)
+{
+    switch (f->detail) {
+    case SH_D_FIELD_TOO_LONG:
+        sh_error_set(err, SH_E_BAD_REQUEST, "%s is %zu bytes, more than %zu", path, f->at,
+                     f->limit);
+        sh_error_detail(err, f->detail, "%s" SH_DETAIL_SEP "%zu", path, f->limit);
+        break;
+    case SH_D_FIELD_NOT_UTF8:
+        sh_error_set(err, SH_E_BAD_REQUEST, "%s is not valid UTF-8 (at byte %zu)", path, f->at);
+        sh_error_detail(err, f->detail, "%s" SH_DETAIL_SEP "%zu", path, f->at);
+        break;
+    case SH_D_FIELD_NUL:
+        sh_error_set(err, SH_E_BAD_REQUEST, "%s holds a NUL byte (at byte %zu)", path, f->at);
+        sh_error_detail(err, f->detail, "%s" SH_DETAIL_SEP "%zu", path, f->at);
+        break;
+    default:
+        assert(f->detail == SH_D_FIELD_CONTROL);
+        sh_error_set(err, SH_E_BAD_REQUEST, "%s holds control character U+%04X (at byte %zu)", path,
+                     (unsigned)f->cp, f->at);
+        sh_error_detail(err, f->detail, "%s" SH_DETAIL_SEP "U+%04X" SH_DETAIL_SEP "%zu", path,
+                        (unsigned)f->cp, f->at);
+        break;
+    }
 }
 
 struct strings_walk {
     char path[160];
-    char *msg;
-    size_t cap;
+    struct sh_error *err;
     bool *id_echoable;
 };
 
@@ -137,16 +164,16 @@ static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f,
 {
     size_t at = walk_push(w, f, index);
     int rc = 0;
-    char why[96];
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const struct string_rule *rule = string_rule_of(f->name);
-        if (string_fault(v, n, rule, why, sizeof why) != NULL) {
-            snprintf(w->msg, w->cap, "%s %s", w->path, why);
+        struct string_fault fault = string_fault(v, n, rule);
+        if (fault.detail != SH_D_NONE) {
+            string_refuse(w->err, w->path, &fault);
             /* Too long but clean, it can go back to the client as it came. */
             if (depth == 0 && strcmp(f->name, "request_id") == 0)
-                *w->id_echoable = rule->max_bytes > 0 && n > rule->max_bytes &&
-                                  string_fault(v, n, &(struct string_rule){"", 0, false}, why,
-                                               sizeof why) == NULL;
+                *w->id_echoable =
+                    fault.detail == SH_D_FIELD_TOO_LONG &&
+                    string_fault(v, n, &(struct string_rule){"", 0, false}).detail == SH_D_NONE;
             rc = -1;
         }
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -160,7 +187,8 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
                         const uint8_t *p, const uint8_t *end, unsigned depth)
 {
     if (depth > STRINGS_DEPTH_MAX) {
-        snprintf(w->msg, w->cap, "%s nests too deep", w->path);
+        sh_error_set(w->err, SH_E_BAD_REQUEST, "%s nests too deep", w->path);
+        sh_error_detail(w->err, SH_D_REQUEST_NESTING, "%s", w->path);
         return -1;
     }
     uint32_t seen[64] = {0}; /* occurrences per field, for the index in a message */
@@ -190,13 +218,17 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
     }
     return 0;
 malformed:
-    snprintf(w->msg, w->cap, "%s%sdoes not decode", w->path, w->path[0] ? " " : "");
+    sh_error_set(w->err, SH_E_BAD_REQUEST, "%s%sdoes not decode", w->path, w->path[0] ? " " : "");
+    sh_error_detail(w->err, SH_D_FIELD_INVALID, "%s", w->path[0] ? w->path : "request");
     return -1;
 }
 
-int frame_strings_check(const uint8_t *body, size_t len, char *msg, size_t cap, bool *id_echoable)
+int frame_strings_check(const uint8_t *body, size_t len, struct sh_error *err, bool *id_echoable)
 {
     *id_echoable = true;
-    struct strings_walk w = {.path = "", .msg = msg, .cap = cap, .id_echoable = id_echoable};
-    return walk_message(&w, &sanhe__request__descriptor, body, body + len, 0);
+    *err = (struct sh_error){0};
+    struct strings_walk w = {.path = "", .err = err, .id_echoable = id_echoable};
+    int rc = walk_message(&w, &sanhe__request__descriptor, body, body + len, 0);
+    assert(rc == 0 || (err->code == SH_E_BAD_REQUEST && err->detail != SH_D_NONE));
+    return rc;
 }

@@ -75,6 +75,9 @@ int exit_of(sanhe_client *c, int rc, const char *what);
 const char *counter_strerror(int rc);
 /* "  detail: ..." on stderr: the library's or the engine's own words. */
 void print_detail(const char *detail);
+/* The last call's transport failure: "  reason: ..." worded, and the
+ * library's English message in English (or when it could not be worded). */
+void print_transport(sanhe_client *c);
 
 /* counter_refusal.c: an engine refusal's detail, worded in the catalog's
  * language. */

@@ -6,6 +6,7 @@
 
 #include "counter.h"
 #include "sh_json_out.h"
+#include "words.h"
 
 static Sanhe__Response *last_response(sanhe_client *c)
 {
@@ -136,6 +137,19 @@ void print_detail(const char *detail)
         fprintf(stderr, _("  detail: %s\n"), detail);
 }
 
+/* Why a call did not reach the engine: worded (words.c) when the library
+ * says why, and the library's own English words where English is the
+ * reader's language or nothing else says why. */
+void print_transport(sanhe_client *c)
+{
+    char text[512];
+    bool worded = sh_words_last_why(c, text, sizeof text) == 0;
+    if (worded)
+        fprintf(stderr, _("  reason: %s\n"), text);
+    if (!worded || sh_i18n_lang() == SH_LANG_EN)
+        print_detail(sanhe_last_message(c));
+}
+
 /* The exit code for a library result, with the reason on stderr. what is
  * the command, already translated. */
 int exit_of(sanhe_client *c, int rc, const char *what)
@@ -152,7 +166,7 @@ int exit_of(sanhe_client *c, int rc, const char *what)
     case SANHE_E_TIMEOUT:
     case SANHE_E_OUTCOME_UNKNOWN:
         fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
-        print_detail(sanhe_last_message(c));
+        print_transport(c);
         if (rc == SANHE_E_OUTCOME_UNKNOWN)
             fprintf(stderr,
                     _("sanhe-counter: request id %s: run `sanhe-counter cancel %s`, or "
@@ -161,14 +175,14 @@ int exit_of(sanhe_client *c, int rc, const char *what)
         return EXIT_UNREACHABLE;
     case SANHE_E_TLS_REJECTED:
         fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
-        print_detail(sanhe_last_message(c));
+        print_transport(c);
         return EXIT_TLS;
     case SANHE_E_INVAL:
         fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
         return EXIT_USAGE;
     default:
         fprintf(stderr, _("sanhe-counter: %s: %s\n"), what, counter_strerror(rc));
-        print_detail(sanhe_last_message(c));
+        print_transport(c);
         return EXIT_LOCAL;
     }
 }

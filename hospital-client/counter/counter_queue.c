@@ -360,7 +360,7 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
                  "it\n"),
                id, o->queue, waiting);
         fprintf(stderr, _("sanhe-counter: %s\n"), counter_strerror(last));
-        print_detail(sanhe_last_message(c));
+        print_transport(c);
         print_estimate(o, b);
         rc = EXIT_QUEUED;
     } else if (rc == 0) {
@@ -403,7 +403,7 @@ int cmd_flush(const struct counter_opts *o)
     else if (waiting > 0) {
         fprintf(stderr, _("sanhe-counter: flush stopped, %ld still waiting: %s\n"), waiting,
                 counter_strerror(last));
-        print_detail(sanhe_last_message(c));
+        print_transport(c);
         rc = EXIT_UNREACHABLE;
     } else
         printf("%s\n", _("queue flushed: nothing waits"));

@@ -552,6 +552,12 @@ static void pipe_on_connect(uv_connect_t *req, int status)
     if (status != 0 || uv_read_start((uv_stream_t *)&pc->tcp, pipe_alloc, pipe_on_read) != 0 ||
         pipe_handshake(pc) != 0 || pipe_flush(pc) != 0) {
         sanhe_set_message(p->client, "connect: %s", status != 0 ? uv_strerror(status) : "TLS");
+        /* libuv's status is a negated errno on Unix. */
+        sanhe_set_why(p->client,
+                      status == UV_ECONNREFUSED ? SANHE_WHY_CONNECT_REFUSED
+                      : status != 0             ? SANHE_WHY_CONNECT
+                                                : SANHE_WHY_HANDSHAKE_FAILED,
+                      status != 0 ? -status : 0, p->client->current);
         pipe_conn_drop(p);
     }
 }
@@ -584,6 +590,7 @@ static void pipe_connect(struct sanhe_pipe *p)
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
         sanhe_set_message(p->client, "%s: not a numeric address", a->host);
+        sanhe_set_why(p->client, SANHE_WHY_RESOLVE, 0, p->client->current);
         p->next_connect_ms = sanhe_now_ms() + PIPE_BACKOFF_MAX_MS;
         return;
     }
@@ -652,6 +659,7 @@ static void pipe_on_tick(uv_timer_t *t)
         next = c->next;
         if (now >= c->deadline_ms) {
             sanhe_set_message(p->client, "no reply before the deadline");
+            sanhe_set_why(p->client, SANHE_WHY_DEADLINE, 0, SANHE_ADDRESSES_MAX);
             pipe_complete(p, c, pipe_lost_status(c), NULL, 0);
             next = p->head; /* the callback may have changed the list */
         }
@@ -778,6 +786,7 @@ void sanhe_pipe_free(sanhe_pipe *p)
     p->freed = true;
     while (p->head != NULL) {
         sanhe_set_message(p->client, "the connection was closed");
+        sanhe_set_why(p->client, SANHE_WHY_CLOSED, 0, SANHE_ADDRESSES_MAX);
         pipe_complete(p, p->head, pipe_lost_status(p->head), NULL, 0);
     }
     pipe_conn_drop(p);

@@ -51,7 +51,7 @@ static int connect_any(sanhe_client *c, int64_t deadline)
         int64_t until =
             now + c->attempt_timeout_ms < deadline ? now + c->attempt_timeout_ms : deadline;
         int rc = sanhe_conn_open(&c->conn, c->ctx, c->addresses[k].host, c->addresses[k].port,
-                                 until, c->message, sizeof c->message);
+                                 until, c->message, sizeof c->message, &c->why);
         if (rc == 0) {
             c->current = k;
             return 0;
@@ -80,6 +80,7 @@ static int read_reply(sanhe_client *c, struct attempt *a, Sanhe__Response **out)
         if (r == NULL) {
             free(buf);
             sanhe_set_message(c, "a reply frame is not a sanhe.Response");
+            sanhe_set_why(c, SANHE_WHY_BAD_REPLY, 0, c->current);
             return SANHE_E_PROTOCOL;
         }
         /* A late reply to an earlier request on this connection: skip it. */
@@ -117,6 +118,7 @@ static int attempt_once(sanhe_client *c, struct attempt *a, Sanhe__Response **ou
     if (rc == 0 && retryable_refusal(*out)) {
         sanhe_set_message(c, "engine busy: %s",
                           (*out)->error->message ? (*out)->error->message : "");
+        sanhe_set_why(c, SANHE_WHY_BUSY, 0, c->current);
         sanhe__response__free_unpacked(*out, NULL);
         *out = NULL;
         rc = SANHE_E_UNREACHABLE;
@@ -128,6 +130,7 @@ static int attempt_once(sanhe_client *c, struct attempt *a, Sanhe__Response **ou
                           "certificate)",
                           c->addresses[c->current].host, c->addresses[c->current].port,
                           alert != NULL ? alert : "?");
+        sanhe_set_why(c, SANHE_WHY_TLS_ALERT, sanhe_conn_alert_number(c->conn), c->current);
     }
     if (rc != 0) {
         if (rc == SANHE_E_UNREACHABLE || rc == SANHE_E_TIMEOUT)

@@ -118,6 +118,29 @@ const char *sanhe_strerror(int code)
 int sanhe_refusal_code(const sanhe_client *c) { return c != NULL ? c->refusal : 0; }
 const char *sanhe_refusal_name(const sanhe_client *c) { return c != NULL ? c->refusal_name : ""; }
 const char *sanhe_last_message(const sanhe_client *c) { return c != NULL ? c->message : ""; }
+
+int sanhe_last_why(const sanhe_client *c, const char **address, int *number)
+{
+    if (address != NULL)
+        *address = c != NULL ? c->why.address : "";
+    if (number != NULL)
+        *number = c != NULL ? c->why.number : 0;
+    return c != NULL ? c->why.kind : SANHE_WHY_NONE;
+}
+
+void sanhe_set_why(sanhe_client *c, int kind, int number, size_t address)
+{
+    memset(&c->why, 0, sizeof c->why);
+    c->why.kind = kind;
+    c->why.number = number;
+    if (address < c->address_count) {
+        const struct sanhe_address *a = &c->addresses[address];
+        if (strchr(a->host, ':') != NULL)
+            snprintf(c->why.address, sizeof c->why.address, "[%s]:%s", a->host, a->port);
+        else
+            snprintf(c->why.address, sizeof c->why.address, "%s:%s", a->host, a->port);
+    }
+}
 const char *sanhe_last_request_id(const sanhe_client *c) { return c != NULL ? c->request_id : ""; }
 
 const void *sanhe_last_reply(const sanhe_client *c, size_t *len)
@@ -129,6 +152,7 @@ const void *sanhe_last_reply(const sanhe_client *c, size_t *len)
 
 void sanhe_set_message(sanhe_client *c, const char *fmt, ...)
 {
+    memset(&c->why, 0, sizeof c->why);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->message, sizeof c->message, fmt, ap);
@@ -182,6 +206,7 @@ int sanhe_call_begin(sanhe_client *c, const char *request_id)
     c->refusal = 0;
     c->refusal_name[0] = '\0';
     c->message[0] = '\0';
+    memset(&c->why, 0, sizeof c->why);
     free(c->reply);
     c->reply = NULL;
     c->reply_len = 0;

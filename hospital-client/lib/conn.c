@@ -38,6 +38,8 @@ static void on_info(const SSL *ssl, int where, int ret)
         c->alert = ret & 0xff;
 }
 
+int sanhe_conn_alert_number(const struct sanhe_conn *c) { return c != NULL ? c->alert : -1; }
+
 const char *sanhe_conn_alert(const struct sanhe_conn *c)
 {
     return c != NULL && c->alert >= 0 ? SSL_alert_desc_string_long(c->alert) : NULL;
@@ -108,13 +110,15 @@ static int wait_fd(int fd, int want_write, int64_t deadline)
 /* Non-blocking connect to the first address of host:port that answers.
  * -1 on failure; -2 when every address refused the connection (nothing
  * listens there: the engine is down, not slow). */
-static int tcp_connect(const char *host, const char *port, int64_t deadline, char *msg, size_t size)
+static int tcp_connect(const char *host, const char *port, int64_t deadline, char *msg, size_t size,
+                       struct sanhe_conn_why *why)
 {
     bool all_refused = true;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai, *a;
     int grc = getaddrinfo(host, port, &hints, &ai);
     if (grc != 0) {
         snprintf(msg, size, "%s:%s: %s", host, port, gai_strerror(grc));
+        why->kind = SANHE_WHY_RESOLVE;
         return -1;
     }
     int fd = -1;
@@ -132,6 +136,8 @@ static int tcp_connect(const char *host, const char *port, int64_t deadline, cha
         if (err != 0) {
             all_refused = all_refused && err == ECONNREFUSED;
             snprintf(msg, size, "connect to %s:%s: %s", host, port, strerror(err));
+            why->kind = err == ECONNREFUSED ? SANHE_WHY_CONNECT_REFUSED : SANHE_WHY_CONNECT;
+            why->number = err;
             close(fd);
             fd = -1;
         }
@@ -181,14 +187,22 @@ static int do_write(SSL *ssl, void *buf, size_t len, size_t *done)
 }
 
 int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, const char *port,
-                    int64_t deadline, char *msg, size_t msg_size)
+                    int64_t deadline, char *msg, size_t msg_size, struct sanhe_conn_why *why)
 {
     *out = NULL;
+    struct sanhe_conn_why none_why;
+    if (why == NULL)
+        why = &none_why;
+    memset(why, 0, sizeof *why);
+    if (strchr(host, ':') != NULL)
+        snprintf(why->address, sizeof why->address, "[%s]:%s", host, port);
+    else
+        snprintf(why->address, sizeof why->address, "%s:%s", host, port);
     struct sanhe_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return SANHE_E_NOMEM;
     c->alert = -1;
-    c->fd = tcp_connect(host, port, deadline, msg, msg_size);
+    c->fd = tcp_connect(host, port, deadline, msg, msg_size, why);
     if (c->fd < 0) {
         int refused = c->fd == -2;
         free(c);
@@ -203,6 +217,7 @@ int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, con
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set1_host(c->ssl, host) != 1) {
         snprintf(msg, msg_size, "TLS setup for %s:%s", host, port);
         ssl_reason(msg, msg_size);
+        why->kind = SANHE_WHY_TLS_SETUP;
         sanhe_conn_close(c);
         return SANHE_E_UNREACHABLE;
     }
@@ -210,15 +225,22 @@ int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, con
     int rc = ssl_loop(c, deadline, do_connect, NULL, 0, &none);
     if (rc != 0) {
         long v = SSL_get_verify_result(c->ssl);
-        if (c->alert >= 0)
+        if (c->alert >= 0) {
             snprintf(msg, msg_size, "TLS alert from %s:%s: %s", host, port,
                      SSL_alert_desc_string_long(c->alert));
-        else if (v != X509_V_OK && rc != SANHE_E_TIMEOUT)
+            why->kind = SANHE_WHY_TLS_ALERT;
+            why->number = c->alert;
+        } else if (v != X509_V_OK && rc != SANHE_E_TIMEOUT) {
             snprintf(msg, msg_size, "the certificate of %s:%s does not verify against the CA: %s",
                      host, port, X509_verify_cert_error_string(v));
-        else
+            why->kind = SANHE_WHY_CERT_VERIFY;
+            why->number = (int)v;
+        } else {
             snprintf(msg, msg_size, "TLS handshake with %s:%s %s", host, port,
                      rc == SANHE_E_TIMEOUT ? "timed out" : "failed");
+            why->kind =
+                rc == SANHE_E_TIMEOUT ? SANHE_WHY_HANDSHAKE_TIMEOUT : SANHE_WHY_HANDSHAKE_FAILED;
+        }
         /* A certificate refused, either way, is not a network fault: the
          * next attempt would be refused the same way. */
         int final = c->alert >= 0 || (v != X509_V_OK && rc != SANHE_E_TIMEOUT);

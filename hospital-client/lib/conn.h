@@ -27,6 +27,14 @@ struct sanhe_conn;
  * (close_notify). Internal, like SANHE_CONN_REFUSED. */
 #define SANHE_CONN_CLOSED (-101)
 
+/* What sanhe_conn_open found wrong, for sanhe_last_why: an enum
+ * sanhe_why, its number, and host:port. */
+struct sanhe_conn_why {
+    int kind;
+    int number;
+    char address[272]; /* "[" host (255 at most) "]:" port (7) */
+};
+
 /* Monotonic milliseconds. */
 int64_t sanhe_now_ms(void);
 
@@ -38,9 +46,10 @@ SSL_CTX *sanhe_ctx_new(const char *ca, const char *cert, const char *key, char *
 
 /* TCP connect and TLS handshake before deadline. 0; SANHE_CONN_REFUSED;
  * SANHE_E_TLS_REJECTED (the engine sent a fatal alert, or its certificate
- * does not verify); or SANHE_E_UNREACHABLE (msg says why). */
+ * does not verify); or SANHE_E_UNREACHABLE (msg says why in English, and
+ * why, when not NULL, in a form to word). */
 int sanhe_conn_open(struct sanhe_conn **out, SSL_CTX *ctx, const char *host, const char *port,
-                    int64_t deadline, char *msg, size_t msg_size);
+                    int64_t deadline, char *msg, size_t msg_size, struct sanhe_conn_why *why);
 
 /* Writes all of data. 0, SANHE_E_TLS_REJECTED (the engine's alert), or
  * SANHE_E_UNREACHABLE (broken or timed out). */
@@ -59,6 +68,8 @@ int sanhe_conn_read_some(struct sanhe_conn *c, void *buf, size_t cap, size_t *go
                          int64_t deadline);
 
 /* The fatal alert the engine sent ("unknown CA"), or NULL. */
+/* The fatal alert the engine sent (SSL_AD_*), or -1. */
+int sanhe_conn_alert_number(const struct sanhe_conn *c);
 const char *sanhe_conn_alert(const struct sanhe_conn *c);
 
 void sanhe_conn_close(struct sanhe_conn *c);

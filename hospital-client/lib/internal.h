@@ -33,6 +33,7 @@ struct sanhe_client {
     int refusal;
     char refusal_name[32];
     char message[SANHE_MSG_MAX];
+    struct sanhe_conn_why why; /* sanhe_last_why; kind 0 when none */
     uint8_t *reply;
     size_t reply_len;
 };
@@ -49,9 +50,13 @@ int sanhe_call_begin(sanhe_client *client, const char *request_id);
 int sanhe_call(sanhe_client *client, Sanhe__Request *req, bool changes_state, int timeout_ms,
                Sanhe__Response **out);
 
-/* Formats client->message. */
+/* Formats client->message, and forgets the last why. */
 void sanhe_set_message(sanhe_client *client, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Sets the last why (sanhe_last_why): kind, number, the address at index
+ * address (or none when it is past the list). */
+void sanhe_set_why(sanhe_client *client, int kind, int number, size_t address);
 
 /* Protobuf <-> public structs (convert.c). */
 int sanhe_claim_to_pb(const struct sanhe_claim *claim, Sanhe__Claim *pb, Sanhe__Line **lines,

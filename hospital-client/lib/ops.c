@@ -218,6 +218,7 @@ int sanhe_call_raw(sanhe_client *c, const void *request, size_t len, int timeout
         if (req != NULL)
             sanhe__request__free_unpacked(req, NULL);
         sanhe_set_message(c, "the request is not a sanhe.Request naming an operation");
+        sanhe_set_why(c, SANHE_WHY_BAD_REQUEST, 0, SANHE_ADDRESSES_MAX);
         return SANHE_E_INVAL;
     }
     char *own_id = req->request_id;

@@ -16,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "receipt.h"
 #include "sandbox.h"
@@ -527,7 +531,10 @@ static const char *other_than(const struct world *w, const char *h)
 }
 
 /* Chromium headless as root needs --no-sandbox; its profile stays in the sandbox. */
-static int chromium(struct world *w, const char *what, const char *url, const char *out_path)
+/* The window: 1280 wide, and tall enough for the month page's day table
+ * (a row per day below the charts) to be in its screenshot. */
+static int chromium_window(struct world *w, const char *what, const char *url, const char *out_path,
+                           const char *window)
 {
 #ifdef SANHE_CHROMIUM
     char profile[4096], arg[4300], log[4096];
@@ -537,7 +544,7 @@ static int chromium(struct world *w, const char *what, const char *url, const ch
                                 "--no-sandbox",
                                 "--disable-gpu",
                                 "--hide-scrollbars",
-                                "--window-size=1280,1000",
+                                window,
                                 arg,
                                 what,
                                 url,
@@ -545,9 +552,14 @@ static int chromium(struct world *w, const char *what, const char *url, const ch
     remove(out_path);
     return proc_run(argv, out_path, sandbox_path(&w->sb, "chromium.log", log));
 #else
-    (void)w, (void)what, (void)url, (void)out_path;
+    (void)w, (void)what, (void)url, (void)out_path, (void)window;
     return -1;
 #endif
+}
+
+static int chromium(struct world *w, const char *what, const char *url, const char *out_path)
+{
+    return chromium_window(w, what, url, out_path, "--window-size=1280,1000");
 }
 
 static void report_page_in_chromium(void **state)
@@ -690,12 +702,83 @@ static void month_page_in_chromium(void **state)
     contains(shown, "chart-trend");
     snprintf(shot, sizeof shot, "--screenshot=%s", SANHE_MONTH_SCREENSHOT);
     remove(SANHE_MONTH_SCREENSHOT);
-    assert_int_equal(chromium(w, shot, url, sandbox_path(&w->sb, "month-shot.log", dom)), 0);
+    assert_int_equal(chromium_window(w, shot, url, sandbox_path(&w->sb, "month-shot.log", dom),
+                                     "--window-size=1280,2600"),
+                     0);
     assert_int_equal(stat(SANHE_MONTH_SCREENSHOT, &st), 0);
     assert_true(st.st_size > 10000);
     printf("screenshot: %s (%lld bytes)\n", SANHE_MONTH_SCREENSHOT, (long long)st.st_size);
     free(page);
 #endif
+}
+
+/* ---- Failures and refusals in Chinese ----------------------------------------------------- */
+
+/* The last run's standard error. */
+static char *bureau_stderr(struct world *w)
+{
+    char err[4096];
+    return read_file(sandbox_path(&w->sb, "bureau.err", err));
+}
+
+/* An error message in Chinese: no English word in it. The program's name,
+ * codes (UPPER_CASE, H330424001), addresses, dates and numbers are data;
+ * a run of two lower-case ASCII letters is an English word. */
+static void no_english_message(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (strncmp(p, "sanhe-bureau", 12) == 0) {
+            p += 11;
+            continue;
+        }
+        if (islower((unsigned char)p[0]) && islower((unsigned char)p[1]))
+            fail_msg("English in the message: \"%.60s\"", p);
+    }
+}
+
+/* A refusal, a dead engine and a certificate that does not verify, each
+ * in Chinese (worded from the engine's detail or the library's why, not
+ * the English words of either). */
+static void failures_in_chinese(void **state)
+{
+    struct world *w = *state;
+    char *out, engine[64], dir[4096], ca[4200], cmd[8192];
+    /* The engine's refusal: a hospital that is not in the reference data. */
+    assert_int_not_equal(
+        bureau(w, &out, "reconcile", "--hospital", "H330424999", "--day", w->day, NULL, NULL), 0);
+    char *err = bureau_stderr(w);
+    printf("$ sanhe-bureau reconcile --hospital H330424999\n%s\n", err);
+    contains(err, "医院 H330424999 不在基础数据中");
+    no_english_message(err);
+    /* The month of a cross-check that is no month. */
+    assert_int_not_equal(bureau(w, &out, "crosscheck", "2026-13", NULL, NULL, NULL, NULL, NULL), 0);
+    err = bureau_stderr(w);
+    printf("$ sanhe-bureau crosscheck 2026-13\n%s\n", err);
+    contains(err, "月份");
+    no_english_message(err);
+    /* Nothing listens: a port taken from the kernel, then let go. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_true(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    snprintf(engine, sizeof engine, "127.0.0.1:%d", ntohs(a.sin_port));
+    close(fd);
+    assert_int_not_equal(bureau(w, &out, "--engine", engine, "day", w->day, NULL, NULL, NULL), 0);
+    err = bureau_stderr(w);
+    printf("$ sanhe-bureau --engine %s day\n%s\n", engine, err);
+    contains(err, "拒绝连接");
+    no_english_message(err);
+    /* The engine's certificate against a CA of its own making. */
+    sandbox_path(&w->sb, "other-ca", dir);
+    snprintf(cmd, sizeof cmd, "%s ca %s >/dev/null 2>&1", SANHE_CERTS_SCRIPT, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+    assert_int_not_equal(bureau(w, &out, "--ca", ca, "day", w->day, NULL, NULL, NULL), 0);
+    err = bureau_stderr(w);
+    printf("$ sanhe-bureau --ca other-ca/ca.crt day\n%s\n", err);
+    contains(err, "无法用 CA 文件验证");
+    no_english_message(err);
 }
 
 int main(void)
@@ -708,6 +791,7 @@ int main(void)
         cmocka_unit_test(report_page_in_chromium),
         cmocka_unit_test(day_with_a_counter_certificate),
         cmocka_unit_test(month_page_in_chromium),
+        cmocka_unit_test(failures_in_chinese),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     teardown(NULL); /* when setup failed */

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -897,6 +900,93 @@ static void test_unknown_terminal(void)
     check_zh("unknown terminal");
 }
 
+/* Runs a whole shell command; its output into out, its exit status back. */
+static int run(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = p != NULL ? fread(out, 1, OUT_MAX - 1, p) : 0;
+    out[n] = '\0';
+    int status = p != NULL ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The Chinese of a failure on the way to the engine, or of a refusal the
+ * engine's frame check makes: worded from the library's why or the
+ * engine's detail, so no "详情（原文）" line (the English words of the
+ * library or engine) at all, and no English message text. zh is a
+ * fragment the reason must hold. */
+static void check_zh_worded(const char *what, int rc, int want_rc, const char *zh)
+{
+    bool ok = rc == want_rc && strstr(out, zh) != NULL && strstr(out, "原因") != NULL &&
+              strstr(out, "详情（原文）") == NULL;
+    if (!ok)
+        fprintf(stderr, "zh %s: exit %d (want %d), wanted \"%s\" and no 详情（原文） in:\n%s", what,
+                rc, want_rc, zh, out);
+    CHECK(ok);
+    check_zh(what);
+    fputs(out, stdout);
+}
+
+/* The library's transport failures and the engine's frame-level refusals
+ * in Chinese: an engine that is not there, a terminal certificate of
+ * another CA, an engine certificate that does not verify, a bill whose
+ * item code holds a control character. Each also in English, the
+ * library's own words kept. */
+static void test_transport_zh(void)
+{
+    char dir[4096], cmd[16384], port[64], path[4096];
+    sandbox_path(&f.sb, "other-ca-zh", dir);
+    snprintf(cmd, sizeof cmd, "%s ca %s && %s terminal %s counter-H330424001 H330424001 counter",
+             SANHE_CERTS_SCRIPT, dir, SANHE_CERTS_SCRIPT, dir);
+    CHECK(system(cmd) == 0);
+    /* Nothing listens: a port taken from the kernel, then let go. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    int free_port = ntohs(a.sin_port);
+    close(fd);
+    char own[12288];
+    snprintf(own, sizeof own,
+             "--ca %s/certs/ca.crt --cert %s/certs/counter-H330424001.crt "
+             "--key %s/certs/counter-H330424001.key",
+             f.sb.dir, f.sb.dir, f.sb.dir);
+    snprintf(cmd, sizeof cmd, "%s --engine 127.0.0.1:%d %s query --request-id t0 2>&1",
+             SANHE_COUNTER_PATH, free_port, own);
+    check_zh_worded("engine down", run(cmd), 3, "拒绝连接");
+    snprintf(cmd, sizeof cmd, "%s --lang en --engine 127.0.0.1:%d %s query --request-id t0 2>&1",
+             SANHE_COUNTER_PATH, free_port, own);
+    CHECK(run(cmd) == 3 && strstr(out, "refused the connection") != NULL &&
+          strstr(out, "  detail: connect to 127.0.0.1:") != NULL);
+    /* A terminal certificate of another CA: the engine's alert 48. */
+    snprintf(cmd, sizeof cmd,
+             "%s --engine %s --ca %s/certs/ca.crt --cert %s/counter-H330424001.crt "
+             "--key %s/counter-H330424001.key query --request-id t1 2>&1",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), f.sb.dir, dir, dir);
+    check_zh_worded("certificate of another CA", run(cmd), 6, "不是引擎信任的 CA 签发的");
+    /* The engine's certificate checked against another CA. */
+    snprintf(cmd, sizeof cmd,
+             "%s --engine %s --ca %s/ca.crt --cert %s/counter-H330424001.crt "
+             "--key %s/counter-H330424001.key query --request-id t2 2>&1",
+             SANHE_COUNTER_PATH, fixture_engine(&f, port), dir, dir, dir);
+    check_zh_worded("engine certificate not verifying", run(cmd), 6, "无法用 CA 文件验证");
+    /* A control character in an item code: the engine's frame check. */
+    json_t *claim = json_deep_copy(
+        json_object_get(json_array_get(json_object_get(f.doc, "steps"), 0), "claim"));
+    json_object_set_new(json_array_get(json_object_get(claim, "lines"), 0), "code",
+                        json_string("A0\a1"));
+    char *text = json_dumps(claim, 0);
+    write_temp("ctl.json", text, path);
+    free(text);
+    json_decref(claim);
+    snprintf(cmd, sizeof cmd, "presettle %s 2>&1", path);
+    check_zh_worded("control character", counter("H330424001", cmd), 1, "含有控制字符 U+0007");
+    snprintf(cmd, sizeof cmd, "--lang en presettle %s 2>&1", path);
+    CHECK(counter("H330424001", cmd) == 1 &&
+          strstr(out, "holds the control character U+0007 (at byte 2)") != NULL);
+}
+
 /* One line that says what is wrong; options after the operands. */
 static void test_usage_errors(void)
 {
@@ -945,6 +1035,7 @@ int main(int argc, char **argv)
     test_frozen_deadline();
     test_wrong_ca();
     test_unknown_terminal();
+    test_transport_zh();
     test_queue();
     test_queue_exactly_once();
     test_queue_kill9();

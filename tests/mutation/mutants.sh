@@ -8,8 +8,8 @@
 
 RULES_T="test_rules test_rules_property sanhe-conformance"
 RULES_R='^(unit/test_rules|unit/test_rules_property|conformance/in-process)$'
-LEDGER_T="test_ledger test_ledger_batch test_ledger_check test_ledger_retry test_journal sanhe-conformance"
-LEDGER_R='^(unit/test_ledger|unit/test_ledger_batch|unit/test_ledger_check|unit/test_ledger_retry|unit/test_journal|conformance/in-process)$'
+LEDGER_T="test_ledger test_ledger_batch test_ledger_check test_ledger_retry test_ledger_rollback test_journal sanhe-conformance"
+LEDGER_R='^(unit/test_ledger|unit/test_ledger_batch|unit/test_ledger_check|unit/test_ledger_retry|unit/test_ledger_rollback|unit/test_journal|conformance/in-process)$'
 CLIENT_T="test_client_lib test_client_async test_client_stale test_counter test_flaky sanhe-counter"
 CLIENT_R='^client/'
 
@@ -46,6 +46,12 @@ mutant client-reply-prefix hospital-client/lib/call.c \
 # ... or any reply at all.
 mutant client-reply-any hospital-client/lib/call.c \
     's/if (r->request_id != NULL \&\& strcmp(r->request_id, c->request_id) == 0) {/if (r != NULL) {/' \
+    "$CLIENT_T" "$CLIENT_R"
+
+# The library forgets why the engine ended the handshake (its TLS alert): the
+# counter can only show the library's English words.
+mutant transport-why-dropped hospital-client/lib/call.c \
+    '/sanhe_set_why(c, SANHE_WHY_TLS_ALERT, sanhe_conn_alert_number(c->conn), c->current);/d' \
     "$CLIENT_T" "$CLIENT_R"
 
 # ---- The rules core (docs/rules.md) ----------------------------------------------------------

@@ -87,9 +87,12 @@ static Sanhe__Response *call(struct tc *tc, Sanhe__Request *request)
     return resp;
 }
 
-/* BAD_REQUEST whose message names field; the request id is not echoed
- * unless echo (then it must be exactly echo). */
-static void assert_refused(Sanhe__Response *resp, const char *field, const char *echo)
+/* BAD_REQUEST whose message names field, with a detail (docs/errors.md)
+ * whose first argument is the field's path and, unless detail is
+ * SH_D_NONE, that detail; the request id is not echoed unless echo (then
+ * it must be exactly echo). */
+static void assert_refused_as(Sanhe__Response *resp, const char *field, const char *echo,
+                              int detail)
 {
     const char *msg = resp->error != NULL && resp->error->message ? resp->error->message : "";
     if (response_error(resp) != SH_E_BAD_REQUEST || strstr(msg, field) == NULL)
@@ -97,11 +100,26 @@ static void assert_refused(Sanhe__Response *resp, const char *field, const char 
                     sh_error_name(response_error(resp)), msg);
     assert_int_equal(response_error(resp), SH_E_BAD_REQUEST);
     assert_non_null(strstr(msg, field));
+    /* A client words the refusal from the detail, not the English message. */
+    assert_true(resp->error->has_detail);
+    assert_true(resp->error->n_detail_args >= 2);
+    assert_non_null(strstr(resp->error->detail_args[0], field));
+    int got = (int)resp->error->detail;
+    if (detail != SH_D_NONE)
+        assert_int_equal(got, detail);
+    else
+        assert_true(got == SH_D_FIELD_NUL || got == SH_D_FIELD_NOT_UTF8 ||
+                    got == SH_D_FIELD_CONTROL || got == SH_D_FIELD_TOO_LONG);
     if (echo == NULL)
         assert_true(resp->request_id == NULL || resp->request_id[0] == '\0');
     else
         assert_string_equal(resp->request_id, echo);
     sanhe__response__free_unpacked(resp, NULL);
+}
+
+static void assert_refused(Sanhe__Response *resp, const char *field, const char *echo)
+{
+    assert_refused_as(resp, field, echo, SH_D_NONE);
 }
 
 static Sanhe__Request *cancel_of(const char *rid, const char *of)
@@ -163,12 +181,16 @@ static void test_nul_cancel_reverses_nothing(void **state)
 static void test_bad_bytes_in_request_ids(void **state)
 {
     (void)state;
-    assert_refused(call_patched(h1, request_settle("utf8#bad", FIXTURE_H1, false), 0xff),
-                   "request_id", NULL);
-    assert_refused(call_patched(h1, request_settle("ctl#bad", FIXTURE_H1, false), 0x01),
-                   "request_id", NULL);
-    assert_refused(call_patched(h1, request_settle("del#bad", FIXTURE_H1, true), 0x7f),
-                   "request_id", NULL);
+    assert_refused_as(call_patched(h1, request_settle("utf8#bad", FIXTURE_H1, false), 0xff),
+                      "request_id", NULL, SH_D_FIELD_NOT_UTF8);
+    Sanhe__Response *ctl = call_patched(h1, request_settle("ctl#bad", FIXTURE_H1, false), 0x01);
+    /* field, code point, byte offset */
+    assert_int_equal(ctl->error->n_detail_args, 3);
+    assert_string_equal(ctl->error->detail_args[1], "U+0001");
+    assert_string_equal(ctl->error->detail_args[2], "3");
+    assert_refused_as(ctl, "request_id", NULL, SH_D_FIELD_CONTROL);
+    assert_refused_as(call_patched(h1, request_settle("del#bad", FIXTURE_H1, true), 0x7f),
+                      "request_id", NULL, SH_D_FIELD_CONTROL);
     Sanhe__Response *resp = call(h1, query_rid("str-q-utf8", "utf8"));
     assert_int_equal(response_error(resp), SH_E_NOT_FOUND);
     sanhe__response__free_unpacked(resp, NULL);
@@ -187,7 +209,8 @@ static void test_reads_are_checked_too(void **state)
     sanhe__eligibility_request__init(r->eligibility);
     r->eligibility->person = dup_str(FIXTURE_PERSON "#");
     r->eligibility->date = dup_str("2026-03-10");
-    assert_refused(call_patched(bureau, r, '\0'), "eligibility.person", "str-elig");
+    assert_refused_as(call_patched(bureau, r, '\0'), "eligibility.person", "str-elig",
+                      SH_D_FIELD_NUL);
     /* A claim line's code, deep in a presettle. */
     Sanhe__Request *p = request_settle("str-pre", FIXTURE_H1, true);
     free(p->presettle->claim->lines[0]->code);

@@ -70,7 +70,7 @@ int tc_connect(struct tc **out, const char *host, int port, const char *ca, cons
     tc->ctx = sanhe_ctx_new(ca, cert, key, msg, sizeof msg);
     if (tc->ctx != NULL) {
         rc = sanhe_conn_open(&tc->conn, tc->ctx, host, service, sanhe_now_ms() + timeout_ms, msg,
-                             sizeof msg);
+                             sizeof msg, NULL);
         rc = rc == SANHE_CONN_REFUSED ? SH_E_UNAVAILABLE : tc_code(rc);
     }
     if (rc != 0) {

@@ -842,6 +842,16 @@ static void claim_amount_is_integer_fen(void **state)
     assert_int_equal(line_amount("100.5"), NOT_INTEGER);
     assert_int_equal(line_amount("0.01"), NOT_INTEGER);
     assert_int_equal(line_amount("1e19"), NOT_NUMBER);
+    /* A real from 2^53 on may not be the number written: the first reads
+     * as 9007199254740992, the second is past any exact integer double. */
+    assert_int_equal(line_amount("9007199254740993.0"), NOT_NUMBER);
+    assert_int_equal(line_amount("9007199254740992.0"), NOT_NUMBER);
+    assert_int_equal(line_amount("-9007199254740992.0"), NOT_NUMBER);
+    assert_int_equal(line_amount("1e18"), NOT_NUMBER);
+    assert_int_equal(line_amount("9007199254740991.0"), 9007199254740991LL); /* 2^53 - 1 */
+    assert_int_equal(line_amount("-9007199254740991.0"), -9007199254740991LL);
+    /* Integer spellings are exact whatever their size. */
+    assert_int_equal(line_amount("9007199254740993"), 9007199254740993LL);
     assert_int_equal(line_amount("-1e19"), NOT_NUMBER);
     assert_int_equal(line_amount("\"100\""), NOT_NUMBER);
     assert_int_equal(line_amount("null"), NOT_NUMBER);

@@ -127,6 +127,34 @@ int sanhe_refusal_code(const sanhe_client *client);
 const char *sanhe_refusal_name(const sanhe_client *client);
 const char *sanhe_last_message(const sanhe_client *client);
 
+/* Why the last call failed on the way to the engine, in a form a program
+ * can word in its own language (sanhe_last_message says the same in
+ * English). The number is the one the kind names, 0 when none. */
+enum sanhe_why {
+    SANHE_WHY_NONE = 0,
+    SANHE_WHY_RESOLVE = 1,           /* the address does not resolve */
+    SANHE_WHY_CONNECT_REFUSED = 2,   /* nothing listens at the address */
+    SANHE_WHY_CONNECT = 3,           /* the TCP connect failed: number, an errno */
+    SANHE_WHY_TLS_SETUP = 4,         /* the TLS session could not be set up */
+    SANHE_WHY_TLS_ALERT = 5,         /* the engine ended the handshake with a TLS alert:
+                                        number, the alert (48: unknown CA) */
+    SANHE_WHY_CERT_VERIFY = 6,       /* the engine's certificate does not verify against
+                                        the CA: number, OpenSSL's X509_V_ERR_* */
+    SANHE_WHY_HANDSHAKE_TIMEOUT = 7, /* no TLS handshake before the attempt's deadline */
+    SANHE_WHY_HANDSHAKE_FAILED = 8,  /* the TLS handshake failed another way */
+    SANHE_WHY_DEADLINE = 9,          /* no reply before the deadline */
+    SANHE_WHY_CLOSED = 10,           /* the connection was closed */
+    SANHE_WHY_BUSY = 11,             /* the engine answered busy (shutting down, or too
+                                        many connections) at every attempt */
+    SANHE_WHY_BAD_REPLY = 12,        /* a reply frame is not a sanhe.Response */
+    SANHE_WHY_BAD_REQUEST = 13,      /* the raw request names no operation */
+};
+
+/* The last call's enum sanhe_why; *address (when not NULL) the engine
+ * address it concerns ("127.0.0.1:7000", "" when none) and *number (when
+ * not NULL) its number. Valid until the next call on the client. */
+int sanhe_last_why(const sanhe_client *client, const char **address, int *number);
+
 /* A new unique request id, at most 31 bytes: the terminal name (cut to
  * fit), unix time in ms, a per-client counter and 25 random bits, the
  * numbers in base 36 ("H330424001-mi9x2k7d-1-0f3zq"). Store it before sending a settle, so that a
