@@ -392,14 +392,23 @@ int store_write_commit(struct store_txn *txn)
         return txn->ret;
     }
     struct store *store = txn->store;
+    bool logged = txn->parent == NULL && store->wal != NULL && (txn->ops_len > 0 || txn->ops_over);
+    int rc = logged ? wal_reserve(store, txn->ops_len, txn->ops_over) : 0;
+    if (rc != 0) { /* no room for the record (ENOSPC): refused, as LMDB's own would be */
+        mdb_txn_abort(txn->txn);
+        store_write_end(txn);
+        ops_drop(txn);
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
     uint64_t txnid = (uint64_t)mdb_txn_id(txn->txn);
-    int rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
+    rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
     store_write_end(txn);
     if (rc != 0)
         store_txn_fail(txn, rc);
     else if (txn->parent != NULL)
         ops_merge(txn->parent, txn);
-    else if (store->wal != NULL && (txn->ops_len > 0 || txn->ops_over)) {
+    else if (logged) {
         /* Committed, so readers see it; not logged, it must never be
          * acknowledged: every later sync fails. */
         int wrc = wal_commit(store, txnid, txn->ops, txn->ops_len, txn->ops_over);

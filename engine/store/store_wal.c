@@ -27,21 +27,21 @@
 
 #include "store.h"
 
-#define REC_MAGIC 0x4c574853u  /* "SHWL" */
-#define CK_MAGIC 0x4b434853u   /* "SHCK" */
+#define REC_MAGIC 0x4c574853u /* "SHWL" */
+#define CK_MAGIC 0x4b434853u  /* "SHCK" */
 #define CK_VERSION 1u
-#define CK_HEAD_BYTES 4096u    /* the slot's first page: the header */
-#define CK_PSIZE_MAX 65536u    /* LMDB's page is the OS page: at most 64 KiB */
+#define CK_HEAD_BYTES 4096u /* the slot's first page: the header */
+#define CK_PSIZE_MAX 65536u /* LMDB's page is the OS page: at most 64 KiB */
 #define CK_STRIDE (CK_HEAD_BYTES + 2u * CK_PSIZE_MAX)
 
 /* A record's header; the payload (the ops) follows. */
 struct rec_head {
     uint32_t magic;
-    uint32_t len; /* payload bytes */
-    uint64_t lsn; /* 1, 2, 3, ... over the store's life */
-    uint64_t gen; /* the generation: one per read-write open */
+    uint32_t len;   /* payload bytes */
+    uint64_t lsn;   /* 1, 2, 3, ... over the store's life */
+    uint64_t gen;   /* the generation: one per read-write open */
     uint64_t txnid; /* the LMDB transaction it redoes */
-    uint32_t crc; /* crc32 of the header (crc = 0) and the payload */
+    uint32_t crc;   /* crc32 of the header (crc = 0) and the payload */
     uint32_t zero;
 };
 #define REC_HEAD ((uint64_t)sizeof(struct rec_head))
@@ -49,9 +49,9 @@ struct rec_head {
 /* A checkpoint slot's header; the two meta pages follow at CK_HEAD_BYTES. */
 struct ck_head {
     uint32_t magic, version;
-    uint64_t seq;   /* checkpoints written over the store's life */
-    uint64_t gen;   /* the generation of the records that follow */
-    uint64_t txnid; /* the LMDB snapshot (its meta pages follow) */
+    uint64_t seq;           /* checkpoints written over the store's life */
+    uint64_t gen;           /* the generation of the records that follow */
+    uint64_t txnid;         /* the LMDB snapshot (its meta pages follow) */
     uint64_t seg, off, lsn; /* the next record: segment, offset in it, LSN */
     uint64_t segment_bytes;
     uint32_t segments, psize;
@@ -81,6 +81,7 @@ struct store_wal {
     uint8_t *rec;
     size_t rec_cap;
     uint8_t *slot_w; /* the writer's slot buffer (synchronous checkpoints) */
+    bool ring_full;  /* wal_reserve found no free segment for the commit to come */
     _Atomic int cur_fd;
     /* The checkpoint thread's. */
     pthread_t thread;
@@ -92,8 +93,8 @@ struct store_wal {
     uint8_t *slot_t; /* the job's slot, built by the writer */
     MDB_txn *pin;    /* the pin of the checkpoint on disk */
     _Atomic uint64_t durable_seg;
-    _Atomic int failed; /* errno of a failed log or checkpoint write */
-    uint64_t checkpoints; /* under mu: the thread's */
+    _Atomic int failed;           /* errno of a failed log or checkpoint write */
+    uint64_t checkpoints;         /* under mu: the thread's */
     struct store_wal_stats stats; /* the writer's (but checkpoints_async) */
 };
 
@@ -169,8 +170,8 @@ static bool ck_slot_read(int fd, uint32_t slot, struct wal_ckpt *out)
     struct ck_head h;
     if (full_pread(fd, &h, sizeof h, (uint64_t)slot * CK_STRIDE) != 0)
         return false;
-    if (h.magic != CK_MAGIC || h.version != CK_VERSION || h.psize < 512 ||
-        h.psize > CK_PSIZE_MAX || h.segments != WAL_SEGMENTS || h.segment_bytes < WAL_SEGMENT_MIN ||
+    if (h.magic != CK_MAGIC || h.version != CK_VERSION || h.psize < 512 || h.psize > CK_PSIZE_MAX ||
+        h.segments != WAL_SEGMENTS || h.segment_bytes < WAL_SEGMENT_MIN ||
         h.segment_bytes > WAL_SEGMENT_MAX || h.off > h.segment_bytes || h.seq % 2 != slot)
         return false;
     uint8_t *meta = malloc(2u * h.psize);
@@ -244,8 +245,8 @@ int wal_prepare(const char *dir, bool read_only, bool test_skip_restore, struct 
 {
     int rc = ck_read(dir, ck);
     if (rc != 0)
-        return sh_error_set(err, SH_E_INTERNAL, "store: cannot read %s/%s: %s", dir,
-                            WAL_CKPT_NAME, strerror(rc));
+        return sh_error_set(err, SH_E_INTERNAL, "store: cannot read %s/%s: %s", dir, WAL_CKPT_NAME,
+                            strerror(rc));
     if (!ck->found || ck->clean)
         return 0;
     if (read_only) {
@@ -382,6 +383,9 @@ static int ck_now(struct store *store, uint64_t txnid, bool clean)
 {
     struct store_wal *w = store->wal;
     ck_wait_idle(w);
+    int failed = atomic_load(&w->failed);
+    if (failed != 0)
+        return failed; /* a slot written now could overwrite the one on disk */
     uint64_t seq = ++w->seq;
     int rc = ck_build(w, w->slot_w, seq, txnid, w->seg, w->off, w->lsn, clean);
     MDB_txn *pin = rc == 0 && !clean ? pin_take(store, txnid) : NULL;
@@ -478,6 +482,42 @@ static int seg_prealloc(struct store_wal *w, uint32_t slot, uint64_t end)
     return rc;
 }
 
+/* Makes room for a record of total bytes at the writer's position: the
+ * next segment when it does not fit in this one, zeros ahead of it.
+ * *ring_full: no free segment (the commit checkpoints instead). */
+static int place(struct store_wal *w, uint64_t total, bool *ring_full)
+{
+    *ring_full = false;
+    if (w->off + total > w->seg_bytes) {
+        if (w->seg + 1 >= atomic_load(&w->durable_seg) + WAL_SEGMENTS) {
+            *ring_full = true;
+            return 0;
+        }
+        int rc = sync_fd(w->seg_fd[w->seg % WAL_SEGMENTS]); /* the old segment's tail */
+        if (rc != 0) {
+            ck_fail(w, rc); /* a failed sync is never retried */
+            return rc;
+        }
+        w->stats.segment_switches++;
+        w->seg++;
+        w->off = 0;
+        atomic_store(&w->cur_fd, w->seg_fd[w->seg % WAL_SEGMENTS]);
+    }
+    return seg_prealloc(w, (uint32_t)(w->seg % WAL_SEGMENTS), w->off + total);
+}
+
+int wal_reserve(struct store *store, size_t len, bool overflow)
+{
+    struct store_wal *w = store->wal;
+    int failed = atomic_load(&w->failed);
+    if (failed != 0)
+        return failed;
+    uint64_t total = REC_HEAD + len;
+    if (overflow || total > w->rec_max)
+        return 0;
+    return place(w, total, &w->ring_full);
+}
+
 int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t len, bool overflow)
 {
     struct store_wal *w = store->wal;
@@ -490,23 +530,16 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
         w->stats.large_commits++;
         return ck_now(store, txnid, false); /* LMDB durable now: no record needed */
     }
-    if (w->off + total > w->seg_bytes) {
-        if (w->seg + 1 >= atomic_load(&w->durable_seg) + WAL_SEGMENTS) {
-            w->stats.ring_full++;
-            return ck_now(store, txnid, false); /* no free segment: this checkpoint frees one */
-        }
-        w->stats.segment_switches++;
-        int rc = sync_fd(w->seg_fd[w->seg % WAL_SEGMENTS]); /* the old segment's tail */
-        if (rc != 0) {
-            ck_fail(w, rc);
-            return rc;
-        }
-        w->seg++;
-        w->off = 0;
-        atomic_store(&w->cur_fd, w->seg_fd[w->seg % WAL_SEGMENTS]);
+    /* wal_reserve made the room (no new space now), or found the ring
+     * full: a checkpoint that ended since must not make it need space. */
+    bool ring_full = w->ring_full;
+    int rc = ring_full ? 0 : place(w, total, &ring_full);
+    w->ring_full = false;
+    if (rc == 0 && ring_full) {
+        w->stats.ring_full++;
+        return ck_now(store, txnid, false); /* this checkpoint frees a segment */
     }
     uint32_t slot = (uint32_t)(w->seg % WAL_SEGMENTS);
-    int rc = seg_prealloc(w, slot, w->off + total);
     if (rc == 0 && w->rec_cap < total) {
         uint8_t *r = realloc(w->rec, total);
         if (r == NULL)
@@ -515,11 +548,8 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
             w->rec = r, w->rec_cap = total;
     }
     if (rc == 0) {
-        struct rec_head h = {.magic = REC_MAGIC,
-                             .len = (uint32_t)len,
-                             .lsn = w->lsn,
-                             .gen = w->gen,
-                             .txnid = txnid};
+        struct rec_head h = {
+            .magic = REC_MAGIC, .len = (uint32_t)len, .lsn = w->lsn, .gen = w->gen, .txnid = txnid};
         h.crc = crc_of(&h, sizeof h, ops, len);
         memcpy(w->rec, &h, sizeof h);
         if (len > 0)
@@ -744,8 +774,7 @@ int wal_open(struct store *store, const struct store_config *config, const struc
         return sh_error_set(err, SH_E_INTERNAL,
                             "store: LMDB opened at transaction %llu, not at the checkpoint's "
                             "%llu",
-                            (unsigned long long)info.me_last_txnid,
-                            (unsigned long long)ck->txnid);
+                            (unsigned long long)info.me_last_txnid, (unsigned long long)ck->txnid);
     }
     bool created = false;
     rc = seg_open(w, &created);
@@ -778,9 +807,10 @@ int wal_open(struct store *store, const struct store_config *config, const struc
     w->seg = seg, w->off = off, w->lsn = lsn;
     w->gen = ck->found ? ck->gen + 1 : 1;
     w->seq = ck->found ? ck->seq : 0;
-    w->ckpt_bytes =
-        config->wal_checkpoint_bytes != 0 ? config->wal_checkpoint_bytes : WAL_CHECKPOINT_BYTES_DEFAULT;
-    w->ckpt_ms = config->wal_checkpoint_ms != 0 ? config->wal_checkpoint_ms : WAL_CHECKPOINT_MS_DEFAULT;
+    w->ckpt_bytes = config->wal_checkpoint_bytes != 0 ? config->wal_checkpoint_bytes
+                                                      : WAL_CHECKPOINT_BYTES_DEFAULT;
+    w->ckpt_ms =
+        config->wal_checkpoint_ms != 0 ? config->wal_checkpoint_ms : WAL_CHECKPOINT_MS_DEFAULT;
     atomic_store(&w->cur_fd, w->seg_fd[w->seg % WAL_SEGMENTS]);
     store->wal = w;
     store->wal_record_max = w->rec_max - REC_HEAD;

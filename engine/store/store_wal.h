@@ -30,19 +30,19 @@
 struct store;
 struct store_config;
 
-#define WAL_SEGMENTS 4u                      /* the ring */
-#define WAL_SEGMENT_DEFAULT (16ull << 20)    /* bytes a segment */
-#define WAL_SEGMENT_MIN (32ull << 10)        /* smaller segments hold too few records */
-#define WAL_SEGMENT_MAX (1ull << 30)         /* a position fits the format's limits */
-#define WAL_PREALLOC_CHUNK (1ull << 20)      /* zeros written ahead of the log at a time */
+#define WAL_SEGMENTS 4u                   /* the ring */
+#define WAL_SEGMENT_DEFAULT (16ull << 20) /* bytes a segment */
+#define WAL_SEGMENT_MIN (32ull << 10)     /* smaller segments hold too few records */
+#define WAL_SEGMENT_MAX (1ull << 30)      /* a position fits the format's limits */
+#define WAL_PREALLOC_CHUNK (1ull << 20)   /* zeros written ahead of the log at a time */
 #define WAL_CHECKPOINT_BYTES_DEFAULT (4ull << 20)
 #define WAL_CHECKPOINT_MS_DEFAULT 1000u
 #define WAL_CKPT_NAME "wal.ckpt"
 
 /* What a checkpoint file says, read before LMDB opens. */
 struct wal_ckpt {
-    bool found;  /* a valid slot exists */
-    bool clean;  /* written by a clean close: no record after it, no restore needed */
+    bool found; /* a valid slot exists */
+    bool clean; /* written by a clean close: no record after it, no restore needed */
     uint64_t seq, gen, txnid, seg, off, lsn, segment_bytes;
     uint32_t psize;
     uint8_t *meta; /* 2 * psize bytes: data.mdb's pages 0 and 1 at txnid (malloc'd) */
@@ -67,12 +67,17 @@ void wal_ckpt_free(struct wal_ckpt *ck);
 int wal_open(struct store *store, const struct store_config *config, const struct wal_ckpt *ck,
              bool test_skip_restore, struct sh_error *err);
 
+/* Before mdb_txn_commit of an outermost write transaction with len bytes
+ * of ops: the log's room for its record (the next segment, zeros ahead).
+ * A full file system fails here (ENOSPC), while the commit can still be
+ * refused and nothing is lost; 0 or an errno. */
+int wal_reserve(struct store *store, size_t len, bool overflow);
+
 /* After mdb_txn_commit of the outermost write transaction (txnid) on the
  * writer thread: appends its ops as one record, or, for a transaction
  * too large for a record, makes LMDB durable at once (a checkpoint).
  * Returns 0 or a negative code (the store's sync then fails for good). */
-int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t len,
-               bool overflow);
+int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t len, bool overflow);
 
 /* One fdatasync of the log's current segment. Any thread. */
 int wal_sync(struct store *store);
