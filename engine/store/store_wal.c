@@ -765,9 +765,10 @@ int wal_open(struct store *store, const struct store_config *config, const struc
     }
     w->psize = st.ms_psize;
     if (w->psize > CK_PSIZE_MAX || (recover && ck->psize != w->psize)) {
+        uint32_t psize = w->psize;
         wal_free(w);
         return sh_error_set(err, SH_E_INTERNAL, "store: page size %u is not the checkpoint's",
-                            w->psize);
+                            psize);
     }
     if (recover && !test_skip_restore && info.me_last_txnid != ck->txnid) {
         wal_free(w);
