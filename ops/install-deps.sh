@@ -10,6 +10,7 @@
 # curl drives the gateway in tests as a real HTTP client; prometheus scrapes
 # the metrics endpoint in a test; postgresql (with pgbench) is the benchmark's
 # peer, started by the bench in a temporary directory, never as a service.
+# zlib1g-dev gives the crc32 of the store's write-ahead log records.
 set -eu
 
 PACKAGES="
@@ -21,6 +22,7 @@ PACKAGES="
   jq gnuplot-nox
   gettext libsystemd-dev debhelper fakeroot lintian
   curl prometheus postgresql
+  zlib1g-dev
 "
 
 missing=""

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "store_wal.h"
 
 #define BACKUP_COPY_CHUNK (1u << 20)
 
@@ -79,6 +80,16 @@ static int backup_sync_file(const char *dest)
 
 static int backup_copy(const char *data_dir, const char *dest)
 {
+    /* A store not closed cleanly, with no engine running, holds commits
+     * only its write-ahead log has: LMDB alone would copy a state that
+     * may not even be whole. */
+    struct wal_ckpt ck;
+    struct sh_error err = {0};
+    if (wal_prepare(data_dir, true, false, &ck, &err) != 0) {
+        fprintf(stderr, "sanhe-engine backup: %s\n", err.msg);
+        return -1;
+    }
+    wal_ckpt_free(&ck);
     MDB_env *env = NULL;
     int rc = mdb_env_create(&env);
     if (rc == 0)
@@ -205,8 +216,12 @@ int app_restore(const struct config *config, const char *backup_dir)
     snprintf(from, sizeof from, "%s/data.mdb", backup_dir);
     snprintf(tmp, sizeof tmp, "%s/data.mdb.restoring", config->data_dir);
     snprintf(to, sizeof to, "%s/data.mdb", config->data_dir);
+    /* The log and checkpoint belong to the store set aside: gone before
+     * the restored data.mdb is in place, or recovery would write their
+     * meta pages over it. */
     if (restore_copy_file(from, tmp) != 0 || restore_set_aside(config->data_dir) != 0 ||
-        rename(tmp, to) != 0 || restore_sync_dir(config->data_dir) != 0) {
+        wal_discard(config->data_dir) != 0 || rename(tmp, to) != 0 ||
+        restore_sync_dir(config->data_dir) != 0) {
         fprintf(stderr, "sanhe-engine restore: failed: %s\n", strerror(errno));
         return APP_EXIT_FAIL;
     }

@@ -36,6 +36,10 @@ static const struct config_key config_keys[] = {
     KEY("engine", "map_size_max_mb", KEY_U32, map_size_max_mb, 1, 1 << 24),
     KEY("engine", "utc_offset_min", KEY_I32, utc_offset_min, -720, 840),
     KEY("engine", "durable", KEY_BOOL, durable, 0, 0),
+    /* The write-ahead log of a durable store (docs/storage.md). */
+    KEY("engine", "wal_segment_mb", KEY_U32, wal_segment_mb, 1, 1024),
+    KEY("engine", "wal_checkpoint_mb", KEY_U32, wal_checkpoint_mb, 1, 1024),
+    KEY("engine", "wal_checkpoint_ms", KEY_U32, wal_checkpoint_ms, 10, 600000),
     KEY("engine", "bench_echo", KEY_BOOL, bench_echo, 0, 0),
     KEY("engine", "port_file", KEY_PATH, port_file, 0, 0),
     KEY("engine", "stats_file", KEY_PATH, stats_file, 0, 0),
@@ -80,6 +84,9 @@ void config_defaults(struct config *c)
     c->listen_port = 7443;
     c->map_size_initial_mb = CONFIG_MAP_SIZE_INITIAL_MB_DEFAULT;
     c->map_size_max_mb = CONFIG_MAP_SIZE_MAX_MB_DEFAULT;
+    c->wal_segment_mb = CONFIG_WAL_SEGMENT_MB_DEFAULT;
+    c->wal_checkpoint_mb = CONFIG_WAL_CHECKPOINT_MB_DEFAULT;
+    c->wal_checkpoint_ms = CONFIG_WAL_CHECKPOINT_MS_DEFAULT;
     c->utc_offset_min = CONFIG_UTC_OFFSET_MIN_DEFAULT;
     c->durable = true;
     c->limits = (struct net_limits){

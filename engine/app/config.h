@@ -18,6 +18,9 @@
 #define CONFIG_LISTEN_DEFAULT "127.0.0.1:7443"
 #define CONFIG_MAP_SIZE_INITIAL_MB_DEFAULT 64u
 #define CONFIG_MAP_SIZE_MAX_MB_DEFAULT 65536u
+#define CONFIG_WAL_SEGMENT_MB_DEFAULT 16u /* engine/store/store_wal.h's defaults */
+#define CONFIG_WAL_CHECKPOINT_MB_DEFAULT 4u
+#define CONFIG_WAL_CHECKPOINT_MS_DEFAULT 1000u
 #define CONFIG_UTC_OFFSET_MIN_DEFAULT 480
 #define CONFIG_TERMINALS_MAX 256
 
@@ -31,10 +34,13 @@ struct config {
     uint32_t map_size_max_mb;
     int32_t utc_offset_min;
     bool durable;
-    bool bench_echo;           /* the tls_echo benchmark baseline (net_config.bench_echo) */
-    char port_file[PATH_MAX];  /* "" = none */
-    char stats_file[PATH_MAX]; /* "" = none */
-    uint32_t worker_threads;   /* libuv's pool (UV_THREADPOOL_SIZE), set by serve */
+    uint32_t wal_segment_mb;    /* the write-ahead log: a segment's size, and a */
+    uint32_t wal_checkpoint_mb; /* checkpoint after this much log ... */
+    uint32_t wal_checkpoint_ms; /* ... or this long */
+    bool bench_echo;            /* the tls_echo benchmark baseline (net_config.bench_echo) */
+    char port_file[PATH_MAX];   /* "" = none */
+    char stats_file[PATH_MAX];  /* "" = none */
+    uint32_t worker_threads;    /* libuv's pool (UV_THREADPOOL_SIZE), set by serve */
     /* [tls] */
     char tls_ca[PATH_MAX];
     char tls_cert[PATH_MAX];

@@ -31,6 +31,9 @@ int app_ledger_open(const struct config *config, bool create, const char *comman
         .map_size_max = (uint64_t)config->map_size_max_mb << 20,
         .durable = config->durable,
         .utc_offset_min = config->utc_offset_min,
+        .wal_segment_bytes = (uint64_t)config->wal_segment_mb << 20,
+        .wal_checkpoint_bytes = (uint64_t)config->wal_checkpoint_mb << 20,
+        .wal_checkpoint_ms = config->wal_checkpoint_ms,
     };
     struct sh_error err = {0};
     if (ledger_open(&lc, out, &err) != 0) {

@@ -15,7 +15,7 @@ static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
 /* Keys read at start only: a change is logged and waits for a restart. */
 static void reload_keep_restart_keys(const struct config *running, struct config *fresh)
 {
-    const char *changed[8];
+    const char *changed[9];
     size_t n = 0;
     if (strcmp(running->data_dir, fresh->data_dir) != 0)
         changed[n++] = "[engine] data_dir";
@@ -27,6 +27,10 @@ static void reload_keep_restart_keys(const struct config *running, struct config
         changed[n++] = "[engine] map_size_*_mb";
     if (running->durable != fresh->durable)
         changed[n++] = "[engine] durable";
+    if (running->wal_segment_mb != fresh->wal_segment_mb ||
+        running->wal_checkpoint_mb != fresh->wal_checkpoint_mb ||
+        running->wal_checkpoint_ms != fresh->wal_checkpoint_ms)
+        changed[n++] = "[engine] wal_*";
     if (running->utc_offset_min != fresh->utc_offset_min)
         changed[n++] = "[engine] utc_offset_min";
     if (running->bench_echo != fresh->bench_echo)
@@ -42,6 +46,9 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     fresh->map_size_initial_mb = running->map_size_initial_mb;
     fresh->map_size_max_mb = running->map_size_max_mb;
     fresh->durable = running->durable;
+    fresh->wal_segment_mb = running->wal_segment_mb;
+    fresh->wal_checkpoint_mb = running->wal_checkpoint_mb;
+    fresh->wal_checkpoint_ms = running->wal_checkpoint_ms;
     fresh->utc_offset_min = running->utc_offset_min;
     fresh->bench_echo = running->bench_echo;
     memcpy(fresh->metrics_listen, running->metrics_listen, sizeof fresh->metrics_listen);

@@ -299,7 +299,11 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
                               .map_size_initial = config->map_size_initial,
                               .map_size_max = config->map_size_max,
                               .durable = config->durable,
-                              .read_only = config->read_only};
+                              .read_only = config->read_only,
+                              .wal_segment_bytes = config->wal_segment_bytes,
+                              .wal_checkpoint_bytes = config->wal_checkpoint_bytes,
+                              .wal_checkpoint_ms = config->wal_checkpoint_ms,
+                              .wal_test_skip_restore = config->wal_test_skip_restore};
     int rc = store_open(&ledger->store, &sc, err);
     if (rc == 0)
         rc = config->read_only ? ledger_schema_read(ledger, err) : ledger_schema(ledger, err);

@@ -51,6 +51,13 @@ struct ledger_config {
      * once about this many entries wait, the two in turn (index_flush.h);
      * 0 = 2048, at most INDEX_LAG_FLUSH_MAX (4096). Tests set it low. */
     uint32_t index_lag_flush;
+    /* The write-ahead log of a durable store (docs/storage.md); 0: the
+     * defaults. Bytes a segment; a checkpoint after this many bytes of
+     * log or milliseconds. Tests set them small. */
+    uint64_t wal_segment_bytes;
+    uint64_t wal_checkpoint_bytes;
+    uint32_t wal_checkpoint_ms;
+    bool wal_test_skip_restore; /* tests/powercut only: recovery without the meta restore */
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */

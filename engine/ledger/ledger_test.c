@@ -81,3 +81,8 @@ int ledger_test_index_lags(struct ledger *ledger, uint64_t *requests, uint64_t *
     store_read_end(&txn);
     return rc;
 }
+
+void ledger_test_wal_stats(struct ledger *ledger, struct store_wal_stats *out)
+{
+    store_wal_stats(&ledger->store, out);
+}

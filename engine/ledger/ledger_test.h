@@ -34,4 +34,8 @@ int ledger_test_digest(struct ledger *ledger, const char *db, uint8_t out[32]);
  * (index_flush.h), committed state. */
 int ledger_test_index_lags(struct ledger *ledger, uint64_t *requests, uint64_t *journal);
 
+/* What the store's write-ahead log did since open (store_wal_stats). */
+struct store_wal_stats;
+void ledger_test_wal_stats(struct ledger *ledger, struct store_wal_stats *out);
+
 #endif

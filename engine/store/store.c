@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include "store_wal.h"
 
 static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_META] = "meta",
@@ -129,11 +132,9 @@ static int store_env_open(struct store *store, const struct store_config *config
      * it (a measurable share of a settle); the unused tail of a page may then
      * hold bytes of this process's heap, which holds nothing the file does
      * not.
-     * MDB_NOMETASYNC: a commit syncs its pages but not its meta page, so
-     * that the writer need not wait for a second sync; store_sync (on
-     * another thread, for the server) makes the meta page durable. */
-    unsigned flags = MDB_NOTLS | MDB_NOMEMINIT | (config->durable ? MDB_NOMETASYNC : MDB_NOSYNC) |
-                     (config->read_only ? MDB_RDONLY : 0u);
+     * MDB_NOSYNC, durable or not: a durable store's commits are made
+     * durable by its write-ahead log and its checkpoints (store_wal.h). */
+    unsigned flags = MDB_NOTLS | MDB_NOMEMINIT | MDB_NOSYNC | (config->read_only ? MDB_RDONLY : 0u);
     if (rc == 0)
         rc = mdb_env_open(store->env, config->dir, flags, 0600);
     if (rc != 0)
@@ -162,9 +163,18 @@ int store_open(struct store *store, const struct store_config *config, struct sh
     store->map_size = initial;
     store->map_max = max;
     store->durable = config->durable && !config->read_only;
-    int rc = store_env_open(store, config, err);
+    /* Recovery: the checkpoint's meta pages back before LMDB reads them,
+     * the log's records redone after the databases are open. */
+    struct wal_ckpt ck;
+    int rc = wal_prepare(config->dir, config->read_only, config->wal_test_skip_restore, &ck, err);
+    if (rc != 0)
+        return rc;
+    rc = store_env_open(store, config, err);
     if (rc == 0)
         rc = store_open_dbs(store, config->read_only, err);
+    if (rc == 0 && !config->read_only)
+        rc = wal_open(store, config, &ck, config->wal_test_skip_restore, err);
+    wal_ckpt_free(&ck);
     if (rc == 0) {
         int mrc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->read_txn);
         if (mrc != 0)
@@ -185,11 +195,14 @@ void store_close(struct store *store)
     assert(store->write_txn == NULL);
     if (store->read_txn != NULL)
         mdb_txn_abort(store->read_txn);
+    wal_close(store, atomic_load(&store->sync_failed) == 0);
     mdb_env_close(store->env);
     memset(store, 0, sizeof *store);
 }
 
 /* ---- Growth ------------------------------------------------------------------- */
+
+static int store_sync_fail(struct store *store, int mdb_rc);
 
 int store_grow(struct store *store)
 {
@@ -200,7 +213,11 @@ int store_grow(struct store *store)
     uint64_t next = store->map_size * 2;
     if (next > store->map_max || next < store->map_size)
         next = store->map_max;
+    if (store->wal != NULL && wal_grow_begin(store) != 0)
+        return store_sync_fail(store, EIO);
     int rc = mdb_env_set_mapsize(store->env, (size_t)next);
+    if (store->wal != NULL && wal_grow_end(store) != 0)
+        return store_sync_fail(store, EIO);
     if (rc != 0)
         return store_error_map(rc);
     store_refresh_size(store);
@@ -247,8 +264,8 @@ int store_sync(struct store *store)
     if (failed != 0)
         return failed;
     int rc = atomic_exchange(&store->fail_sync, 0); /* the test hook */
-    if (rc == 0 && store->durable)
-        rc = mdb_env_sync(store->env, 1);
+    if (rc == 0 && store->wal != NULL)
+        rc = wal_sync(store);
     if (rc != 0)
         return store_sync_fail(store, rc);
     if (store->sync_hook != NULL)
@@ -289,6 +306,73 @@ int store_write_begin(struct store *store, struct store_txn *parent, struct stor
     return 0;
 }
 
+/* ---- The op buffer (the log's record of a transaction) ------------------------ */
+
+static void ops_drop(struct store_txn *txn)
+{
+    free(txn->ops);
+    txn->ops = NULL;
+    txn->ops_len = txn->ops_cap = 0;
+}
+
+/* Room for need more bytes, or the transaction is too large to log. */
+static bool ops_room(struct store_txn *txn, size_t need)
+{
+    if (txn->ops_over)
+        return false;
+    size_t max = txn->store->wal_record_max;
+    if (need > max || txn->ops_len > max - need) {
+        txn->ops_over = true;
+        ops_drop(txn);
+        return false;
+    }
+    if (txn->ops_len + need <= txn->ops_cap)
+        return true;
+    size_t cap = txn->ops_cap > 0 ? txn->ops_cap : 1024;
+    while (cap < txn->ops_len + need)
+        cap *= 2;
+    uint8_t *p = realloc(txn->ops, cap);
+    if (p == NULL) { /* the commit checkpoints instead: as safe, slower */
+        txn->ops_over = true;
+        ops_drop(txn);
+        return false;
+    }
+    txn->ops = p;
+    txn->ops_cap = cap;
+    return true;
+}
+
+static void ops_add(struct store_txn *txn, unsigned kind, enum store_db db, const void *key,
+                    size_t key_len, const void *val, size_t val_len)
+{
+    if (txn->store->wal == NULL || key_len > UINT32_MAX || val_len > UINT32_MAX ||
+        !ops_room(txn, WAL_OP_HEAD + key_len + val_len))
+        return;
+    uint8_t *p = txn->ops + txn->ops_len;
+    uint32_t kl = (uint32_t)key_len, vl = (uint32_t)val_len;
+    p[0] = (uint8_t)kind;
+    p[1] = (uint8_t)db;
+    p[2] = p[3] = 0;
+    memcpy(p + 4, &kl, 4);
+    memcpy(p + 8, &vl, 4);
+    memcpy(p + WAL_OP_HEAD, key, key_len);
+    if (val_len > 0)
+        memcpy(p + WAL_OP_HEAD + key_len, val, val_len);
+    txn->ops_len += WAL_OP_HEAD + key_len + val_len;
+}
+
+/* A nested commit: its ops become its parent's. */
+static void ops_merge(struct store_txn *parent, struct store_txn *child)
+{
+    if (child->ops_over) {
+        parent->ops_over = true;
+        ops_drop(parent);
+    } else if (child->ops_len > 0 && ops_room(parent, child->ops_len)) {
+        memcpy(parent->ops + parent->ops_len, child->ops, child->ops_len);
+        parent->ops_len += child->ops_len;
+    }
+}
+
 static void store_write_end(struct store_txn *txn)
 {
     if (txn->parent == NULL)
@@ -304,12 +388,34 @@ int store_write_commit(struct store_txn *txn)
     if (txn->ret != 0) {
         mdb_txn_abort(txn->txn);
         store_write_end(txn);
+        ops_drop(txn);
         return txn->ret;
     }
-    int rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
+    struct store *store = txn->store;
+    bool logged = txn->parent == NULL && store->wal != NULL && (txn->ops_len > 0 || txn->ops_over);
+    int rc = logged ? wal_reserve(store, txn->ops_len, txn->ops_over) : 0;
+    if (rc != 0) { /* no room for the record (ENOSPC): refused, as LMDB's own would be */
+        mdb_txn_abort(txn->txn);
+        store_write_end(txn);
+        ops_drop(txn);
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    uint64_t txnid = (uint64_t)mdb_txn_id(txn->txn);
+    rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
     store_write_end(txn);
     if (rc != 0)
         store_txn_fail(txn, rc);
+    else if (txn->parent != NULL)
+        ops_merge(txn->parent, txn);
+    else if (logged) {
+        /* Committed, so readers see it; not logged, it must never be
+         * acknowledged: every later sync fails. */
+        int wrc = wal_commit(store, txnid, txn->ops, txn->ops_len, txn->ops_over);
+        if (wrc != 0)
+            store_sync_fail(store, wrc);
+    }
+    ops_drop(txn);
     return txn->ret;
 }
 
@@ -318,6 +424,7 @@ void store_write_abort(struct store_txn *txn)
     if (txn->txn != NULL)
         mdb_txn_abort(txn->txn);
     store_write_end(txn);
+    ops_drop(txn);
 }
 
 int store_read_begin(struct store *store, struct store_txn *txn)
@@ -449,10 +556,12 @@ void store_put(struct store_txn *txn, enum store_db db, const void *key, size_t 
     if (rc == 0) {
         MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
         MDB_val v = {.mv_size = val_len, .mv_data = (void *)val};
+        /* Logged first: key or val may point into a page the put moves. */
+        ops_add(txn, WAL_OP_PUT, db, key, key_len, val, val_len);
         rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
     }
     if (rc != 0)
-        store_txn_fail(txn, rc);
+        store_txn_fail(txn, rc); /* the transaction is spoiled: its ops never commit */
 }
 
 void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t key_len)
@@ -464,9 +573,14 @@ void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t 
     int rc = store_injected(txn->store);
     if (rc == 0) {
         MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
+        size_t mark = txn->ops_len;
+        ops_add(txn, WAL_OP_DEL, db, key, key_len, NULL, 0);
         rc = mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
-        if (rc == MDB_NOTFOUND)
+        if (rc == MDB_NOTFOUND) {
+            if (!txn->ops_over)
+                txn->ops_len = mark; /* nothing changed: nothing to redo */
             rc = 0;
+        }
     }
     if (rc != 0)
         store_txn_fail(txn, rc);

@@ -18,12 +18,14 @@
  *
  * MDB_WRITEMAP is never used: nested transactions need it off.
  *
- * Durability. A durable store is opened with MDB_NOMETASYNC: a commit
- * writes its pages, fdatasyncs them, then writes the meta page without a
- * sync. LMDB keeps integrity that way (the next commit's data sync, or
- * store_sync, makes the meta page durable); only the last commit may be
- * lost by a crash until then. So a commit is durable once store_sync,
- * called after it returned, has returned 0.
+ * Durability (docs/storage.md). A durable store commits LMDB with
+ * MDB_NOSYNC and logs every outermost commit's puts and deletes as one
+ * record of a write-ahead log (store_wal.h); store_sync is one fdatasync
+ * of the log. LMDB is synced at checkpoints, off the writer thread, and
+ * the checkpointed snapshot is pinned by a read transaction of the store's
+ * own until the next checkpoint is on disk, so that recovery can bring its
+ * meta pages back and redo the log. So a commit is durable once
+ * store_sync, called after it returned, has returned 0.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -60,6 +62,8 @@ enum store_db {
 #define STORE_MAP_MAX_DEFAULT (64ull << 30)
 #define STORE_MAP_MIN (256ull << 10) /* smaller maps cannot even hold the databases */
 
+struct store_wal;
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_DB_COUNT];
@@ -88,6 +92,10 @@ struct store {
     _Atomic int fail_sync;
     void (*sync_hook)(void *ctx);
     void *sync_hook_ctx;
+    /* The write-ahead log of a durable store (NULL: none, not durable). */
+    struct store_wal *wal;
+    size_t wal_record_max; /* ops bytes a record holds; a larger commit checkpoints */
+    uint64_t wal_replayed; /* records redone by the open's recovery */
 };
 
 struct store_txn {
@@ -104,6 +112,13 @@ struct store_txn {
      * or value LMDB returns outside them fails the transaction
      * (MDB_CORRUPTED) before anyone reads it. 0, 0: not guarded. */
     uintptr_t guard_lo, guard_hi;
+    /* A durable store's write transaction: its puts and deletes so far,
+     * for the log (store_wal.h). A nested commit appends them to its
+     * parent's, an abort drops them. ops_over: too many to log; the
+     * commit makes LMDB durable instead. */
+    uint8_t *ops;
+    size_t ops_len, ops_cap;
+    bool ops_over;
 };
 
 struct store_config {
@@ -115,6 +130,15 @@ struct store_config {
      * created, every write transaction fails. For offline audits (sanhe-bureau
      * verify), safe next to a running engine. */
     bool read_only;
+    /* The write-ahead log (durable stores; 0: the defaults of store_wal.h):
+     * bytes a segment, and a checkpoint after this many bytes of log or
+     * milliseconds, whichever comes first. */
+    uint64_t wal_segment_bytes;
+    uint64_t wal_checkpoint_bytes;
+    uint32_t wal_checkpoint_ms;
+    /* Test only (tests/powercut): recovery does not write the
+     * checkpoint's meta pages back, to show what that would cost. */
+    bool wal_test_skip_restore;
 };
 
 const char *store_db_name(enum store_db db);
@@ -139,13 +163,13 @@ bool store_error_is_fatal(int mdb_rc);
 void store_txn_fail(struct store_txn *txn, int mdb_rc);
 void store_txn_fail_code(struct store_txn *txn, int code);
 
-/* Makes every commit so far durable (fdatasync through mdb_env_sync; a
- * no-op on a store that is not durable). It may run on another thread
- * while the writer thread has a write transaction open or commits: in
- * LMDB 0.9 mdb_env_sync reads the environment's flags and fdatasyncs
- * the data file's descriptor, nothing else (not the map, so a remap by
- * store_grow does not disturb it), and a sync that starts after a commit
- * returned covers that commit's meta page. Never beside store_close.
+/* Makes every commit so far durable: one fdatasync of the write-ahead
+ * log's current segment (a no-op on a store that is not durable). It may
+ * run on another thread while the writer thread has a write transaction
+ * open or commits: a commit's record is written before the commit
+ * returns, and a writer that moves to the next segment syncs the one it
+ * leaves first, so a sync that starts after a commit returned covers it.
+ * Never beside store_close.
  * Returns 0, or SH_E_INTERNAL when the sync failed (or an earlier one
  * did: see sync_failed). */
 int store_sync(struct store *store);
@@ -164,6 +188,18 @@ int store_read_begin(struct store *store, struct store_txn *txn);
  * (MDB_NOTLS), never beside store_grow. store_read_end aborts it. */
 int store_read_begin_own(struct store *store, struct store_txn *txn);
 void store_read_end(struct store_txn *txn);
+
+/* What the write-ahead log did since open (tests, metrics). */
+struct store_wal_stats {
+    uint64_t records, record_bytes; /* appended */
+    uint64_t checkpoints_async;     /* by the checkpoint thread */
+    uint64_t checkpoints_sync;      /* on the writer: open, growth, large commits, a full ring */
+    uint64_t large_commits;         /* commits too large for a record (made durable at once) */
+    uint64_t segment_switches, ring_full;
+    uint64_t replayed; /* records redone by the open's recovery */
+};
+/* All zero for a store without a log. */
+void store_wal_stats(struct store *store, struct store_wal_stats *out);
 
 /* Doubles the map (capped at map_max). Only with no transaction active.
  * Returns 0, or SH_E_STORAGE_FULL when already at the hard limit. */

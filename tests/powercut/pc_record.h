@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PC_FILES_MAX 4
+#define PC_FILES_MAX 12 /* data.mdb, wal.ckpt, wal.0-3, sanhe.lock, ... */
 #define PC_EVENTS_MAX (1u << 20)
 #define PC_ARENA_MAX (1ull << 30) /* bytes of all writes together */
 

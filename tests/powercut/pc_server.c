@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "crash_req.h"
+#include "ledger_test.h"
 #include "net.h"
 #include "net_fixture.h"
 #include "pc_record.h"
@@ -227,8 +228,13 @@ int pc_server_run(struct pc_work *w, uint32_t rounds, uint64_t seed)
         return -1;
     char dir[PATH_MAX];
     snprintf(w->dir, sizeof w->dir, "%s", fixture_path(&s.fx, "data", dir));
-    w->cfg = (struct ledger_config){
-        .dir = w->dir, .map_size_initial = PC_MAP_INITIAL, .durable = true, .utc_offset_min = 480};
+    w->cfg = (struct ledger_config){.dir = w->dir,
+                                    .map_size_initial = PC_MAP_INITIAL,
+                                    .durable = true,
+                                    .utc_offset_min = 480,
+                                    .wal_segment_bytes = PC_WAL_SEGMENT,
+                                    .wal_checkpoint_bytes = PC_WAL_CHECKPOINT,
+                                    .wal_checkpoint_ms = PC_WAL_CHECKPOINT_MS};
     w->fresh_caller = (struct sh_caller){.terminal = "counter-h1", .role = SH_ROLE_COUNTER};
     snprintf(w->fresh_caller.hospital, sizeof w->fresh_caller.hospital, "%s", FIXTURE_H1);
     uint64_t fresh_rng = 42;
@@ -259,6 +265,7 @@ int pc_server_run(struct pc_work *w, uint32_t rounds, uint64_t seed)
     pc_record_stop();
     if (s.ledger != NULL) {
         ledger_info(s.ledger, &w->info);
+        ledger_test_wal_stats(s.ledger, &w->wal);
         ledger_close(s.ledger);
     }
     fixture_stop(&s.fx);

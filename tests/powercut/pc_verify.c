@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crash_req.h"
+#include "ledger_test.h"
 
 static void fail(struct pc_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -181,6 +182,7 @@ void pc_verify(const struct pc_work *w, size_t c, const char *dir, struct pc_ver
     memset(v, 0, sizeof *v);
     struct ledger_config cfg = w->cfg;
     cfg.dir = dir;
+    cfg.wal_test_skip_restore = w->skip_restore;
     struct ledger *ledger = NULL;
     struct sh_error err = {0};
     if (ledger_open(&cfg, &ledger, &err) != 0) {
@@ -188,6 +190,10 @@ void pc_verify(const struct pc_work *w, size_t c, const char *dir, struct pc_ver
         return;
     }
     st->opened++;
+    struct store_wal_stats ws;
+    ledger_test_wal_stats(ledger, &ws);
+    st->replayed += ws.replayed;
+    st->replaying += ws.replayed > 0;
     run_check(ledger, "after recovery", v, st);
     for (size_t i = 1; i < w->n; i++) {
         const struct pc_request *r = &w->reqs[i];

@@ -32,6 +32,8 @@ struct pc_verify_stats {
     uint64_t undos_found;   /* acknowledged undos found reversed */
     uint64_t replays_same;  /* resent acknowledged requests answered byte for byte */
     uint64_t fresh_settles; /* new settles committed after recovery */
+    uint64_t replayed;      /* write-ahead log records redone by the recoveries */
+    uint64_t replaying;     /* recoveries that redid at least one record */
 };
 
 /* Recovers the store in dir (holding the state of a crash at event c) and

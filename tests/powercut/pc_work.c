@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crash_req.h"
+#include "ledger_test.h"
 #include "pc_record.h"
 #include "sh_json_load.h"
 
@@ -319,11 +320,16 @@ int pc_work_run(struct pc_work *w, const char *dir, enum pc_mode mode, uint32_t 
     w->cap = 1 + (size_t)batches * PC_BATCH_MAX;
     w->reqs = calloc(w->cap, sizeof *w->reqs); /* never moves: the syncer reads it */
     w->batch_first = calloc((size_t)batches + 2, sizeof *w->batch_first);
-    w->cfg = (struct ledger_config){.dir = w->dir,
-                                    .map_size_initial = PC_MAP_INITIAL,
-                                    .durable = true,
-                                    .utc_offset_min = 480,
-                                    .index_lag_flush = PC_INDEX_LAG};
+    w->cfg = (struct ledger_config){
+        .dir = w->dir,
+        .map_size_initial = PC_MAP_INITIAL,
+        .durable = true,
+        .utc_offset_min = 480,
+        .index_lag_flush = PC_INDEX_LAG,
+        .wal_segment_bytes = PC_WAL_SEGMENT,
+        .wal_checkpoint_bytes =
+            mode == PC_MODE_SERIAL ? PC_WAL_CHECKPOINT_NEVER : PC_WAL_CHECKPOINT,
+        .wal_checkpoint_ms = mode == PC_MODE_SERIAL ? UINT32_MAX : PC_WAL_CHECKPOINT_MS};
     if (w->reqs == NULL || w->batch_first == NULL || pc_record_start(dir) != 0)
         return -1;
     struct pipe p = {.w = w};
@@ -362,6 +368,7 @@ int pc_work_run(struct pc_work *w, const char *dir, enum pc_mode mode, uint32_t 
     pc_record_stop();
     if (p.ledger != NULL) {
         ledger_info(p.ledger, &w->info);
+        ledger_test_wal_stats(p.ledger, &w->wal);
         ledger_close(p.ledger);
     }
     pthread_mutex_destroy(&p.lock);

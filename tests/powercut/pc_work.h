@@ -26,10 +26,20 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "store.h"
 
 #define PC_BATCH_MAX 8
 #define PC_MAP_INITIAL (256u << 10)
 #define PC_INDEX_LAG 5
+/* The write-ahead log made small, so that a run wraps its ring of
+ * segments, checkpoints often and logs some transactions too large for a
+ * record (a quarter of a segment): every path of store_wal.c is taken. */
+#define PC_WAL_SEGMENT (32u << 10)
+#define PC_WAL_CHECKPOINT (8u << 10)
+#define PC_WAL_CHECKPOINT_MS 20u
+/* --mode serial checkpoints only when it must (a full ring, a large
+ * commit, map growth): the log then holds many records at a crash. */
+#define PC_WAL_CHECKPOINT_NEVER (1ull << 40)
 #define PC_NOW_MS 1796630400000LL /* 2026-12-07 16:00 +08:00: every claim date of 2026 is past */
 
 enum pc_mode {
@@ -64,11 +74,15 @@ struct pc_work {
     size_t *batch_first;         /* batch b's requests: [batch_first[b], batch_first[b + 1]) */
     size_t load_ack_event;       /* the reference data's acknowledgement */
     struct ledger_info info;     /* at the end */
+    struct store_wal_stats wal;  /* what the write-ahead log did during the run */
     uint64_t retries_same_bytes; /* retries during the run answered byte for byte */
     /* A settle never sent during the run: recovery's check that the store
      * still takes a write (valid for the run's reference data). */
     struct Sanhe__Request *fresh;
     struct sh_caller fresh_caller;
+    /* The design broken on purpose (--no-meta-restore): recovery leaves
+     * data.mdb's meta pages as the crash left them. */
+    bool skip_restore;
 };
 
 /* Runs batches of the workload in mode on a new durable store in dir

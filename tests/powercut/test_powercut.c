@@ -42,10 +42,12 @@
 #define STATES_ASAN 250u
 #define SEED_FIXED 20261207u
 #define VIOLATIONS_SHOWN 8
+#define WAL_RING_WRAPPED 4u /* segment switches: every segment of the ring used, one reused */
 
 static struct options {
     enum pc_mode mode;
     bool drop_synced;
+    bool skip_restore;
     bool expect_violations;
     uint32_t states;
     uint32_t batches;
@@ -162,6 +164,13 @@ static void workload_coverage(const struct pc_work *w, const struct pc_log *log)
     for (int f = 0; f < log->file_count; f++)
         printf(" %s", log->files[f]);
     printf("\n");
+    const struct store_wal_stats *ws = &w->wal;
+    printf("powercut: write-ahead log: %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64
+           " segment switches, %" PRIu64 " checkpoints by the checkpoint thread, %" PRIu64
+           " on the writer (%" PRIu64 " commits too large for a record, %" PRIu64
+           " with the ring full, the rest at open and map growth)\n",
+           ws->records, ws->record_bytes, ws->segment_switches, ws->checkpoints_async,
+           ws->checkpoints_sync, ws->large_commits, ws->ring_full);
     if (log->unmodelled != 0)
         printf("powercut: %u calls outside the model, first: %s\n", log->unmodelled,
                log->unmodelled_what);
@@ -169,6 +178,12 @@ static void workload_coverage(const struct pc_work *w, const struct pc_log *log)
     assert_true(log->file_count >= 1 && log->syncs > 0);
     assert_true(settles > 0 && undos > 0 && retries > 0 && cancels > 0);
     assert_true(w->retries_same_bytes > 0);
+    /* The log's paths are all taken: records, checkpoints of both kinds,
+     * the ring wrapped. */
+    assert_true(ws->records > 0 && ws->checkpoints_sync > 0 && ws->large_commits > 0);
+    assert_true(ws->segment_switches >= WAL_RING_WRAPPED);
+    if (w->mode != PC_MODE_SERIAL) /* serial checkpoints only when it must */
+        assert_true(ws->checkpoints_async > 0);
     if (w->mode != PC_MODE_SERVER)           /* the server's store was made by sanhe-engine load */
         assert_true(w->info.map_grown >= 1); /* the workload covers map growth */
 }
@@ -218,6 +233,8 @@ static void recover(const struct pc_work *w, size_t c, const char *dir, struct p
         vs->undos_found += res.vs.undos_found;
         vs->replays_same += res.vs.replays_same;
         vs->fresh_settles += res.vs.fresh_settles;
+        vs->replayed += res.vs.replayed;
+        vs->replaying += res.vs.replaying;
         return;
     }
     memset(v, 0, sizeof *v);
@@ -271,8 +288,10 @@ static void run(void **state)
     printf("powercut: mode %s%s, seed %" PRIu64 ", fresh seed %" PRIu64
            " (SANHE_POWERCUT_SEED, SANHE_POWERCUT_FRESH_SEED repeat it)\n",
            mode_name(opt.mode),
-           opt.drop_synced ? ", harness broken: last synced write dropped" : "", opt.seed,
-           opt.fresh_seed);
+           opt.drop_synced    ? ", harness broken: last synced write dropped"
+           : opt.skip_restore ? ", design broken: recovery without the meta restore"
+                              : "",
+           opt.seed, opt.fresh_seed);
 
     struct pc_work w;
     double t0 = now_s();
@@ -281,6 +300,7 @@ static void run(void **state)
     else
         assert_int_equal(pc_work_run(&w, rec, opt.mode, opt.batches, opt.seed), 0);
     const struct pc_log *log = pc_record_log();
+    w.skip_restore = opt.skip_restore;
     workload_coverage(&w, log);
 
     size_t *points = NULL;
@@ -329,9 +349,10 @@ static void run(void **state)
            "breakdown and reversal (%" PRIu64 " found, %" PRIu64 " of them reversed as "
            "acknowledged); every acknowledged success resent with its request id (%" PRIu64
            " replayed byte for byte, no new settlement id); %" PRIu64 " new settles after "
-           "recovery; %" PRIu64 " acknowledged requests covered in all\n",
+           "recovery; %" PRIu64 " acknowledged requests covered in all; %" PRIu64
+           " write-ahead log records redone, by %" PRIu64 " of the recoveries\n",
            t.vs.opened, t.vs.checks, t.vs.settles_found, t.vs.undos_found, t.vs.replays_same,
-           t.vs.fresh_settles, t.acked_checked);
+           t.vs.fresh_settles, t.acked_checked, t.vs.replayed, t.vs.replaying);
     printf("powercut: %u of %u states violate (%s)\n", t.violating, t.states,
            opt.expect_violations ? "expected: the design or the harness is broken on purpose"
                                  : "expected none");
@@ -352,7 +373,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: test_powercut [--mode pipelined|serial|server|ack-early] [--drop-synced] "
-            "[--expect-violations] [--states N] [--batches N]\n");
+            "[--no-meta-restore] [--expect-violations] [--states N] [--batches N]\n");
     exit(2);
 }
 
@@ -369,6 +390,8 @@ int main(int argc, char **argv)
                                                      : (usage(), PC_MODE_PIPELINED);
         } else if (strcmp(a, "--drop-synced") == 0) {
             opt.drop_synced = true;
+        } else if (strcmp(a, "--no-meta-restore") == 0) {
+            opt.skip_restore = true;
         } else if (strcmp(a, "--expect-violations") == 0) {
             opt.expect_violations = true;
         } else if (strcmp(a, "--states") == 0 && i + 1 < argc) {
