@@ -60,6 +60,8 @@ static void conn_send_ciphertext(struct conn *c)
     }
     c->out_bytes += w->len;
     c->server->out_total_bytes += w->len;
+    c->server->stats.socket_writes++;
+    c->server->iteration_socket_writes++;
 }
 
 /* Appends one framed reply to the plaintext output (encrypted by conn_flush,
@@ -96,6 +98,8 @@ void conn_flush(struct conn *c)
     if (c->out_len > 0) {
         int rc = tls_session_write(&c->tls, c->out, c->out_len);
         c->out_len = 0;
+        c->server->stats.tls_writes++;
+        c->server->iteration_tls_writes++;
         if (c->out_cap > 64 * 1024) { /* a big reply went out: give the memory back */
             conn_limits_freed(c->server, c->out_cap);
             free(c->out);
@@ -108,4 +112,38 @@ void conn_flush(struct conn *c)
         }
     }
     conn_send_ciphertext(c);
+}
+
+/* ---- Once per loop iteration ------------------------------------------------------ */
+
+/* A uv_prepare hook runs once per iteration, just before the loop polls:
+ * what was written since the last one is this iteration's. */
+static void conn_output_on_prepare(uv_prepare_t *prepare)
+{
+    struct net_server *server = prepare->data;
+    struct net_stats *stats = &server->stats;
+    if (server->iteration_socket_writes > 0 || server->iteration_tls_writes > 0)
+        stats->output_iterations++;
+    if (server->iteration_tls_writes > stats->tls_writes_iteration_max)
+        stats->tls_writes_iteration_max = server->iteration_tls_writes;
+    if (server->iteration_socket_writes > stats->socket_writes_iteration_max)
+        stats->socket_writes_iteration_max = server->iteration_socket_writes;
+    server->iteration_tls_writes = 0;
+    server->iteration_socket_writes = 0;
+}
+
+void conn_output_init(struct net_server *server)
+{
+    uv_prepare_init(server->loop, &server->output_prepare);
+    server->output_prepare.data = server;
+    server->handles_open++;
+    uv_prepare_start(&server->output_prepare, conn_output_on_prepare);
+    uv_unref((uv_handle_t *)&server->output_prepare); /* the hook alone keeps no loop alive */
+}
+
+static void conn_output_on_close(uv_handle_t *handle) { server_handle_closed(handle->data); }
+
+void conn_output_close(struct net_server *server)
+{
+    uv_close((uv_handle_t *)&server->output_prepare, conn_output_on_close);
 }

@@ -143,7 +143,10 @@ struct net_server {
     uv_tcp_t listener;
     bool listening;
     int port;
-    uv_check_t batch_check; /* group commit: after each iteration's I/O callbacks */
+    uv_check_t batch_check;        /* group commit: after each iteration's I/O callbacks */
+    uv_prepare_t output_prepare;   /* conn_output.c: once per iteration, before the poll */
+    uint64_t iteration_tls_writes; /* in this iteration so far (net_stats) */
+    uint64_t iteration_socket_writes;
     struct batch_slot slots[BATCH_SLOTS];
     size_t slot_head;    /* the oldest unanswered batch */
     size_t slot_count;   /* batches not yet answered */
@@ -173,7 +176,7 @@ struct net_server {
     uint64_t out_total_bytes;
     uint64_t freed_since_trim_bytes; /* large buffers freed since the last malloc_trim */
     uint64_t trim_last_ms;
-    int handles_open; /* listener, check, idle, stop timer */
+    int handles_open; /* listener, check, output prepare, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
@@ -199,6 +202,9 @@ void conn_unref(struct conn *conn);
 void conn_queue_reply(struct conn *conn, const struct sh_reply *reply);
 void conn_flush(struct conn *conn);
 void conn_update_reading(struct conn *conn);
+/* conn_output.c: the per-iteration hook (a server handle), and its close. */
+void conn_output_init(struct net_server *server);
+void conn_output_close(struct net_server *server);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);

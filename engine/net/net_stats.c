@@ -158,7 +158,13 @@ static json_t *stats_json(const struct net_stats *s)
                   {"input_memory_refused", s->input_memory_refused},
                   {"strings_refused", s->strings_refused},
                   {"reads_pooled", s->reads_pooled},
-                  {"reads_refused", s->reads_refused}};
+                  {"reads_refused", s->reads_refused},
+                  {"replies", s->replies},
+                  {"tls_writes", s->tls_writes},
+                  {"socket_writes", s->socket_writes},
+                  {"output_iterations", s->output_iterations},
+                  {"tls_writes_iteration_max", s->tls_writes_iteration_max},
+                  {"socket_writes_iteration_max", s->socket_writes_iteration_max}};
     for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
         json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
     /* The process's CPU so far, every thread: with two snapshots, a load
