@@ -105,11 +105,8 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status)
 /* Our side ends: close_notify (after a handshake), every queued byte, FIN. */
 static void conn_shutdown(struct conn *c, bool tls_notify)
 {
-    conn_flush(c); /* replies first: OpenSSL refuses to write after SSL_shutdown */
-    if (tls_notify && c->state != CONN_CLOSED) {
-        tls_session_shutdown(&c->tls);
-        conn_flush(c);
-    }
+    /* The replies queued, then close_notify, in one write before the FIN. */
+    conn_flush_now(c, tls_notify);
     if (c->state == CONN_CLOSED)
         return;
     c->state = CONN_SHUTDOWN;
@@ -171,6 +168,14 @@ bool conn_input_paused(const struct conn *c)
     const struct net_limits *limits = &c->server->limits;
     return c->inflight >= limits->inflight_max ||
            c->out_bytes + c->out_len > limits->output_max_bytes || conn_limits_output_over(c);
+}
+
+void conn_pause_if_over(struct conn *c)
+{
+    if (c->state == CONN_OPEN && c->reading && conn_input_paused(c)) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
 }
 
 static void conn_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
