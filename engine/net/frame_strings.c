@@ -11,6 +11,7 @@
  * runs only on a frame that protobuf-c has already decoded, so the wire is
  * well formed; any surprise is still refused, never followed.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 
 #define STRINGS_DEPTH_MAX 12
 #define STRING_DEFAULT_MAX 255
+#define WALK_PATH_BYTES 160
 
 struct string_rule {
     const char *field;
@@ -109,23 +111,41 @@ static const char *string_fault(const uint8_t *s, size_t n, const struct string_
     return NULL;
 }
 
+/* The fields from the top down to the one being looked at: the path of a
+ * fault ("claim.lines[2].code") is written only when there is one, since
+ * nearly every request has none. */
 struct strings_walk {
-    char path[160];
+    const ProtobufCFieldDescriptor *fields[STRINGS_DEPTH_MAX + 1];
+    uint32_t indexes[STRINGS_DEPTH_MAX + 1];
+    unsigned len;
     char *msg;
     size_t cap;
     bool *id_echoable;
 };
 
-/* Appends ".name" (or "name" at the top) and, for a repeated field, "[i]". */
-static size_t walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index)
+static void walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index)
 {
-    size_t at = strlen(w->path);
-    const char *dot = at > 0 ? "." : "";
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        snprintf(w->path + at, sizeof w->path - at, "%s%s[%u]", dot, f->name, index);
-    else
-        snprintf(w->path + at, sizeof w->path - at, "%s%s", dot, f->name);
-    return at;
+    assert(w->len <= STRINGS_DEPTH_MAX); /* walk_message stops deeper */
+    w->fields[w->len] = f;
+    w->indexes[w->len] = index;
+    w->len++;
+}
+
+/* The path as ".name" (or "name" at the top) and, for a repeated field,
+ * "[i]", one after another, cut at the buffer's end. */
+static const char *walk_path(const struct strings_walk *w, char *path, size_t cap)
+{
+    path[0] = '\0';
+    for (unsigned i = 0; i < w->len; i++) {
+        size_t at = strlen(path);
+        const ProtobufCFieldDescriptor *f = w->fields[i];
+        const char *dot = at > 0 ? "." : "";
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            snprintf(path + at, cap - at, "%s%s[%u]", dot, f->name, w->indexes[i]);
+        else
+            snprintf(path + at, cap - at, "%s%s", dot, f->name);
+    }
+    return path;
 }
 
 static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
@@ -135,13 +155,13 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
 static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index,
                       const uint8_t *v, size_t n, unsigned depth)
 {
-    size_t at = walk_push(w, f, index);
+    walk_push(w, f, index);
     int rc = 0;
-    char why[96];
+    char why[96], path[WALK_PATH_BYTES];
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const struct string_rule *rule = string_rule_of(f->name);
         if (string_fault(v, n, rule, why, sizeof why) != NULL) {
-            snprintf(w->msg, w->cap, "%s %s", w->path, why);
+            snprintf(w->msg, w->cap, "%s %s", walk_path(w, path, sizeof path), why);
             /* Too long but clean, it can go back to the client as it came. */
             if (depth == 0 && strcmp(f->name, "request_id") == 0)
                 *w->id_echoable = rule->max_bytes > 0 && n > rule->max_bytes &&
@@ -152,15 +172,16 @@ static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f,
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         rc = walk_message(w, f->descriptor, v, v + n, depth + 1);
     }
-    w->path[at] = '\0';
+    w->len--;
     return rc;
 }
 
 static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
                         const uint8_t *p, const uint8_t *end, unsigned depth)
 {
+    char path[WALK_PATH_BYTES];
     if (depth > STRINGS_DEPTH_MAX) {
-        snprintf(w->msg, w->cap, "%s nests too deep", w->path);
+        snprintf(w->msg, w->cap, "%s nests too deep", walk_path(w, path, sizeof path));
         return -1;
     }
     uint32_t seen[64] = {0}; /* occurrences per field, for the index in a message */
@@ -190,13 +211,14 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
     }
     return 0;
 malformed:
-    snprintf(w->msg, w->cap, "%s%sdoes not decode", w->path, w->path[0] ? " " : "");
+    walk_path(w, path, sizeof path);
+    snprintf(w->msg, w->cap, "%s%sdoes not decode", path, path[0] ? " " : "");
     return -1;
 }
 
 int frame_strings_check(const uint8_t *body, size_t len, char *msg, size_t cap, bool *id_echoable)
 {
     *id_echoable = true;
-    struct strings_walk w = {.path = "", .msg = msg, .cap = cap, .id_echoable = id_echoable};
+    struct strings_walk w = {.len = 0, .msg = msg, .cap = cap, .id_echoable = id_echoable};
     return walk_message(&w, &sanhe__request__descriptor, body, body + len, 0);
 }
