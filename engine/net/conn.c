@@ -240,11 +240,22 @@ static void conn_on_handshake_timeout(uv_timer_t *timer)
     conn_abort(c, "handshake timeout");
 }
 
+/* The idle timer is not moved for each frame (a timer heap update per
+ * request): a frame only notes its time, and the timer, when it fires
+ * early, waits for the rest. */
 static void conn_on_idle_timeout(uv_timer_t *timer)
 {
     struct conn *c = timer->data;
+    uint64_t ms = c->server->limits.idle_timeout_ms;
+    uint64_t now = uv_now(c->server->loop);
     if (c->inflight > 0) { /* waiting on us is not idle */
-        uv_timer_again(timer);
+        c->idle_from_ms = now;
+        uv_timer_start(timer, conn_on_idle_timeout, ms, 0);
+        return;
+    }
+    uint64_t since = now >= c->idle_from_ms ? now - c->idle_from_ms : 0;
+    if (since < ms) {
+        uv_timer_start(timer, conn_on_idle_timeout, ms - since, 0);
         return;
     }
     conn_finish(c, "idle timeout");
@@ -252,8 +263,10 @@ static void conn_on_idle_timeout(uv_timer_t *timer)
 
 void conn_idle_restart(struct conn *c)
 {
-    uint32_t ms = c->server->limits.idle_timeout_ms;
-    uv_timer_start(&c->timer, conn_on_idle_timeout, ms, ms);
+    assert(c->state == CONN_OPEN);
+    c->idle_from_ms = uv_now(c->server->loop);
+    if (!uv_is_active((uv_handle_t *)&c->timer)) /* in OPEN, only before its first start */
+        uv_timer_start(&c->timer, conn_on_idle_timeout, c->server->limits.idle_timeout_ms, 0);
 }
 
 /* ---- Handshake ------------------------------------------------------------------ */
@@ -261,6 +274,7 @@ void conn_idle_restart(struct conn *c)
 static void conn_on_handshake_done(struct conn *c)
 {
     c->state = CONN_OPEN;
+    uv_timer_stop(&c->timer); /* the handshake's deadline; the idle timer from here */
     conn_idle_restart(c);
     if (tls_session_peer_cn(&c->tls, c->cn, sizeof c->cn) != 0)
         c->cn[0] = '\0';

@@ -133,6 +133,7 @@ struct conn {
      * written at the end of the iteration. */
     bool flush_queued;
     struct conn *flush_next;
+    uint64_t idle_from_ms; /* uv_now of the last whole frame (conn_idle_restart) */
 };
 
 /* ---- The server --------------------------------------------------------- */

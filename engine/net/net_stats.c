@@ -62,7 +62,8 @@ void net_hist_observe(struct net_hist *h, uint64_t us)
 void net_stats_record_op(struct net_stats *stats, const char *op, uint64_t us)
 {
     size_t i = 0;
-    while (i < stats->op_count && strcmp(stats->ops[i].name, op) != 0)
+    /* op is one of frame_op_name's static strings: the same pointer, as a rule. */
+    while (i < stats->op_count && stats->ops[i].name != op && strcmp(stats->ops[i].name, op) != 0)
         i++;
     if (i == stats->op_count) {
         if (stats->op_count == NET_STATS_OPS_MAX)
