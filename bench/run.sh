@@ -2,6 +2,14 @@
 # bench/run.sh: the whole benchmark, one command, bounded (under 20 minutes).
 #
 #   bench/run.sh [BUILD_DIR]        (default: build-bench, built Release here)
+#   bench/run.sh --quick [BUILD_DIR] a reduced run, under 8 minutes: 10k persons only,
+#                                   rates 1000 5000 10000 (tls_echo and nosync too),
+#                                   the full mix at 10000/s, the peer at 1000 2000
+#                                   5000/s and closed loop, no parity (one roster);
+#                                   its JSON and plots go to /tmp/sanhe-bench-quick
+#                                   unless SANHE_BENCH_RESULTS says otherwise, so that
+#                                   latest.json stays a whole run. Any variable below
+#                                   still overrides these.
 #
 # 1. ops/install-deps.sh, then a Release build of the engine, the generator
 #    and the baselines (and sanhe-datagen when the tree has it).
@@ -58,12 +66,23 @@
 #   SANHE_BENCH_PARITY_ROUNDS parity's steps per roster and rate [3]
 #   SANHE_BENCH_PG       run the PostgreSQL peer (0: not) [1]
 #   SANHE_BENCH_PG_S     the most the peer may take, seconds [90]
+#   SANHE_BENCH_PG_RATES the peer's offered rates, requests/s [the sweeps' rates]
 #   SANHE_BENCH_BUDGET_S no step starts that would end after this [1140]
 #   SANHE_BENCH_RESULTS  where the JSON and the plots go [bench/results]
 set -eu
 
 NAME=run
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --quick ]; then
+    shift
+    : "${SANHE_BENCH_ROSTERS:=10000}" "${SANHE_BENCH_RATES:=1000 5000 10000}"
+    : "${SANHE_BENCH_ECHO_RATES:=1000 5000 10000}" "${SANHE_BENCH_FULL_MIX_RATES:=10000}"
+    : "${SANHE_BENCH_SWEEP_S:=60}" "${SANHE_BENCH_ECHO_S:=60}" "${SANHE_BENCH_NOSYNC_S:=60}"
+    : "${SANHE_BENCH_PG_S:=75}" "${SANHE_BENCH_PG_RATES:=1000 2000 5000}"
+    : "${SANHE_BENCH_BUDGET_S:=460}" "${SANHE_BENCH_RESULTS:=/tmp/sanhe-bench-quick}"
+    QUICK=1
+fi
+QUICK=${QUICK:-0}
 BUILD=${1:-$ROOT/build-bench}
 ROSTERS=${SANHE_BENCH_ROSTERS:-"10000 1000000 10000000"}
 RATES=${SANHE_BENCH_RATES:-"1000 2000 5000 7500 10000 12500 15000 20000 25000 30000 40000 50000 60000 80000 100000 120000 150000 200000 250000"}
@@ -88,6 +107,7 @@ PARITY_ROUNDS=${SANHE_BENCH_PARITY_ROUNDS:-3}
 PARITY_WARM_S=5
 PG=${SANHE_BENCH_PG:-1}
 PG_S=${SANHE_BENCH_PG_S:-90}
+PG_RATES=${SANHE_BENCH_PG_RATES:-$RATES}
 ITEMS=${SANHE_BENCH_ITEMS:-30000}
 RESULTS=${SANHE_BENCH_RESULTS:-$ROOT/bench/results}
 # shellcheck source=bench/lib.sh
@@ -380,7 +400,7 @@ pg_peer() {
     # shellcheck disable=SC2086 # a list of rates
     SANHE_BENCH_PG_S=$secs SANHE_BENCH_PG_PERSONS=$persons SANHE_BENCH_STEP_S=$STEP_S \
         SANHE_BENCH_WARMUP=$WARMUP child $((secs + 60)) "$ROOT/bench/pg_peer.sh" "$WORK/runs" \
-        $RATES || say "pg_peer failed"
+        $PG_RATES || say "pg_peer failed"
 }
 
 # ---- The result ---------------------------------------------------------------------------
@@ -398,9 +418,9 @@ config_json() {
     jq -n --arg mix "$MIX" --arg rates "$RATES" --arg rosters "$ROSTERS" \
         --arg echo_rates "$ECHO_RATES" --arg parity_rates "$PARITY_RATES" \
         --argjson step "$STEP_S" --argjson warm "$WARMUP" --argjson lmdb "$LMDB_S" \
-        --argjson secs "$(elapsed)" \
+        --argjson secs "$(elapsed)" --argjson quick "$QUICK" --arg pg_rates "$PG_RATES" \
         '{mix: $mix, rates: $rates, echo_rates: $echo_rates, parity_rates: $parity_rates,
-          rosters: $rosters, step_s: $step, warmup_s: $warm,
+          pg_rates: $pg_rates, quick: ($quick == 1), rosters: $rosters, step_s: $step, warmup_s: $warm,
           lmdb_s_per_batch: $lmdb, wall_s: $secs, engine_and_generator: "one machine, loopback, TLS 1.3"}'
 }
 

@@ -61,7 +61,8 @@ static void print_row(const json_t *run)
                  json_is_true(json_object_get(e, "batch_max_exact")) ? "" : "<=",
                  (long long)json_integer_value(json_object_get(e, "batch_max")));
         snprintf(commit, sizeof commit, "%.0f", num(e, "commit_us_mean"));
-        if (json_object_get(e, "apply_us_mean") != NULL) /* engines before 2026-12-02 lack it */
+        if (json_object_get(e, "apply_us_mean") !=
+            NULL) /* an engine without stage timing lacks it */
             snprintf(stages, sizeof stages, "%.0f/%.0f/%.0f", num(e, "apply_us_mean"),
                      num(e, "write_us_mean"), num(e, "sync_us_mean"));
     }

@@ -105,11 +105,8 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status)
 /* Our side ends: close_notify (after a handshake), every queued byte, FIN. */
 static void conn_shutdown(struct conn *c, bool tls_notify)
 {
-    conn_flush(c); /* replies first: OpenSSL refuses to write after SSL_shutdown */
-    if (tls_notify && c->state != CONN_CLOSED) {
-        tls_session_shutdown(&c->tls);
-        conn_flush(c);
-    }
+    /* The replies queued, then close_notify, in one write before the FIN. */
+    conn_flush_now(c, tls_notify);
     if (c->state == CONN_CLOSED)
         return;
     c->state = CONN_SHUTDOWN;
@@ -171,6 +168,14 @@ bool conn_input_paused(const struct conn *c)
     const struct net_limits *limits = &c->server->limits;
     return c->inflight >= limits->inflight_max ||
            c->out_bytes + c->out_len > limits->output_max_bytes || conn_limits_output_over(c);
+}
+
+void conn_pause_if_over(struct conn *c)
+{
+    if (c->state == CONN_OPEN && c->reading && conn_input_paused(c)) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
 }
 
 static void conn_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -235,11 +240,22 @@ static void conn_on_handshake_timeout(uv_timer_t *timer)
     conn_abort(c, "handshake timeout");
 }
 
+/* The idle timer is not moved for each frame (a timer heap update per
+ * request): a frame only notes its time, and the timer, when it fires
+ * early, waits for the rest. */
 static void conn_on_idle_timeout(uv_timer_t *timer)
 {
     struct conn *c = timer->data;
+    uint64_t ms = c->server->limits.idle_timeout_ms;
+    uint64_t now = uv_now(c->server->loop);
     if (c->inflight > 0) { /* waiting on us is not idle */
-        uv_timer_again(timer);
+        c->idle_from_ms = now;
+        uv_timer_start(timer, conn_on_idle_timeout, ms, 0);
+        return;
+    }
+    uint64_t since = now >= c->idle_from_ms ? now - c->idle_from_ms : 0;
+    if (since < ms) {
+        uv_timer_start(timer, conn_on_idle_timeout, ms - since, 0);
         return;
     }
     conn_finish(c, "idle timeout");
@@ -247,8 +263,10 @@ static void conn_on_idle_timeout(uv_timer_t *timer)
 
 void conn_idle_restart(struct conn *c)
 {
-    uint32_t ms = c->server->limits.idle_timeout_ms;
-    uv_timer_start(&c->timer, conn_on_idle_timeout, ms, ms);
+    assert(c->state == CONN_OPEN);
+    c->idle_from_ms = uv_now(c->server->loop);
+    if (!uv_is_active((uv_handle_t *)&c->timer)) /* in OPEN, only before its first start */
+        uv_timer_start(&c->timer, conn_on_idle_timeout, c->server->limits.idle_timeout_ms, 0);
 }
 
 /* ---- Handshake ------------------------------------------------------------------ */
@@ -256,6 +274,7 @@ void conn_idle_restart(struct conn *c)
 static void conn_on_handshake_done(struct conn *c)
 {
     c->state = CONN_OPEN;
+    uv_timer_stop(&c->timer); /* the handshake's deadline; the idle timer from here */
     conn_idle_restart(c);
     if (tls_session_peer_cn(&c->tls, c->cn, sizeof c->cn) != 0)
         c->cn[0] = '\0';

@@ -1,9 +1,22 @@
 /*
- * A connection's output: replies are framed into a plaintext buffer during
- * an iteration (conn_queue_reply), then encrypted together (conn_flush) so
- * that replies of one batch share TLS records, and the ciphertext goes out
- * in one uv_write. out_bytes counts what the socket has not taken yet; it
- * drives the output backpressure (conn_input_paused).
+ * A connection's output. Replies are framed into a plaintext buffer as they
+ * are answered (conn_queue_reply), and conn_flush only puts the connection
+ * on the server's flush list. Once per loop iteration, just before the loop
+ * polls (a uv_prepare hook), each listed connection's plaintext is
+ * encrypted in one SSL_write into the memory BIO and the BIO's ciphertext
+ * goes out in one uv_write: however many replies the iteration answered on
+ * that connection (reads answered at once, one or more batches, pooled
+ * reads), one TLS write and one socket write. The close sequence writes at
+ * once (conn_flush_now), its close_notify in the same write.
+ *
+ * Order: a connection's replies go out in the order they were queued, since
+ * every path appends to the same buffer and every write takes all of it.
+ * Limits: out_len (plaintext not yet encrypted) and out_bytes (ciphertext
+ * the socket has not taken) count together against output_max_bytes
+ * (conn_input_paused), so backpressure sees a reply from the moment it is
+ * queued; after each write the connection is checked again against the
+ * engine-wide output_total_max_bytes, which counts ciphertext
+ * (conn_pause_if_over).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -60,6 +73,8 @@ static void conn_send_ciphertext(struct conn *c)
     }
     c->out_bytes += w->len;
     c->server->out_total_bytes += w->len;
+    c->server->stats.socket_writes++;
+    c->server->iteration_socket_writes++;
 }
 
 /* Appends one framed reply to the plaintext output (encrypted by conn_flush,
@@ -89,23 +104,96 @@ void conn_queue_reply(struct conn *c, const struct sh_reply *reply)
     assert(c->out_len <= c->out_cap);
 }
 
+/* The queued replies into the write BIO: one SSL_write. */
+static void conn_encrypt(struct conn *c)
+{
+    if (c->out_len == 0 || c->state == CONN_CLOSED)
+        return;
+    int rc = tls_session_write(&c->tls, c->out, c->out_len);
+    c->out_len = 0;
+    c->server->stats.tls_writes++;
+    c->server->iteration_tls_writes++;
+    if (c->out_cap > 64 * 1024) { /* a big reply went out: give the memory back */
+        conn_limits_freed(c->server, c->out_cap);
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    if (rc != TLS_DONE)
+        conn_abort(c, "TLS write failed");
+}
+
+void conn_flush_now(struct conn *c, bool close_notify)
+{
+    conn_encrypt(c);
+    if (close_notify && c->state != CONN_CLOSED)
+        tls_session_shutdown(&c->tls); /* after the replies: no SSL_write follows it */
+    conn_send_ciphertext(c);
+}
+
 void conn_flush(struct conn *c)
 {
-    if (c->state == CONN_CLOSED)
+    if (c->flush_queued || c->state == CONN_CLOSED || c->state == CONN_SHUTDOWN)
         return;
-    if (c->out_len > 0) {
-        int rc = tls_session_write(&c->tls, c->out, c->out_len);
-        c->out_len = 0;
-        if (c->out_cap > 64 * 1024) { /* a big reply went out: give the memory back */
-            conn_limits_freed(c->server, c->out_cap);
-            free(c->out);
-            c->out = NULL;
-            c->out_cap = 0;
-        }
-        if (rc != TLS_DONE) {
-            conn_abort(c, "TLS write failed");
-            return;
-        }
+    struct net_server *server = c->server;
+    c->flush_queued = true;
+    c->flush_next = NULL;
+    conn_ref(c); /* freed no earlier than its flush */
+    if (server->flush_tail != NULL)
+        server->flush_tail->flush_next = c;
+    else
+        server->flush_head = c;
+    server->flush_tail = c;
+    /* Output waiting keeps the loop running until it is written. */
+    uv_ref((uv_handle_t *)&server->output_prepare);
+}
+
+/* ---- Once per loop iteration ------------------------------------------------------ */
+
+/* Once per iteration, just before the loop polls: every connection with
+ * output queued since the last time is written, once; what was written
+ * since the last time is this iteration's (net_stats). */
+static void conn_output_on_prepare(uv_prepare_t *prepare)
+{
+    struct net_server *server = prepare->data;
+    struct net_stats *stats = &server->stats;
+    struct conn *c = server->flush_head;
+    server->flush_head = server->flush_tail = NULL;
+    uv_unref((uv_handle_t *)prepare);
+    while (c != NULL) {
+        struct conn *next = c->flush_next;
+        assert(c->flush_queued && c->refs > 0);
+        c->flush_queued = false;
+        c->flush_next = NULL;
+        conn_flush_now(c, false);
+        conn_pause_if_over(c);
+        conn_unref(c); /* may free it */
+        c = next;
     }
-    conn_send_ciphertext(c);
+    /* Neither a write nor a pause queues output: nothing is left for later. */
+    assert(server->flush_head == NULL);
+    if (server->iteration_socket_writes > 0 || server->iteration_tls_writes > 0)
+        stats->output_iterations++;
+    if (server->iteration_tls_writes > stats->tls_writes_iteration_max)
+        stats->tls_writes_iteration_max = server->iteration_tls_writes;
+    if (server->iteration_socket_writes > stats->socket_writes_iteration_max)
+        stats->socket_writes_iteration_max = server->iteration_socket_writes;
+    server->iteration_tls_writes = 0;
+    server->iteration_socket_writes = 0;
+}
+
+void conn_output_init(struct net_server *server)
+{
+    uv_prepare_init(server->loop, &server->output_prepare);
+    server->output_prepare.data = server;
+    server->handles_open++;
+    uv_prepare_start(&server->output_prepare, conn_output_on_prepare);
+    uv_unref((uv_handle_t *)&server->output_prepare); /* the hook alone keeps no loop alive */
+}
+
+static void conn_output_on_close(uv_handle_t *handle) { server_handle_closed(handle->data); }
+
+void conn_output_close(struct net_server *server)
+{
+    uv_close((uv_handle_t *)&server->output_prepare, conn_output_on_close);
 }

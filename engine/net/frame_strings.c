@@ -20,6 +20,7 @@
 
 #define STRINGS_DEPTH_MAX 12
 #define STRING_DEFAULT_MAX 255
+#define WALK_PATH_BYTES 160
 
 struct string_rule {
     const char *field;
@@ -43,7 +44,8 @@ static const struct string_rule *string_rule_of(const char *field)
 {
     static const struct string_rule fallback = {"", STRING_DEFAULT_MAX, false};
     for (size_t i = 0; i < sizeof string_rules / sizeof string_rules[0]; i++) {
-        if (strcmp(string_rules[i].field, field) == 0)
+        /* The first letter tells most names apart without a call. */
+        if (string_rules[i].field[0] == field[0] && strcmp(string_rules[i].field, field) == 0)
             return &string_rules[i];
     }
     return &fallback;
@@ -137,22 +139,40 @@ static void string_refuse(struct sh_error *err, const char *path, const struct s
     }
 }
 
+/* The fields from the top down to the one being looked at: the path of a
+ * fault ("claim.lines[2].code") is written only when there is one, since
+ * nearly every request has none. */
 struct strings_walk {
-    char path[160];
+    const ProtobufCFieldDescriptor *fields[STRINGS_DEPTH_MAX + 1];
+    uint32_t indexes[STRINGS_DEPTH_MAX + 1];
+    unsigned len;
     struct sh_error *err;
     bool *id_echoable;
 };
 
-/* Appends ".name" (or "name" at the top) and, for a repeated field, "[i]". */
-static size_t walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index)
+static void walk_push(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index)
 {
-    size_t at = strlen(w->path);
-    const char *dot = at > 0 ? "." : "";
-    if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        snprintf(w->path + at, sizeof w->path - at, "%s%s[%u]", dot, f->name, index);
-    else
-        snprintf(w->path + at, sizeof w->path - at, "%s%s", dot, f->name);
-    return at;
+    assert(w->len <= STRINGS_DEPTH_MAX); /* walk_message stops deeper */
+    w->fields[w->len] = f;
+    w->indexes[w->len] = index;
+    w->len++;
+}
+
+/* The path as ".name" (or "name" at the top) and, for a repeated field,
+ * "[i]", one after another, cut at the buffer's end. */
+static const char *walk_path(const struct strings_walk *w, char *path, size_t cap)
+{
+    path[0] = '\0';
+    for (unsigned i = 0; i < w->len; i++) {
+        size_t at = strlen(path);
+        const ProtobufCFieldDescriptor *f = w->fields[i];
+        const char *dot = at > 0 ? "." : "";
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            snprintf(path + at, cap - at, "%s%s[%u]", dot, f->name, w->indexes[i]);
+        else
+            snprintf(path + at, cap - at, "%s%s", dot, f->name);
+    }
+    return path;
 }
 
 static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
@@ -162,13 +182,14 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
 static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f, uint32_t index,
                       const uint8_t *v, size_t n, unsigned depth)
 {
-    size_t at = walk_push(w, f, index);
+    walk_push(w, f, index);
     int rc = 0;
+    char path[WALK_PATH_BYTES];
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const struct string_rule *rule = string_rule_of(f->name);
         struct string_fault fault = string_fault(v, n, rule);
         if (fault.detail != SH_D_NONE) {
-            string_refuse(w->err, w->path, &fault);
+            string_refuse(w->err, walk_path(w, path, sizeof path), &fault);
             /* Too long but clean, it can go back to the client as it came. */
             if (depth == 0 && strcmp(f->name, "request_id") == 0)
                 *w->id_echoable =
@@ -179,16 +200,18 @@ static int walk_value(struct strings_walk *w, const ProtobufCFieldDescriptor *f,
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         rc = walk_message(w, f->descriptor, v, v + n, depth + 1);
     }
-    w->path[at] = '\0';
+    w->len--;
     return rc;
 }
 
 static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor *d,
                         const uint8_t *p, const uint8_t *end, unsigned depth)
 {
+    char path[WALK_PATH_BYTES];
     if (depth > STRINGS_DEPTH_MAX) {
-        sh_error_set(w->err, SH_E_BAD_REQUEST, "%s nests too deep", w->path);
-        sh_error_detail(w->err, SH_D_REQUEST_NESTING, "%s", w->path);
+        walk_path(w, path, sizeof path);
+        sh_error_set(w->err, SH_E_BAD_REQUEST, "%s nests too deep", path);
+        sh_error_detail(w->err, SH_D_REQUEST_NESTING, "%s", path);
         return -1;
     }
     uint32_t seen[64] = {0}; /* occurrences per field, for the index in a message */
@@ -218,8 +241,9 @@ static int walk_message(struct strings_walk *w, const ProtobufCMessageDescriptor
     }
     return 0;
 malformed:
-    sh_error_set(w->err, SH_E_BAD_REQUEST, "%s%sdoes not decode", w->path, w->path[0] ? " " : "");
-    sh_error_detail(w->err, SH_D_FIELD_INVALID, "%s", w->path[0] ? w->path : "request");
+    walk_path(w, path, sizeof path);
+    sh_error_set(w->err, SH_E_BAD_REQUEST, "%s%sdoes not decode", path, path[0] ? " " : "");
+    sh_error_detail(w->err, SH_D_FIELD_INVALID, "%s", path[0] ? path : "request");
     return -1;
 }
 
@@ -227,7 +251,7 @@ int frame_strings_check(const uint8_t *body, size_t len, struct sh_error *err, b
 {
     *id_echoable = true;
     *err = (struct sh_error){0};
-    struct strings_walk w = {.path = "", .err = err, .id_echoable = id_echoable};
+    struct strings_walk w = {.len = 0, .err = err, .id_echoable = id_echoable};
     int rc = walk_message(&w, &sanhe__request__descriptor, body, body + len, 0);
     assert(rc == 0 || (err->code == SH_E_BAD_REQUEST && err->detail != SH_D_NONE));
     return rc;

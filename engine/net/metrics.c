@@ -126,6 +126,12 @@ static void metrics_replies(struct mbuf *b, const struct net_stats *s)
     }
     mvalue(b, "sanhe_frames_refused_total", "counter", "Frames refused (too large, malformed).",
            s->frames_refused);
+    mvalue(b, "sanhe_tls_writes_total", "counter", "SSL_write calls: replies encrypted together.",
+           s->tls_writes);
+    mvalue(b, "sanhe_socket_writes_total", "counter", "Socket writes of ciphertext (uv_write).",
+           s->socket_writes);
+    mvalue(b, "sanhe_socket_writes_iteration_max", "gauge",
+           "The most socket writes of one event loop iteration.", s->socket_writes_iteration_max);
 }
 
 static void metrics_connections(struct mbuf *b, const struct net_server *server)

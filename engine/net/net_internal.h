@@ -129,6 +129,11 @@ struct conn {
     size_t in_pos, in_len, in_cap;
     uint8_t *out; /* framed replies not yet encrypted */
     size_t out_len, out_cap;
+    /* In the server's flush list (conn_output.c), holding a reference:
+     * written at the end of the iteration. */
+    bool flush_queued;
+    struct conn *flush_next;
+    uint64_t idle_from_ms; /* uv_now of the last whole frame (conn_idle_restart) */
 };
 
 /* ---- The server --------------------------------------------------------- */
@@ -143,7 +148,11 @@ struct net_server {
     uv_tcp_t listener;
     bool listening;
     int port;
-    uv_check_t batch_check; /* group commit: after each iteration's I/O callbacks */
+    uv_check_t batch_check;               /* group commit: after each iteration's I/O callbacks */
+    uv_prepare_t output_prepare;          /* conn_output.c: once per iteration, before the poll */
+    struct conn *flush_head, *flush_tail; /* connections with output to write */
+    uint64_t iteration_tls_writes;        /* in this iteration so far (net_stats) */
+    uint64_t iteration_socket_writes;
     struct batch_slot slots[BATCH_SLOTS];
     size_t slot_head;    /* the oldest unanswered batch */
     size_t slot_count;   /* batches not yet answered */
@@ -173,7 +182,7 @@ struct net_server {
     uint64_t out_total_bytes;
     uint64_t freed_since_trim_bytes; /* large buffers freed since the last malloc_trim */
     uint64_t trim_last_ms;
-    int handles_open; /* listener, check, idle, stop timer */
+    int handles_open; /* listener, check, output prepare, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
@@ -196,9 +205,19 @@ void listener_close(struct net_server *server);
 void conn_accept(struct net_server *server);
 void conn_ref(struct conn *conn);
 void conn_unref(struct conn *conn);
+/* conn_output.c: a reply is queued (framed, in plaintext); conn_flush
+ * marks the connection for the end of the iteration, when everything it
+ * queued goes out in one SSL_write and one socket write; conn_flush_now
+ * writes at once (the close sequence), close_notify after the replies. */
 void conn_queue_reply(struct conn *conn, const struct sh_reply *reply);
 void conn_flush(struct conn *conn);
+void conn_flush_now(struct conn *conn, bool close_notify);
+/* conn.c: stops reading a connection now past its output limits. */
+void conn_pause_if_over(struct conn *conn);
 void conn_update_reading(struct conn *conn);
+/* conn_output.c: the per-iteration hook (a server handle), and its close. */
+void conn_output_init(struct net_server *server);
+void conn_output_close(struct net_server *server);
 void conn_finish(struct conn *conn, const char *why);
 void conn_refuse(struct conn *conn, int code, const char *message);
 void conn_abort(struct conn *conn, const char *why);

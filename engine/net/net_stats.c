@@ -62,7 +62,8 @@ void net_hist_observe(struct net_hist *h, uint64_t us)
 void net_stats_record_op(struct net_stats *stats, const char *op, uint64_t us)
 {
     size_t i = 0;
-    while (i < stats->op_count && strcmp(stats->ops[i].name, op) != 0)
+    /* op is one of frame_op_name's static strings: the same pointer, as a rule. */
+    while (i < stats->op_count && stats->ops[i].name != op && strcmp(stats->ops[i].name, op) != 0)
         i++;
     if (i == stats->op_count) {
         if (stats->op_count == NET_STATS_OPS_MAX)
@@ -158,7 +159,13 @@ static json_t *stats_json(const struct net_stats *s)
                   {"input_memory_refused", s->input_memory_refused},
                   {"strings_refused", s->strings_refused},
                   {"reads_pooled", s->reads_pooled},
-                  {"reads_refused", s->reads_refused}};
+                  {"reads_refused", s->reads_refused},
+                  {"replies", s->replies},
+                  {"tls_writes", s->tls_writes},
+                  {"socket_writes", s->socket_writes},
+                  {"output_iterations", s->output_iterations},
+                  {"tls_writes_iteration_max", s->tls_writes_iteration_max},
+                  {"socket_writes_iteration_max", s->socket_writes_iteration_max}};
     for (size_t i = 0; doc != NULL && i < sizeof stages / sizeof stages[0]; i++)
         json_object_set_new(doc, stages[i].key, json_integer((json_int_t)stages[i].value));
     /* The process's CPU so far, every thread: with two snapshots, a load

@@ -72,6 +72,15 @@ struct net_stats {
     uint64_t reads_pooled;              /* costly reads run on the pool (read_pool.c) */
     uint64_t reads_refused;             /* LIMIT_EXCEEDED: a read queue was full */
     uint64_t lookups_refused;           /* LOOKUP_RATE_EXCEEDED (rate.c) */
+    /* Output (conn_output.c): SSL_write calls and socket writes (uv_write),
+     * in all and the most in one loop iteration (from one uv_prepare to the
+     * next), and the iterations that wrote anything. Replies over
+     * socket_writes is how many replies one write carries. */
+    uint64_t tls_writes;
+    uint64_t socket_writes;
+    uint64_t output_iterations;
+    uint64_t tls_writes_iteration_max;
+    uint64_t socket_writes_iteration_max;
 };
 
 void net_stats_record_batch(struct net_stats *stats, size_t size, uint64_t commit_us, bool ok);

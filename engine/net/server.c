@@ -34,6 +34,7 @@ static void server_maybe_done(struct net_server *server)
     net_stats_format(&server->stats, line, sizeof line);
     net_log_always("stopped: %s", line);
     batch_close(server);
+    conn_output_close(server);
     uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
 }
 
@@ -121,6 +122,8 @@ static void server_discard(struct net_server *server)
     listener_close(server);
     if (batch_ready(server))
         batch_close(server);
+    if (server->output_prepare.loop != NULL)
+        conn_output_close(server);
     if (server->stop_timer.loop != NULL)
         uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
     while (server->handles_open > 0)
@@ -159,6 +162,7 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
     uv_timer_init(loop, &server->stop_timer);
     server->stop_timer.data = server;
     server->handles_open++;
+    conn_output_init(server);
     int rc = batch_init(server);
     if (rc == 0)
         rc = read_pool_init(server, config->worker_threads);
