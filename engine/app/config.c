@@ -14,7 +14,17 @@ struct config_parse {
     int problems;
 };
 
-enum key_type { KEY_U32, KEY_I32, KEY_BOOL, KEY_PATH, KEY_LISTEN, KEY_LOG_LEVEL, KEY_METRICS };
+enum key_type {
+    KEY_U32,
+    KEY_I32,
+    KEY_U64,
+    KEY_MIB, /* a count of MiB in the file, bytes (u64) in the field */
+    KEY_BOOL,
+    KEY_PATH,
+    KEY_LISTEN,
+    KEY_LOG_LEVEL,
+    KEY_METRICS
+};
 
 struct config_key {
     const char *section;
@@ -69,9 +79,62 @@ static const struct config_key config_keys[] = {
     KEY("limits", "lookup_flag_ratio", KEY_U32, limits.lookup_flag_ratio, 1, 1 << 20),
     KEY("limits", "lookup_flag_min", KEY_U32, limits.lookup_flag_min, 1, 1 << 30),
     KEY("limits", "lookup_answer_after_audit", KEY_U32, limits.lookup_answer_after_audit, 0, 1),
+    /* Write quotas per hospital and business day, by its level (docs/limits.md). */
+    KEY("limits", "settlements_per_day_village", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_VILLAGE], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_township", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_TOWNSHIP], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_county", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_COUNTY], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_municipal", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_MUNICIPAL], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_provincial", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_PROVINCIAL], 0, 1LL << 40),
+    KEY("limits", "stored_mb_per_day_village", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_VILLAGE], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_township", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_TOWNSHIP], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_county", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_COUNTY], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_municipal", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_MUNICIPAL], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_provincial", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_PROVINCIAL], 0, 1 << 24),
+    KEY("limits", "unknown_cancels_per_day_village", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_VILLAGE], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_township", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_TOWNSHIP], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_county", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_COUNTY], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_municipal", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_MUNICIPAL], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_provincial", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_PROVINCIAL], 0, 1LL << 40),
+    KEY("limits", "claim_lines_max_outpatient", KEY_U32, quota.claim_lines_max[SH_VISIT_OUTPATIENT],
+        0, SH_CLAIM_LINES_MAX),
+    KEY("limits", "claim_lines_max_chronic", KEY_U32, quota.claim_lines_max[SH_VISIT_CHRONIC], 0,
+        SH_CLAIM_LINES_MAX),
+    KEY("limits", "claim_lines_max_inpatient", KEY_U32, quota.claim_lines_max[SH_VISIT_INPATIENT],
+        0, SH_CLAIM_LINES_MAX),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
     KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
+
+struct ledger_quota config_quota_defaults(void)
+{
+    struct ledger_quota q = {
+        .per_day =
+            {
+                [LEDGER_QUOTA_SETTLEMENTS] = {5000, 20000, 100000, 300000, 1000000},
+                [LEDGER_QUOTA_STORED_BYTES] = {256ull << 20, 1ull << 30, 4ull << 30, 8ull << 30,
+                                               16ull << 30},
+                [LEDGER_QUOTA_UNKNOWN_CANCELS] = {500, 2000, 10000, 30000, 100000},
+            },
+        .claim_lines_max =
+            {[SH_VISIT_OUTPATIENT] = 500, [SH_VISIT_CHRONIC] = 500, [SH_VISIT_INPATIENT] = 5000},
+    };
+    return q;
+}
 
 void config_defaults(struct config *c)
 {
@@ -102,6 +165,7 @@ void config_defaults(struct config *c)
         .lookup_flag_ratio = NET_LOOKUP_FLAG_RATIO_DEFAULT,
         .lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT,
     };
+    c->quota = config_quota_defaults();
     c->worker_threads = NET_WORKER_THREADS_DEFAULT;
     c->log_level = NET_LOG_INFO;
 }
@@ -202,6 +266,14 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
         if ((ok = parse_int(value, k->min, k->max, &n)))
             *(int32_t *)field = (int32_t)n;
         break;
+    case KEY_U64:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(uint64_t *)field = (uint64_t)n;
+        break;
+    case KEY_MIB:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(uint64_t *)field = (uint64_t)n << 20;
+        break;
     case KEY_BOOL:
         ok = parse_bool(value, field);
         break;
@@ -218,7 +290,8 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
         ok = net_log_level_parse(value, field) == 0;
         break;
     }
-    if (!ok && (k->type == KEY_U32 || k->type == KEY_I32))
+    if (!ok &&
+        (k->type == KEY_U32 || k->type == KEY_I32 || k->type == KEY_U64 || k->type == KEY_MIB))
         return config_problem(p, k->section, k->name, "\"%s\" is not an integer in [%lld, %lld]",
                               value, (long long)k->min, (long long)k->max);
     if (!ok)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ledger.h"
 #include "net.h"
 #include "net_log.h"
 #include "sh_error.h"
@@ -42,6 +43,7 @@ struct config {
     char tls_crl[PATH_MAX]; /* "" = none */
     /* [limits] */
     struct net_limits limits;
+    struct ledger_quota quota; /* the write quotas ([limits] too) */
     /* [metrics] listen = HOST:PORT ("" = no metrics endpoint) */
     char metrics_listen[80];
     char metrics_host[64];
@@ -52,6 +54,9 @@ struct config {
     struct net_terminal terminals[CONFIG_TERMINALS_MAX];
     size_t terminal_count;
 };
+
+/* The write quotas' defaults (ops/sanhe-engine.conf.example). */
+struct ledger_quota config_quota_defaults(void);
 
 /* Every key at its documented default. */
 void config_defaults(struct config *config);

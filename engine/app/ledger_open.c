@@ -31,6 +31,7 @@ int app_ledger_open(const struct config *config, bool create, const char *comman
         .map_size_max = (uint64_t)config->map_size_max_mb << 20,
         .durable = config->durable,
         .utc_offset_min = config->utc_offset_min,
+        .quota = config->quota,
     };
     struct sh_error err = {0};
     if (ledger_open(&lc, out, &err) != 0) {

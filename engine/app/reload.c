@@ -15,7 +15,7 @@ static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
 /* Keys read at start only: a change is logged and waits for a restart. */
 static void reload_keep_restart_keys(const struct config *running, struct config *fresh)
 {
-    const char *changed[8];
+    const char *changed[10];
     size_t n = 0;
     if (strcmp(running->data_dir, fresh->data_dir) != 0)
         changed[n++] = "[engine] data_dir";
@@ -33,6 +33,10 @@ static void reload_keep_restart_keys(const struct config *running, struct config
         changed[n++] = "[engine] bench_echo";
     if (strcmp(running->metrics_listen, fresh->metrics_listen) != 0)
         changed[n++] = "[metrics] listen";
+    /* The writer thread reads them while it applies: not changed under it. */
+    if (memcmp(&running->quota, &fresh->quota, sizeof fresh->quota) != 0)
+        changed[n++] = "[limits] write quotas (settlements_per_day_*, stored_mb_per_day_*, "
+                       "unknown_cancels_per_day_*, claim_lines_max_*)";
     for (size_t i = 0; i < n; i++)
         net_log(NET_LOG_WARN, "reload: %s changed: takes effect at restart", changed[i]);
     /* Every one of those keeps its running value. */
@@ -44,6 +48,7 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     fresh->durable = running->durable;
     fresh->utc_offset_min = running->utc_offset_min;
     fresh->bench_echo = running->bench_echo;
+    fresh->quota = running->quota;
     memcpy(fresh->metrics_listen, running->metrics_listen, sizeof fresh->metrics_listen);
 }
 

@@ -99,9 +99,11 @@ static int server_copy_config(struct net_server *server, const struct net_config
     if (server->limits.inflight_max == 0)
         server->limits.inflight_max = 1;
     server_limits_defaults(&server->limits);
-    if (server->ledger != NULL)
+    if (server->ledger != NULL) {
         ledger_audit_flag_set(server->ledger, server->limits.lookup_flag_ratio,
                               server->limits.lookup_flag_min);
+        ledger_quota_observe(server->ledger, quota_log_refusal, NULL);
+    }
     if (config->terminal_count == 0)
         return 0;
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);
