@@ -37,7 +37,7 @@
 #define QUOTA_HOSPITALS_MAX 4096
 
 static const char *const quota_names[LEDGER_QUOTA_KINDS] = {"settlements", "stored_bytes",
-                                                             "unknown_cancels", "claim_lines"};
+                                                            "unknown_cancels", "claim_lines"};
 
 const char *ledger_quota_name(enum ledger_quota_kind kind)
 {

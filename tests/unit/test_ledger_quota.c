@@ -166,8 +166,7 @@ static void counts_roll_over_at_the_business_day(void **state)
 }
 
 /* A claim of n class-C lines. */
-static Sanhe__Request *settle_lines(const char *rid, const char *hospital, const char *visit,
-                                    int n)
+static Sanhe__Request *settle_lines(const char *rid, const char *hospital, const char *visit, int n)
 {
     Sanhe__Claim *c = claim_new(hospital, P_PLAIN, visit, "2026-03-01");
     for (int i = 0; i < n; i++)
