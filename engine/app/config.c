@@ -313,16 +313,41 @@ static size_t split_words(char *value, char **words, size_t max)
     return n;
 }
 
-/* [terminals] NAME = [HOSPITAL] ROLE [disabled] */
+#define CONFIG_RATE_WORD "lookups_per_minute="
+
+/* A last word lookups_per_minute=N: the terminal's own lookup rate, taken
+ * off the words; false when it is there and not a number in range. */
+static bool config_terminal_rate(char **words, size_t *n, struct net_terminal *t)
+{
+    t->has_lookup_rate = false;
+    t->lookups_per_minute = 0;
+    if (*n < 2 || *n > 4 || strncmp(words[*n - 1], CONFIG_RATE_WORD, strlen(CONFIG_RATE_WORD)) != 0)
+        return true;
+    int64_t v;
+    if (!parse_int(words[*n - 1] + strlen(CONFIG_RATE_WORD), 0, 1 << 24, &v))
+        return false;
+    t->has_lookup_rate = true;
+    t->lookups_per_minute = (uint32_t)v;
+    (*n)--;
+    return true;
+}
+
+/* [terminals] NAME = [HOSPITAL] ROLE [disabled] [lookups_per_minute=N] */
 static int config_terminal(struct config_parse *p, const char *name, const char *value)
 {
     struct config *c = p->config;
     if (c->terminal_count == CONFIG_TERMINALS_MAX)
         return config_problem(p, "terminals", name, "more than %d terminals", CONFIG_TERMINALS_MAX);
     struct net_terminal *t = &c->terminals[c->terminal_count];
-    char copy[256], *words[3];
+    char copy[256], *words[4];
     snprintf(copy, sizeof copy, "%s", value);
-    size_t n = split_words(copy, words, 3);
+    size_t n = split_words(copy, words, 4);
+    if (!config_terminal_rate(words, &n, t))
+        return config_problem(p, "terminals", name,
+                              "\"%s\": lookups_per_minute= wants an integer in [0, 16777216]",
+                              value);
+    if (n == 4)
+        n = 5; /* four words and the last no rate: too many */
     /* A disabled terminal is refused at the handshake (docs/operations.md). */
     t->disabled = n >= 2 && n <= 3 && strcmp(words[n - 1], "disabled") == 0;
     if (t->disabled)
@@ -333,7 +358,8 @@ static int config_terminal(struct config_parse *p, const char *name, const char 
     int role = n >= 1 && n <= 2 ? sh_role_parse(words[n - 1]) : -1;
     if (role < 0 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital)
         return config_problem(p, "terminals", name,
-                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin [disabled]\"",
+                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin [disabled] "
+                              "[lookups_per_minute=N]\"",
                               value);
     t->role = (enum sh_role)role;
     memcpy(t->name, name, strlen(name) + 1);

@@ -38,6 +38,9 @@ struct sh_caller {
     char terminal[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
+    /* The terminal table's own person-lookup rate (engine/net/rate.c). */
+    bool has_lookup_rate;
+    uint32_t lookups_per_minute; /* when has_lookup_rate; 0: no limit */
 };
 
 /* ---- Write quotas (quota.c; docs/limits.md#write-quotas) ---- */

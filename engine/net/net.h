@@ -85,7 +85,9 @@ struct net_terminal {
     char name[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
-    bool disabled; /* refused at the handshake, whatever the ledger's table says */
+    bool disabled;        /* refused at the handshake, whatever the ledger's table says */
+    bool has_lookup_rate; /* lookups_per_minute=N in its line */
+    uint32_t lookups_per_minute;
 };
 
 struct net_config {

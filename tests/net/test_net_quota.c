@@ -31,11 +31,11 @@
 #include "sanhe.pb-c.h"
 #include "sh_error.h"
 
-#define STORM_S 6.0         /* each storm's length */
-#define WINDOW 8            /* claims in flight */
-#define CEILING_MB 16       /* stored_mb_per_day_county in the first engine */
-#define BIG_LINES 10000     /* the attack's claims */
-#define ALLOWED_LINES 5000  /* claim_lines_max_inpatient's default */
+#define STORM_S 6.0        /* each storm's length */
+#define WINDOW 8           /* claims in flight */
+#define CEILING_MB 16      /* stored_mb_per_day_county in the first engine */
+#define BIG_LINES 10000    /* the attack's claims */
+#define ALLOWED_LINES 5000 /* claim_lines_max_inpatient's default */
 
 static double now_s(void)
 {
