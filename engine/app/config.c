@@ -78,6 +78,7 @@ static const struct config_key config_keys[] = {
     KEY("limits", "lookups_burst", KEY_U32, limits.lookups_burst, 1, 1 << 24),
     KEY("limits", "lookup_flag_ratio", KEY_U32, limits.lookup_flag_ratio, 1, 1 << 20),
     KEY("limits", "lookup_flag_min", KEY_U32, limits.lookup_flag_min, 1, 1 << 30),
+    KEY("limits", "audit_retention_days", KEY_U32, audit_retention_days, 0, 100000),
     KEY("limits", "lookup_answer_after_audit", KEY_U32, limits.lookup_answer_after_audit, 0, 1),
     /* Write quotas per hospital and business day, by its level (docs/limits.md). */
     KEY("limits", "settlements_per_day_village", KEY_U64,
@@ -166,6 +167,7 @@ void config_defaults(struct config *c)
         .lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT,
     };
     c->quota = config_quota_defaults();
+    c->audit_retention_days = CONFIG_AUDIT_RETENTION_DAYS_DEFAULT;
     c->worker_threads = NET_WORKER_THREADS_DEFAULT;
     c->log_level = NET_LOG_INFO;
 }

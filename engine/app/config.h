@@ -21,6 +21,7 @@
 #define CONFIG_MAP_SIZE_MAX_MB_DEFAULT 65536u
 #define CONFIG_UTC_OFFSET_MIN_DEFAULT 480
 #define CONFIG_TERMINALS_MAX 256
+#define CONFIG_AUDIT_RETENTION_DAYS_DEFAULT 366u
 
 struct config {
     char path[PATH_MAX]; /* the file read, "" for none */
@@ -43,7 +44,8 @@ struct config {
     char tls_crl[PATH_MAX]; /* "" = none */
     /* [limits] */
     struct net_limits limits;
-    struct ledger_quota quota; /* the write quotas ([limits] too) */
+    struct ledger_quota quota;     /* the write quotas ([limits] too) */
+    uint32_t audit_retention_days; /* [limits]; 0: kept for ever */
     /* [metrics] listen = HOST:PORT ("" = no metrics endpoint) */
     char metrics_listen[80];
     char metrics_host[64];

@@ -32,6 +32,7 @@ int app_ledger_open(const struct config *config, bool create, const char *comman
         .durable = config->durable,
         .utc_offset_min = config->utc_offset_min,
         .quota = config->quota,
+        .audit_retention_days = config->audit_retention_days,
     };
     struct sh_error err = {0};
     if (ledger_open(&lc, out, &err) != 0) {

@@ -37,6 +37,8 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     if (memcmp(&running->quota, &fresh->quota, sizeof fresh->quota) != 0)
         changed[n++] = "[limits] write quotas (settlements_per_day_*, stored_mb_per_day_*, "
                        "unknown_cancels_per_day_*, claim_lines_max_*)";
+    if (running->audit_retention_days != fresh->audit_retention_days)
+        changed[n++] = "[limits] audit_retention_days";
     for (size_t i = 0; i < n; i++)
         net_log(NET_LOG_WARN, "reload: %s changed: takes effect at restart", changed[i]);
     /* Every one of those keeps its running value. */
@@ -49,6 +51,7 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     fresh->utc_offset_min = running->utc_offset_min;
     fresh->bench_echo = running->bench_echo;
     fresh->quota = running->quota;
+    fresh->audit_retention_days = running->audit_retention_days;
     memcpy(fresh->metrics_listen, running->metrics_listen, sizeof fresh->metrics_listen);
 }
 

@@ -284,6 +284,7 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
     }
     ledger->utc_offset_min = config->utc_offset_min;
     quota_init(ledger, &config->quota);
+    ledger->audit_retention_days = config->audit_retention_days;
     ledger->index_lag_flush = config->index_lag_flush == 0 ? INDEX_LAG_FLUSH
                               : config->index_lag_flush > INDEX_LAG_FLUSH_MAX
                                   ? INDEX_LAG_FLUSH_MAX

@@ -91,6 +91,9 @@ struct ledger_config {
      * 0 = 2048, at most INDEX_LAG_FLUSH_MAX (4096). Tests set it low. */
     uint32_t index_lag_flush;
     struct ledger_quota quota; /* the write quotas; zeroed: none */
+    /* Audit records of a day more than this many days before the batch's
+     * are deleted, a bounded number per batch (audit.c); 0: kept for ever. */
+    uint32_t audit_retention_days;
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */
@@ -193,6 +196,8 @@ struct ledger_info {
 int ledger_info(struct ledger *ledger, struct ledger_info *out);
 
 /* ---- The person-lookup audit (audit.c; docs/limits.md) ---- */
+
+#define LEDGER_AUDIT_PRUNE_PER_BATCH 256 /* old records deleted per batch at most */
 
 #define LEDGER_AUDIT_DIGEST_LEN 8 /* of SHA-256(resident id): finds a person's records */
 

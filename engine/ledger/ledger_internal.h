@@ -75,6 +75,8 @@ struct ledger {
     uint32_t index_lag_flush;    /* index_flush.h */
     uint32_t audit_flag_ratio;   /* audit.c: ledger_audit_flag_set */
     uint32_t audit_flag_min;
+    uint32_t audit_retention_days; /* audit.c: audit_prune */
+    uint32_t audit_clean_before;   /* no audit record older than this day is left (writer) */
     pthread_rwlock_t lock;
     /* Write quotas (quota.c): the ceilings, and the refusals counted since
      * open (any thread, under quota_lock). */
