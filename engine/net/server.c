@@ -80,6 +80,8 @@ static void server_limits_defaults(struct net_limits *l)
         l->output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT;
     if (l->reads_queued_per_terminal_max == 0)
         l->reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT;
+    if (l->reads_queued_per_terminal_max_bytes == 0)
+        l->reads_queued_per_terminal_max_bytes = NET_READS_QUEUED_PER_TERMINAL_MAX_BYTES_DEFAULT;
     if (l->reads_queued_total_max == 0)
         l->reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT;
     if (l->lookups_burst == 0)

@@ -68,7 +68,8 @@ static void old_days_deleted_a_bounded_number_per_batch(void **state)
     for (int batch = 0; batch < 5 && left > 0; batch++) {
         audit_batch(f, now, now, 1);
         size_t n = audit_count(f, old);
-        size_t expect = left > LEDGER_AUDIT_PRUNE_PER_BATCH ? left - LEDGER_AUDIT_PRUNE_PER_BATCH : 0;
+        size_t expect =
+            left > LEDGER_AUDIT_PRUNE_PER_BATCH ? left - LEDGER_AUDIT_PRUNE_PER_BATCH : 0;
         assert_int_equal(n, expect);
         left = n;
     }
