@@ -163,7 +163,13 @@ static void test_unread_replies_bounded(void **state)
                   base_kb / 1024, peak_kb / 1024, conns, QUERIES, (peak_kb - base_kb) / 1024,
                   after_kb / 1024, (after_kb - base_kb) / 1024);
     assert_true(base_kb > 0 && peak_kb > 0 && after_kb > 0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's quarantine keeps what is freed (256 MB): the
+     * figure means nothing there, only that everyone was served. */
+    (void)GROWTH_MAX_KB;
+#else
     assert_true(peak_kb - base_kb < GROWTH_MAX_KB);
+#endif
     assert_int_equal(fixture_stop(&f), 0);
 }
 

@@ -3,15 +3,16 @@
  * one clinic certificate sends class-C claims, which cost the funds
  * nothing, of as many lines as it may, as fast as the engine takes them.
  *
- * - With the quotas (stored_mb_per_day_county = 16, the other keys at their
+ * - With the quotas (stored_mb_per_day_county = 8, the other keys at their
  *   defaults): a 10,000-line claim is CLAIM_TOO_LARGE (inpatient: 5,000 at
  *   most); claims of 5,000 lines are taken until the hospital's writes of
- *   the day reach 16 MiB, then refused QUOTA_EXCEEDED, so the store stops
+ *   the day reach 8 MiB, then refused QUOTA_EXCEEDED, so the store stops
  *   growing; counter-h2 (another hospital) still settles; the metrics show
  *   the refusals by hospital and quota, and the log says so.
- * - Without them (every quota key 0): the same storm of 10,000-line claims
- *   for the same time; the store grows past the ceiling above, and the
- *   test prints the growth per second and per day, the figure to compare.
+ * - Without them (every quota key 0): the same storm of 10,000-line claims,
+ *   until the store has grown by twice the ceiling above (30 s at most);
+ *   the test prints the growth per second and per day, the figure to
+ *   compare.
  *
  * Against an engine before the quotas (SANHE_TEST_ENGINE) the first engine
  * does not start: it refuses the quota keys as unknown.
@@ -31,9 +32,9 @@
 #include "sanhe.pb-c.h"
 #include "sh_error.h"
 
-#define STORM_S 6.0        /* each storm's length */
+#define STORM_S 30.0       /* each storm's length at most */
 #define WINDOW 8           /* claims in flight */
-#define CEILING_MB 16      /* stored_mb_per_day_county in the first engine */
+#define CEILING_MB 8       /* stored_mb_per_day_county in the first engine */
 #define BIG_LINES 10000    /* the attack's claims */
 #define ALLOWED_LINES 5000 /* claim_lines_max_inpatient's default */
 
@@ -167,9 +168,11 @@ struct storm {
     unsigned long long grown;
 };
 
-/* counter-h1 settles claims of lines lines, WINDOW at a time, for STORM_S
- * (or until three windows in a row are all refused). */
-static void storm_run(const struct engine_fixture *f, int lines, struct storm *out)
+/* counter-h1 settles claims of lines lines, WINDOW at a time, until three
+ * windows in a row are all refused, or the store has grown by stop_bytes
+ * (when not 0), or STORM_S have passed. */
+static void storm_run(const struct engine_fixture *f, int lines, unsigned long long stop_bytes,
+                      struct storm *out)
 {
     memset(out, 0, sizeof *out);
     struct tc *tc;
@@ -198,6 +201,8 @@ static void storm_run(const struct engine_fixture *f, int lines, struct storm *o
         }
         refused_windows = ok == 0 ? refused_windows + 1 : 0;
         n += WINDOW;
+        if (stop_bytes > 0 && n % (4 * WINDOW) == 0 && map_used(f) - used0 > stop_bytes)
+            break;
     }
     out->seconds = now_s() - begin;
     tc_close(tc);
@@ -223,7 +228,7 @@ static void test_quota_caps_the_store(void **state)
     tc_close(tc);
 
     struct storm s;
-    storm_run(&f, ALLOWED_LINES, &s);
+    storm_run(&f, ALLOWED_LINES, 0, &s);
     print_message("with quotas: %d claims of %d lines taken, %d refused QUOTA_EXCEEDED, "
                   "%d otherwise, in %.1f s; the store grew by %.1f MB (ceiling %d MiB a day)\n",
                   s.ok, ALLOWED_LINES, s.refused_quota, s.refused_other, s.seconds,
@@ -275,7 +280,7 @@ static void test_without_quotas_the_store_fills(void **state)
     struct engine_fixture f;
     assert_int_equal(fixture_start(&f, limits), 0);
     struct storm s;
-    storm_run(&f, BIG_LINES, &s);
+    storm_run(&f, BIG_LINES, 2ull * CEILING_MB * 1024 * 1024, &s);
     double per_s = (double)s.grown / s.seconds;
     print_message("without quotas: %d claims of %d lines taken in %.1f s; the store grew by "
                   "%.1f MB, %.1f MB/s, %.0f GB a day at that rate\n",
