@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -83,12 +84,24 @@ static void run_cmd(const char *const argv[])
         fuzz_fail("fuzz_conn: %s %s failed", argv[0], argv[1]);
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The certificates' directory goes with the process. */
+static void certs_remove(void) { nftw(fc.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
 static void make_certs(void)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(fc.dir, sizeof fc.dir, "%s/sanhe-fuzz-conn-XXXXXX", tmp != NULL ? tmp : "/tmp");
     if (mkdtemp(fc.dir) == NULL)
         fuzz_fail("fuzz_conn: mkdtemp");
+    atexit(certs_remove);
     const char *const ca[] = {SANHE_CERTS_SCRIPT, "ca", fc.dir, NULL};
     const char *const engine[] = {SANHE_CERTS_SCRIPT, "engine", fc.dir, NULL};
     const char *const term[] = {SANHE_CERTS_SCRIPT, "terminal", fc.dir, "counter-h1",
@@ -152,7 +165,8 @@ static void client_ctx_make(void)
     path_of(cert, sizeof cert, "counter-h1.crt");
     path_of(key, sizeof key, "counter-h1.key");
     fc.client_ctx = SSL_CTX_new(TLS_client_method());
-    if (fc.client_ctx == NULL || SSL_CTX_set_min_proto_version(fc.client_ctx, TLS1_3_VERSION) != 1 ||
+    if (fc.client_ctx == NULL ||
+        SSL_CTX_set_min_proto_version(fc.client_ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_load_verify_locations(fc.client_ctx, ca, NULL) != 1 ||
         SSL_CTX_use_certificate_chain_file(fc.client_ctx, cert) != 1 ||
         SSL_CTX_use_PrivateKey_file(fc.client_ctx, key, SSL_FILETYPE_PEM) != 1)
