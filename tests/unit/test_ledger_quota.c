@@ -6,8 +6,8 @@
  * visit type's lines is CLAIM_TOO_LARGE, settle and presettle alike.
  *
  * On the ledger before the quotas every one of these fails: nothing is
- * ever refused (checked by running the settle loop with the quota zeroed:
- * the fourth settle succeeds).
+ * ever refused and nothing counted, which is what a zeroed quota gives
+ * today (no_quota_refuses_nothing: five settles of H1 all taken).
  */
 #include "sh_date.h"
 #include "test_ledger_fixture.h"
