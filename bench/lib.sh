@@ -94,6 +94,15 @@ ${3:-}
 ca = certs/ca.crt
 cert = certs/engine.crt
 key = certs/engine.key
+[limits]
+; A benchmark is not a hospital's day: a run settles more at a village
+; clinic than its daily write quotas allow (docs/limits.md#write-quotas).
+EOF
+    for l in village township county municipal provincial; do
+        printf 'settlements_per_day_%s = 0\nstored_mb_per_day_%s = 0\n' "$l" "$l" >>"$1"
+        printf 'unknown_cancels_per_day_%s = 0\n' "$l" >>"$1"
+    done
+    cat >>"$1" <<EOF
 [log]
 level = warn
 [terminals]

@@ -14,7 +14,17 @@ struct config_parse {
     int problems;
 };
 
-enum key_type { KEY_U32, KEY_I32, KEY_BOOL, KEY_PATH, KEY_LISTEN, KEY_LOG_LEVEL, KEY_METRICS };
+enum key_type {
+    KEY_U32,
+    KEY_I32,
+    KEY_U64,
+    KEY_MIB, /* a count of MiB in the file, bytes (u64) in the field */
+    KEY_BOOL,
+    KEY_PATH,
+    KEY_LISTEN,
+    KEY_LOG_LEVEL,
+    KEY_METRICS
+};
 
 struct config_key {
     const char *section;
@@ -65,6 +75,8 @@ static const struct config_key config_keys[] = {
         0xffffffffLL),
     KEY("limits", "reads_queued_per_terminal_max", KEY_U32, limits.reads_queued_per_terminal_max, 1,
         1 << 20),
+    KEY("limits", "reads_queued_per_terminal_max_bytes", KEY_U32,
+        limits.reads_queued_per_terminal_max_bytes, 1024, 0xffffffffLL),
     KEY("limits", "reads_queued_total_max", KEY_U32, limits.reads_queued_total_max, 1, 1 << 20),
     KEY("engine", "worker_threads", KEY_U32, worker_threads, NET_WORKER_THREADS_MIN,
         NET_WORKER_THREADS_MAX),
@@ -72,10 +84,64 @@ static const struct config_key config_keys[] = {
     KEY("limits", "lookups_burst", KEY_U32, limits.lookups_burst, 1, 1 << 24),
     KEY("limits", "lookup_flag_ratio", KEY_U32, limits.lookup_flag_ratio, 1, 1 << 20),
     KEY("limits", "lookup_flag_min", KEY_U32, limits.lookup_flag_min, 1, 1 << 30),
+    KEY("limits", "audit_retention_days", KEY_U32, audit_retention_days, 0, 100000),
     KEY("limits", "lookup_answer_after_audit", KEY_U32, limits.lookup_answer_after_audit, 0, 1),
+    /* Write quotas per hospital and business day, by its level (docs/limits.md). */
+    KEY("limits", "settlements_per_day_village", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_VILLAGE], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_township", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_TOWNSHIP], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_county", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_COUNTY], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_municipal", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_MUNICIPAL], 0, 1LL << 40),
+    KEY("limits", "settlements_per_day_provincial", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_SETTLEMENTS][SH_LEVEL_PROVINCIAL], 0, 1LL << 40),
+    KEY("limits", "stored_mb_per_day_village", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_VILLAGE], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_township", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_TOWNSHIP], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_county", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_COUNTY], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_municipal", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_MUNICIPAL], 0, 1 << 24),
+    KEY("limits", "stored_mb_per_day_provincial", KEY_MIB,
+        quota.per_day[LEDGER_QUOTA_STORED_BYTES][SH_LEVEL_PROVINCIAL], 0, 1 << 24),
+    KEY("limits", "unknown_cancels_per_day_village", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_VILLAGE], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_township", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_TOWNSHIP], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_county", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_COUNTY], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_municipal", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_MUNICIPAL], 0, 1LL << 40),
+    KEY("limits", "unknown_cancels_per_day_provincial", KEY_U64,
+        quota.per_day[LEDGER_QUOTA_UNKNOWN_CANCELS][SH_LEVEL_PROVINCIAL], 0, 1LL << 40),
+    KEY("limits", "claim_lines_max_outpatient", KEY_U32, quota.claim_lines_max[SH_VISIT_OUTPATIENT],
+        0, SH_CLAIM_LINES_MAX),
+    KEY("limits", "claim_lines_max_chronic", KEY_U32, quota.claim_lines_max[SH_VISIT_CHRONIC], 0,
+        SH_CLAIM_LINES_MAX),
+    KEY("limits", "claim_lines_max_inpatient", KEY_U32, quota.claim_lines_max[SH_VISIT_INPATIENT],
+        0, SH_CLAIM_LINES_MAX),
     KEY("log", "level", KEY_LOG_LEVEL, log_level, 0, 0),
     KEY("metrics", "listen", KEY_METRICS, metrics_listen, 0, 0),
 };
+
+struct ledger_quota config_quota_defaults(void)
+{
+    struct ledger_quota q = {
+        .per_day =
+            {
+                [LEDGER_QUOTA_SETTLEMENTS] = {5000, 20000, 100000, 300000, 1000000},
+                [LEDGER_QUOTA_STORED_BYTES] = {256ull << 20, 1ull << 30, 4ull << 30, 8ull << 30,
+                                               16ull << 30},
+                [LEDGER_QUOTA_UNKNOWN_CANCELS] = {500, 2000, 10000, 30000, 100000},
+            },
+        .claim_lines_max =
+            {[SH_VISIT_OUTPATIENT] = 500, [SH_VISIT_CHRONIC] = 500, [SH_VISIT_INPATIENT] = 5000},
+    };
+    return q;
+}
 
 void config_defaults(struct config *c)
 {
@@ -104,11 +170,14 @@ void config_defaults(struct config *c)
         .output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT,
         .reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT,
         .reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT,
+        .reads_queued_per_terminal_max_bytes = NET_READS_QUEUED_PER_TERMINAL_MAX_BYTES_DEFAULT,
         .lookups_per_minute = NET_LOOKUPS_PER_MINUTE_DEFAULT,
         .lookups_burst = NET_LOOKUPS_BURST_DEFAULT,
         .lookup_flag_ratio = NET_LOOKUP_FLAG_RATIO_DEFAULT,
         .lookup_flag_min = NET_LOOKUP_FLAG_MIN_DEFAULT,
     };
+    c->quota = config_quota_defaults();
+    c->audit_retention_days = CONFIG_AUDIT_RETENTION_DAYS_DEFAULT;
     c->worker_threads = NET_WORKER_THREADS_DEFAULT;
     c->log_level = NET_LOG_INFO;
 }
@@ -209,6 +278,14 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
         if ((ok = parse_int(value, k->min, k->max, &n)))
             *(int32_t *)field = (int32_t)n;
         break;
+    case KEY_U64:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(uint64_t *)field = (uint64_t)n;
+        break;
+    case KEY_MIB:
+        if ((ok = parse_int(value, k->min, k->max, &n)))
+            *(uint64_t *)field = (uint64_t)n << 20;
+        break;
     case KEY_BOOL:
         ok = parse_bool(value, field);
         break;
@@ -225,7 +302,8 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
         ok = net_log_level_parse(value, field) == 0;
         break;
     }
-    if (!ok && (k->type == KEY_U32 || k->type == KEY_I32))
+    if (!ok &&
+        (k->type == KEY_U32 || k->type == KEY_I32 || k->type == KEY_U64 || k->type == KEY_MIB))
         return config_problem(p, k->section, k->name, "\"%s\" is not an integer in [%lld, %lld]",
                               value, (long long)k->min, (long long)k->max);
     if (!ok)
@@ -247,16 +325,41 @@ static size_t split_words(char *value, char **words, size_t max)
     return n;
 }
 
-/* [terminals] NAME = [HOSPITAL] ROLE [disabled] */
+#define CONFIG_RATE_WORD "lookups_per_minute="
+
+/* A last word lookups_per_minute=N: the terminal's own lookup rate, taken
+ * off the words; false when it is there and not a number in range. */
+static bool config_terminal_rate(char **words, size_t *n, struct net_terminal *t)
+{
+    t->has_lookup_rate = false;
+    t->lookups_per_minute = 0;
+    if (*n < 2 || *n > 4 || strncmp(words[*n - 1], CONFIG_RATE_WORD, strlen(CONFIG_RATE_WORD)) != 0)
+        return true;
+    int64_t v;
+    if (!parse_int(words[*n - 1] + strlen(CONFIG_RATE_WORD), 0, 1 << 24, &v))
+        return false;
+    t->has_lookup_rate = true;
+    t->lookups_per_minute = (uint32_t)v;
+    (*n)--;
+    return true;
+}
+
+/* [terminals] NAME = [HOSPITAL] ROLE [disabled] [lookups_per_minute=N] */
 static int config_terminal(struct config_parse *p, const char *name, const char *value)
 {
     struct config *c = p->config;
     if (c->terminal_count == CONFIG_TERMINALS_MAX)
         return config_problem(p, "terminals", name, "more than %d terminals", CONFIG_TERMINALS_MAX);
     struct net_terminal *t = &c->terminals[c->terminal_count];
-    char copy[256], *words[3];
+    char copy[256], *words[4];
     snprintf(copy, sizeof copy, "%s", value);
-    size_t n = split_words(copy, words, 3);
+    size_t n = split_words(copy, words, 4);
+    if (!config_terminal_rate(words, &n, t))
+        return config_problem(p, "terminals", name,
+                              "\"%s\": lookups_per_minute= wants an integer in [0, 16777216]",
+                              value);
+    if (n == 4)
+        n = 5; /* four words and the last no rate: too many */
     /* A disabled terminal is refused at the handshake (docs/operations.md). */
     t->disabled = n >= 2 && n <= 3 && strcmp(words[n - 1], "disabled") == 0;
     if (t->disabled)
@@ -267,7 +370,8 @@ static int config_terminal(struct config_parse *p, const char *name, const char 
     int role = n >= 1 && n <= 2 ? sh_role_parse(words[n - 1]) : -1;
     if (role < 0 || strlen(name) >= sizeof t->name || strlen(hospital) >= sizeof t->hospital)
         return config_problem(p, "terminals", name,
-                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin [disabled]\"",
+                              "\"%s\" is not \"[HOSPITAL] counter|bureau|admin [disabled] "
+                              "[lookups_per_minute=N]\"",
                               value);
     t->role = (enum sh_role)role;
     memcpy(t->name, name, strlen(name) + 1);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ledger.h"
 #include "net.h"
 #include "net_log.h"
 #include "sh_error.h"
@@ -23,6 +24,7 @@
 #define CONFIG_WAL_CHECKPOINT_MS_DEFAULT 1000u
 #define CONFIG_UTC_OFFSET_MIN_DEFAULT 480
 #define CONFIG_TERMINALS_MAX 256
+#define CONFIG_AUDIT_RETENTION_DAYS_DEFAULT 366u
 
 struct config {
     char path[PATH_MAX]; /* the file read, "" for none */
@@ -48,6 +50,8 @@ struct config {
     char tls_crl[PATH_MAX]; /* "" = none */
     /* [limits] */
     struct net_limits limits;
+    struct ledger_quota quota;     /* the write quotas ([limits] too) */
+    uint32_t audit_retention_days; /* [limits]; 0: kept for ever */
     /* [metrics] listen = HOST:PORT ("" = no metrics endpoint) */
     char metrics_listen[80];
     char metrics_host[64];
@@ -58,6 +62,9 @@ struct config {
     struct net_terminal terminals[CONFIG_TERMINALS_MAX];
     size_t terminal_count;
 };
+
+/* The write quotas' defaults (ops/sanhe-engine.conf.example). */
+struct ledger_quota config_quota_defaults(void);
 
 /* Every key at its documented default. */
 void config_defaults(struct config *config);

@@ -15,7 +15,7 @@ static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
 /* Keys read at start only: a change is logged and waits for a restart. */
 static void reload_keep_restart_keys(const struct config *running, struct config *fresh)
 {
-    const char *changed[9];
+    const char *changed[11];
     size_t n = 0;
     if (strcmp(running->data_dir, fresh->data_dir) != 0)
         changed[n++] = "[engine] data_dir";
@@ -37,6 +37,12 @@ static void reload_keep_restart_keys(const struct config *running, struct config
         changed[n++] = "[engine] bench_echo";
     if (strcmp(running->metrics_listen, fresh->metrics_listen) != 0)
         changed[n++] = "[metrics] listen";
+    /* The writer thread reads them while it applies: not changed under it. */
+    if (memcmp(&running->quota, &fresh->quota, sizeof fresh->quota) != 0)
+        changed[n++] = "[limits] write quotas (settlements_per_day_*, stored_mb_per_day_*, "
+                       "unknown_cancels_per_day_*, claim_lines_max_*)";
+    if (running->audit_retention_days != fresh->audit_retention_days)
+        changed[n++] = "[limits] audit_retention_days";
     for (size_t i = 0; i < n; i++)
         net_log(NET_LOG_WARN, "reload: %s changed: takes effect at restart", changed[i]);
     /* Every one of those keeps its running value. */
@@ -51,6 +57,8 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     fresh->wal_checkpoint_ms = running->wal_checkpoint_ms;
     fresh->utc_offset_min = running->utc_offset_min;
     fresh->bench_echo = running->bench_echo;
+    fresh->quota = running->quota;
+    fresh->audit_retention_days = running->audit_retention_days;
     memcpy(fresh->metrics_listen, running->metrics_listen, sizeof fresh->metrics_listen);
 }
 

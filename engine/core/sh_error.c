@@ -33,6 +33,8 @@ static const struct {
     {SH_E_IMPORT_TOO_MANY_EXITS, "IMPORT_TOO_MANY_EXITS"},
     {SH_E_IMPORT_NO_SESSION, "IMPORT_NO_SESSION"},
     {SH_E_LOOKUP_RATE_EXCEEDED, "LOOKUP_RATE_EXCEEDED"},
+    {SH_E_QUOTA_EXCEEDED, "QUOTA_EXCEEDED"},
+    {SH_E_CLAIM_TOO_LARGE, "CLAIM_TOO_LARGE"},
 };
 
 #define ERROR_NAME_COUNT (sizeof error_names / sizeof error_names[0])

@@ -49,6 +49,10 @@ enum sh_err {
     SH_E_IMPORT_NO_SESSION = -32,
     /* A terminal past its person-lookup rate (docs/limits.md). */
     SH_E_LOOKUP_RATE_EXCEEDED = -35,
+    /* A hospital past a daily write quota; a claim over its visit type's
+     * line limit (docs/limits.md#write-quotas). */
+    SH_E_QUOTA_EXCEEDED = -36,
+    SH_E_CLAIM_TOO_LARGE = -37,
 };
 
 #define SH_ERROR_MSG_MAX 256

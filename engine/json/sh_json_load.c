@@ -82,6 +82,18 @@ static int terminal_from_json(const json_t *t, void **out, struct sh_error *err)
     m->name = dup_field(t, "name");
     m->hospital = dup_field(t, "hospital");
     m->role = dup_field(t, "role");
+    const json_t *rate = json_object_get(t, "lookups_per_minute");
+    if (rate != NULL && (!json_is_integer(rate) || json_integer_value(rate) < 0 ||
+                         json_integer_value(rate) > (1 << 24))) {
+        free(m->name);
+        free(m->hospital);
+        free(m->role);
+        free(m);
+        return sh_error_set(err, SH_E_BAD_REFERENCE_DATA,
+                            "a terminal's lookups_per_minute is an integer in [0, 16777216]");
+    }
+    m->has_lookups_per_minute = rate != NULL;
+    m->lookups_per_minute = rate != NULL ? (uint32_t)json_integer_value(rate) : 0;
     if (m->name == NULL || m->role == NULL) {
         /* Not counted in the array (convert_array), so not freed with it. */
         free(m->name);

@@ -114,6 +114,8 @@ static bool audit_decode(const void *data, size_t len, struct ledger_audit_recor
     return store_r_done(&rd);
 }
 
+static void audit_prune(struct store_txn *txn, const struct ledger_batch *b);
+
 /* In the batch's transaction at commit (ledger_batch.c): every record of
  * the batch, each under the business day of its own time. */
 void audit_write(struct store_txn *txn, const struct ledger_batch *b)
@@ -129,6 +131,48 @@ void audit_write(struct store_txn *txn, const struct ledger_batch *b)
         store_be64_put(key + 4, seq);
         store_put(txn, STORE_DB_AUDIT, key, sizeof key, val, len);
     }
+    audit_prune(txn, b);
+}
+
+/* ---- Retention ---------------------------------------------------------------------------- */
+
+struct audit_prune_scan {
+    uint32_t before; /* days below this go */
+    size_t n;
+    uint8_t keys[LEDGER_AUDIT_PRUNE_PER_BATCH][AUDIT_KEY_LEN];
+};
+
+static int audit_prune_one(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    (void)val;
+    struct audit_prune_scan *s = ctx;
+    if (key->mv_size != AUDIT_KEY_LEN || store_be32_get(key->mv_data) >= s->before)
+        return 1; /* keys are in day order: the rest is kept */
+    memcpy(s->keys[s->n++], key->mv_data, AUDIT_KEY_LEN);
+    return s->n == LEDGER_AUDIT_PRUNE_PER_BATCH ? 1 : 0;
+}
+
+/* Deletes at most LEDGER_AUDIT_PRUNE_PER_BATCH records older than the
+ * retention, oldest first, in the batch's transaction: the cost of a
+ * retention is spread over the batches, never a long delete at once. Once a
+ * scan finds nothing older, later batches of the same cutoff skip it. */
+static void audit_prune(struct store_txn *txn, const struct ledger_batch *b)
+{
+    struct ledger *ledger = b->ledger;
+    if (ledger->audit_retention_days == 0)
+        return;
+    int64_t cutoff_ms = b->now_ms - (int64_t)ledger->audit_retention_days * 86400000LL;
+    uint32_t before = sh_date_from_unix_ms(cutoff_ms, ledger->utc_offset_min);
+    if (before <= ledger->audit_clean_before)
+        return;
+    static _Thread_local struct audit_prune_scan s; /* the writer's; 3 KB */
+    s.before = before;
+    s.n = 0;
+    store_scan(txn, STORE_DB_AUDIT, NULL, 0, audit_prune_one, &s);
+    for (size_t i = 0; i < s.n; i++)
+        store_del(txn, STORE_DB_AUDIT, s.keys[i], AUDIT_KEY_LEN);
+    if (s.n == 0 && txn->ret == 0)
+        ledger->audit_clean_before = before;
 }
 
 /* ---- The listing (bureau, admin) ----------------------------------------------------------- */

@@ -283,6 +283,8 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
         return sh_error_set(err, SH_E_INTERNAL, "cannot create the ledger's lock");
     }
     ledger->utc_offset_min = config->utc_offset_min;
+    quota_init(ledger, &config->quota);
+    ledger->audit_retention_days = config->audit_retention_days;
     ledger->index_lag_flush = config->index_lag_flush == 0 ? INDEX_LAG_FLUSH
                               : config->index_lag_flush > INDEX_LAG_FLUSH_MAX
                                   ? INDEX_LAG_FLUSH_MAX
@@ -327,6 +329,7 @@ void ledger_close(struct ledger *ledger)
     request_tail_free(ledger->tail);
     item_cache_free(ledger->items);
     store_close(&ledger->store);
+    quota_free(ledger);
     pthread_rwlock_destroy(&ledger->lock);
     free(ledger);
 }

@@ -38,6 +38,45 @@ struct sh_caller {
     char terminal[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
+    /* The terminal table's own person-lookup rate (engine/net/rate.c). */
+    bool has_lookup_rate;
+    uint32_t lookups_per_minute; /* when has_lookup_rate; 0: no limit */
+};
+
+/* ---- Write quotas (quota.c; docs/limits.md#write-quotas) ---- */
+
+/* What a hospital may add per business day, each sized by its level. */
+enum ledger_quota_kind {
+    LEDGER_QUOTA_SETTLEMENTS = 0, /* new settlements */
+    LEDGER_QUOTA_STORED_BYTES,    /* bytes its writes put in the store */
+    LEDGER_QUOTA_UNKNOWN_CANCELS, /* cancels that reversed nothing */
+    LEDGER_QUOTA_DAILY_KINDS,
+    LEDGER_QUOTA_CLAIM_LINES = LEDGER_QUOTA_DAILY_KINDS, /* a claim's lines, by visit type */
+    LEDGER_QUOTA_KINDS
+};
+
+/* "settlements", "stored_bytes", "unknown_cancels", "claim_lines". */
+const char *ledger_quota_name(enum ledger_quota_kind kind);
+
+/* Every ceiling; 0: none. All zero (a ledger_config left zeroed): no quota. */
+struct ledger_quota {
+    uint64_t per_day[LEDGER_QUOTA_DAILY_KINDS][SH_LEVEL_COUNT];
+    uint32_t claim_lines_max[SH_VISIT_COUNT];
+};
+
+/* A refusal, as the observer (ledger_quota_observe) is told of it. */
+struct ledger_quota_event {
+    enum ledger_quota_kind kind;
+    const struct sh_caller *caller;
+    uint64_t used;    /* today's count, or the claim's lines */
+    uint64_t limit;   /* the ceiling it met */
+    uint64_t refused; /* the hospital's refusals of this kind since the engine started */
+};
+
+/* Refusals of one hospital since open, by kind (metrics). */
+struct ledger_quota_refusals {
+    char hospital[SH_CODE_MAX];
+    uint64_t refused[LEDGER_QUOTA_KINDS];
 };
 
 struct ledger_config {
@@ -58,6 +97,10 @@ struct ledger_config {
     uint64_t wal_checkpoint_bytes;
     uint32_t wal_checkpoint_ms;
     bool wal_test_skip_restore; /* tests/powercut only: recovery without the meta restore */
+    struct ledger_quota quota; /* the write quotas; zeroed: none */
+    /* Audit records of a day more than this many days before the batch's
+     * are deleted, a bounded number per batch (audit.c); 0: kept for ever. */
+    uint32_t audit_retention_days;
 };
 
 /* A packed sanhe.Response, malloc'd; the receiver frees data. */
@@ -161,6 +204,8 @@ int ledger_info(struct ledger *ledger, struct ledger_info *out);
 
 /* ---- The person-lookup audit (audit.c; docs/limits.md) ---- */
 
+#define LEDGER_AUDIT_PRUNE_PER_BATCH 256 /* old records deleted per batch at most */
+
 #define LEDGER_AUDIT_DIGEST_LEN 8 /* of SHA-256(resident id): finds a person's records */
 
 /* One person looked up: by whom, how, when, with what outcome. */
@@ -187,5 +232,22 @@ void ledger_batch_audit(struct ledger_batch *batch, const struct ledger_audit_re
 /* The listing flags a terminal whose lookups of a day number at least
  * min and more than ratio times its settles (0 ratio: never). */
 void ledger_audit_flag_set(struct ledger *ledger, uint32_t ratio, uint32_t min);
+
+/* ---- Write quotas (quota.c) ---- */
+
+/* fn is called for every quota refusal, on the thread that refused it (the
+ * writer's, or a reader's for a presettle's claim size): it must be cheap
+ * and thread-safe. Set it before the first batch. */
+void ledger_quota_observe(struct ledger *ledger,
+                          void (*fn)(void *ctx, const struct ledger_quota_event *e), void *ctx);
+
+/* Copies at most cap hospitals' refusal counts into out (any thread);
+ * returns how many hospitals have any. */
+size_t ledger_quota_refusals(struct ledger *ledger, struct ledger_quota_refusals *out, size_t cap);
+
+/* A hospital's counts of business day day (yyyymmdd) as the store holds
+ * them (tests, the bureau): LEDGER_QUOTA_DAILY_KINDS values. */
+int ledger_quota_used(struct ledger *ledger, const char *hospital, uint32_t day,
+                      uint64_t used[LEDGER_QUOTA_DAILY_KINDS]);
 
 #endif

@@ -75,7 +75,19 @@ struct ledger {
     uint32_t index_lag_flush;    /* index_flush.h */
     uint32_t audit_flag_ratio;   /* audit.c: ledger_audit_flag_set */
     uint32_t audit_flag_min;
+    uint32_t audit_retention_days; /* audit.c: audit_prune */
+    uint32_t audit_clean_before;   /* no audit record older than this day is left (writer) */
     pthread_rwlock_t lock;
+    /* Write quotas (quota.c): the ceilings, and the refusals counted since
+     * open (any thread, under quota_lock). */
+    struct ledger_quota quota;
+    bool quota_on; /* any ceiling is set */
+    pthread_mutex_t quota_lock;
+    bool quota_lock_ready;
+    struct ledger_quota_refusals *quota_refusals; /* QUOTA_HOSPITALS_MAX, on first use */
+    size_t quota_refusal_len;
+    void (*quota_fn)(void *ctx, const struct ledger_quota_event *e);
+    void *quota_ctx;
 };
 
 /* SHA-256, fetched from OpenSSL's provider once per process: EVP_sha256()
@@ -177,6 +189,32 @@ int ledger_op_reconcile(struct ledger_op *op);
 int ledger_op_load(struct ledger_op *op);
 int ledger_op_person_update(struct ledger_op *op); /* ledger_person.c */
 int ledger_op_crosscheck(struct ledger_op *op);    /* ledger_crosscheck.c */
+
+/* ---- quota.c: the write quotas (docs/limits.md#write-quotas) ---- */
+
+/* A hospital's counts of the op's business day, as its transaction holds them. */
+struct quota_state {
+    bool on;   /* the caller is a hospital and a ceiling applies */
+    int level; /* enum sh_level of its hospital (village when unknown) */
+    uint64_t used[LEDGER_QUOTA_DAILY_KINDS];
+    uint64_t put_bytes0; /* op->txn->put_bytes when the op began */
+};
+
+void quota_init(struct ledger *ledger, const struct ledger_quota *quota);
+void quota_free(struct ledger *ledger);
+/* CLAIM_TOO_LARGE into op->err when the claim has more lines than its
+ * visit type may (settle and presettle). */
+int quota_claim_check(struct ledger_op *op, const Sanhe__Claim *claim, const char *opname);
+/* Loads the caller's counts into *q (op->txn), before the op writes. */
+void quota_load(struct ledger_op *op, struct quota_state *q);
+/* QUOTA_EXCEEDED into op->err when a new settlement (kind SETTLEMENTS) or a
+ * cancel that reverses nothing (UNKNOWN_CANCELS) is past the hospital's
+ * ceiling of that kind or of its stored bytes. */
+int quota_admit(struct ledger_op *op, const struct quota_state *q, enum ledger_quota_kind kind);
+/* After the op wrote (succeeded): adds one of kind (or none: kind ==
+ * LEDGER_QUOTA_STORED_BYTES) and the bytes the op put since quota_load, in
+ * the op's transaction. */
+void quota_charge(struct ledger_op *op, struct quota_state *q, enum ledger_quota_kind kind);
 
 /* ---- policies.c ---- */
 int policy_set_load(struct store_txn *txn, struct policy_set **out, struct sh_error *err);

@@ -87,6 +87,8 @@ static int load_terminal(struct ledger_op *op, const Sanhe__Terminal *in, size_t
     memcpy(t->name, name, strlen(name));
     memcpy(t->hospital, hospital, strlen(hospital));
     t->role = (enum sh_role)role;
+    t->has_lookup_rate = in->has_lookups_per_minute;
+    t->lookups_per_minute = in->lookups_per_minute;
     return 0;
 }
 

@@ -413,6 +413,8 @@ int ledger_terminal_find(struct ledger *ledger, const char *name, struct sh_call
     snprintf(out->terminal, sizeof out->terminal, "%s", t.name);
     snprintf(out->hospital, sizeof out->hospital, "%s", t.hospital);
     out->role = t.role;
+    out->has_lookup_rate = t.has_lookup_rate;
+    out->lookups_per_minute = t.lookups_per_minute;
     return 0;
 }
 

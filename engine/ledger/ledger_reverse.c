@@ -171,6 +171,9 @@ int ledger_op_reverse(struct ledger_op *op)
         rc = request_check_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_REVERSE, hash, &replayed);
     if (rc != 0 || replayed)
         return rc;
+    /* At most one reversal per settlement: its bytes count, it is never refused. */
+    struct quota_state quota;
+    quota_load(op, &quota);
     uint64_t id = 0;
     Sanhe__SettlementRecord *rec = reverse_target(op, r, &id, &rc);
     if (rec == NULL)
@@ -185,6 +188,7 @@ int ledger_op_reverse(struct ledger_op *op)
         bool by_rid = r->target_case == SANHE__REVERSE_REQUEST__TARGET_SETTLEMENT_REQUEST_ID;
         request_put_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_REVERSE, hash, id,
                         by_rid ? r->settlement_request_id : NULL);
+        quota_charge(op, &quota, LEDGER_QUOTA_STORED_BYTES);
         rc = op->txn->ret;
     }
     sanhe__settlement_record__free_unpacked(rec, NULL);
@@ -265,10 +269,20 @@ int ledger_op_cancel(struct ledger_op *op)
         rc = request_check_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL, hash, &replayed);
     if (rc != 0 || replayed)
         return rc;
+    struct quota_state quota;
+    quota_load(op, &quota);
     Sanhe__RequestRecord *target =
         request_get(op->txn, op->tail, op->caller->hospital, c->cancel_of);
     if (op->txn->ret != 0)
         return op->txn->ret;
+    /* A cancel that will reverse nothing (no settle under cancel_of) only
+     * adds records: held to the hospital's quota of them. */
+    bool unknown = target == NULL || target->kind != SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE;
+    if (unknown && (rc = quota_admit(op, &quota, LEDGER_QUOTA_UNKNOWN_CANCELS)) != 0) {
+        if (target != NULL)
+            sanhe__request_record__free_unpacked(target, NULL);
+        return rc;
+    }
     uint64_t id = 0;
     bool reversed = false;
     if (target == NULL) {
@@ -287,6 +301,8 @@ int ledger_op_cancel(struct ledger_op *op)
         rc = cancel_reply(op, reversed, id);
     if (rc == 0) {
         request_put_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_CANCEL, hash, id, c->cancel_of);
+        quota_charge(op, &quota,
+                     unknown ? LEDGER_QUOTA_UNKNOWN_CANCELS : LEDGER_QUOTA_STORED_BYTES);
         rc = op->txn->ret;
     }
     return rc;

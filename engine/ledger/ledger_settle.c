@@ -306,6 +306,14 @@ int ledger_op_settle(struct ledger_op *op)
         rc = request_check_own(op, SANHE__REQUEST_KIND__REQUEST_KIND_SETTLE, hash, &replayed);
     if (rc != 0 || replayed)
         return rc;
+    /* A new settlement: the hospital's quotas, before anything is written. */
+    struct quota_state quota;
+    quota_load(op, &quota);
+    rc = quota_claim_check(op, req->claim, "settle");
+    if (rc == 0)
+        rc = quota_admit(op, &quota, LEDGER_QUOTA_SETTLEMENTS);
+    if (rc != 0)
+        return rc;
     struct settle_work *w = settle_work_new();
     if (w == NULL)
         return sh_error_set(&op->err, SH_E_INTERNAL, "out of memory");
@@ -313,6 +321,10 @@ int ledger_op_settle(struct ledger_op *op)
     if (rc == 0)
         rc = settle_record(op, req->claim, w, hash);
     settle_work_free(w);
+    if (rc == 0) {
+        quota_charge(op, &quota, LEDGER_QUOTA_SETTLEMENTS);
+        rc = op->txn->ret;
+    }
     assert(rc != 0 || (op->reply.data != NULL && op->reply.len > 0));
     return rc;
 }
@@ -323,6 +335,8 @@ int ledger_op_presettle(struct ledger_op *op)
     if (req == NULL || req->claim == NULL)
         return sh_error_set(&op->err, SH_E_BAD_REQUEST, "presettle: no claim");
     int rc = settle_check_hospital(op, req->claim, "presettle");
+    if (rc == 0)
+        rc = quota_claim_check(op, req->claim, "presettle");
     if (rc != 0)
         return rc;
     struct settle_work *w = settle_work_new();

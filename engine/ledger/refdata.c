@@ -187,6 +187,10 @@ void refdata_terminal_put(struct store_txn *txn, const struct ledger_terminal *t
     store_w_u8(&w, REFDATA_VERSION);
     store_w_u8(&w, (uint8_t)t->role);
     store_w_str(&w, t->hospital);
+    /* Optional, last: a record without it (written before it existed) is
+     * read as before. */
+    if (t->has_lookup_rate)
+        store_w_u32(&w, t->lookups_per_minute);
     refdata_put(txn, STORE_DB_TERMINALS, t->name, &w);
 }
 
@@ -205,5 +209,9 @@ bool refdata_terminal_get(struct store_txn *txn, const char *name, struct ledger
     r.bad |= role > SH_ROLE_ADMIN;
     out->role = (enum sh_role)role;
     store_r_str(&r, out->hospital, sizeof out->hospital);
+    if (!r.bad && r.pos < r.len) {
+        out->has_lookup_rate = true;
+        out->lookups_per_minute = store_r_u32(&r);
+    }
     return refdata_decoded(txn, &r);
 }

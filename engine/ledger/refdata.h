@@ -14,6 +14,8 @@ struct ledger_terminal {
     char name[LEDGER_TERMINAL_NAME_MAX];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
+    bool has_lookup_rate; /* its own lookups_per_minute */
+    uint32_t lookups_per_minute;
 };
 
 bool refdata_person_get(struct store_txn *txn, const char *id, struct sh_person *out);

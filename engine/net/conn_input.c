@@ -138,7 +138,9 @@ static void input_refuse_strings(struct conn *c, Sanhe__Request *request,
  * needed, -1 when the connection is being closed. */
 static int input_take_frame(struct conn *c)
 {
-    const uint8_t *p = c->in + c->in_pos;
+    /* No buffer yet (nothing received): NULL + 0 is undefined in C. */
+    static const uint8_t none[1];
+    const uint8_t *p = c->in != NULL ? c->in + c->in_pos : none;
     uint32_t max = c->server->limits.frame_max_bytes;
     Sanhe__Request *request;
     size_t used;

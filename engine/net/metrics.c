@@ -205,6 +205,32 @@ static void metrics_lookups(struct mbuf *b, const struct net_server *server)
     }
 }
 
+/* Write-quota refusals by hospital and quota since the start (ledger quota.c). */
+static void metrics_quotas(struct mbuf *b, struct net_server *server)
+{
+    const char *name = "sanhe_quota_refused_total";
+    mhead(b, name, "counter",
+          "Writes refused QUOTA_EXCEEDED (settlements, stored_bytes, unknown_cancels) or "
+          "CLAIM_TOO_LARGE (claim_lines), by hospital and quota.");
+    if (server->ledger == NULL)
+        return;
+    size_t cap = ledger_quota_refusals(server->ledger, NULL, 0);
+    struct ledger_quota_refusals *r = cap > 0 ? calloc(cap, sizeof *r) : NULL;
+    size_t n = r != NULL ? ledger_quota_refusals(server->ledger, r, cap) : 0;
+    if (n > cap)
+        n = cap; /* more came meanwhile: the next scrape has them */
+    for (size_t i = 0; r != NULL && i < n; i++) {
+        char label[80];
+        mlabel(label, sizeof label, r[i].hospital);
+        for (int k = 0; k < LEDGER_QUOTA_KINDS; k++)
+            if (r[i].refused[k] > 0)
+                mput(b, "%s{hospital=\"%s\",quota=\"%s\"} %llu\n", name, label,
+                     ledger_quota_name((enum ledger_quota_kind)k),
+                     (unsigned long long)r[i].refused[k]);
+    }
+    free(r);
+}
+
 static void metrics_store(struct mbuf *b, struct net_server *server)
 {
     struct ledger_info info;
@@ -249,6 +275,7 @@ int net_metrics_format(struct net_server *server, char **out, size_t *len)
     metrics_store(&b, server);
     metrics_reads(&b, server);
     metrics_lookups(&b, server);
+    metrics_quotas(&b, server);
     mvalue(&b, "sanhe_up", "gauge", "1 while the engine serves.", server->stopping ? 0 : 1);
     if (b.failed) {
         free(b.data);

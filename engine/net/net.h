@@ -34,6 +34,7 @@
 #define NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT (256u * 1024u * 1024u)
 #define NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT 256u
 #define NET_READS_QUEUED_TOTAL_MAX_DEFAULT 1024u
+#define NET_READS_QUEUED_PER_TERMINAL_MAX_BYTES_DEFAULT (16u * 1024u * 1024u)
 /* libuv's pool (UV_THREADPOOL_SIZE): the group commit's two stages take two
  * threads, the costly reads the others (engine/net/read_pool.c). */
 #define NET_WORKER_THREADS_DEFAULT 4u
@@ -63,8 +64,9 @@ struct net_limits {
     uint32_t output_total_max_bytes;       /* every connection's unsent replies together */
     /* Costly reads (reconcile, crosscheck, import log) wait for a thread of
      * the pool (read_pool.c); past either bound they get LIMIT_EXCEEDED. */
-    uint32_t reads_queued_per_terminal_max; /* waiting or running, per certificate CN */
-    uint32_t reads_queued_total_max;        /* every terminal's together */
+    uint32_t reads_queued_per_terminal_max;       /* waiting or running, per certificate CN */
+    uint32_t reads_queued_total_max;              /* every terminal's together */
+    uint32_t reads_queued_per_terminal_max_bytes; /* their requests' bytes, per CN */
     /* Person lookups (eligibility, query, presettle), per terminal: a token
      * bucket of lookups_burst refilled at lookups_per_minute (0: no limit).
      * A terminal with at least lookup_flag_min lookups and more than
@@ -85,7 +87,9 @@ struct net_terminal {
     char name[64];
     char hospital[SH_CODE_MAX];
     enum sh_role role;
-    bool disabled; /* refused at the handshake, whatever the ledger's table says */
+    bool disabled;        /* refused at the handshake, whatever the ledger's table says */
+    bool has_lookup_rate; /* lookups_per_minute=N in its line */
+    uint32_t lookups_per_minute;
 };
 
 struct net_config {

@@ -294,6 +294,9 @@ bool read_pool_idle(const struct net_server *server);
 /* Reads waiting or running, every terminal (metrics). */
 uint32_t read_pool_queued(const struct net_server *server);
 
+/* quota_log.c: the ledger's observer of quota refusals (ledger_quota_observe). */
+void quota_log_refusal(void *ctx, const struct ledger_quota_event *e);
+
 /* terminal.c: fills conn->caller from conn->cn; false when no terminal has it. */
 bool terminal_resolve(struct net_server *server, struct conn *conn);
 

@@ -10,8 +10,10 @@
  * Fair shares (docs/limits.md): each terminal (certificate CN) has its own
  * queue, bounded by reads_queued_per_terminal_max, and every queue together
  * by reads_queued_total_max; past either the read is answered
- * LIMIT_EXCEEDED at once. The threads go round the terminals with waiting
- * reads, one read each in turn, so a terminal's backlog delays another
+ * LIMIT_EXCEEDED at once. A terminal's queue is bounded in bytes too
+ * (reads_queued_per_terminal_max_bytes): a decoded request keeps the
+ * fields it does not know, so a reconcile can hold a whole frame. The threads go round the
+ * terminals with waiting reads, one read each in turn, so a terminal's backlog delays another
  * terminal's read by at most one read per terminal ahead of it.
  *
  * At most worker_threads - 2 reads run at once, and at most one fewer than
@@ -48,6 +50,7 @@ struct read_job {
     struct sh_reply reply;
     int rc;
     uint64_t enqueued_us;
+    uint64_t cost_bytes; /* counted in its share's queued_bytes */
 };
 
 /* One terminal's reads. */
@@ -56,6 +59,7 @@ struct read_share {
     struct read_share *next;      /* the pool's list */
     struct read_job *head, *tail; /* waiting, oldest first */
     uint32_t queued;              /* waiting and running */
+    uint64_t queued_bytes;        /* their requests' bytes and their jobs' */
 };
 
 struct read_pool {
@@ -205,6 +209,8 @@ static void job_finish(struct read_job *job)
     assert(pool->queued > 0 && share->queued > 0);
     pool->queued--;
     share->queued--;
+    assert(share->queued_bytes >= job->cost_bytes);
+    share->queued_bytes -= job->cost_bytes;
     if (share->queued == 0)
         share_drop(pool, share);
     if (c->state != CONN_CLOSED && job->reply.data != NULL) {
@@ -277,6 +283,18 @@ int read_pool_submit(struct net_server *server, struct conn *conn, Sanhe__Reques
                  frame_op_name(request), conn->caller.terminal, mine);
         return SH_E_LIMIT_EXCEEDED;
     }
+    /* What the read holds while it waits: the request as decoded (its
+     * packed size: unknown fields are kept) and its job. One read is
+     * always taken when none waits: a frame is bounded anyway. */
+    uint64_t cost = sanhe__request__get_packed_size(request) + sizeof(struct read_job);
+    uint64_t mine_bytes = share != NULL ? share->queued_bytes : 0;
+    if (mine > 0 && mine_bytes + cost > limits->reads_queued_per_terminal_max_bytes) {
+        snprintf(why, why_len,
+                 "%s: terminal %s has %llu bytes of reads waiting "
+                 "(reads_queued_per_terminal_max_bytes); read their replies, then retry",
+                 frame_op_name(request), conn->caller.terminal, (unsigned long long)mine_bytes);
+        return SH_E_LIMIT_EXCEEDED;
+    }
     if (pool->queued >= limits->reads_queued_total_max) {
         snprintf(why, why_len,
                  "%s: the engine has %u reads waiting (reads_queued_total_max); retry later",
@@ -296,6 +314,8 @@ int read_pool_submit(struct net_server *server, struct conn *conn, Sanhe__Reques
     job->request = request;
     job->caller = conn->caller;
     job->enqueued_us = uv_hrtime() / 1000;
+    job->cost_bytes = cost;
+    share->queued_bytes += cost;
     if (share->tail != NULL)
         share->tail->next = job;
     else

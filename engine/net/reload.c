@@ -52,12 +52,19 @@ static const struct {
     const char *name;
     size_t offset;
 } reload_limits[] = {
-    LIMIT(frame_max_bytes),        LIMIT(connections_max),
-    LIMIT(inflight_max),           LIMIT(batch_max),
-    LIMIT(output_max_bytes),       LIMIT(handshake_timeout_ms),
-    LIMIT(idle_timeout_ms),        LIMIT(reads_queued_per_terminal_max),
-    LIMIT(reads_queued_total_max), LIMIT(lookups_per_minute),
-    LIMIT(lookups_burst),          LIMIT(lookup_answer_after_audit),
+    LIMIT(frame_max_bytes),
+    LIMIT(connections_max),
+    LIMIT(inflight_max),
+    LIMIT(batch_max),
+    LIMIT(output_max_bytes),
+    LIMIT(handshake_timeout_ms),
+    LIMIT(idle_timeout_ms),
+    LIMIT(reads_queued_per_terminal_max),
+    LIMIT(reads_queued_total_max),
+    LIMIT(lookups_per_minute),
+    LIMIT(reads_queued_per_terminal_max_bytes),
+    LIMIT(lookups_burst),
+    LIMIT(lookup_answer_after_audit),
 };
 
 static uint32_t limit_at(const struct net_limits *l, size_t offset)

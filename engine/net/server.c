@@ -81,6 +81,8 @@ static void server_limits_defaults(struct net_limits *l)
         l->output_total_max_bytes = NET_OUTPUT_TOTAL_MAX_BYTES_DEFAULT;
     if (l->reads_queued_per_terminal_max == 0)
         l->reads_queued_per_terminal_max = NET_READS_QUEUED_PER_TERMINAL_MAX_DEFAULT;
+    if (l->reads_queued_per_terminal_max_bytes == 0)
+        l->reads_queued_per_terminal_max_bytes = NET_READS_QUEUED_PER_TERMINAL_MAX_BYTES_DEFAULT;
     if (l->reads_queued_total_max == 0)
         l->reads_queued_total_max = NET_READS_QUEUED_TOTAL_MAX_DEFAULT;
     if (l->lookups_burst == 0)
@@ -100,9 +102,11 @@ static int server_copy_config(struct net_server *server, const struct net_config
     if (server->limits.inflight_max == 0)
         server->limits.inflight_max = 1;
     server_limits_defaults(&server->limits);
-    if (server->ledger != NULL)
+    if (server->ledger != NULL) {
         ledger_audit_flag_set(server->ledger, server->limits.lookup_flag_ratio,
                               server->limits.lookup_flag_min);
+        ledger_quota_observe(server->ledger, quota_log_refusal, NULL);
+    }
     if (config->terminal_count == 0)
         return 0;
     server->terminals = calloc(config->terminal_count, sizeof *server->terminals);

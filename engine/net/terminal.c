@@ -21,6 +21,8 @@ static bool terminal_from_config(const struct net_server *server, const char *na
         snprintf(out->terminal, sizeof out->terminal, "%s", t->name);
         snprintf(out->hospital, sizeof out->hospital, "%s", t->hospital);
         out->role = t->role;
+        out->has_lookup_rate = t->has_lookup_rate;
+        out->lookups_per_minute = t->lookups_per_minute;
         return true;
     }
     return false;

@@ -151,11 +151,25 @@ bool tls_session_has_input(const struct tls_session *s)
 
 size_t tls_session_pending(const struct tls_session *s) { return BIO_ctrl_pending(s->wbio); }
 
+/* A memory BIO keeps the largest buffer it ever held, even once read
+ * empty: a connection that once had megabytes of replies to send would keep
+ * them allocated for its whole life, beyond the output budgets (which count
+ * what is waiting to be sent, not what was). Past this, an emptied write
+ * BIO is replaced by a fresh one, which SSL_set0_wbio frees. */
+#define TLS_WBIO_KEEP_BYTES (64u * 1024u)
+
 size_t tls_session_drain(struct tls_session *s, void *buf, size_t cap)
 {
     size_t got = 0;
     if (BIO_read_ex(s->wbio, buf, cap, &got) != 1)
         return 0;
+    if (got > TLS_WBIO_KEEP_BYTES && BIO_ctrl_pending(s->wbio) == 0) {
+        BIO *fresh = BIO_new(BIO_s_mem());
+        if (fresh != NULL) {
+            SSL_set0_wbio(s->ssl, fresh);
+            s->wbio = fresh;
+        }
+    }
     return got;
 }
 

@@ -552,6 +552,7 @@ void store_put(struct store_txn *txn, enum store_db db, const void *key, size_t 
     if (txn->ret != 0)
         return;
     txn->writes++;
+    txn->put_bytes += key_len + val_len;
     int rc = store_injected(txn->store);
     if (rc == 0) {
         MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};

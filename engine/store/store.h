@@ -105,9 +105,11 @@ struct store_txn {
     int ret;                  /* sticky: 0, or the first SH_E_* code */
     int mdb_rc;               /* the LMDB code behind ret, 0 when ret is not LMDB's */
     bool read_only;
-    bool own;        /* a read transaction of its own (store_read_begin_own) */
-    uint64_t writes; /* puts and deletes tried on it (a caller can tell
-                        whether a step wrote anything) */
+    bool own;           /* a read transaction of its own (store_read_begin_own) */
+    uint64_t writes;    /* puts and deletes tried on it (a caller can tell
+                           whether a step wrote anything) */
+    uint64_t put_bytes; /* key and value bytes of the puts tried on it (the
+                           ledger's write quotas, docs/limits.md) */
     /* store_read_guard: the bytes of data.mdb in this process's map; a key
      * or value LMDB returns outside them fails the transaction
      * (MDB_CORRUPTED) before anyone reads it. 0, 0: not guarded. */

@@ -122,6 +122,10 @@ static const char *refusal_text(int code)
         {SANHE_REFUSAL_STORAGE_FULL, N_("the engine's storage is full")},
         {SANHE_REFUSAL_UNAVAILABLE, N_("the engine cannot serve now")},
         {SANHE_REFUSAL_INTERNAL, N_("the engine failed internally; nothing was recorded")},
+        {SANHE_REFUSAL_QUOTA_EXCEEDED,
+         N_("the hospital reached a daily limit of the engine; nothing was recorded")},
+        {SANHE_REFUSAL_CLAIM_TOO_LARGE,
+         N_("the bill has more lines than its visit type allows; nothing was recorded")},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].code == code)

@@ -371,10 +371,29 @@ static void test_queue_total(void **state)
     assert_int_equal(fixture_stop(&f), 0);
 }
 
+/* A terminal's waiting reads bounded in bytes: at 1,024 bytes, a few
+ * reconciles (each about 450 bytes with its job) wait, the rest of the
+ * burst is refused naming the key; then the queue takes reads again. */
+static void test_queue_bytes_per_terminal(void **state)
+{
+    (void)state;
+    struct engine_fixture f;
+    assert_int_equal(fixture_start(&f, "reads_queued_per_terminal_max = 100\n"
+                                       "reads_queued_total_max = 100\n"
+                                       "reads_queued_per_terminal_max_bytes = 1024"),
+                     0);
+    int refused = burst_refused(&f, "reads_queued_per_terminal_max_bytes");
+    fprintf(stderr, "bytes bound: %d of 50 reconciles refused\n", refused);
+    assert_true(refused >= 50 - 10 && refused < 50);
+    assert_true(fixture_log_contains(&f, "reads_queued_per_terminal_max_bytes"));
+    assert_int_equal(fixture_stop(&f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_per_terminal),
+        cmocka_unit_test(test_queue_bytes_per_terminal),
         cmocka_unit_test(test_queue_total),
         cmocka_unit_test(test_reconcile_storm),
     };

@@ -82,6 +82,8 @@ enum sanhe_refusal {
     SANHE_REFUSAL_IMPORT_TOO_MANY_EXITS = 31,
     SANHE_REFUSAL_IMPORT_NO_SESSION = 32,
     SANHE_REFUSAL_LOOKUP_RATE_EXCEEDED = 35,
+    SANHE_REFUSAL_QUOTA_EXCEEDED = 36,
+    SANHE_REFUSAL_CLAIM_TOO_LARGE = 37,
 };
 
 /* A request id: at most 31 bytes (the engine's limit), plus the NUL. */
