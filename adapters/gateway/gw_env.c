@@ -46,6 +46,12 @@ const char *gw_refusal_text(int code)
         /* The hospital's calls share the gateway's one terminal at the
          * engine (docs/gateway.md, "Engines"): a retry a little later. */
         return "查询过于频繁，超出结算引擎对本机构终端的查询频率限制，请稍后重试";
+    case SANHE__ERROR_CODE__QUOTA_EXCEEDED:
+        /* A ceiling of the institution's day (docs/limits.md, "Write
+         * quotas"): nothing was written, and a retry today meets it again. */
+        return "本机构今日结算业务量已达上限，请联系医保经办机构";
+    case SANHE__ERROR_CODE__CLAIM_TOO_LARGE:
+        return "费用明细条数超过该就诊类型的上限";
     default:
         return "系统错误";
     }

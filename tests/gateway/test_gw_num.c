@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "gw.h"
 #include "gw_num.h"
 
 static int64_t fen_of(const char *text)
@@ -162,12 +163,46 @@ static void test_json_dump(void **state)
     json_decref(doc);
 }
 
+/* Every refusal the engine gives a counter's call has its own Chinese text:
+ * "系统错误" is kept for the codes after which the counter reverses (2601). */
+static void test_refusal_texts(void **state)
+{
+    (void)state;
+    const char *system = gw_refusal_text(SANHE__ERROR_CODE__INTERNAL);
+    assert_string_equal(system, "系统错误");
+    for (size_t i = 0; i < sanhe__error_code__descriptor.n_values; i++) {
+        int code = sanhe__error_code__descriptor.values[i].value;
+        switch (code) {
+        case SANHE__ERROR_CODE__OK:
+        case SANHE__ERROR_CODE__BAD_FRAME:
+        case SANHE__ERROR_CODE__FRAME_TOO_LARGE:
+        case SANHE__ERROR_CODE__BAD_REFERENCE_DATA:
+        case SANHE__ERROR_CODE__STORAGE_FULL:
+        case SANHE__ERROR_CODE__UNAVAILABLE:
+        case SANHE__ERROR_CODE__INTERNAL:
+        case SANHE__ERROR_CODE__TIMEOUT:
+        case SANHE__ERROR_CODE__IMPORT_REFUSED:
+        case SANHE__ERROR_CODE__IMPORT_TOO_MANY_EXITS:
+        case SANHE__ERROR_CODE__IMPORT_NO_SESSION:
+            continue; /* not a business refusal of a counter's call */
+        default:
+            break;
+        }
+        const char *text = gw_refusal_text(code);
+        assert_non_null(text);
+        if (strcmp(text, system) == 0)
+            fail_msg("ErrorCode %s (%d) has no text of its own",
+                     sanhe__error_code__descriptor.values[i].name, code);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yuan_accepted), cmocka_unit_test(test_yuan_refused),
         cmocka_unit_test(test_fen_to_yuan),   cmocka_unit_test(test_qty),
         cmocka_unit_test(test_json_load),     cmocka_unit_test(test_json_dump),
+        cmocka_unit_test(test_refusal_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
