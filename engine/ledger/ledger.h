@@ -97,7 +97,7 @@ struct ledger_config {
     uint64_t wal_checkpoint_bytes;
     uint32_t wal_checkpoint_ms;
     bool wal_test_skip_restore; /* tests/powercut only: recovery without the meta restore */
-    struct ledger_quota quota; /* the write quotas; zeroed: none */
+    struct ledger_quota quota;  /* the write quotas; zeroed: none */
     /* Audit records of a day more than this many days before the batch's
      * are deleted, a bounded number per batch (audit.c); 0: kept for ever. */
     uint32_t audit_retention_days;
