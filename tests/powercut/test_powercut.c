@@ -180,7 +180,12 @@ static void workload_coverage(const struct pc_work *w, const struct pc_log *log)
     assert_true(w->retries_same_bytes > 0);
     /* The log's paths are all taken: records, checkpoints of both kinds,
      * the ring wrapped. */
-    assert_true(ws->records > 0 && ws->checkpoints_sync > 0 && ws->large_commits > 0);
+    assert_true(ws->records > 0 && ws->checkpoints_sync > 0);
+    /* A commit too large for a record comes from the workload's big batches;
+     * the server's batches are whatever the loop read in one turn, so there
+     * it depends on timing, and the in-process modes cover it. */
+    if (w->mode != PC_MODE_SERVER)
+        assert_true(ws->large_commits > 0);
     assert_true(ws->segment_switches >= WAL_RING_WRAPPED);
     if (w->mode != PC_MODE_SERIAL) /* serial checkpoints only when it must */
         assert_true(ws->checkpoints_async > 0);
