@@ -213,7 +213,17 @@ static bool is_waiting(const json_t *rec)
 /* Sends every waiting entry in order, up to and including `until` (0: all),
  * stopping at the first that cannot be delivered. *last_rc is the result of
  * the last entry tried. Returns how many are still waiting, or -1. */
-static long flush_entries(struct queue *q, sanhe_client *c, uint64_t until, int *last_rc)
+/* What a flush sent, for the cashier; report: print each entry answered. */
+struct flush_report {
+    bool print;
+    bool as_json;
+    long sent, settled, refused;
+};
+
+static void print_entry(uint64_t seq, const json_t *rec, bool as_json);
+
+static long flush_entries(struct queue *q, sanhe_client *c, uint64_t until, int *last_rc,
+                          struct flush_report *report)
 {
     uint64_t *keys;
     json_t **recs;
@@ -232,6 +242,14 @@ static long flush_entries(struct queue *q, sanhe_client *c, uint64_t until, int 
         if (rc != 0 && rc != SANHE_E_REFUSED) {
             stopped = true; /* keep the order: nothing after it goes first */
             waiting++;
+        } else if (report != NULL) {
+            report->sent++;
+            if (rc == 0)
+                report->settled++;
+            else
+                report->refused++;
+            if (report->print)
+                print_entry(keys[i], recs[i], report->as_json);
         }
     }
     q_free_all(keys, recs, n);
@@ -352,7 +370,7 @@ int cmd_settle_queued(const struct counter_opts *o, const struct bill *b)
         return rc;
     }
     int last = 0;
-    long waiting = rc == 0 ? flush_entries(&q, c, seq, &last) : -1;
+    long waiting = rc == 0 ? flush_entries(&q, c, seq, &last, NULL) : -1;
     if (rc == 0 && waiting < 0)
         rc = EXIT_LOCAL;
     else if (rc == 0 && waiting > 0) {
@@ -390,13 +408,14 @@ int cmd_flush(const struct counter_opts *o)
         return rc;
     }
     int last = 0;
-    long waiting = flush_entries(&q, c, 0, &last);
+    struct flush_report report = {.print = true, .as_json = o->json};
+    long waiting = flush_entries(&q, c, 0, &last, &report);
     /* --daemon: a clinic's link returns by itself; keep trying. */
     while (o->daemon && waiting >= 0) {
         struct timespec ts = {.tv_sec = (o->interval_ms > 0 ? o->interval_ms : 30000) / 1000,
                               .tv_nsec = (o->interval_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
-        waiting = flush_entries(&q, c, 0, &last);
+        waiting = flush_entries(&q, c, 0, &last, &report);
     }
     if (waiting < 0)
         rc = EXIT_LOCAL;
@@ -405,8 +424,9 @@ int cmd_flush(const struct counter_opts *o)
                 counter_strerror(last));
         print_transport(c);
         rc = EXIT_UNREACHABLE;
-    } else
-        printf("%s\n", _("queue flushed: nothing waits"));
+    } else if (!o->json)
+        printf(_("queue flushed: %ld sent (%ld settled, %ld refused); nothing waits\n"),
+               report.sent, report.settled, report.refused);
     mdb_env_close(q.env);
     sanhe_client_free(c);
     return rc;

@@ -452,8 +452,13 @@ static void test_queue(void)
     snprintf(args, sizeof args, "--lang en --queue %s flush", qdir);
     CHECK(counter("H330424201", args) == 3);
     CHECK(fixture_restart(&f) == 0);
+    /* The flush says what it sent, each entry with its answer. */
     CHECK(counter("H330424201", args) == 0);
-    CHECK(counter("H330424201", args) == 0 && strstr(out, "nothing waits"));
+    CHECK(strstr(out, "3 sent (3 settled, 0 refused); nothing waits") != NULL);
+    CHECK(strstr(out, "q-0") != NULL && strstr(out, "q-1") != NULL && strstr(out, "q-2") != NULL);
+    CHECK(count_lines(out) == 4);
+    CHECK(counter("H330424201", args) == 0 &&
+          strstr(out, "0 sent (0 settled, 0 refused); nothing waits"));
     snprintf(args, sizeof args, "--json --queue %s queue", qdir);
     CHECK(counter("H330424201", args) == 0);
     int answered = 0;
