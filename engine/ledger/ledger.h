@@ -4,7 +4,8 @@
  * and the demo all call these; the transport is the only difference.
  *
  * Writes (settle, reverse, cancel, load) go through a batch: one LMDB write
- * transaction for the requests of one loop iteration, each request inside a
+ * transaction for the requests the caller groups (the group commit in
+ * engine/durable groups those of one loop iteration), each request inside a
  * nested transaction so that one that fails cannot spoil the others, then a
  * single durable commit. No reply of a batch may be sent before
  * ledger_batch_commit has returned 0 (or, for a batch committed with
@@ -148,8 +149,8 @@ int ledger_batch_apply(struct ledger_batch *batch, const struct sh_caller *calle
 int ledger_batch_commit(struct ledger_batch *batch);
 
 /* Commits and frees the batch without the final sync, for a caller that
- * syncs on another thread while the next batch is applied (the server's
- * group commit). The batch is then visible to readers and LMDB keeps the
+ * syncs on another thread while the next batch is applied (the group
+ * commit, engine/durable). The batch is then visible to readers and LMDB keeps the
  * store intact, but a crash may still lose it: its replies must not be
  * sent before a ledger_sync that started after this returned has
  * returned 0. On failure nothing of the batch is kept. */

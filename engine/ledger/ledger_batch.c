@@ -91,7 +91,7 @@ static void batch_promote_policies(struct ledger_batch *b)
 static int batch_grow(struct ledger *ledger, bool ahead)
 {
     /* Most batches have nothing to grow: they must not wait for the reads
-     * running on the pool's threads (engine/net/read_pool.c) to let go. */
+     * running on other threads to let go. */
     if (ahead && !store_grow_due(&ledger->store))
         return 0;
     ledger_lock_exclusive(ledger);

@@ -2,7 +2,7 @@
  * The ledger's insides, shared by its files:
  *
  *   ledger.c          open/close, the operation table, roles, ledger_read, ledger_handle
- *   ledger_batch.c    group commit: the batch, nested transactions, the map's growth
+ *   ledger_batch.c    a batch in one transaction: nested transactions, the map's growth
  *   ledger_reply.c    packing Responses and error replies
  *   ledger_settle.c   settle and presettle
  *   ledger_reverse.c  reverse and cancel (and the reversal they share)

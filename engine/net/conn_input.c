@@ -94,7 +94,7 @@ static void input_dispatch(struct conn *c, Sanhe__Request *request)
         lookup_dispatch(c, request); /* rate-limited, answered once audited */
         return;
     } else if (ledger_request_writes(request)) {
-        if (batch_enqueue(c->server, c, request) == 0)
+        if (handoff_submit(c->server, c, request) == 0)
             return; /* answered after the commit */
         input_reply(c, request->request_id, SH_E_INTERNAL, "out of memory");
     } else if (read_pool_takes(request)) {

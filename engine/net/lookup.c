@@ -139,21 +139,21 @@ void lookup_dispatch(struct conn *c, Sanhe__Request *request)
     struct ledger_audit_record rec;
     ledger_audit_fill(&rec, &c->caller, frame_op_name(request), person, outcome, now_ms);
     if (server->limits.lookup_answer_after_audit == 0) {
-        batch_audit_pending(server, &rec); /* a loss is counted and logged there */
+        durable_audit_pending(server->durable, &rec); /* a loss is counted and logged there */
         net_stats_record_op(&server->stats, frame_op_name(request), uv_hrtime() / 1000 - begin_us);
         conn_queue_reply(c, &reply);
         free(reply.data);
         sanhe__request__free_unpacked(request, NULL);
         return;
     }
-    if (batch_enqueue_answered(server, c, request, &reply, &rec) != 0) {
+    if (handoff_submit_answered(server, c, request, &reply, &rec) != 0) {
         free(reply.data);
         sanhe__request__free_unpacked(request, NULL);
         conn_abort(c, "out of memory");
     }
 }
 
-void lookup_settle_audit(struct batch_item *item, int64_t now_ms)
+void lookup_settle_audit(struct durable_item *item, int64_t now_ms)
 {
     if (item->request->op_case != SANHE__REQUEST__OP_SETTLE || item->reply.data == NULL)
         return;

@@ -178,7 +178,7 @@ static void metrics_lookups(struct mbuf *b, const struct net_server *server)
            "Person lookups refused with LOOKUP_RATE_EXCEEDED.", server->stats.lookups_refused);
     mvalue(b, "sanhe_audit_records_lost_total", "counter",
            "Audit records of lookups answered at once that never reached the store.",
-           server->audit_pending.lost);
+           server->durable != NULL ? durable_audit_lost(server->durable) : 0);
     if (t->entries == NULL)
         return;
     static const char *const names[] = {

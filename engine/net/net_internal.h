@@ -6,7 +6,7 @@
  *                reading and backpressure, the close sequence
  *   conn_output.c replies out: framing, encryption, uv_write
  *   conn_input.c frames in: decode, check, answer reads, queue writes
- *   batch.c      group commit of the queued writes, once per loop iteration
+ *   handoff.c    writes to the durability pipeline (engine/durable), replies back
  *   terminal.c   certificate CN -> (hospital, role)
  *   server.c     create, stop, free
  */
@@ -17,63 +17,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "durable.h"
 #include "ledger.h"
 #include "net.h"
 #include "tls.h"
 #include "tls_crl.h"
-
-/* ---- The write queue (batch.c) ------------------------------------------ */
-
-struct batch_item {
-    struct conn *conn; /* holds a reference (conn_ref) until the reply is handed over */
-    Sanhe__Request *request;
-    struct sh_caller caller;
-    struct sh_reply reply;
-    uint64_t enqueued_us; /* uv_hrtime, for the per-operation latency (metrics) */
-    /* A person lookup (lookup.c): answered already on the loop thread; the
-     * batch only makes its audit record durable before the reply goes. */
-    bool answered;
-    bool audited; /* audit holds its record (a settle's is filled at apply) */
-    struct ledger_audit_record audit;
-};
-
-/* A ring of queued write requests, oldest first. Bounded by the limits:
- * at most connections_max x inflight_max items, since a connection stops
- * being read when it has inflight_max writes queued. */
-struct batch_queue {
-    struct batch_item *items;
-    size_t cap, head, len;
-};
-
-/* The group commit's pipeline: a ring of batches in commit order, the
- * oldest unanswered first. The newest may be applying (stage 1, on the
- * writer thread); the others are committed and wait for, or are in, their
- * sync (stage 2). One applying and two waiting at most: enough for the
- * writer never to wait for a sync that is only a little slower than it. */
-#define BATCH_SLOTS 3
-
-struct batch_slot {
-    struct net_server *server;
-    uv_work_t work;           /* stage 1 */
-    struct batch_item *items; /* batch_max of them */
-    size_t len;
-    int rc;            /* stage 1's outcome: 0, or the code that answers every item */
-    uint64_t start_us; /* handed to the writer */
-    uint64_t apply_us; /* stage 1, timed on the writer thread: the applies */
-    uint64_t write_us; /* and LMDB's commit */
-    struct ledger_audit_record *audit; /* 2 x batch_max: the batch's audit records */
-    size_t audit_pre;                  /* of them, lookups answered already (pending) */
-};
-
-/* Audit records of lookups answered at once (lookup_answer_after_audit 0),
- * waiting for the next group commit; bounded: past AUDIT_PENDING_MAX the
- * oldest wait and new ones are counted lost (logged). */
-#define AUDIT_PENDING_MAX 65536
-struct audit_pending {
-    struct ledger_audit_record *recs; /* a ring of AUDIT_PENDING_MAX */
-    size_t head, len;
-    uint64_t lost;
-};
 
 /* ---- Person lookups per terminal (rate.c) ------------------------------------ */
 
@@ -114,7 +62,7 @@ struct conn {
     uv_shutdown_t shutdown_req;
     struct tls_session tls;
     int handles_open;     /* tcp + timer + frame_timer; freed when 0 and refs is 0 */
-    uint32_t refs;        /* batch items still holding this connection */
+    uint32_t refs;        /* writes in the durability pipeline still holding this connection */
     bool reading;         /* uv_read_start is in effect */
     bool over_limit;      /* accepted past connections_max: refuse after the handshake */
     bool has_caller;      /* the CN maps to a terminal */
@@ -148,30 +96,12 @@ struct net_server {
     uv_tcp_t listener;
     bool listening;
     int port;
-    uv_check_t batch_check;               /* group commit: after each iteration's I/O callbacks */
     uv_prepare_t output_prepare;          /* conn_output.c: once per iteration, before the poll */
     struct conn *flush_head, *flush_tail; /* connections with output to write */
     uint64_t iteration_tls_writes;        /* in this iteration so far (net_stats) */
     uint64_t iteration_socket_writes;
-    struct batch_slot slots[BATCH_SLOTS];
-    size_t slot_head;    /* the oldest unanswered batch */
-    size_t slot_count;   /* batches not yet answered */
-    bool applying;       /* the newest of them is in stage 1 */
-    uv_work_t sync_work; /* stage 2: ledger_sync */
-    size_t sync_covers;  /* batches (from slot_head) the sync in flight answers; 0: none */
-    int sync_rc;         /* its outcome */
-    uint64_t sync_us;    /* and its duration */
-    /* The writer's commit and the sync never overlap (batch.c): the loop
-     * thread claims sync_running when it starts a sync, the sync's pool
-     * thread releases it; the writer sets committing around its commit.
-     * Both under sync_lock. */
-    uv_mutex_t sync_lock;
-    uv_cond_t sync_done;
-    bool sync_running;
-    bool committing;
-    bool sync_lock_ready; /* initialised (batch_init) */
+    struct durable *durable; /* the group commit (handoff.c) */
     uv_timer_t stop_timer;
-    struct batch_queue queue;
     struct conn *conns; /* every connection not yet freed */
     uint64_t next_conn_id;
     uint32_t conns_counted;  /* under connections_max (not over_limit ones) */
@@ -182,7 +112,7 @@ struct net_server {
     uint64_t out_total_bytes;
     uint64_t freed_since_trim_bytes; /* large buffers freed since the last malloc_trim */
     uint64_t trim_last_ms;
-    int handles_open; /* listener, check, output prepare, stop timer */
+    int handles_open; /* listener, the pipeline's check, output prepare, stop timer */
     bool stopping;
     bool bench_echo; /* net_config.bench_echo: answer without the ledger */
     void (*stop_done)(void *ctx);
@@ -193,8 +123,7 @@ struct net_server {
     uint8_t read_buf[64 * 1024];      /* every uv read lands here, then goes to OpenSSL */
     struct read_pool *reads;          /* read_pool.c */
     struct net_stats stats;
-    struct rate_table rates;            /* rate.c */
-    struct audit_pending audit_pending; /* lookup.c, batch.c */
+    struct rate_table rates; /* rate.c */
 };
 
 /* listener.c */
@@ -261,22 +190,19 @@ void rate_free(struct net_server *server);
 bool lookup_audited(const Sanhe__Request *request);
 void lookup_dispatch(struct conn *conn, Sanhe__Request *request);
 /* The audit record of a settle, once its reply is known (writer thread). */
-void lookup_settle_audit(struct batch_item *item, int64_t now_ms);
+void lookup_settle_audit(struct durable_item *item, int64_t now_ms);
 
-/* batch.c */
-int batch_init(struct net_server *server);         /* all or nothing */
-bool batch_ready(const struct net_server *server); /* batch_init succeeded */
-void batch_close(struct net_server *server);
-void batch_free(struct net_server *server);
-int batch_enqueue(struct net_server *server, struct conn *conn, Sanhe__Request *request);
-/* An audit record for the next batch (false: the ring is full, lost). */
-bool batch_audit_pending(struct net_server *server, const struct ledger_audit_record *audit);
+/* handoff.c: the durability pipeline's network side. */
+int handoff_init(struct net_server *server); /* all or nothing */
+/* Queues a write of the connection (ownership of request passes on 0);
+ * its reply comes once durable, the connection counts it in inflight. */
+int handoff_submit(struct net_server *server, struct conn *conn, Sanhe__Request *request);
 /* A read answered already (reply taken over), waiting only for its audit
  * record to be committed and synced with the next batch. */
-int batch_enqueue_answered(struct net_server *server, struct conn *conn, Sanhe__Request *request,
-                           struct sh_reply *reply, const struct ledger_audit_record *audit);
+int handoff_submit_answered(struct net_server *server, struct conn *conn, Sanhe__Request *request,
+                            struct sh_reply *reply, const struct ledger_audit_record *audit);
 /* No write queued, none applying, none waiting for its sync. */
-bool batch_idle(const struct net_server *server);
+bool handoff_idle(const struct net_server *server);
 
 /* read_pool.c: the costly reads on libuv's pool, a queue per terminal. */
 struct read_pool;

@@ -17,7 +17,7 @@
  * terminal's read by at most one read per terminal ahead of it.
  *
  * At most worker_threads - 2 reads run at once, and at most one fewer than
- * the cores: the group commit's two stages (batch.c) use the same pool,
+ * the cores: the group commit's two stages (engine/durable/durable.c) use the same pool,
  * and a write must never wait for a thread behind reads; and the loop
  * thread, which answers every presettle, must find a core free.
  *

@@ -25,7 +25,7 @@ static void server_on_timer_closed(uv_handle_t *handle) { server_handle_closed(h
  * a queued write holds its connection), the server's own handles go. */
 static void server_maybe_done(struct net_server *server)
 {
-    if (!server->stopping || server->conns != NULL || !batch_idle(server) ||
+    if (!server->stopping || server->conns != NULL || !handoff_idle(server) ||
         !read_pool_idle(server))
         return;
     if (uv_is_closing((uv_handle_t *)&server->stop_timer))
@@ -33,7 +33,7 @@ static void server_maybe_done(struct net_server *server)
     char line[512];
     net_stats_format(&server->stats, line, sizeof line);
     net_log_always("stopped: %s", line);
-    batch_close(server);
+    durable_close(server->durable);
     conn_output_close(server);
     uv_close((uv_handle_t *)&server->stop_timer, server_on_timer_closed);
 }
@@ -124,8 +124,8 @@ static void server_discard(struct net_server *server)
 {
     server->stopping = true;
     listener_close(server);
-    if (batch_ready(server))
-        batch_close(server);
+    if (server->durable != NULL)
+        durable_close(server->durable);
     if (server->output_prepare.loop != NULL)
         conn_output_close(server);
     if (server->stop_timer.loop != NULL)
@@ -167,7 +167,7 @@ int net_server_create(uv_loop_t *loop, const struct net_config *config, struct l
     server->stop_timer.data = server;
     server->handles_open++;
     conn_output_init(server);
-    int rc = batch_init(server);
+    int rc = handoff_init(server);
     if (rc == 0)
         rc = read_pool_init(server, config->worker_threads);
     if (rc != 0)
@@ -196,9 +196,8 @@ void net_server_free(struct net_server *server)
         return;
     tls_ctx_free(server->tls_ctx);
     free(server->terminals);
-    free(server->queue.items);
     rate_free(server);
-    batch_free(server);
+    durable_free(server->durable);
     read_pool_free(server);
     free(server);
 }

@@ -142,7 +142,7 @@ static int check_error(const Sanhe__Request *request, const struct sh_caller *ca
         code != SH_E_STORAGE_FULL)
         fuzz_fail("a request naming no operation got %s", sh_error_name(code));
     /* A batch that cannot commit answers each of its requests STORAGE_FULL,
-     * whatever they were (engine/net/batch.c does the same). */
+     * whatever they were (engine/durable/durable.c does the same). */
     if (code == SH_E_STORAGE_FULL)
         return code;
     if (request->op_case != SANHE__REQUEST__OP__NOT_SET &&

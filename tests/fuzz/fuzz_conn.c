@@ -267,7 +267,7 @@ static void pump(struct client *c, bool read_replies)
         uv_run(&fc.loop, UV_RUN_NOWAIT);
         if (read_replies)
             client_read(c);
-        bool idle = batch_idle(fc.server) && read_pool_idle(fc.server);
+        bool idle = handoff_idle(fc.server) && read_pool_idle(fc.server);
         if (idle && i >= 2)
             break;
         if (!idle) {
@@ -327,8 +327,9 @@ static void expect_closed(void)
 {
     /* Its writes and reads may still be answered (to nobody), and the audit
      * records of its lookups go with the next group commit. */
-    for (int i = 0; i < CONN_CLOSE_ROUNDS && (fc.server->conns != NULL || !batch_idle(fc.server) ||
-                                              !read_pool_idle(fc.server));
+    for (int i = 0;
+         i < CONN_CLOSE_ROUNDS &&
+         (fc.server->conns != NULL || !handoff_idle(fc.server) || !read_pool_idle(fc.server));
          i++) {
         uv_run(&fc.loop, UV_RUN_NOWAIT);
         struct timespec ts = {0, 100000};
@@ -341,7 +342,7 @@ static void expect_closed(void)
                   "connection",
                   (unsigned long long)fc.server->in_total_bytes,
                   (unsigned long long)fc.server->out_total_bytes);
-    if (!batch_idle(fc.server) || !read_pool_idle(fc.server))
+    if (!handoff_idle(fc.server) || !read_pool_idle(fc.server))
         fuzz_fail("fuzz_conn: work in flight 2 s after the last connection left");
 }
 

@@ -162,14 +162,14 @@ static void run_one_by_one(struct ledger *ledger, const struct terminals *t,
     }
 }
 
-/* A write waiting for the group commit, as engine/net/batch.c keeps it. */
+/* A write waiting for the group commit, as engine/durable/durable.c keeps it. */
 struct queued {
     const Sanhe__Request *request;
     const struct sh_caller *caller;
     struct sh_reply reply;
 };
 
-/* engine/net/batch.c's batch_apply_all: 0, or the code that answers all. */
+/* engine/durable/durable.c's batch_apply_all: 0, or the code that answers all. */
 static int batch_apply_all(struct ledger *ledger, struct queued *q, size_t n)
 {
     struct ledger_batch *batch = NULL;

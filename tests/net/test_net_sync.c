@@ -8,7 +8,7 @@
  *   - a write is not answered while the sync that follows its commit is
  *     held, and is answered once that sync has returned; a batch read
  *     meanwhile is applied but not committed while that sync runs (the
- *     writer's commit waits for it: engine/net/batch.c), and is answered
+ *     writer's commit waits for it: engine/durable/durable.c), and is answered
  *     only after a sync of its own has returned;
  *   - a failed sync turns the replies of its batch into INTERNAL, and the
  *     ledger takes no write after it (reads go on).

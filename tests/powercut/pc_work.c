@@ -20,7 +20,8 @@ struct Sanhe__Response *pc_unpack(const uint8_t *data, size_t len)
     return sanhe__response__unpack(NULL, len, data);
 }
 
-/* ---- The pipeline (engine/net/batch.c's order) ------------------------------------------------
+/* ---- The pipeline (engine/durable/durable.c's order)
+ * ------------------------------------------------
  */
 
 struct pipe {

@@ -3,7 +3,7 @@
  * in process, on a durable store whose writes the recorder logs.
  *
  * It drives ledger_batch_begin/apply/commit_nosync and ledger_sync in the
- * order the server's pipeline uses them (engine/net/batch.c): a writer
+ * order the server's pipeline uses them (engine/durable/durable.c): a writer
  * thread applies and commits batch N+1 while a sync thread runs the
  * ledger_sync that makes batch N durable; the writer's commit waits for a
  * running sync to end, a sync starts only after a commit has returned, and
@@ -43,7 +43,7 @@
 #define PC_NOW_MS 1796630400000LL /* 2026-12-07 16:00 +08:00: every claim date of 2026 is past */
 
 enum pc_mode {
-    PC_MODE_PIPELINED = 0, /* the server's group commit (engine/net/batch.c) */
+    PC_MODE_PIPELINED = 0, /* the server's group commit (engine/durable/durable.c) */
     PC_MODE_SERIAL,        /* ledger_batch_commit: commit and sync in line */
     PC_MODE_ACK_EARLY,     /* broken on purpose: replies handed out before the sync */
     PC_MODE_SERVER,        /* the server itself, in process, over TLS (pc_server.c) */
@@ -93,7 +93,7 @@ int pc_work_run(struct pc_work *w, const char *dir, enum pc_mode mode, uint32_t 
 void pc_work_free(struct pc_work *w);
 
 /* The same with the requests sent over TLS to the real server
- * (net_server_create, engine/net/batch.c) running in this process, on a
+ * (net_server_create, engine/durable/durable.c) running in this process, on a
  * store made by `sanhe-engine load` (tests/net's fixture, cases/01):
  * rounds of pipelined requests on two counters' connections; a reply is
  * acknowledged when the client has read it. */
