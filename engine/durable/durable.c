@@ -19,9 +19,11 @@
  * more writes: see ledger_sync).
  *
  * A two-stage pipeline on libuv's thread pool (uv_queue_work):
- *   stage 1, the writer: apply and commit. LMDB's commit writes the pages,
- *     fdatasyncs them and writes the meta page unsynced (MDB_NOMETASYNC);
- *   stage 2, the sync: ledger_sync (one fdatasync) on another pool thread.
+ *   stage 1, the writer: apply and commit. The LMDB commit writes its pages
+ *     without a sync (MDB_NOSYNC), and the store appends the transaction's
+ *     puts and deletes to the write-ahead log as one record (store_wal.h);
+ *   stage 2, the sync: ledger_sync, one fdatasync of the log, on another
+ *     pool thread.
  * When stage 1 of a batch ends, the loop thread starts its stage 2 and, at
  * once, stage 1 of the next batch with everything queued meanwhile, so the
  * batch grows with the load by itself and the writer's applying never
@@ -33,28 +35,19 @@
  * framing, reads (ledger_read, beside both stages) and queueing.
  *
  * Why a reply still means the data is on disk. A reply goes out only after
- * a ledger_sync that started after its batch's commit returned; by then the
- * batch's pages were synced by the commit, and its meta page was written
- * (pwrite returned) before the commit returned, so that fdatasync covers it
- * too. Why the store stays intact while the writer runs ahead of the sync:
- * LMDB keeps the two newest snapshots intact. A page freed by txn N is
- * reused only by txn N+2 or later, and only when no reader is older, so
- * batch N+1 writing its pages cannot touch snapshot N nor N-1. Meta N+1
- * is written only after N+1's data fdatasync, which also covers meta N; so
- * whenever a crash comes, the disk holds a synced meta page of the last
- * answered batch or a later one, over an intact snapshot: at worst newer,
- * unanswered batches are lost, never an answered one.
- * Readers may see batch N before its sync returns, as they already could
- * while the O_DSYNC meta write was in progress; a reader never answers a
- * write, and a write that depends on batch N is answered after N.
+ * a ledger_sync that started after its batch's commit returned; by then
+ * the batch's log record was written (write returned), so that fdatasync
+ * covers it. LMDB's own pages reach the disk at the next checkpoint; until
+ * then recovery puts back the checkpoint's meta pages (over a snapshot that
+ * a reader kept LMDB from reusing) and redoes the log past it, so a power
+ * cut loses at worst unanswered batches (docs/storage.md, "Durability: the
+ * write-ahead log"). Readers may see batch N before its sync returns; a reader never
+ * answers a write, and a write that depends on batch N is answered after N.
  *
  * One order inside the pipeline: the writer applies batch N+1 while the
- * sync of batch N runs, but its commit (which writes and fdatasyncs N+1's
- * pages) waits for that sync to end, and a sync does not start while a
- * commit runs (the batches it would cover wait for the commit's batch to
- * end, then share one sync with it). Run side by side, the sync's
- * fdatasync would also wait for N+1's pages in flight, which made it two
- * to three times as long at 10,000/s and slowed the commit too. Applying
+ * sync of batch N runs, but its commit waits for that sync to end, and a
+ * sync does not start while a commit runs (the batches it would cover wait
+ * for the commit's batch to end, then share one sync with it). Applying
  * usually takes longer than the sync, so the writer seldom waits.
  *
  * At most batch_max writes per batch; the rest waits for the next one.
