@@ -125,8 +125,8 @@ run_kind() {
         mkdir -p "$d"
         cp -a "$WORK/data" "$d/data"
         ln -s ../certs "$d/certs"
-        write_conf "$d/engine.conf" data "$extra"
         eval "ENGINE=\$ENGINE_$(echo $who | tr ab AB)"
+        write_conf "$d/engine.conf" data "$extra"
         engine_start "$d/engine.conf" || return 1
         eval "pid_$who=\$ENGINE_PID port_$who=\$PORT"
     done

@@ -50,6 +50,16 @@
  * for the commit's batch to end, then share one sync with it). Applying
  * usually takes longer than the sync, so the writer seldom waits.
  *
+ * Light load: one stage. A batch that starts alone (nothing else in flight)
+ * with at most DURABLE_ONE_STAGE_MAX writes is also synced by the writer,
+ * right after its commit, on the same pool thread: no sync could overlap
+ * it (none is due, and no other batch starts while it applies), and the
+ * pipeline would gain nothing, as there is no next batch to apply beside
+ * the sync. It saves a hand-over to the pool and back, two thread
+ * wake-ups on the path of each reply. When the load rises, the writes
+ * queued meanwhile make the next batch larger than that, and the
+ * two-stage pipeline takes over by itself.
+ *
  * At most batch_max writes per batch; the rest waits for the next one.
  */
 #include "durable.h"
@@ -80,12 +90,20 @@ struct durable_queue {
  * for a sync that is only a little slower than it. */
 #define DURABLE_SLOTS 3
 
+/* The most writes a batch synced by the writer itself may have (see the
+ * top): a few, so that the one stage ends before the writes queued
+ * meanwhile would have made a batch of their own. */
+#define DURABLE_ONE_STAGE_MAX 4u
+
 struct durable_slot {
     struct durable *d;
     uv_work_t work;             /* stage 1 */
     struct durable_item *items; /* batch_max of them */
     size_t len;
     int rc;            /* stage 1's outcome: 0, or the code that answers every item */
+    bool one_stage;    /* the writer syncs it too (light load) */
+    int sync_rc;       /* then: the sync's outcome */
+    uint64_t sync_us;  /* and its duration */
     uint64_t start_us; /* handed to the writer */
     uint64_t apply_us; /* stage 1, timed on the writer thread: the applies */
     uint64_t write_us; /* and the ledger's commit */
@@ -476,6 +494,27 @@ static void batch_work(uv_work_t *work)
 {
     struct durable_slot *slot = work->data;
     slot->rc = batch_apply_all(slot);
+    if (slot->rc == 0 && slot->one_stage) {
+        /* Alone in the pipeline: no sync runs, and none starts before
+         * batch_after_work (sync_maybe_start finds no committed batch). */
+        uint64_t begin_us = clock_us();
+        slot->sync_rc = ledger_sync(slot->d->ledger);
+        slot->sync_us = clock_us() - begin_us;
+    }
+}
+
+/* A one-stage batch, committed and synced by the writer: answered as a
+ * sync that covers it alone would answer it. */
+static void batch_answer_one_stage(struct durable *d, struct durable_slot *slot)
+{
+    assert(d->slot_count == 1 && slot == slot_at(d, 0) && d->sync_covers == 0);
+    if (d->hooks.synced != NULL)
+        d->hooks.synced(d->hooks.ctx, slot->sync_us);
+    if (slot->sync_rc < 0)
+        sync_log_failure(d, 1, slot->sync_rc);
+    d->sync_covers = 1;
+    batch_answer(d, slot, slot->sync_rc);
+    d->sync_covers = 0;
 }
 
 /* Back on the loop thread, the batch committed or failed: its sync, and
@@ -488,6 +527,8 @@ static void batch_after_work(uv_work_t *work, int status)
     if (status != 0)
         slot->rc = SH_E_INTERNAL; /* we never cancel */
     d->applying = false;
+    if (slot->one_stage && slot->rc == 0)
+        batch_answer_one_stage(d, slot);
     sync_maybe_start(d);
     batch_maybe_start(d);
     durable_progress(d);
@@ -514,6 +555,9 @@ static void batch_start(struct durable *d)
         p->len--;
     }
     slot->rc = 0;
+    slot->one_stage = d->slot_count == 0 && d->sync_covers == 0 && n <= DURABLE_ONE_STAGE_MAX;
+    slot->sync_rc = 0;
+    slot->sync_us = 0;
     slot->start_us = clock_us();
     slot->apply_us = 0;
     slot->write_us = 0;
