@@ -13,7 +13,9 @@
 # steps each (A B, B A, A B ...). Each step gives the engine's CPU us a
 # request (its getrusage over the window), p50, p99, and from the engine's
 # stats_file before and after the step the replies per socket write (null
-# for an engine without those counters). The summary is, per kind and
+# for an engine without those counters), the writes a batch, and from
+# /proc/PID/io the bytes it handed to write calls and the bytes it sent to
+# the disk, each per reply. The summary is, per kind and
 # rate, the median over rounds of B's figure over A's in the same round.
 # With SANHE_AB_PERF=1, round 1 of each engine at each rate is also
 # recorded by perf (perf record -g on the engine's pid during the measured
@@ -78,6 +80,14 @@ stat_of() {
     jq ".$3 // null" "$1/stats.json" 2>/dev/null || echo null
 }
 
+# io_of PID KEY: KEY of /proc/PID/io (wchar: bytes handed to write and
+# pwrite; write_bytes: bytes this process sent to the disk, its syncs'
+# writeback included); null when unreadable.
+io_of() {
+    awk -v k="$2:" '$1 == k { print $2; f = 1 } END { if (!f) print "null" }' \
+        "/proc/$1/io" 2>/dev/null || echo null
+}
+
 # step KIND RATE ROUND WHO: one step against engine WHO (a or b).
 step() {
     kind=$1 rate=$2 round=$3 who=$4
@@ -87,6 +97,10 @@ step() {
     [ "$round" != 0 ] || secs=$WARM_S
     w0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" socket_writes)
     r0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" replies)
+    b0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batches)
+    bw0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batch_writes)
+    c0=$(io_of "$ENGINE_PID" wchar)
+    d0=$(io_of "$ENGINE_PID" write_bytes)
     perf_pid=
     if [ "$PERF" != 0 ] && [ "$round" = 1 ]; then
         (sleep "$WARMUP" && perf record -q -F 499 -g -p "$ENGINE_PID" \
@@ -100,13 +114,29 @@ step() {
     [ $rc = 0 ] || [ $rc = 3 ] || { say "$kind $who at $rate/s: failed ($rc)"; return 1; }
     w1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" socket_writes)
     r1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" replies)
+    b1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batches)
+    bw1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batch_writes)
+    c1=$(io_of "$ENGINE_PID" wchar)
+    d1=$(io_of "$ENGINE_PID" write_bytes)
+    # Per reply over the step (warm-up and the stats reads included on both
+    # sides alike): what the engine wrote, and the group commit's batch.
     jq --arg who "$who" --argjson round "$round" --argjson w0 "$w0" --argjson w1 "$w1" \
-        --argjson r0 "$r0" --argjson r1 "$r1" \
-        '. + {who: $who, round: $round,
+        --argjson r0 "$r0" --argjson r1 "$r1" --argjson b0 "$b0" --argjson b1 "$b1" \
+        --argjson bw0 "$bw0" --argjson bw1 "$bw1" --argjson c0 "$c0" --argjson c1 "$c1" \
+        --argjson d0 "$d0" --argjson d1 "$d1" \
+        'def per($a; $b; $n): if $a == null or $b == null or $n == null or $n <= 0 then null
+                              else (($b - $a) / $n * 100 | round / 100) end;
+         . + {who: $who, round: $round,
               replies_per_socket_write: (if $w0 == null or $w1 == null or $w1 == $w0 then null
-                                         else (($r1 - $r0) / ($w1 - $w0) * 100 | round / 100) end)}' \
+                                         else per($r0; $r1; $w1 - $w0) end),
+              writes_per_batch: (if $b0 == null or $b1 == null then null
+                                 else per($bw0; $bw1; $b1 - $b0) end),
+              bytes_written_per_reply: (if $r0 == null or $r1 == null then null
+                                        else per($c0; $c1; $r1 - $r0) end),
+              disk_bytes_per_reply: (if $r0 == null or $r1 == null then null
+                                     else per($d0; $d1; $r1 - $r0) end)}' \
         "$out" >"$out.tmp" && mv "$out.tmp" "$out"
-    jq -r '"\(.kind) \(.who) round \(.round): \(.offered_per_s)/s offered, \(.achieved_per_s)/s, p50 \(.p50_us) p99 \(.p99_us) us, engine \(.cpu.engine_us_per_request // "-") us a request, \(.replies_per_socket_write // "-") replies a socket write, machine busy \(.cpu.machine_busy_cores // "-") cores"' "$out" >&2
+    jq -r '"\(.kind) \(.who) round \(.round): \(.offered_per_s)/s offered, \(.achieved_per_s)/s, p50 \(.p50_us) p99 \(.p99_us) us, engine \(.cpu.engine_us_per_request // "-") us a request, \(.replies_per_socket_write // "-") replies a socket write, \(.writes_per_batch // "-") writes a batch, \(.bytes_written_per_reply // "-") B written and \(.disk_bytes_per_reply // "-") B to disk a reply, machine busy \(.cpu.machine_busy_cores // "-") cores"' "$out" >&2
     if [ "$PERF" != 0 ] && [ "$round" = 1 ] && [ -s "$WORK/perf-$kind-$rate-$who.data" ]; then
         for sort in dso symbol; do
             perf report -i "$WORK/perf-$kind-$rate-$who.data" --stdio --no-children -g none \
@@ -163,7 +193,8 @@ jq -s --arg a "$ENGINE_A" --arg b "$ENGINE_B" --arg note "one machine ($(nproc) 
   {engine_a: $a, engine_b: $b, note: $note, runs: .,
    summary: [group_by([.kind, .offered_per_s])[] | . as $g |
      {kind: .[0].kind, offered_per_s: .[0].offered_per_s, rounds: (map(.round) | unique | length)}
-     + ([("us", "p50_us", "p99_us", "rps") as $f |
+     + ([("us", "p50_us", "p99_us", "rps", "writes_per_batch", "bytes_written_per_reply",
+          "disk_bytes_per_reply") as $f |
          {($f + "_a"): ($g | map(select(.who == "a") | fig($f)) | map(select(. != null)) | median),
           ($f + "_b"): ($g | map(select(.who == "b") | fig($f)) | map(select(. != null)) | median),
           ($f + "_b_over_a"): ([$g | group_by(.round)[] |
@@ -171,5 +202,5 @@ jq -s --arg a "$ENGINE_A" --arg b "$ENGINE_B" --arg note "one machine ($(nproc) 
               (map(select(.who == "b"))[0] | fig($f)) as $y |
               if $x == null or $y == null or $x == 0 then empty else $y / $x end] | median)}]
         | add)]}' "$WORK"/runs/*.json >"$OUT/ab.json"
-jq -r '.summary[] | "\(.kind) at \(.offered_per_s)/s, \(.rounds) rounds: engine us a request A \(.us_a) B \(.us_b) (B/A \(.us_b_over_a)); p50 A \(.p50_us_a) B \(.p50_us_b) (B/A \(.p50_us_b_over_a)); p99 A \(.p99_us_a) B \(.p99_us_b) (B/A \(.p99_us_b_over_a)); replies a socket write A \(.rps_a) B \(.rps_b)"' "$OUT/ab.json"
+jq -r '.summary[] | "\(.kind) at \(.offered_per_s)/s, \(.rounds) rounds: engine us a request A \(.us_a) B \(.us_b) (B/A \(.us_b_over_a)); p50 A \(.p50_us_a) B \(.p50_us_b) (B/A \(.p50_us_b_over_a)); p99 A \(.p99_us_a) B \(.p99_us_b) (B/A \(.p99_us_b_over_a)); replies a socket write A \(.rps_a) B \(.rps_b); writes a batch A \(.writes_per_batch_a) B \(.writes_per_batch_b); B written a reply A \(.bytes_written_per_reply_a) B \(.bytes_written_per_reply_b), to disk A \(.disk_bytes_per_reply_a) B \(.disk_bytes_per_reply_b)"' "$OUT/ab.json"
 say "wrote $OUT/ab.json ($(elapsed) s)"
