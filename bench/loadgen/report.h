@@ -16,13 +16,15 @@
 #include "histogram.h"
 #include "mix.h"
 
-/* Error slots: the wire's ErrorCode values (TIMEOUT, 28, is the client's
- * own: no answer by the end of the drain), then two of the generator's. */
-#define LG_ERR_WIRE_MAX 28
+/* Error slots: the wire's ErrorCode values up to LG_ERR_WIRE_MAX (TIMEOUT,
+ * 28, is the client's own: no answer by the end of the drain), then two of
+ * the generator's. A code past LG_ERR_WIRE_MAX counts as UNMATCHED, so the
+ * room is well beyond the codes the proto has. */
+#define LG_ERR_WIRE_MAX 63
 #define LG_ERR_TIMEOUT 28      /* the wire's TIMEOUT: unanswered when the drain ended */
-#define LG_ERR_DISCONNECTED 29 /* not sent, or no connection could be made for it */
-#define LG_ERR_UNMATCHED 30    /* a reply that names no request we have pending */
-#define LG_ERR_SLOTS 31
+#define LG_ERR_DISCONNECTED 64 /* not sent, or no connection could be made for it */
+#define LG_ERR_UNMATCHED 65    /* a reply that names no request we have pending */
+#define LG_ERR_SLOTS 66
 
 struct lg_op_stats {
     uint64_t sent, ok, errors;

@@ -138,6 +138,9 @@ struct store_config {
     uint64_t wal_segment_bytes;
     uint64_t wal_checkpoint_bytes;
     uint32_t wal_checkpoint_ms;
+    /* Between checkpoints, data.mdb's writeback is started this often
+     * (store_wal.c, ck_writeback_start); 0: the default; negative: never. */
+    int32_t wal_writeback_ms;
     /* Test only (tests/powercut): recovery does not write the
      * checkpoint's meta pages back, to show what that would cost. */
     bool wal_test_skip_restore;
@@ -195,6 +198,7 @@ void store_read_end(struct store_txn *txn);
 struct store_wal_stats {
     uint64_t records, record_bytes; /* appended */
     uint64_t checkpoints_async;     /* by the checkpoint thread */
+    uint64_t writebacks;            /* by it between checkpoints: data.mdb's writeback started */
     uint64_t checkpoints_sync;      /* on the writer: open, growth, large commits, a full ring */
     uint64_t large_commits;         /* commits too large for a record (made durable at once) */
     uint64_t segment_switches, ring_full;

@@ -28,7 +28,14 @@
 #include "store.h"
 
 #define REC_MAGIC 0x4c574853u /* "SHWL" */
-#define CK_MAGIC 0x4b434853u  /* "SHCK" */
+
+/* How often, between checkpoints, the checkpoint thread starts the
+ * writeback of data.mdb's dirty pages (ck_writeback_start), while there
+ * are commits (store_config.wal_writeback_ms, by default); and how often
+ * it looks when there were none. */
+#define WAL_WRITEBACK_MS_DEFAULT 25
+#define WAL_WRITEBACK_IDLE_MS 250
+#define CK_MAGIC 0x4b434853u /* "SHCK" */
 #define CK_VERSION 1u
 #define CK_HEAD_BYTES 4096u /* the slot's first page: the header */
 #define CK_PSIZE_MAX 65536u /* LMDB's page is the OS page: at most 64 KiB */
@@ -78,6 +85,7 @@ struct store_wal {
     int64_t since_ms;
     uint64_t ckpt_bytes;
     uint32_t ckpt_ms;
+    int32_t writeback_ms; /* negative: no writeback between checkpoints */
     uint8_t *rec;
     size_t rec_cap;
     uint8_t *slot_w; /* the writer's slot buffer (synchronous checkpoints) */
@@ -89,13 +97,15 @@ struct store_wal {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool busy, stop;
+    _Atomic uint64_t unflushed; /* commits since the last writeback start */
+    uint64_t writebacks;        /* under mu: writeback starts */
     struct wal_job job;
     uint8_t *slot_t; /* the job's slot, built by the writer */
     MDB_txn *pin;    /* the pin of the checkpoint on disk */
     _Atomic uint64_t durable_seg;
     _Atomic int failed;           /* errno of a failed log or checkpoint write */
     uint64_t checkpoints;         /* under mu: the thread's */
-    struct store_wal_stats stats; /* the writer's (but checkpoints_async) */
+    struct store_wal_stats stats; /* the writer's (but checkpoints_async, writebacks) */
 };
 
 static int64_t now_ms(void)
@@ -335,13 +345,58 @@ static void ck_fail(struct store_wal *w, int rc)
 
 /* ---- The checkpoint thread ------------------------------------------------------------------ */
 
+/* Starts the writeback of every dirty page of data.mdb and waits for
+ * none of it. Why: the pinned snapshot keeps LMDB from reusing a page
+ * between checkpoints, so every commit's pages are new ones; left to the
+ * checkpoint's fdatasync, a second's worth of them would go to the disk
+ * at once, a burst that the log's own syncs, on every reply's path, queue
+ * behind. Started every writeback_ms, they go out about as fast as
+ * commits make them, and the checkpoint finds little left to write. It
+ * makes nothing durable: recovery never counts on it. */
+static void ck_writeback_start(struct store_wal *w)
+{
+    /* A failure costs nothing but the smoothing: the checkpoint's
+     * fdatasync writes whatever is left, and reports its own errors. */
+    (void)sync_file_range(w->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+static struct timespec deadline_in_ms(long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    return ts;
+}
+
+/* Under mu: waits for a job or the stop, starting the writeback of the
+ * commits made meanwhile every writeback_ms (unless it is negative). */
+static void ck_wait_job(struct store_wal *w)
+{
+    while (!w->stop && !w->busy) {
+        if (w->writeback_ms < 0) {
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        bool commits = atomic_load(&w->unflushed) > 0;
+        struct timespec until = deadline_in_ms(commits ? w->writeback_ms : WAL_WRITEBACK_IDLE_MS);
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT || w->stop || w->busy ||
+            atomic_exchange(&w->unflushed, 0) == 0)
+            continue;
+        w->writebacks++;
+        pthread_mutex_unlock(&w->mu);
+        ck_writeback_start(w);
+        pthread_mutex_lock(&w->mu);
+    }
+}
+
 static void *ck_thread(void *arg)
 {
     struct store_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stop && !w->busy)
-            pthread_cond_wait(&w->cv, &w->mu);
+        ck_wait_job(w);
         if (!w->busy)
             break;
         struct wal_job job = w->job;
@@ -562,6 +617,7 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
     }
     w->off += total;
     w->lsn++;
+    atomic_fetch_add(&w->unflushed, 1);
     w->since_bytes += total;
     w->stats.records++;
     w->stats.record_bytes += total;
@@ -725,7 +781,11 @@ static struct store_wal *wal_new(const char *dir)
     for (uint32_t i = 0; i < WAL_SEGMENTS; i++)
         w->seg_fd[i] = -1;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ck_wait_job's deadlines */
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
     w->slot_w = calloc(1, CK_STRIDE);
     w->slot_t = calloc(1, CK_STRIDE);
     if (w->slot_w == NULL || w->slot_t == NULL) {
@@ -812,6 +872,8 @@ int wal_open(struct store *store, const struct store_config *config, const struc
                                                       : WAL_CHECKPOINT_BYTES_DEFAULT;
     w->ckpt_ms =
         config->wal_checkpoint_ms != 0 ? config->wal_checkpoint_ms : WAL_CHECKPOINT_MS_DEFAULT;
+    w->writeback_ms =
+        config->wal_writeback_ms != 0 ? config->wal_writeback_ms : WAL_WRITEBACK_MS_DEFAULT;
     atomic_store(&w->cur_fd, w->seg_fd[w->seg % WAL_SEGMENTS]);
     store->wal = w;
     store->wal_record_max = w->rec_max - REC_HEAD;
@@ -851,6 +913,7 @@ void store_wal_stats(struct store *store, struct store_wal_stats *out)
     *out = w->stats;
     pthread_mutex_lock(&w->mu);
     out->checkpoints_async = w->checkpoints;
+    out->writebacks = w->writebacks;
     pthread_mutex_unlock(&w->mu);
 }
 

@@ -5,7 +5,8 @@
  * tests/powercut's) is recovered by redoing its records past the last
  * checkpoint, across a ring that wrapped; nested aborts leave nothing in
  * the log; a commit too large for a record is made durable at once; a
- * read-only open refuses a store whose log was not replayed.
+ * read-only open refuses a store whose log was not replayed; between
+ * checkpoints, data.mdb's writeback is started only while there are commits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +259,44 @@ static void a_not_durable_open_replays_and_marks_clean(void **state)
     store_close(&s);
 }
 
+/* The writebacks started between checkpoints after waiting up to
+ * wait_ms for at least want of them (want 0: the whole wait). */
+static uint64_t writebacks_after(struct store *s, uint64_t want, unsigned wait_ms)
+{
+    struct store_wal_stats ws;
+    for (unsigned t = 0;; t += 10) {
+        store_wal_stats(s, &ws);
+        if ((want > 0 && ws.writebacks >= want) || t >= wait_ms)
+            return ws.writebacks;
+        usleep(10 * 1000);
+    }
+}
+
+/* Between checkpoints, data.mdb's writeback is started while there are
+ * commits, and only then; a negative wal_writeback_ms starts none. */
+static void writeback_starts_while_there_are_commits(void **state)
+{
+    struct fx *f = *state;
+    struct store s;
+    struct sh_error err = {0};
+    struct store_config c = cfg_of(f, true, false);
+    c.wal_writeback_ms = 5;
+    assert_int_equal(store_open(&s, &c, &err), 0);
+    assert_int_equal(writebacks_after(&s, 0, 300), 0); /* no commit yet: none */
+    put_one(&s, 1);
+    assert_true(writebacks_after(&s, 1, 5000) >= 1);
+    uint64_t quiet = writebacks_after(&s, 0, 300); /* one more at most, for a late tick */
+    assert_true(writebacks_after(&s, 0, 300) == quiet);
+    store_close(&s);
+
+    c.wal_writeback_ms = -1;
+    assert_int_equal(store_open(&s, &c, &err), 0);
+    for (uint32_t i = 2; i < 20; i++)
+        put_one(&s, i);
+    assert_int_equal(writebacks_after(&s, 0, 300), 0);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(nested_aborts_leave_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(a_large_commit_is_durable_at_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(a_not_durable_open_replays_and_marks_clean, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(writeback_starts_while_there_are_commits, fx_setup,
                                         fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
