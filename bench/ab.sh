@@ -33,6 +33,8 @@
 #   SANHE_AB_DURABLE_B false: engine B runs with durable = false, so that
 #                      the same build against itself gives what the syncs
 #                      cost (kind sanhe; tls_echo has no ledger) [true]
+#   SANHE_AB_EXTRA_B   one more [engine] line for engine B only, e.g.
+#                      "wal_checkpoint_ms = 200": one build, two settings []
 #   SANHE_BENCH_STEP_S measured seconds a step [10]
 #   SANHE_BENCH_WARMUP unmeasured seconds before them [2]
 #   SANHE_BENCH_MIX    [settle=80,presettle=10,eligibility=10]
@@ -159,9 +161,12 @@ run_kind() {
         cp -a "$WORK/data" "$d/data"
         ln -s ../certs "$d/certs"
         eval "ENGINE=\$ENGINE_$(echo $who | tr ab AB)"
-        DURABLE=true
-        [ "$who" = a ] || DURABLE=${SANHE_AB_DURABLE_B:-true}
-        write_conf "$d/engine.conf" data "$extra"
+        DURABLE=true conf_extra=$extra
+        if [ "$who" = b ]; then
+            DURABLE=${SANHE_AB_DURABLE_B:-true}
+            conf_extra=$(printf '%s\n%s' "$extra" "${SANHE_AB_EXTRA_B:-}")
+        fi
+        write_conf "$d/engine.conf" data "$conf_extra"
         engine_start "$d/engine.conf" || return 1
         eval "pid_$who=\$ENGINE_PID port_$who=\$PORT"
     done
@@ -189,7 +194,7 @@ for kind in $KINDS; do run_kind "$kind"; done
 
 # The summary: per kind and rate, each engine's medians and the medians of
 # B over A in the same round.
-jq -s --arg a "$ENGINE_A" --arg b "$ENGINE_B" --arg note "one machine ($(nproc) cores, shared), loopback, TLS 1.3, mix $MIX, $PERSONS persons, $STEP_S s steps, engine B durable = ${SANHE_AB_DURABLE_B:-true}" '
+jq -s --arg a "$ENGINE_A" --arg b "$ENGINE_B" --arg note "one machine ($(nproc) cores, shared), loopback, TLS 1.3, mix $MIX, $PERSONS persons, $STEP_S s steps, engine B durable = ${SANHE_AB_DURABLE_B:-true}, engine B extra: ${SANHE_AB_EXTRA_B:-none}" '
   def median: sort | if length == 0 then null
       elif length % 2 == 1 then .[length / 2 | floor]
       else (.[length / 2 - 1] + .[length / 2]) / 2 end;

@@ -499,7 +499,9 @@ summary_table() {
           (.summary.pg_peer // empty
             | "pg_peer (PostgreSQL, synchronous_commit = on, \(.connections) connections, \(.persons) persons): max \(.max_durable_settles_per_s) settles/s (open loop \(.open_loop_max_per_s) at \(.open_loop_at_offered_per_s)/s, closed loop \(.closed_loop_per_s)); at 1k/s p50 \(.p50_us_at_1k_per_s) us, p99 \(.p99_us_at_1k_per_s) us; sanhe max over it x\(.sanhe_max_over_pg_max), its p99 at 1k/s over sanhe x\(.pg_p99_over_sanhe_p99_at_1k)"),
           (.machine.disk_fsync.patterns // empty
-            | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us")' "$1"
+            | "disk, fdatasync p50: 1 page \(.page_1.p50_us | floor) us, 25 pages in one run \(.pages_25_contiguous.p50_us | floor) us, 25 scattered \(.pages_25_scattered.p50_us | floor) us"),
+          (.summary.goals_wal // empty
+            | "write-ahead log goals (\(.persons) persons): p99 at 10k/s durable over nosync x\(.p99_durable_over_nosync_at_10k) (at most \(.p99_durable_over_nosync_at_10k_max), sweeps: see ab.sh for turns); p50 at 1k/s \(.p50_us_at_1k) us against echo + 1.5 syncs \(.p50_us_at_1k_bound) us (x\(.p50_at_1k_over_bound)); engine us a request at 10k/s \(.engine_us_per_request_at_10k) against tls_echo \(.tls_echo_us_per_request_at_10k) (x\(.cpu_over_tls_echo_at_10k), at most \(.cpu_over_tls_echo_at_10k_max)); parity within 10 %: \(.parity_within_10pct) (worst x\(.parity_worst)); peer: max x\(.sanhe_max_over_pg_max), p99 at 1k/s x\(.pg_p99_over_sanhe_p99_at_1k) (each at least 20)")' "$1"
 }
 
 report() {

@@ -185,6 +185,39 @@ def writer_us_per_write:
                            p999_us, schedule_lag_p99_us: (.schedule_lag.p99_us // null)}],
           sanhe_max_over_pg_max: ratio3($r.max_settles_per_s; $max),
           pg_p99_over_sanhe_p99_at_1k: ratio3($k.p99_us; $s1k.p99_us) } end;
+  # The write-ahead log's goals (issue 21), each from this run's own
+  # baselines: durable p99 at 10,000/s over sanhe_nosync's (the sweeps, one
+  # visit each: bench/ab.sh SANHE_AB_DURABLE_B=false takes it in turns);
+  # p50 at 1,000/s against tls_echo's p50 plus 1.5 contiguous syncs; the
+  # engine's CPU a request at 10,000/s over tls_echo's; parity at every
+  # rate; the peer.
+  def first_roster_step($kind; $r):
+    [$all[] | select(.kind == $kind and .offered_per_s == $r)] | first // null;
+  def goals_wal($rosters; $by_rate; $peer):
+    ($rosters | first // null) as $r
+    | step_at($r.persons; 10000) as $d10 | step_at($r.persons; 1000) as $d1
+    | first_roster_step("sanhe_nosync"; 10000) as $n10
+    | first_roster_step("tls_echo"; 10000) as $e10 | first_roster_step("tls_echo"; 1000) as $e1
+    | ($fsync[0].patterns.pages_25_contiguous.p50_us // null) as $sync
+    | (if $e1 == null or $sync == null then null else $e1.p50_us + 1.5 * $sync end) as $light
+    | { persons: ($r.persons // null),
+        p99_durable_over_nosync_at_10k: ratio3($d10.p99_us; $n10.p99_us),
+        p99_durable_over_nosync_at_10k_max: 1.5,
+        p50_us_at_1k: ($d1.p50_us // null),
+        p50_us_at_1k_bound: (if $light == null then null else ($light | round1) end),
+        p50_at_1k_over_bound: ratio3($d1.p50_us; $light),
+        engine_us_per_request_at_10k: ($d10.cpu.engine_us_per_request // null),
+        tls_echo_us_per_request_at_10k: ($e10.cpu.engine_us_per_request // null),
+        cpu_over_tls_echo_at_10k: ratio3($d10.cpu.engine_us_per_request;
+                                         $e10.cpu.engine_us_per_request),
+        cpu_over_tls_echo_at_10k_max: 1.5,
+        parity_within_10pct: (if ($by_rate | length) == 0 then null
+                              else [$by_rate[] | .p50 <= 1.1 and .p99 <= 1.1] | all end),
+        parity_worst: ([$by_rate[] | .p50, .p99] | max),
+        sanhe_max_over_pg_max: ($peer.sanhe_max_over_pg_max // null),
+        sanhe_max_over_pg_max_min: 20,
+        pg_p99_over_sanhe_p99_at_1k: ($peer.pg_p99_over_sanhe_p99_at_1k // null),
+        pg_p99_over_sanhe_p99_at_1k_min: 20 };
 parity_by_rate as $parity_by_rate
 | [$sanhe | map(.persons) | unique | .[] | roster(.)] as $rosters
 | {
@@ -227,6 +260,7 @@ parity_by_rate as $parity_by_rate
           kept_up_at_10k_per_s: (if $t == null then null else ($t | kept_up) end) } end),
     pg_peer: pg_peer($rosters),
     bounded_p99_max_us: bound_p99_us,
+    goals_wal: goals_wal($rosters; $parity_by_rate; pg_peer($rosters)),
     goals: {durable_settles_per_s: 20000, p99_us_at_10k_per_s: 5000, ratio_10M_10k_max: 1.1,
             sanhe_max_over_pg_max_min: 20, pg_p99_over_sanhe_p99_at_1k_min: 20}
   }
