@@ -93,6 +93,18 @@ io_of() {
         "/proc/$1/io" 2>/dev/null || echo null
 }
 
+# counters_now N: the engine's counters now, as wN (socket writes), rN
+# (replies), bN (batches), bwN (their writes), cN and dN (io_of's wchar
+# and write_bytes).
+counters_now() {
+    eval "w$1=\$(stat_of \"\$ENGINE_DIR\" \"\$ENGINE_PID\" socket_writes)"
+    eval "r$1=\$(stat_of \"\$ENGINE_DIR\" \"\$ENGINE_PID\" replies)"
+    eval "b$1=\$(stat_of \"\$ENGINE_DIR\" \"\$ENGINE_PID\" batches)"
+    eval "bw$1=\$(stat_of \"\$ENGINE_DIR\" \"\$ENGINE_PID\" batch_writes)"
+    eval "c$1=\$(io_of \"\$ENGINE_PID\" wchar)"
+    eval "d$1=\$(io_of \"\$ENGINE_PID\" write_bytes)"
+}
+
 # step KIND RATE ROUND WHO: one step against engine WHO (a or b).
 step() {
     kind=$1 rate=$2 round=$3 who=$4
@@ -100,12 +112,7 @@ step() {
     ENGINE_DIR=$WORK/$kind-$who
     out=$WORK/runs/$kind-$rate-$round-$who.json secs=$STEP_S
     [ "$round" != 0 ] || secs=$WARM_S
-    w0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" socket_writes)
-    r0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" replies)
-    b0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batches)
-    bw0=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batch_writes)
-    c0=$(io_of "$ENGINE_PID" wchar)
-    d0=$(io_of "$ENGINE_PID" write_bytes)
+    counters_now 0
     perf_pid=
     if [ "$PERF" != 0 ] && [ "$round" = 1 ]; then
         (sleep "$WARMUP" && perf record -q -F 499 -g -p "$ENGINE_PID" \
@@ -117,12 +124,7 @@ step() {
         "$out" --kind "$kind" --catalog "gen:$ITEMS" || rc=$?
     [ -z "$perf_pid" ] || wait "$perf_pid" 2>/dev/null || true
     [ $rc = 0 ] || [ $rc = 3 ] || { say "$kind $who at $rate/s: failed ($rc)"; return 1; }
-    w1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" socket_writes)
-    r1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" replies)
-    b1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batches)
-    bw1=$(stat_of "$ENGINE_DIR" "$ENGINE_PID" batch_writes)
-    c1=$(io_of "$ENGINE_PID" wchar)
-    d1=$(io_of "$ENGINE_PID" write_bytes)
+    counters_now 1
     # Per reply over the step (warm-up and the stats reads included on both
     # sides alike): what the engine wrote, and the group commit's batch.
     jq --arg who "$who" --argjson round "$round" --argjson w0 "$w0" --argjson w1 "$w1" \
