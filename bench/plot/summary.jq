@@ -220,6 +220,7 @@ def writer_us_per_write:
         pg_p99_over_sanhe_p99_at_1k_min: 20 };
 parity_by_rate as $parity_by_rate
 | [$sanhe | map(.persons) | unique | .[] | roster(.)] as $rosters
+| pg_peer($rosters) as $peer
 | {
   date: (now | strftime("%Y-%m-%dT%H:%M:%SZ")),
   machine: ($machine + {disk_fsync: ($fsync[0] // null)}),
@@ -258,9 +259,9 @@ parity_by_rate as $parity_by_rate
           bounded_at_offered_per_s: ($bounded.offered_per_s // null),
           p50_us_at_10k_per_s: ($t.p50_us // null), p99_us_at_10k_per_s: ($t.p99_us // null),
           kept_up_at_10k_per_s: (if $t == null then null else ($t | kept_up) end) } end),
-    pg_peer: pg_peer($rosters),
+    pg_peer: $peer,
     bounded_p99_max_us: bound_p99_us,
-    goals_wal: goals_wal($rosters; $parity_by_rate; pg_peer($rosters)),
+    goals_wal: goals_wal($rosters; $parity_by_rate; $peer),
     goals: {durable_settles_per_s: 20000, p99_us_at_10k_per_s: 5000, ratio_10M_10k_max: 1.1,
             sanhe_max_over_pg_max_min: 20, pg_p99_over_sanhe_p99_at_1k_min: 20}
   }
