@@ -390,13 +390,20 @@ static void durable_progress(struct durable *d)
 
 /* ---- Stage 2: the sync ----------------------------------------------------------- */
 
+/* ledger_sync, timed: its outcome, and its duration in *us. */
+static int sync_timed(struct ledger *ledger, uint64_t *us)
+{
+    uint64_t begin_us = clock_us();
+    int rc = ledger_sync(ledger);
+    *us = clock_us() - begin_us;
+    return rc;
+}
+
 /* A pool thread, beside the writer: touches nothing but the ledger's sync. */
 static void sync_work(uv_work_t *work)
 {
     struct durable *d = work->data;
-    uint64_t begin_us = clock_us();
-    d->sync_rc = ledger_sync(d->ledger);
-    d->sync_us = clock_us() - begin_us;
+    d->sync_rc = sync_timed(d->ledger, &d->sync_us);
     sync_release(d);
 }
 
@@ -442,21 +449,29 @@ static void sync_log_failure(struct durable *d, size_t covers, int rc)
                 sh_error_name(rc), writes);
 }
 
-/* Back on the loop thread: every batch the sync covered is answered, in
- * commit order; then the next sync and the next batch, if due. */
-static void sync_after_work(uv_work_t *work, int status)
+/* On the loop thread, a sync (of sync_us, outcome rc) having ended: every
+ * batch it covered (sync_covers, from the oldest) is answered, in commit
+ * order. */
+static void sync_answer_covered(struct durable *d, int rc, uint64_t sync_us)
 {
-    struct durable *d = work->data;
-    int rc = status == 0 ? d->sync_rc : SH_E_INTERNAL; /* we never cancel */
     size_t n = d->sync_covers;
     assert(n > 0 && n <= d->slot_count);
     if (d->hooks.synced != NULL)
-        d->hooks.synced(d->hooks.ctx, d->sync_us);
+        d->hooks.synced(d->hooks.ctx, sync_us);
     if (rc < 0)
         sync_log_failure(d, n, rc);
     for (size_t i = 0; i < n; i++)
         batch_answer(d, slot_at(d, 0), rc);
     d->sync_covers = 0;
+}
+
+/* Back on the loop thread: every batch the sync covered is answered; then
+ * the next sync and the next batch, if due. */
+static void sync_after_work(uv_work_t *work, int status)
+{
+    struct durable *d = work->data;
+    sync_answer_covered(d, status == 0 ? d->sync_rc : SH_E_INTERNAL /* we never cancel */,
+                        d->sync_us);
     sync_maybe_start(d);
     batch_maybe_start(d);
     durable_progress(d);
@@ -497,9 +512,7 @@ static void batch_work(uv_work_t *work)
     if (slot->rc == 0 && slot->one_stage) {
         /* Alone in the pipeline: no sync runs, and none starts before
          * batch_after_work (sync_maybe_start finds no committed batch). */
-        uint64_t begin_us = clock_us();
-        slot->sync_rc = ledger_sync(slot->d->ledger);
-        slot->sync_us = clock_us() - begin_us;
+        slot->sync_rc = sync_timed(slot->d->ledger, &slot->sync_us);
     }
 }
 
@@ -508,13 +521,8 @@ static void batch_work(uv_work_t *work)
 static void batch_answer_one_stage(struct durable *d, struct durable_slot *slot)
 {
     assert(d->slot_count == 1 && slot == slot_at(d, 0) && d->sync_covers == 0);
-    if (d->hooks.synced != NULL)
-        d->hooks.synced(d->hooks.ctx, slot->sync_us);
-    if (slot->sync_rc < 0)
-        sync_log_failure(d, 1, slot->sync_rc);
     d->sync_covers = 1;
-    batch_answer(d, slot, slot->sync_rc);
-    d->sync_covers = 0;
+    sync_answer_covered(d, slot->sync_rc, slot->sync_us);
 }
 
 /* Back on the loop thread, the batch committed or failed: its sync, and
