@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "store_mem.h"
 #include "store_wal.h"
 
 static const char *const db_names[STORE_DB_COUNT] = {
@@ -227,6 +228,8 @@ int store_grow(struct store *store)
 
 bool store_grow_due(struct store *store)
 {
+    if (wal_grow_wanted(store))
+        return store->map_size < store->map_max;
     MDB_envinfo info;
     MDB_stat st;
     if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
@@ -275,6 +278,16 @@ int store_sync(struct store *store)
 
 /* ---- Transactions ------------------------------------------------------------ */
 
+/* A nested transaction of a durable store reads what its parent reads. */
+static void store_write_borrow(struct store_txn *txn, const struct store_txn *parent)
+{
+    txn->txn = parent->txn;
+    txn->mem[0] = parent->mem[0];
+    txn->mem[1] = parent->mem[1];
+    txn->bound = parent->bound;
+    txn->borrowed = true;
+}
+
 int store_write_begin(struct store *store, struct store_txn *parent, struct store_txn *txn)
 {
     assert(parent != NULL || store->write_txn == NULL);
@@ -286,6 +299,16 @@ int store_write_begin(struct store *store, struct store_txn *parent, struct stor
     int failed = parent == NULL ? atomic_load(&store->sync_failed) : 0;
     if (failed != 0) {
         store_txn_fail_code(txn, failed);
+        return txn->ret;
+    }
+    if (store->wal != NULL) {
+        int rc = 0;
+        if (parent != NULL)
+            store_write_borrow(txn, parent);
+        else if ((rc = wal_write_begin(store, txn)) == 0)
+            store->write_txn = txn->txn;
+        if (rc != 0)
+            store_txn_fail(txn, rc);
         return txn->ret;
     }
     int rc = mdb_txn_begin(store->env, parent != NULL ? parent->txn : NULL, 0, &txn->txn);
@@ -380,47 +403,123 @@ static void store_write_end(struct store_txn *txn)
     txn->txn = NULL;
 }
 
+/* ---- A durable store's write transactions (the memtable, store_mem.h) ----- */
+
+static void vers_drop(struct store_txn *txn)
+{
+    free(txn->vers);
+    txn->vers = NULL;
+    txn->vers_len = txn->vers_cap = 0;
+}
+
+/* Remembers a version the transaction added, for an abort to kill. */
+static bool vers_add(struct store_txn *txn, struct mem_ver *v)
+{
+    if (txn->vers_len == txn->vers_cap) {
+        size_t cap = txn->vers_cap > 0 ? txn->vers_cap * 2 : 64;
+        struct mem_ver **p = realloc(txn->vers, cap * sizeof *p);
+        if (p == NULL)
+            return false;
+        txn->vers = p;
+        txn->vers_cap = cap;
+    }
+    txn->vers[txn->vers_len++] = v;
+    return true;
+}
+
+static void vers_kill(struct store_txn *txn)
+{
+    for (size_t i = 0; i < txn->vers_len; i++)
+        mem_ver_kill(txn->vers[i]);
+    vers_drop(txn);
+}
+
+/* Ends a durable store's write transaction: an outermost one gives its
+ * lock and references back. */
+static void mem_write_end(struct store_txn *txn)
+{
+    if (txn->parent == NULL)
+        wal_write_end(txn->store, txn);
+    store_write_end(txn);
+    ops_drop(txn);
+    vers_drop(txn);
+}
+
+static void mem_write_abort(struct store_txn *txn)
+{
+    vers_kill(txn);
+    mem_write_end(txn);
+}
+
+/* A nested commit hands its versions and ops to its parent; an outermost
+ * one reserves its record's room, publishes its versions, then logs them. */
+static int mem_write_commit(struct store_txn *txn)
+{
+    struct store *store = txn->store;
+    if (txn->ret != 0) {
+        mem_write_abort(txn);
+        return txn->ret;
+    }
+    if (txn->parent != NULL) {
+        for (size_t i = 0; i < txn->vers_len; i++)
+            if (!vers_add(txn->parent, txn->vers[i])) {
+                mem_ver_kill(txn->vers[i]);
+                store_txn_fail(txn->parent, ENOMEM);
+            }
+        ops_merge(txn->parent, txn);
+        mem_write_end(txn);
+        return txn->parent->ret != 0 ? txn->parent->ret : 0;
+    }
+    bool logged = txn->ops_len > 0 || txn->ops_over;
+    int rc = logged ? wal_reserve(store, txn->ops_len, txn->ops_over) : 0;
+    if (rc != 0) { /* no room for the record (ENOSPC): refused, nothing published */
+        mem_write_abort(txn);
+        store_txn_fail(txn, rc);
+        return txn->ret;
+    }
+    if (logged) {
+        wal_publish(store, txn->bound);
+        /* Published, so readers see it; not logged, it must never be
+         * acknowledged: every later sync fails. */
+        int wrc = wal_commit(store, txn->bound, txn->ops, txn->ops_len, txn->ops_over);
+        if (wrc != 0)
+            store_sync_fail(store, wrc);
+    } else {
+        vers_kill(txn); /* it wrote nothing that stays: none of its versions may */
+    }
+    mem_write_end(txn);
+    return 0;
+}
+
 int store_write_commit(struct store_txn *txn)
 {
     assert(!txn->read_only);
     if (txn->txn == NULL)
         return txn->ret != 0 ? txn->ret : SH_E_INTERNAL;
+    if (txn->store->wal != NULL)
+        return mem_write_commit(txn);
     if (txn->ret != 0) {
         mdb_txn_abort(txn->txn);
         store_write_end(txn);
         ops_drop(txn);
         return txn->ret;
     }
-    struct store *store = txn->store;
-    bool logged = txn->parent == NULL && store->wal != NULL && (txn->ops_len > 0 || txn->ops_over);
-    int rc = logged ? wal_reserve(store, txn->ops_len, txn->ops_over) : 0;
-    if (rc != 0) { /* no room for the record (ENOSPC): refused, as LMDB's own would be */
-        mdb_txn_abort(txn->txn);
-        store_write_end(txn);
-        ops_drop(txn);
-        store_txn_fail(txn, rc);
-        return txn->ret;
-    }
-    uint64_t txnid = (uint64_t)mdb_txn_id(txn->txn);
-    rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
+    int rc = mdb_txn_commit(txn->txn); /* frees the transaction even when it fails */
     store_write_end(txn);
     if (rc != 0)
         store_txn_fail(txn, rc);
     else if (txn->parent != NULL)
         ops_merge(txn->parent, txn);
-    else if (logged) {
-        /* Committed, so readers see it; not logged, it must never be
-         * acknowledged: every later sync fails. */
-        int wrc = wal_commit(store, txnid, txn->ops, txn->ops_len, txn->ops_over);
-        if (wrc != 0)
-            store_sync_fail(store, wrc);
-    }
     ops_drop(txn);
     return txn->ret;
 }
 
 void store_write_abort(struct store_txn *txn)
 {
+    if (txn->txn != NULL && txn->store->wal != NULL) {
+        mem_write_abort(txn);
+        return;
+    }
     if (txn->txn != NULL)
         mdb_txn_abort(txn->txn);
     store_write_end(txn);
@@ -433,8 +532,12 @@ int store_read_begin(struct store *store, struct store_txn *txn)
     memset(txn, 0, sizeof *txn);
     txn->store = store;
     txn->read_only = true;
+    if (store->wal != NULL)
+        wal_read_begin(store, txn); /* before LMDB's snapshot (store_wal.h) */
     int rc = mdb_txn_renew(store->read_txn);
     if (rc != 0) {
+        if (store->wal != NULL)
+            wal_read_end(txn);
         store_txn_fail(txn, rc);
         return txn->ret;
     }
@@ -449,8 +552,12 @@ int store_read_begin_own(struct store *store, struct store_txn *txn)
     txn->store = store;
     txn->read_only = true;
     txn->own = true;
+    if (store->wal != NULL)
+        wal_read_begin(store, txn); /* before LMDB's snapshot (store_wal.h) */
     int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
     if (rc != 0) {
+        if (store->wal != NULL)
+            wal_read_end(txn);
         txn->txn = NULL;
         store_txn_fail(txn, rc);
         return txn->ret;
@@ -462,6 +569,8 @@ void store_read_end(struct store_txn *txn)
 {
     if (txn->txn == NULL)
         return;
+    if (txn->mem[0] != NULL)
+        wal_read_end(txn);
     if (txn->own) {
         mdb_txn_abort(txn->txn);
         txn->txn = NULL;
@@ -473,68 +582,24 @@ void store_read_end(struct store_txn *txn)
     txn->txn = NULL;
 }
 
-/* ---- Data ------------------------------------------------------------------------ */
+/* ---- Writes ------------------------------------------------------------------------ */
 
-/* ---- Guarded reads ------------------------------------------------------------ */
-
-int store_read_guard(struct store_txn *txn)
+/* A version of the write transaction's commit in the active memtable.
+ * A full memtable is what a full transaction is to LMDB (MDB_TXN_FULL):
+ * the ledger commits what its batch holds and runs the request again in
+ * a new transaction, which begins with a checkpoint. */
+static int mem_txn_add(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
+                       const void *val, size_t val_len, bool tomb)
 {
-    mdb_filehandle_t fd;
-    struct stat st;
-    if (mdb_env_get_fd(txn->store->env, &fd) != 0 || fstat(fd, &st) != 0)
-        return SH_E_INTERNAL;
-    FILE *maps = fopen("/proc/self/maps", "r");
-    if (maps == NULL)
-        return SH_E_INTERNAL;
-    /* "lo-hi perms offset major:minor inode path": the file's mapping from
-     * its first byte, told apart from others by device and inode. */
-    char line[512];
-    unsigned long lo = 0, hi = 0, ino = 0, off = 0;
-    unsigned dev_major = 0, dev_minor = 0;
-    bool found = false;
-    while (!found && fgets(line, sizeof line, maps) != NULL)
-        found = sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off, &dev_major, &dev_minor,
-                       &ino) == 6 &&
-                ino == (unsigned long)st.st_ino && dev_major == major(st.st_dev) &&
-                dev_minor == minor(st.st_dev) && off == 0 && hi > lo;
-    fclose(maps);
-    if (!found || st.st_size <= 0)
-        return SH_E_INTERNAL;
-    uint64_t bytes = (uint64_t)st.st_size < hi - lo ? (uint64_t)st.st_size : hi - lo;
-    txn->guard_lo = (uintptr_t)lo;
-    txn->guard_hi = (uintptr_t)lo + (uintptr_t)bytes;
-    return 0;
-}
-
-/* False (and the transaction failed) when a guarded transaction got bytes
- * from outside the file. */
-static bool store_val_ok(struct store_txn *txn, const MDB_val *v)
-{
-    if (txn->guard_hi == 0)
-        return true;
-    uintptr_t p = (uintptr_t)v->mv_data;
-    if (v->mv_size == 0 ||
-        (p >= txn->guard_lo && p <= txn->guard_hi && v->mv_size <= txn->guard_hi - p))
-        return true;
-    store_txn_fail(txn, MDB_CORRUPTED);
-    return false;
-}
-
-bool store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
-               MDB_val *val)
-{
-    assert(db < STORE_DB_COUNT && key_len > 0);
-    if (txn->ret != 0)
-        return false;
-    MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
-    int rc = mdb_get(txn->txn, txn->store->dbi[db], &k, val);
-    if (rc == MDB_NOTFOUND)
-        return false;
-    if (rc != 0) {
-        store_txn_fail(txn, rc);
-        return false;
+    struct mem_ver *v =
+        mem_put(txn->mem[0], (uint8_t)db, key, key_len, val, val_len, tomb, txn->bound);
+    if (v == NULL)
+        return MDB_TXN_FULL;
+    if (!vers_add(txn, v)) {
+        mem_ver_kill(v);
+        return ENOMEM;
     }
-    return store_val_ok(txn, val);
+    return 0;
 }
 
 /* The test hook: the nth write from now fails as if LMDB had said so. */
@@ -554,11 +619,12 @@ void store_put(struct store_txn *txn, enum store_db db, const void *key, size_t 
     txn->writes++;
     txn->put_bytes += key_len + val_len;
     int rc = store_injected(txn->store);
-    if (rc == 0) {
+    if (rc == 0 && txn->store->wal != NULL) {
+        ops_add(txn, WAL_OP_PUT, db, key, key_len, val, val_len);
+        rc = mem_txn_add(txn, db, key, key_len, val, val_len, false);
+    } else if (rc == 0) {
         MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
         MDB_val v = {.mv_size = val_len, .mv_data = (void *)val};
-        /* Logged first: key or val may point into a page the put moves. */
-        ops_add(txn, WAL_OP_PUT, db, key, key_len, val, val_len);
         rc = mdb_put(txn->txn, txn->store->dbi[db], &k, &v, 0);
     }
     if (rc != 0)
@@ -572,102 +638,19 @@ void store_del(struct store_txn *txn, enum store_db db, const void *key, size_t 
         return;
     txn->writes++;
     int rc = store_injected(txn->store);
-    if (rc == 0) {
-        MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
-        size_t mark = txn->ops_len;
-        ops_add(txn, WAL_OP_DEL, db, key, key_len, NULL, 0);
-        rc = mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
-        if (rc == MDB_NOTFOUND) {
-            if (!txn->ops_over)
-                txn->ops_len = mark; /* nothing changed: nothing to redo */
-            rc = 0;
+    MDB_val v;
+    if (rc == 0 && txn->store->wal != NULL) {
+        /* Nothing changes for an absent key: nothing to redo, no version. */
+        if (store_get(txn, db, key, key_len, &v)) {
+            ops_add(txn, WAL_OP_DEL, db, key, key_len, NULL, 0);
+            rc = mem_txn_add(txn, db, key, key_len, NULL, 0, true);
         }
+    } else if (rc == 0) {
+        MDB_val k = {.mv_size = key_len, .mv_data = (void *)key};
+        rc = mdb_del(txn->txn, txn->store->dbi[db], &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
     }
     if (rc != 0)
         store_txn_fail(txn, rc);
-}
-
-static bool has_prefix(const MDB_val *key, const void *prefix, size_t prefix_len)
-{
-    return prefix_len == 0 ||
-           (key->mv_size >= prefix_len && memcmp(key->mv_data, prefix, prefix_len) == 0);
-}
-
-/* Walks from the first key at or after from, while has_prefix holds. */
-static void store_walk(struct store_txn *txn, enum store_db db, const void *from, size_t from_len,
-                       size_t prefix_len, store_scan_fn fn, void *ctx)
-{
-    assert(db < STORE_DB_COUNT && fn != NULL && prefix_len <= from_len);
-    if (txn->ret != 0)
-        return;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &cur);
-    if (rc != 0) {
-        store_txn_fail(txn, rc);
-        return;
-    }
-    MDB_val k = {.mv_size = from_len, .mv_data = (void *)from};
-    MDB_val v;
-    rc = mdb_cursor_get(cur, &k, &v, from_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
-    while (rc == 0 && store_val_ok(txn, &k) && store_val_ok(txn, &v) &&
-           has_prefix(&k, from, prefix_len)) {
-        int stop = fn(ctx, &k, &v);
-        if (stop < 0)
-            store_txn_fail_code(txn, stop);
-        if (stop != 0)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        store_txn_fail(txn, rc);
-}
-
-void store_scan(struct store_txn *txn, enum store_db db, const void *prefix, size_t prefix_len,
-                store_scan_fn fn, void *ctx)
-{
-    store_walk(txn, db, prefix, prefix_len, prefix_len, fn, ctx);
-}
-
-void store_scan_from(struct store_txn *txn, enum store_db db, const void *key, size_t key_len,
-                     store_scan_fn fn, void *ctx)
-{
-    store_walk(txn, db, key, key_len, 0, fn, ctx);
-}
-
-uint64_t store_count(struct store_txn *txn, enum store_db db)
-{
-    if (txn->ret != 0)
-        return 0;
-    MDB_stat st;
-    int rc = mdb_stat(txn->txn, txn->store->dbi[db], &st);
-    if (rc != 0) {
-        store_txn_fail(txn, rc);
-        return 0;
-    }
-    return st.ms_entries;
-}
-
-uint64_t store_last_u64(struct store_txn *txn, enum store_db db)
-{
-    assert(db < STORE_DB_COUNT);
-    if (txn->ret != 0)
-        return 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &cur);
-    if (rc != 0) {
-        store_txn_fail(txn, rc);
-        return 0;
-    }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        store_txn_fail(txn, rc);
-    if (rc != 0 || k.mv_size != 8)
-        return 0;
-    uint64_t n = 0;
-    for (int i = 0; i < 8; i++)
-        n = n << 8 | ((const uint8_t *)k.mv_data)[i];
-    return n;
 }

@@ -18,14 +18,15 @@
  *
  * MDB_WRITEMAP is never used: nested transactions need it off.
  *
- * Durability (docs/storage.md). A durable store commits LMDB with
- * MDB_NOSYNC and logs every outermost commit's puts and deletes as one
- * record of a write-ahead log (store_wal.h); store_sync is one fdatasync
- * of the log. LMDB is synced at checkpoints, off the writer thread, and
- * the checkpointed snapshot is pinned by a read transaction of the store's
- * own until the next checkpoint is on disk, so that recovery can bring its
- * meta pages back and redo the log. So a commit is durable once
- * store_sync, called after it returned, has returned 0.
+ * Durability (docs/storage.md). A durable store does not write LMDB on
+ * the writer's thread at all. An outermost commit's puts and deletes go
+ * into a memtable (store_mem.h), which every later transaction reads in
+ * front of LMDB, and into one record of a write-ahead log (store_wal.h);
+ * store_sync is one fdatasync of the log. The memtable is brought into
+ * LMDB at checkpoints, off the writer thread, as one LMDB transaction, and
+ * synced. So a commit is visible once it returned, and durable once
+ * store_sync, called after it returned, has returned 0. A read-only open
+ * (another process) sees LMDB only: the state of the last checkpoint.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -63,6 +64,8 @@ enum store_db {
 #define STORE_MAP_MIN (256ull << 10) /* smaller maps cannot even hold the databases */
 
 struct store_wal;
+struct store_mem;
+struct mem_ver;
 
 struct store {
     MDB_env *env;
@@ -121,6 +124,17 @@ struct store_txn {
     uint8_t *ops;
     size_t ops_len, ops_cap;
     bool ops_over;
+    /* A durable store's transaction reads these memtables in front of
+     * LMDB, newest first (NULL: none), and sees their versions of commit
+     * sequence at most bound (store_mem.h). A write transaction's own
+     * versions, for an abort to kill; a nested commit hands them to its
+     * parent. borrowed: a nested transaction's memtables are its
+     * parent's references. */
+    struct store_mem *mem[2];
+    uint64_t bound;
+    bool borrowed;
+    struct mem_ver **vers;
+    size_t vers_len, vers_cap;
 };
 
 struct store_config {
@@ -198,9 +212,9 @@ void store_read_end(struct store_txn *txn);
 struct store_wal_stats {
     uint64_t records, record_bytes; /* appended */
     uint64_t checkpoints_async;     /* by the checkpoint thread */
-    uint64_t writebacks;            /* by it between checkpoints: data.mdb's writeback started */
-    uint64_t checkpoints_sync;      /* on the writer: open, growth, large commits, a full ring */
-    uint64_t large_commits;         /* commits too large for a record (made durable at once) */
+    uint64_t checkpoints_sync;      /* on the writer: open, large commits, a full ring, close */
+    uint64_t checkpoints_waited; /* of those, before a transaction: a memtable or ring near full */
+    uint64_t large_commits;      /* commits too large for a record (made durable at once) */
     uint64_t segment_switches, ring_full;
     uint64_t replayed; /* records redone by the open's recovery */
 };

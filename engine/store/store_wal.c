@@ -1,13 +1,31 @@
 /*
- * The write-ahead log and its checkpoints (store_wal.h, docs/storage.md).
+ * The write-ahead log, the memtables and the checkpoints (store_wal.h,
+ * docs/storage.md).
  *
- * Threads. The writer thread appends records, takes pins and makes the
- * checkpoints that must be synchronous (a transaction too large for a
- * record, a ring with no free segment, map growth, close). store_sync's
- * thread only fdatasyncs the current segment (cur_fd). The checkpoint
- * thread syncs data.mdb and writes a checkpoint slot for the job the
- * writer handed it, then swaps the pins. mu guards busy, stop, the job and
- * pin; the writer's position (seg, off, lsn) is its own.
+ * Threads and locks.
+ *   - The writer thread holds write_mu for each write transaction, from
+ *     wal_write_begin to wal_write_end: it adds to the active memtable,
+ *     appends records and moves the log's position (seg, off, lsn), and
+ *     makes the checkpoints that must be synchronous (a transaction too
+ *     large for a record, a ring with no free segment, a memtable at its
+ *     limit, growth, close).
+ *   - The checkpoint thread brings the frozen memtable into LMDB, syncs
+ *     data.mdb and writes a checkpoint slot, for the job the writer handed
+ *     it, or, when the writer is idle, for a freeze of its own (it only
+ *     ever tries write_mu, so it never waits for the writer, who may be
+ *     waiting for it).
+ *   - store_sync's thread only fdatasyncs the current segment (cur_fd).
+ *   - Readers take references to the memtables under view_mu.
+ * mu guards busy, stop, the job and the pin. Lock order: write_mu, then
+ * mu, then view_mu.
+ *
+ * Why the checkpointed snapshot stays safe. LMDB is written only by a
+ * checkpoint's one transaction (and by recovery's), committed with
+ * MDB_NOSYNC and followed by one fdatasync of data.mdb, which may leave
+ * its meta page on disk before its pages. The slot names the snapshot
+ * before it until that sync returned, and the pin (a read transaction)
+ * keeps every page of the slot's snapshot from being reused, so recovery
+ * can always bring the slot's meta pages back and stand on whole pages.
  */
 #include "store_wal.h"
 
@@ -26,15 +44,20 @@
 #include <zlib.h>
 
 #include "store.h"
+#include "store_mem.h"
 
 #define REC_MAGIC 0x4c574853u /* "SHWL" */
 
-/* How often, between checkpoints, the checkpoint thread starts the
- * writeback of data.mdb's dirty pages (ck_writeback_start), while there
- * are commits (store_config.wal_writeback_ms, by default); and how often
- * it looks when there were none. */
-#define WAL_WRITEBACK_MS_DEFAULT 25
-#define WAL_WRITEBACK_IDLE_MS 250
+/* A checkpoint is due at this size of the active memtable; a write
+ * transaction waits for one at the second, so that mem_put's limits are
+ * never met by a transaction of ordinary size. */
+#define MEM_NODES_CKPT (MEM_NODES_MAX / 2)
+#define MEM_NODES_WAIT (MEM_NODES_MAX * 3 / 4)
+#define MEM_BYTES_CKPT (MEM_BYTES_MAX / 3)
+#define MEM_BYTES_WAIT (MEM_BYTES_MAX * 2 / 3)
+/* Recovery commits its redo to LMDB every this many puts and deletes: a
+ * transaction must stay far below LMDB's limit on dirty pages. */
+#define REPLAY_OPS_MAX 16384u
 #define CK_MAGIC 0x4b434853u /* "SHCK" */
 #define CK_VERSION 1u
 #define CK_HEAD_BYTES 4096u /* the slot's first page: the header */
@@ -44,11 +67,11 @@
 /* A record's header; the payload (the ops) follows. */
 struct rec_head {
     uint32_t magic;
-    uint32_t len;   /* payload bytes */
-    uint64_t lsn;   /* 1, 2, 3, ... over the store's life */
-    uint64_t gen;   /* the generation: one per read-write open */
-    uint64_t txnid; /* the LMDB transaction it redoes */
-    uint32_t crc;   /* crc32 of the header (crc = 0) and the payload */
+    uint32_t len; /* payload bytes */
+    uint64_t lsn; /* 1, 2, 3, ... over the store's life */
+    uint64_t gen; /* the generation: one per read-write open */
+    uint64_t seq; /* the commit it redoes (store_txn.bound of its writer) */
+    uint32_t crc; /* crc32 of the header (crc = 0) and the payload */
     uint32_t zero;
 };
 #define REC_HEAD ((uint64_t)sizeof(struct rec_head))
@@ -66,46 +89,56 @@ struct ck_head {
     uint32_t crc;   /* crc32 of the header (crc = 0) and the meta pages */
 };
 
+/* A checkpoint to make: the memtable to bring into LMDB (NULL: none) and
+ * the log's position after its last record. */
 struct wal_job {
-    uint64_t txnid, seg, off, lsn, seq;
-    MDB_txn *pin;
+    struct store_mem *mem;
+    uint64_t seg, off, lsn;
 };
 
 struct store_wal {
     char dir[PATH_MAX];
+    struct store *store;
     int data_fd; /* data.mdb: LMDB's descriptor, not ours to close */
     int ckpt_fd;
     int seg_fd[WAL_SEGMENTS];
     uint64_t alloc[WAL_SEGMENTS]; /* bytes preallocated in each segment file */
     uint64_t seg_bytes, rec_max;
     uint32_t psize;
-    /* The writer's. */
-    uint64_t seg, off, lsn, gen, seq;
+    /* The writer's (under write_mu once the thread runs). */
+    pthread_mutex_t write_mu;
+    uint64_t seg, off, lsn, gen;
     uint64_t since_bytes;
-    int64_t since_ms;
     uint64_t ckpt_bytes;
     uint32_t ckpt_ms;
-    int32_t writeback_ms; /* negative: no writeback between checkpoints */
     uint8_t *rec;
     size_t rec_cap;
-    uint8_t *slot_w; /* the writer's slot buffer (synchronous checkpoints) */
-    bool ring_full;  /* wal_reserve found no free segment for the commit to come */
+    bool ring_full; /* wal_reserve found no free segment for the commit to come */
+    MDB_txn *wread; /* the write transactions' LMDB reads (reset between) */
     _Atomic int cur_fd;
+    /* The memtables (store_mem.h): active takes the commits; frozen, when
+     * not NULL, is being (or failed to be) brought into LMDB, and its
+     * records end at frozen_pos. Each holds the view's reference. */
+    pthread_mutex_t view_mu;
+    struct store_mem *active, *frozen;
+    struct wal_job frozen_pos;
+    _Atomic uint64_t committed; /* the last commit sequence published */
+    _Atomic bool grow_wanted;   /* a checkpoint met a full map */
+    _Atomic int64_t last_ck_ms;
     /* The checkpoint thread's. */
     pthread_t thread;
     bool thread_on;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool busy, stop;
-    _Atomic uint64_t unflushed; /* commits since the last writeback start */
-    uint64_t writebacks;        /* under mu: writeback starts */
-    struct wal_job job;
-    uint8_t *slot_t; /* the job's slot, built by the writer */
-    MDB_txn *pin;    /* the pin of the checkpoint on disk */
+    struct wal_job job; /* under mu: handed to the thread (busy) */
+    uint64_t seq;       /* under mu: checkpoints written over the store's life */
+    uint8_t *slot;      /* under busy: the slot being written */
+    MDB_txn *pin;       /* the pin of the checkpoint on disk */
     _Atomic uint64_t durable_seg;
     _Atomic int failed;           /* errno of a failed log or checkpoint write */
     uint64_t checkpoints;         /* under mu: the thread's */
-    struct store_wal_stats stats; /* the writer's (but checkpoints_async, writebacks) */
+    struct store_wal_stats stats; /* the writer's (but checkpoints_async) */
 };
 
 static int64_t now_ms(void)
@@ -261,7 +294,7 @@ int wal_prepare(const char *dir, bool read_only, bool test_skip_restore, struct 
         return 0;
     if (read_only) {
         if (engine_running(dir))
-            return 0; /* its page cache holds every commit: LMDB reads them */
+            return 0; /* LMDB holds its last checkpoint: a whole snapshot */
         wal_ckpt_free(ck);
         return sh_error_set(err, SH_E_INTERNAL,
                             "store: %s was not closed cleanly and its write-ahead log has not "
@@ -289,10 +322,11 @@ int wal_prepare(const char *dir, bool read_only, bool test_skip_restore, struct 
 }
 
 /* Fills buf (CK_HEAD_BYTES + 2 psize) with a checkpoint of snapshot
- * txnid: the meta pages as data.mdb holds them now (right after txnid's
- * commit, on the writer thread). */
-static int ck_build(struct store_wal *w, uint8_t *buf, uint64_t seq, uint64_t txnid, uint64_t seg,
-                    uint64_t off, uint64_t lsn, bool clean)
+ * txnid, the records of generation gen following at the position at:
+ * the meta pages as data.mdb holds them now (right after txnid's commit,
+ * with no other LMDB writer). */
+static int ck_build(struct store_wal *w, uint8_t *buf, uint64_t seq, uint64_t txnid, uint64_t gen,
+                    const struct wal_job *at, bool clean)
 {
     int rc = full_pread(w->data_fd, buf + CK_HEAD_BYTES, 2u * w->psize, 0);
     if (rc != 0)
@@ -300,11 +334,11 @@ static int ck_build(struct store_wal *w, uint8_t *buf, uint64_t seq, uint64_t tx
     struct ck_head h = {.magic = CK_MAGIC,
                         .version = CK_VERSION,
                         .seq = seq,
-                        .gen = w->gen,
+                        .gen = gen,
                         .txnid = txnid,
-                        .seg = seg,
-                        .off = off,
-                        .lsn = lsn,
+                        .seg = at->seg,
+                        .off = at->off,
+                        .lsn = at->lsn,
                         .segment_bytes = w->seg_bytes,
                         .segments = WAL_SEGMENTS,
                         .psize = w->psize,
@@ -343,22 +377,119 @@ static void ck_fail(struct store_wal *w, int rc)
     atomic_compare_exchange_strong(&w->failed, &expected, rc != 0 ? rc : EIO);
 }
 
-/* ---- The checkpoint thread ------------------------------------------------------------------ */
+/* ---- Memtables into LMDB --------------------------------------------------------------------- */
 
-/* Starts the writeback of every dirty page of data.mdb and waits for
- * none of it. Why: the pinned snapshot keeps LMDB from reusing a page
- * between checkpoints, so every commit's pages are new ones; left to the
- * checkpoint's fdatasync, a second's worth of them would go to the disk
- * at once, a burst that the log's own syncs, on every reply's path, queue
- * behind. Started every writeback_ms, they go out about as fast as
- * commits make them, and the checkpoint finds little left to write. It
- * makes nothing durable: recovery never counts on it. */
-static void ck_writeback_start(struct store_wal *w)
+static uint64_t last_txnid(struct store *store)
 {
-    /* A failure costs nothing but the smoothing: the checkpoint's
-     * fdatasync writes whatever is left, and reports its own errors. */
-    (void)sync_file_range(w->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    MDB_envinfo info;
+    return mdb_env_info(store->env, &info) == 0 ? info.me_last_txnid : 0;
 }
+
+/* Every key of m, at its newest version, in one LMDB transaction, in key
+ * order (neighbouring keys share their pages). Committed with MDB_NOSYNC:
+ * ck_write syncs. 0 and *txnid, or an LMDB code (nothing committed). */
+static int mem_apply(struct store *store, struct store_mem *m, uint64_t *txnid)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    for (struct mem_node *n = mem_seek(m, 0, NULL, 0); rc == 0 && n != NULL; n = mem_next(n)) {
+        const struct mem_ver *v = mem_visible(n, UINT64_MAX);
+        if (v == NULL)
+            continue; /* only aborted versions */
+        assert(n->db < STORE_DB_COUNT);
+        MDB_val k = {.mv_size = n->key_len, .mv_data = (void *)n->key};
+        MDB_val d = {.mv_size = v->len, .mv_data = (void *)v->val};
+        if (!v->tomb)
+            rc = mdb_put(txn, store->dbi[n->db], &k, &d, 0);
+        else if ((rc = mdb_del(txn, store->dbi[n->db], &k, NULL)) == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    *txnid = (uint64_t)mdb_txn_id(txn);
+    return mdb_txn_commit(txn);
+}
+
+/* The checkpoint itself, with no other checkpoint running: job's
+ * memtable into LMDB, data.mdb synced, the slot written and synced, the
+ * pin moved to the new snapshot (none for a clean one). On any thread.
+ * MDB_MAP_FULL: nothing changed (the map must grow first); another
+ * failure fails the log for good. */
+static int ck_run(struct store *store, const struct wal_job *job, uint64_t gen, bool clean)
+{
+    struct store_wal *w = store->wal;
+    uint64_t txnid = last_txnid(store);
+    int rc = job->mem != NULL && mem_nodes(job->mem) > 0 ? mem_apply(store, job->mem, &txnid) : 0;
+    if (rc == MDB_MAP_FULL) {
+        atomic_store(&w->grow_wanted, true);
+        return rc;
+    }
+    uint64_t seq = w->seq + 1;
+    if (rc == 0)
+        rc = ck_build(w, w->slot, seq, txnid, gen, job, clean);
+    MDB_txn *pin = rc == 0 && !clean ? pin_take(store, txnid) : NULL;
+    if (rc == 0 && !clean && pin == NULL)
+        rc = ENOMEM;
+    if (rc == 0)
+        rc = ck_write(w, w->slot, seq);
+    if (rc != 0) {
+        if (pin != NULL)
+            mdb_txn_abort(pin);
+        ck_fail(w, rc);
+        return rc;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->seq = seq;
+    MDB_txn *old = w->pin;
+    w->pin = pin;
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->durable_seg, job->seg);
+    atomic_store(&w->last_ck_ms, now_ms());
+    if (old != NULL)
+        mdb_txn_abort(old); /* a read transaction: any thread may end it (MDB_NOTLS) */
+    return 0;
+}
+
+/* After a checkpoint of the frozen memtable: readers that begin now find
+ * it all in LMDB. Those that hold it keep it until they end. */
+static void frozen_drop(struct store_wal *w)
+{
+    pthread_mutex_lock(&w->view_mu);
+    struct store_mem *m = w->frozen;
+    w->frozen = NULL;
+    pthread_mutex_unlock(&w->view_mu);
+    mem_unref(m);
+}
+
+/* With write_mu held (no write transaction open) and no checkpoint
+ * running: the active memtable becomes the frozen one, at the log's
+ * position now. A frozen one still there (its checkpoint met a full
+ * map) stays and is the job again. False: nothing to do, or no memory. */
+static bool freeze(struct store_wal *w, struct wal_job *job)
+{
+    if (w->frozen == NULL) {
+        if (mem_nodes(w->active) == 0)
+            return false;
+        struct store_mem *fresh = mem_new();
+        if (fresh == NULL)
+            return false; /* the next commit tries again */
+        pthread_mutex_lock(&w->view_mu);
+        w->frozen = w->active;
+        w->active = fresh;
+        pthread_mutex_unlock(&w->view_mu);
+        w->frozen_pos = (struct wal_job){.seg = w->seg, .off = w->off, .lsn = w->lsn};
+        w->since_bytes = 0;
+    }
+    *job = w->frozen_pos;
+    job->mem = w->frozen;
+    return true;
+}
+
+/* ---- The checkpoint thread ------------------------------------------------------------------ */
 
 static struct timespec deadline_in_ms(long ms)
 {
@@ -370,25 +501,24 @@ static struct timespec deadline_in_ms(long ms)
     return ts;
 }
 
-/* Under mu: waits for a job or the stop, starting the writeback of the
- * commits made meanwhile every writeback_ms (unless it is negative). */
-static void ck_wait_job(struct store_wal *w)
+/* Not under mu. When the writer is idle (write_mu free) and commits have
+ * waited a checkpoint interval, a freeze of the thread's own: LMDB, and
+ * the read-only readers of other processes, catch up without a commit to
+ * hand the job. */
+static bool ck_idle_job(struct store_wal *w, struct wal_job *job)
 {
-    while (!w->stop && !w->busy) {
-        if (w->writeback_ms < 0) {
-            pthread_cond_wait(&w->cv, &w->mu);
-            continue;
-        }
-        bool commits = atomic_load(&w->unflushed) > 0;
-        struct timespec until = deadline_in_ms(commits ? w->writeback_ms : WAL_WRITEBACK_IDLE_MS);
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT || w->stop || w->busy ||
-            atomic_exchange(&w->unflushed, 0) == 0)
-            continue;
-        w->writebacks++;
-        pthread_mutex_unlock(&w->mu);
-        ck_writeback_start(w);
-        pthread_mutex_lock(&w->mu);
+    if (now_ms() - atomic_load(&w->last_ck_ms) < (int64_t)w->ckpt_ms ||
+        atomic_load(&w->grow_wanted) || pthread_mutex_trylock(&w->write_mu) != 0)
+        return false;
+    bool got = false;
+    pthread_mutex_lock(&w->mu);
+    if (!w->busy && !w->stop && atomic_load(&w->failed) == 0 && freeze(w, job)) {
+        w->busy = true;
+        got = true;
     }
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->write_mu);
+    return got;
 }
 
 static void *ck_thread(void *arg)
@@ -396,29 +526,29 @@ static void *ck_thread(void *arg)
     struct store_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        ck_wait_job(w);
+        while (!w->stop && !w->busy) {
+            struct timespec until = deadline_in_ms(w->ckpt_ms);
+            if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT || w->busy || w->stop)
+                continue;
+            pthread_mutex_unlock(&w->mu);
+            struct wal_job own;
+            bool got = ck_idle_job(w, &own);
+            pthread_mutex_lock(&w->mu);
+            if (got)
+                w->job = own;
+        }
         if (!w->busy)
             break;
         struct wal_job job = w->job;
         pthread_mutex_unlock(&w->mu);
-        int rc = ck_write(w, w->slot_t, job.seq);
-        MDB_txn *old = NULL;
+        int rc = ck_run(w->store, &job, w->gen, false);
+        if (rc == 0)
+            frozen_drop(w);
         pthread_mutex_lock(&w->mu);
-        if (rc == 0) {
-            old = w->pin;
-            w->pin = job.pin;
-            atomic_store(&w->durable_seg, job.seg);
+        if (rc == 0)
             w->checkpoints++;
-        } else {
-            old = job.pin; /* the previous checkpoint stays the one on disk */
-            ck_fail(w, rc);
-        }
         w->busy = false;
         pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        if (old != NULL)
-            mdb_txn_abort(old); /* a read transaction: any thread may end it (MDB_NOTLS) */
-        pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -432,66 +562,56 @@ static void ck_wait_idle(struct store_wal *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* A checkpoint of snapshot txnid (the last commit) at the writer's
- * position, made on the writer thread. */
-static int ck_now(struct store *store, uint64_t txnid, bool clean)
+/* A checkpoint of every commit so far, made on the writer thread (write_mu
+ * held, or the thread not running): the frozen memtable first, if a
+ * checkpoint of it failed, then the active one. */
+static int ck_now(struct store *store, bool clean)
 {
     struct store_wal *w = store->wal;
     ck_wait_idle(w);
     int failed = atomic_load(&w->failed);
     if (failed != 0)
         return failed; /* a slot written now could overwrite the one on disk */
-    uint64_t seq = ++w->seq;
-    int rc = ck_build(w, w->slot_w, seq, txnid, w->seg, w->off, w->lsn, clean);
-    MDB_txn *pin = rc == 0 && !clean ? pin_take(store, txnid) : NULL;
-    if (rc == 0 && !clean && pin == NULL)
-        rc = ENOMEM;
-    if (rc == 0)
-        rc = ck_write(w, w->slot_w, seq);
-    if (rc != 0) {
-        if (pin != NULL)
-            mdb_txn_abort(pin);
-        ck_fail(w, rc);
-        return rc;
+    struct wal_job job;
+    bool now_covered = false; /* a checkpoint at the log's position now is on disk */
+    for (int round = 0; round < 2 && freeze(w, &job); round++) {
+        int rc = ck_run(store, &job, w->gen, false);
+        if (rc != 0)
+            return rc;
+        frozen_drop(w);
+        w->stats.checkpoints_sync++;
+        now_covered = job.seg == w->seg && job.off == w->off && job.lsn == w->lsn;
     }
-    MDB_txn *old = w->pin;
-    w->pin = pin;
-    atomic_store(&w->durable_seg, w->seg);
-    w->stats.checkpoints_sync++;
-    w->since_bytes = 0;
-    w->since_ms = now_ms();
-    if (old != NULL)
-        mdb_txn_abort(old);
-    return 0;
+    if (w->frozen != NULL || mem_nodes(w->active) > 0)
+        return ENOMEM; /* freeze could not make a memtable */
+    if (now_covered && !clean)
+        return 0;
+    /* Nothing left in memory: a slot at the log's position now (it frees
+     * the ring's segments, and a clean one ends the log). */
+    job = (struct wal_job){.seg = w->seg, .off = w->off, .lsn = w->lsn};
+    int rc = ck_run(store, &job, w->gen, clean);
+    if (rc == 0)
+        w->stats.checkpoints_sync++;
+    return rc;
 }
 
-/* Hands a checkpoint of txnid to the thread when one is due and none runs. */
-static void ck_maybe(struct store *store, uint64_t txnid)
+/* After a commit (write_mu held): hands a checkpoint to the thread when
+ * one is due and none runs. */
+static void ck_maybe(struct store_wal *w)
 {
-    struct store_wal *w = store->wal;
-    if (w->since_bytes < w->ckpt_bytes && now_ms() - w->since_ms < (int64_t)w->ckpt_ms)
-        return;
+    struct store_mem *a = w->active;
+    bool due = w->since_bytes >= w->ckpt_bytes ||
+               now_ms() - atomic_load(&w->last_ck_ms) >= (int64_t)w->ckpt_ms ||
+               mem_nodes(a) >= MEM_NODES_CKPT || mem_bytes(a) >= MEM_BYTES_CKPT;
+    if (!due || atomic_load(&w->grow_wanted))
+        return; /* a full map: the writer grows it first (store_grow_due) */
     pthread_mutex_lock(&w->mu);
-    bool busy = w->busy;
-    pthread_mutex_unlock(&w->mu);
-    if (busy)
-        return;
-    uint64_t seq = w->seq + 1;
-    /* The job's buffer is the thread's only while busy: free now. */
-    int rc = ck_build(w, w->slot_t, seq, txnid, w->seg, w->off, w->lsn, false);
-    MDB_txn *pin = rc == 0 ? pin_take(store, txnid) : NULL;
-    if (pin == NULL) {
-        ck_fail(w, rc != 0 ? rc : ENOMEM);
-        return;
+    struct wal_job job;
+    if (!w->busy && freeze(w, &job)) {
+        w->job = job;
+        w->busy = true;
+        pthread_cond_broadcast(&w->cv);
     }
-    w->seq = seq;
-    w->since_bytes = 0;
-    w->since_ms = now_ms();
-    pthread_mutex_lock(&w->mu);
-    w->job = (struct wal_job){
-        .txnid = txnid, .seg = w->seg, .off = w->off, .lsn = w->lsn, .seq = seq, .pin = pin};
-    w->busy = true;
-    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -573,7 +693,7 @@ int wal_reserve(struct store *store, size_t len, bool overflow)
     return place(w, total, &w->ring_full);
 }
 
-int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t len, bool overflow)
+int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len, bool overflow)
 {
     struct store_wal *w = store->wal;
     assert(w != NULL);
@@ -583,7 +703,7 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
     uint64_t total = REC_HEAD + len;
     if (overflow || total > w->rec_max) {
         w->stats.large_commits++;
-        return ck_now(store, txnid, false); /* LMDB durable now: no record needed */
+        return ck_now(store, false); /* in LMDB, durable, now: no record needed */
     }
     /* wal_reserve made the room (no new space now), or found the ring
      * full: a checkpoint that ended since must not make it need space. */
@@ -592,7 +712,7 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
     w->ring_full = false;
     if (rc == 0 && ring_full) {
         w->stats.ring_full++;
-        return ck_now(store, txnid, false); /* this checkpoint frees a segment */
+        return ck_now(store, false); /* this checkpoint frees a segment */
     }
     uint32_t slot = (uint32_t)(w->seg % WAL_SEGMENTS);
     if (rc == 0 && w->rec_cap < total) {
@@ -604,7 +724,7 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
     }
     if (rc == 0) {
         struct rec_head h = {
-            .magic = REC_MAGIC, .len = (uint32_t)len, .lsn = w->lsn, .gen = w->gen, .txnid = txnid};
+            .magic = REC_MAGIC, .len = (uint32_t)len, .lsn = w->lsn, .gen = w->gen, .seq = seq};
         h.crc = crc_of(&h, sizeof h, ops, len);
         memcpy(w->rec, &h, sizeof h);
         if (len > 0)
@@ -617,12 +737,91 @@ int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t l
     }
     w->off += total;
     w->lsn++;
-    atomic_fetch_add(&w->unflushed, 1);
     w->since_bytes += total;
     w->stats.records++;
     w->stats.record_bytes += total;
-    ck_maybe(store, txnid);
+    ck_maybe(w);
     return 0;
+}
+
+/* ---- Transactions over the memtables -------------------------------------------------------- */
+
+static void view_take(struct store_wal *w, struct store_txn *txn, bool writer)
+{
+    pthread_mutex_lock(&w->view_mu);
+    txn->mem[0] = w->active;
+    txn->mem[1] = w->frozen;
+    mem_ref(txn->mem[0]);
+    if (txn->mem[1] != NULL)
+        mem_ref(txn->mem[1]);
+    /* Freezes happen between write transactions, so no commit is half
+     * in one memtable and half in the other. */
+    txn->bound = atomic_load_explicit(&w->committed, memory_order_acquire) + (writer ? 1 : 0);
+    pthread_mutex_unlock(&w->view_mu);
+}
+
+static void view_release(struct store_txn *txn)
+{
+    mem_unref(txn->mem[0]);
+    mem_unref(txn->mem[1]);
+    txn->mem[0] = txn->mem[1] = NULL;
+}
+
+void wal_read_begin(struct store *store, struct store_txn *txn)
+{
+    view_take(store->wal, txn, false);
+}
+
+void wal_read_end(struct store_txn *txn) { view_release(txn); }
+
+/* Whether the writer must make a checkpoint before a transaction: the
+ * active memtable near its limits, or the log in its ring's last free
+ * segment. */
+static bool must_checkpoint(const struct store_wal *w)
+{
+    const struct store_mem *a = w->active;
+    return mem_nodes(a) >= MEM_NODES_WAIT || mem_bytes(a) >= MEM_BYTES_WAIT ||
+           (w->seg + 1 >= atomic_load(&w->durable_seg) + WAL_SEGMENTS && w->off > w->seg_bytes / 2);
+}
+
+int wal_write_begin(struct store *store, struct store_txn *txn)
+{
+    struct store_wal *w = store->wal;
+    pthread_mutex_lock(&w->write_mu);
+    int rc = atomic_load(&w->failed);
+    if (rc == 0 && must_checkpoint(w)) {
+        /* A full map at its limit cannot take the checkpoint: refused at
+         * once, as LMDB's own full map would be, and not retried. */
+        if (atomic_load(&w->grow_wanted) && store->map_size >= store->map_max)
+            rc = MDB_MAP_FULL;
+        else if ((rc = ck_now(store, false)) == 0)
+            w->stats.checkpoints_waited++;
+    }
+    if (rc == 0)
+        rc = mdb_txn_renew(w->wread);
+    if (rc != 0) {
+        pthread_mutex_unlock(&w->write_mu);
+        return rc;
+    }
+    txn->txn = w->wread;
+    view_take(w, txn, true);
+    return 0;
+}
+
+void wal_publish(struct store *store, uint64_t seq)
+{
+    struct store_wal *w = store->wal;
+    assert(seq == atomic_load(&w->committed) + 1);
+    /* Release: a reader that sees seq sees every version linked before. */
+    atomic_store_explicit(&w->committed, seq, memory_order_release);
+}
+
+void wal_write_end(struct store *store, struct store_txn *txn)
+{
+    struct store_wal *w = store->wal;
+    mdb_txn_reset(w->wread);
+    view_release(txn);
+    pthread_mutex_unlock(&w->write_mu);
 }
 
 int wal_sync(struct store *store)
@@ -640,10 +839,10 @@ int wal_sync(struct store *store)
 /* ---- Recovery ------------------------------------------------------------------------------- */
 
 /* The record at (seg, off) if it is the one expected (gen, lsn), checked
- * whole: its payload in *buf. 0: found; 1: not there (the log's end);
- * negative: a record of this generation that cannot be (corrupt). */
+ * whole: its payload in w->rec. 0: found; 1: not there (the log's end);
+ * negative: out of memory. */
 static int rec_read(struct store_wal *w, uint64_t seg_bytes, uint64_t seg, uint64_t off,
-                    uint64_t gen, uint64_t lsn, uint64_t after_txnid, struct rec_head *h)
+                    uint64_t gen, uint64_t lsn, struct rec_head *h)
 {
     if (off + REC_HEAD > seg_bytes)
         return 1;
@@ -665,93 +864,150 @@ static int rec_read(struct store_wal *w, uint64_t seg_bytes, uint64_t seg, uint6
     c.crc = 0;
     if (crc_of(&c, sizeof c, w->rec, h->len) != h->crc)
         return 1; /* torn: never acknowledged */
-    return h->txnid > after_txnid ? 0 : SH_E_INTERNAL;
+    return 0;
 }
 
-static int rec_apply_once(struct store *store, const uint8_t *p, uint32_t len)
+/* Recovery's redo: records applied in LMDB transactions of at most
+ * REPLAY_OPS_MAX puts and deletes, each committed without a sync. The pin
+ * on the checkpoint's snapshot stays all along, so that a power cut in
+ * the middle finds that snapshot whole again. */
+struct redo {
+    struct store *store;
+    const struct wal_ckpt *ck;
+    MDB_txn *txn;        /* open, or NULL */
+    uint32_t ops;        /* puts and deletes in txn */
+    struct wal_job from; /* the position of txn's first record */
+};
+
+static int redo_ops(struct redo *r, const uint8_t *p, uint32_t len)
 {
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0)
+    struct store *store = r->store;
+    int rc = r->txn == NULL ? mdb_txn_begin(store->env, NULL, 0, &r->txn) : 0;
+    if (rc != 0) {
+        r->txn = NULL;
         return rc;
+    }
     uint32_t at = 0;
     while (rc == 0 && at < len) {
-        if (len - at < WAL_OP_HEAD) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
+        if (len - at < WAL_OP_HEAD)
+            return MDB_CORRUPTED;
         uint8_t kind = p[at], db = p[at + 1];
         uint32_t klen, vlen;
         memcpy(&klen, p + at + 4, 4);
         memcpy(&vlen, p + at + 8, 4);
         at += WAL_OP_HEAD;
         if (db >= STORE_DB_COUNT || klen == 0 || klen > len - at || vlen > len - at - klen ||
-            (kind != WAL_OP_PUT && kind != WAL_OP_DEL)) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
+            (kind != WAL_OP_PUT && kind != WAL_OP_DEL))
+            return MDB_CORRUPTED;
         MDB_val k = {.mv_size = klen, .mv_data = (void *)(p + at)};
         MDB_val v = {.mv_size = vlen, .mv_data = (void *)(p + at + klen)};
         at += klen + vlen;
         if (kind == WAL_OP_PUT)
-            rc = mdb_put(txn, store->dbi[db], &k, &v, 0);
-        else if ((rc = mdb_del(txn, store->dbi[db], &k, NULL)) == MDB_NOTFOUND)
+            rc = mdb_put(r->txn, store->dbi[db], &k, &v, 0);
+        else if ((rc = mdb_del(r->txn, store->dbi[db], &k, NULL)) == MDB_NOTFOUND)
             rc = 0;
+        r->ops++;
     }
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return mdb_txn_commit(txn);
+    return rc;
 }
 
-/* One record redone in one LMDB transaction; a full map grows. */
-static int rec_apply(struct store *store, const uint8_t *p, uint32_t len)
+static int redo_commit(struct redo *r)
 {
-    for (;;) {
-        int rc = rec_apply_once(store, p, len);
-        if (rc != MDB_MAP_FULL || store->map_size >= store->map_max)
-            return rc;
-        uint64_t next = store->map_size * 2 > store->map_max ? store->map_max : store->map_size * 2;
-        rc = mdb_env_set_mapsize(store->env, (size_t)next);
-        if (rc != 0)
-            return rc;
-        MDB_envinfo info;
-        if (mdb_env_info(store->env, &info) == 0)
-            store->map_size = info.me_mapsize;
-    }
+    if (r->txn == NULL)
+        return 0;
+    int rc = mdb_txn_commit(r->txn);
+    r->txn = NULL;
+    r->ops = 0;
+    return rc;
+}
+
+/* A full map in the middle of the redo: what is committed made durable
+ * by a checkpoint at the first record not in it (of the old generation:
+ * the records that follow are still the old open's), then the map
+ * doubled, the pin taken again on the new snapshot. */
+static int redo_grow(struct redo *r)
+{
+    struct store *store = r->store;
+    struct store_wal *w = store->wal;
+    if (r->txn != NULL)
+        mdb_txn_abort(r->txn);
+    r->txn = NULL;
+    r->ops = 0;
+    if (store->map_size >= store->map_max)
+        return MDB_MAP_FULL;
+    struct wal_job at = r->from;
+    at.mem = NULL;
+    int rc = ck_run(store, &at, r->ck->gen, false);
+    if (rc != 0)
+        return rc;
+    mdb_txn_abort(w->pin); /* no transaction of this process while the map moves */
+    w->pin = NULL;
+    uint64_t next = store->map_size * 2 > store->map_max ? store->map_max : store->map_size * 2;
+    rc = mdb_env_set_mapsize(store->env, (size_t)next);
+    MDB_envinfo info;
+    if (mdb_env_info(store->env, &info) == 0)
+        store->map_size = info.me_mapsize;
+    w->pin = pin_take(store, last_txnid(store));
+    return rc != 0 ? rc : w->pin == NULL ? ENOMEM : 0;
+}
+
+/* The next record at *at, or at the start of the next segment (the
+ * writer may have gone on there). 0: found (at moved to it); 1: the end. */
+static int redo_next(struct store_wal *w, const struct wal_ckpt *ck, struct wal_job *at,
+                     struct rec_head *h)
+{
+    int rc = rec_read(w, ck->segment_bytes, at->seg, at->off, ck->gen, at->lsn, h);
+    if (rc == 1 && (rc = rec_read(w, ck->segment_bytes, at->seg + 1, 0, ck->gen, at->lsn, h)) == 0)
+        at->seg++, at->off = 0;
+    return rc;
 }
 
 /* Redoes the records after ck; leaves the position after the last. */
 static int replay(struct store *store, struct store_wal *w, const struct wal_ckpt *ck,
-                  uint64_t *seg, uint64_t *off, uint64_t *lsn, uint64_t *replayed,
-                  struct sh_error *err)
+                  struct wal_job *end, uint64_t *replayed, struct sh_error *err)
 {
-    *seg = ck->seg, *off = ck->off, *lsn = ck->lsn;
+    struct redo r = {.store = store, .ck = ck};
+    *end = (struct wal_job){.seg = ck->seg, .off = ck->off, .lsn = ck->lsn};
+    w->pin = pin_take(store, ck->txnid);
+    if (w->pin == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "store: no read transaction for the recovery");
+    int rc = 0;
     for (;;) {
         struct rec_head h;
-        int rc = rec_read(w, ck->segment_bytes, *seg, *off, ck->gen, *lsn, ck->txnid, &h);
-        if (rc == 1) { /* the writer may have gone on in the next segment */
-            rc = rec_read(w, ck->segment_bytes, *seg + 1, 0, ck->gen, *lsn, ck->txnid, &h);
-            if (rc == 0)
-                (*seg)++, *off = 0;
+        struct wal_job at = *end;
+        rc = redo_next(w, ck, &at, &h);
+        if (rc == 0) {
+            if (r.txn == NULL)
+                r.from = at;
+            rc = redo_ops(&r, w->rec, h.len);
+            if (rc == 0) {
+                *end = (struct wal_job){
+                    .seg = at.seg, .off = at.off + REC_HEAD + h.len, .lsn = at.lsn + 1};
+                if (r.ops >= REPLAY_OPS_MAX)
+                    rc = redo_commit(&r);
+            }
+        } else if (rc == 1 && (rc = redo_commit(&r)) == 0) {
+            break; /* the log's end, all of it in LMDB */
         }
-        if (rc == 1)
-            return 0;
-        if (rc < 0)
-            return sh_error_set(err, SH_E_INTERNAL,
-                                "store: write-ahead log record %llu is not after the "
-                                "checkpoint's transaction %llu",
-                                (unsigned long long)*lsn, (unsigned long long)ck->txnid);
-        rc = rec_apply(store, w->rec, h.len);
+        if (rc == MDB_MAP_FULL && (rc = redo_grow(&r)) == 0) {
+            *end = r.from; /* again from the first record not committed */
+            continue;
+        }
         if (rc != 0)
-            return sh_error_set(err, store_error_map(rc),
-                                "store: cannot redo write-ahead log record %llu: %s",
-                                (unsigned long long)*lsn, mdb_strerror(rc));
-        *off += REC_HEAD + h.len;
-        (*lsn)++;
-        (*replayed)++;
+            break;
     }
+    *replayed = end->lsn - ck->lsn;
+    if (rc != 0) {
+        if (r.txn != NULL)
+            mdb_txn_abort(r.txn);
+        const char *why = rc > 0                                         ? strerror(rc)
+                          : rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE ? mdb_strerror(rc)
+                                                                         : "out of memory";
+        return sh_error_set(err, rc == MDB_MAP_FULL ? SH_E_STORAGE_FULL : SH_E_INTERNAL,
+                            "store: cannot redo write-ahead log record %llu: %s",
+                            (unsigned long long)end->lsn, why);
+    }
+    return 0;
 }
 
 static void wal_free(struct store_wal *w)
@@ -763,32 +1019,42 @@ static void wal_free(struct store_wal *w)
             close(w->seg_fd[i]);
     if (w->ckpt_fd >= 0)
         close(w->ckpt_fd);
+    if (w->pin != NULL)
+        mdb_txn_abort(w->pin);
+    if (w->wread != NULL)
+        mdb_txn_abort(w->wread);
+    mem_unref(w->active);
+    mem_unref(w->frozen);
     free(w->rec);
-    free(w->slot_w);
-    free(w->slot_t);
+    free(w->slot);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->view_mu);
+    pthread_mutex_destroy(&w->write_mu);
     pthread_cond_destroy(&w->cv);
     free(w);
 }
 
-static struct store_wal *wal_new(const char *dir)
+static struct store_wal *wal_new(struct store *store, const char *dir)
 {
     struct store_wal *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
     snprintf(w->dir, sizeof w->dir, "%s", dir);
+    w->store = store;
     w->ckpt_fd = -1;
     for (uint32_t i = 0; i < WAL_SEGMENTS; i++)
         w->seg_fd[i] = -1;
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->view_mu, NULL);
+    pthread_mutex_init(&w->write_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ck_wait_job's deadlines */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the thread's deadlines */
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
-    w->slot_w = calloc(1, CK_STRIDE);
-    w->slot_t = calloc(1, CK_STRIDE);
-    if (w->slot_w == NULL || w->slot_t == NULL) {
+    w->slot = calloc(1, CK_STRIDE);
+    w->active = mem_new();
+    if (w->slot == NULL || w->active == NULL) {
         wal_free(w);
         return NULL;
     }
@@ -802,45 +1068,13 @@ static uint64_t seg_bytes_of(const struct store_config *c)
     return b / 4096 * 4096;
 }
 
-int wal_open(struct store *store, const struct store_config *config, const struct wal_ckpt *ck,
-             bool test_skip_restore, struct sh_error *err)
+/* The files of the log and the checkpoint, opened (created). */
+static int wal_files_open(struct store_wal *w, const char *dir)
 {
-    assert(!config->read_only);
-    bool recover = ck->found && !ck->clean;
-    if (!config->durable && !ck->found)
-        return 0; /* a store without a log stays one */
-    struct store_wal *w = wal_new(config->dir);
-    if (w == NULL)
-        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
-    MDB_stat st;
-    MDB_envinfo info;
-    int rc = mdb_env_get_fd(store->env, &w->data_fd);
-    if (rc == 0)
-        rc = mdb_env_stat(store->env, &st);
-    if (rc == 0)
-        rc = mdb_env_info(store->env, &info);
-    if (rc != 0) {
-        wal_free(w);
-        return sh_error_set(err, SH_E_INTERNAL, "store: %s", mdb_strerror(rc));
-    }
-    w->psize = st.ms_psize;
-    if (w->psize > CK_PSIZE_MAX || (recover && ck->psize != w->psize)) {
-        uint32_t psize = w->psize;
-        wal_free(w);
-        return sh_error_set(err, SH_E_INTERNAL, "store: page size %u is not the checkpoint's",
-                            psize);
-    }
-    if (recover && !test_skip_restore && info.me_last_txnid != ck->txnid) {
-        wal_free(w);
-        return sh_error_set(err, SH_E_INTERNAL,
-                            "store: LMDB opened at transaction %llu, not at the checkpoint's "
-                            "%llu",
-                            (unsigned long long)info.me_last_txnid, (unsigned long long)ck->txnid);
-    }
     bool created = false;
-    rc = seg_open(w, &created);
+    int rc = seg_open(w, &created);
     char path[PATH_MAX + 16];
-    path_of(path, sizeof path, config->dir, WAL_CKPT_NAME);
+    path_of(path, sizeof path, dir, WAL_CKPT_NAME);
     if (rc == 0) {
         struct stat cst;
         created = created || stat(path, &cst) != 0;
@@ -848,54 +1082,92 @@ int wal_open(struct store *store, const struct store_config *config, const struc
         rc = w->ckpt_fd < 0 ? errno : 0;
     }
     if (rc == 0 && created)
-        rc = sync_dir(config->dir);
+        rc = sync_dir(dir);
+    return rc;
+}
+
+/* The page size, and LMDB where the checkpoint says it is. */
+static int wal_check_env(struct store *store, struct store_wal *w, const struct wal_ckpt *ck,
+                         bool recover, bool test_skip_restore, struct sh_error *err)
+{
+    MDB_stat st;
+    MDB_envinfo info;
+    int rc = mdb_env_get_fd(store->env, &w->data_fd);
+    if (rc == 0)
+        rc = mdb_env_stat(store->env, &st);
+    if (rc == 0)
+        rc = mdb_env_info(store->env, &info);
+    if (rc != 0)
+        return sh_error_set(err, SH_E_INTERNAL, "store: %s", mdb_strerror(rc));
+    w->psize = st.ms_psize;
+    if (w->psize > CK_PSIZE_MAX || (recover && ck->psize != w->psize))
+        return sh_error_set(err, SH_E_INTERNAL, "store: page size %u is not the checkpoint's",
+                            w->psize);
+    if (recover && !test_skip_restore && info.me_last_txnid != ck->txnid)
+        return sh_error_set(err, SH_E_INTERNAL,
+                            "store: LMDB opened at transaction %llu, not at the checkpoint's "
+                            "%llu",
+                            (unsigned long long)info.me_last_txnid, (unsigned long long)ck->txnid);
+    return 0;
+}
+
+int wal_open(struct store *store, const struct store_config *config, const struct wal_ckpt *ck,
+             bool test_skip_restore, struct sh_error *err)
+{
+    assert(!config->read_only);
+    bool recover = ck->found && !ck->clean;
+    if (!config->durable && !ck->found)
+        return 0; /* a store without a log stays one */
+    struct store_wal *w = wal_new(store, config->dir);
+    if (w == NULL)
+        return sh_error_set(err, SH_E_INTERNAL, "out of memory");
+    int rc = wal_check_env(store, w, ck, recover, test_skip_restore, err);
+    if (rc == 0 && (rc = wal_files_open(w, config->dir)) != 0)
+        rc = sh_error_set(err, SH_E_INTERNAL, "store: cannot open the write-ahead log in %s: %s",
+                          config->dir, strerror(rc));
+    w->seq = ck->found ? ck->seq : 0;
+    w->seg_bytes = seg_bytes_of(config);
+    store->wal = w; /* ck_run's */
+    struct wal_job end = {.seg = 0, .off = 0, .lsn = 1};
+    uint64_t replayed = 0;
+    if (rc == 0 && recover)
+        rc = replay(store, w, ck, &end, &replayed, err);
     if (rc != 0) {
-        wal_free(w);
-        return sh_error_set(err, SH_E_INTERNAL, "store: cannot open the write-ahead log in %s: %s",
-                            config->dir, strerror(rc));
-    }
-    uint64_t seg = 0, off = 0, lsn = 1, replayed = 0;
-    if (recover && replay(store, w, ck, &seg, &off, &lsn, &replayed, err) != 0) {
+        store->wal = NULL;
         wal_free(w);
         return err->code != 0 ? err->code : SH_E_INTERNAL;
     }
     if (!recover && ck->found)
-        seg = ck->seg, off = ck->off, lsn = ck->lsn;
-    w->seg_bytes = seg_bytes_of(config);
+        end = (struct wal_job){.seg = ck->seg, .off = ck->off, .lsn = ck->lsn};
     if (ck->found && ck->segment_bytes != w->seg_bytes)
-        seg = 0, off = 0; /* another geometry: start over (the new generation ignores the old) */
+        end.seg = 0,
+        end.off = 0; /* another geometry: start over (the new generation ignores the old) */
     w->rec_max = w->seg_bytes / 4;
-    w->seg = seg, w->off = off, w->lsn = lsn;
+    w->seg = end.seg, w->off = end.off, w->lsn = end.lsn;
     w->gen = ck->found ? ck->gen + 1 : 1;
-    w->seq = ck->found ? ck->seq : 0;
     w->ckpt_bytes = config->wal_checkpoint_bytes != 0 ? config->wal_checkpoint_bytes
                                                       : WAL_CHECKPOINT_BYTES_DEFAULT;
     w->ckpt_ms =
         config->wal_checkpoint_ms != 0 ? config->wal_checkpoint_ms : WAL_CHECKPOINT_MS_DEFAULT;
-    w->writeback_ms =
-        config->wal_writeback_ms != 0 ? config->wal_writeback_ms : WAL_WRITEBACK_MS_DEFAULT;
     atomic_store(&w->cur_fd, w->seg_fd[w->seg % WAL_SEGMENTS]);
-    store->wal = w;
     store->wal_record_max = w->rec_max - REC_HEAD;
-    if (mdb_env_info(store->env, &info) != 0)
-        info.me_last_txnid = 0;
     /* Replayed transactions, and the databases' creation, durable with
      * the new checkpoint (ck_write syncs data.mdb first). */
-    rc = ck_now(store, info.me_last_txnid, !config->durable);
-    if (rc == 0 && config->durable) {
+    rc = ck_now(store, !config->durable);
+    if (rc == 0 && config->durable &&
+        (rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &w->wread)) == 0) {
+        mdb_txn_reset(w->wread);
         rc = pthread_create(&w->thread, NULL, ck_thread, w);
         w->thread_on = rc == 0;
     }
     if (rc != 0 || !config->durable) {
-        if (w->pin != NULL)
-            mdb_txn_abort(w->pin);
         store->wal = NULL;
         store->wal_record_max = 0;
         wal_free(w);
     }
     if (rc != 0)
         return sh_error_set(err, SH_E_INTERNAL, "store: cannot write the checkpoint in %s: %s",
-                            config->dir, strerror(rc));
+                            config->dir, rc > 0 ? strerror(rc) : mdb_strerror(rc));
     store->wal_replayed = replayed;
     if (store->wal != NULL)
         store->wal->stats.replayed = replayed;
@@ -910,29 +1182,32 @@ void store_wal_stats(struct store *store, struct store_wal_stats *out)
         out->replayed = store->wal_replayed;
         return;
     }
+    pthread_mutex_lock(&w->write_mu);
     *out = w->stats;
+    pthread_mutex_unlock(&w->write_mu);
     pthread_mutex_lock(&w->mu);
     out->checkpoints_async = w->checkpoints;
-    out->writebacks = w->writebacks;
     pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- Growth and close ----------------------------------------------------------------------- */
 
-static uint64_t last_txnid(struct store *store)
+bool wal_grow_wanted(struct store *store)
 {
-    MDB_envinfo info;
-    return mdb_env_info(store->env, &info) == 0 ? info.me_last_txnid : 0;
+    return store->wal != NULL && atomic_load(&store->wal->grow_wanted);
 }
 
 int wal_grow_begin(struct store *store)
 {
     struct store_wal *w = store->wal;
-    int rc = ck_now(store, last_txnid(store), false);
-    if (rc != 0)
-        return rc;
-    /* No write until wal_grow_end: nothing can take the snapshot's pages. */
-    mdb_txn_abort(w->pin);
+    pthread_mutex_lock(&w->write_mu);
+    ck_wait_idle(w);
+    /* With no checkpoint running, LMDB's last snapshot is the pinned one
+     * (a checkpoint that met a full map committed nothing), and nothing
+     * writes LMDB until wal_grow_end: the pin may go while the map moves. */
+    assert(w->pin == NULL || mdb_txn_id(w->pin) == last_txnid(store));
+    if (w->pin != NULL)
+        mdb_txn_abort(w->pin);
     w->pin = NULL;
     return 0;
 }
@@ -942,11 +1217,12 @@ int wal_grow_end(struct store *store)
     struct store_wal *w = store->wal;
     assert(w->pin == NULL);
     w->pin = pin_take(store, last_txnid(store));
-    if (w->pin == NULL) {
-        ck_fail(w, ENOMEM);
-        return ENOMEM;
-    }
-    return 0;
+    int rc = w->pin == NULL ? ENOMEM : 0;
+    if (rc != 0)
+        ck_fail(w, rc);
+    atomic_store(&w->grow_wanted, false);
+    pthread_mutex_unlock(&w->write_mu);
+    return rc;
 }
 
 void wal_close(struct store *store, bool clean)
@@ -963,10 +1239,7 @@ void wal_close(struct store *store, bool clean)
         w->thread_on = false;
     }
     if (clean && atomic_load(&w->failed) == 0)
-        (void)ck_now(store, last_txnid(store), true); /* failing: the next open replays */
-    if (w->pin != NULL)
-        mdb_txn_abort(w->pin);
-    w->pin = NULL;
+        (void)ck_now(store, true); /* failing: the next open replays */
     store->wal = NULL;
     wal_free(w);
 }

@@ -1,20 +1,24 @@
 /*
  * The write-ahead log in front of LMDB (docs/storage.md, "Durability").
  *
- * A durable store commits LMDB with MDB_NOSYNC on the writer thread, so
- * readers see a write at once, and appends every committed transaction's
- * puts and deletes (physical redo, not the requests) as one checksummed
- * record to a preallocated, segmented log: wal.0 .. wal.3 in the data
+ * A durable store's commits never write LMDB on the writer thread. Each
+ * outermost commit's puts and deletes (physical redo, not the requests)
+ * go into the active memtable (store_mem.h), which every transaction
+ * begun after reads in front of LMDB, and, as one checksummed record,
+ * into a preallocated, segmented log: wal.0 .. wal.3 in the data
  * directory, a ring of fixed-size segments. store_sync is one fdatasync
  * of the log's current segment: one contiguous sync per reply batch.
  *
- * LMDB itself is made durable only at checkpoints, off the writer thread.
- * A checkpoint of snapshot K keeps K's pages from being reused (a read
- * transaction of its own pins K), syncs data.mdb, and writes K's two meta
- * pages with the log position after K's record into wal.ckpt (two
- * alternating, checksummed slots). Recovery writes those meta pages back
- * over data.mdb's, so that LMDB opens at K whatever later unsynced commits
- * left on disk, and replays the log's records after K.
+ * A checkpoint freezes the active memtable (a new one takes the commits),
+ * brings the frozen one into LMDB as one transaction off the writer
+ * thread, syncs data.mdb, and writes the new snapshot's two meta pages
+ * with the log's position after the frozen memtable's last record into
+ * wal.ckpt (two alternating, checksummed slots). A hot page is written
+ * once a checkpoint, not once a commit. The checkpointed snapshot is
+ * pinned by a read transaction of the store's own until the next one is
+ * on disk. Recovery writes the slot's meta pages back over data.mdb's, so
+ * that LMDB opens at the slot's snapshot whatever a torn checkpoint left,
+ * and redoes the log's records after it.
  *
  * Internal to engine/store: store.c calls it; nothing else does.
  */
@@ -29,6 +33,7 @@
 
 struct store;
 struct store_config;
+struct store_txn;
 
 #define WAL_SEGMENTS 4u                   /* the ring */
 #define WAL_SEGMENT_DEFAULT (16ull << 20) /* bytes a segment */
@@ -52,9 +57,9 @@ struct wal_ckpt {
  * whose checkpoint is not clean, writes its meta pages back over
  * data.mdb's (unless test_skip_restore) and syncs. A read-only open of
  * such a store is refused unless an engine holds the data directory's
- * lock (sanhe.lock): then the page cache, which that engine writes, is
- * the truth; otherwise the log must be replayed by a read-write open
- * first. */
+ * lock (sanhe.lock): then LMDB holds that engine's last checkpoint, a
+ * consistent snapshot at most a checkpoint interval old; otherwise the
+ * log must be replayed by a read-write open first. */
 int wal_prepare(const char *dir, bool read_only, bool test_skip_restore, struct wal_ckpt *ck,
                 struct sh_error *err);
 void wal_ckpt_free(struct wal_ckpt *ck);
@@ -67,30 +72,50 @@ void wal_ckpt_free(struct wal_ckpt *ck);
 int wal_open(struct store *store, const struct store_config *config, const struct wal_ckpt *ck,
              bool test_skip_restore, struct sh_error *err);
 
-/* Before mdb_txn_commit of an outermost write transaction with len bytes
- * of ops: the log's room for its record (the next segment, zeros ahead).
- * A full file system fails here (ENOSPC), while the commit can still be
- * refused and nothing is lost; 0 or an errno. */
+/* A durable store's write transaction (the writer thread), around it:
+ * begin waits for the writer's lock (the checkpoint thread freezes only
+ * between transactions), makes a checkpoint first when the active
+ * memtable or the ring is near full, and gives txn its LMDB read
+ * transaction, its memtables and its bound (the next commit sequence).
+ * 0, or an LMDB code or errno (nothing held then: no end). */
+int wal_write_begin(struct store *store, struct store_txn *txn);
+void wal_write_end(struct store *store, struct store_txn *txn);
+
+/* A read transaction's memtables and bound (the last commit published),
+ * taken before its LMDB snapshot: a checkpoint drops the frozen memtable
+ * only after LMDB holds it. Any thread. */
+void wal_read_begin(struct store *store, struct store_txn *txn);
+void wal_read_end(struct store_txn *txn);
+
+/* Before the commit is published, with len bytes of ops: the log's room
+ * for its record (the next segment, zeros ahead). A full file system
+ * fails here (ENOSPC), while the commit can still be refused and nothing
+ * is lost; 0 or an errno. */
 int wal_reserve(struct store *store, size_t len, bool overflow);
 
-/* After mdb_txn_commit of the outermost write transaction (txnid) on the
- * writer thread: appends its ops as one record, or, for a transaction
- * too large for a record, makes LMDB durable at once (a checkpoint).
- * Returns 0 or a negative code (the store's sync then fails for good). */
-int wal_commit(struct store *store, uint64_t txnid, const uint8_t *ops, size_t len, bool overflow);
+/* Makes commit seq (txn->bound) visible to every transaction that begins
+ * after. Its versions must all be in the memtable. */
+void wal_publish(struct store *store, uint64_t seq);
+
+/* After wal_publish: appends the commit's ops as one record, or, for a
+ * transaction too large for a record (or a full ring), makes a
+ * checkpoint of everything at once. Returns 0 or a code (the store's
+ * sync then fails for good: the commit is visible but not durable). */
+int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len, bool overflow);
 
 /* One fdatasync of the log's current segment. Any thread. */
 int wal_sync(struct store *store);
 
 /* Around mdb_env_set_mapsize (writer thread, no transaction): LMDB may
- * remap only with no transaction of this process open, so the pin goes:
- * a checkpoint of the current snapshot is made durable first, the pin is
- * dropped, and taken again after. */
+ * remap only with no transaction of this process open, so the pin goes
+ * while no checkpoint runs, and is taken again after. wal_grow_wanted:
+ * a checkpoint met a full map (the writer should grow it). */
 int wal_grow_begin(struct store *store);
 int wal_grow_end(struct store *store);
+bool wal_grow_wanted(struct store *store);
 
-/* Stops the checkpoint thread; when clean, makes LMDB durable and writes
- * a clean checkpoint. */
+/* Stops the checkpoint thread; when clean, brings every commit into
+ * LMDB, durable, and writes a clean checkpoint. */
 void wal_close(struct store *store, bool clean);
 
 /* Removes a data directory's log and checkpoint files (sanhe-engine

@@ -28,6 +28,8 @@
 #define VALUE 900u
 #define NEVER_MS 0xffffffffu
 
+static uint32_t checkpoint_ms = NEVER_MS; /* cfg_of's */
+
 struct fx {
     char dir[256];
 };
@@ -63,7 +65,7 @@ static struct store_config cfg_of(const struct fx *f, bool durable, bool read_on
                                  .read_only = read_only,
                                  .wal_segment_bytes = SEGMENT,
                                  .wal_checkpoint_bytes = 1ull << 40,
-                                 .wal_checkpoint_ms = NEVER_MS};
+                                 .wal_checkpoint_ms = checkpoint_ms};
 }
 
 static void value_of(uint32_t i, uint8_t *v)
@@ -126,7 +128,10 @@ static void many_commits(struct store *s)
         put_one(s, i);
     struct store_wal_stats ws;
     store_wal_stats(s, &ws);
-    if (ws.records < COMMITS / 2 || ws.segment_switches < 4 || ws.ring_full == 0)
+    /* A ring with no free segment ahead is checkpointed before a
+     * transaction (checkpoints_waited) or, failing that, at a commit. */
+    if (ws.records < COMMITS / 2 || ws.segment_switches < 4 ||
+        ws.ring_full + ws.checkpoints_waited == 0)
         _exit(4); /* the ring did not wrap as the test means it to */
 }
 
@@ -259,42 +264,42 @@ static void a_not_durable_open_replays_and_marks_clean(void **state)
     store_close(&s);
 }
 
-/* The writebacks started between checkpoints after waiting up to
- * wait_ms for at least want of them (want 0: the whole wait). */
-static uint64_t writebacks_after(struct store *s, uint64_t want, unsigned wait_ms)
+static uint32_t idle_ckpt_ms; /* the checkpoint interval of idle_commits' store */
+
+/* Five commits, then idle for ten checkpoint intervals. */
+static void idle_commits(struct store *s)
 {
-    struct store_wal_stats ws;
-    for (unsigned t = 0;; t += 10) {
-        store_wal_stats(s, &ws);
-        if ((want > 0 && ws.writebacks >= want) || t >= wait_ms)
-            return ws.writebacks;
-        usleep(10 * 1000);
-    }
+    for (uint32_t i = 0; i < 5; i++)
+        put_one(s, i);
+    usleep(idle_ckpt_ms * 10u * 1000u);
 }
 
-/* Between checkpoints, data.mdb's writeback is started while there are
- * commits, and only then; a negative wal_writeback_ms starts none. */
-static void writeback_starts_while_there_are_commits(void **state)
+/* A store that stops writing brings its memtable into LMDB by itself,
+ * within a checkpoint interval: an open after a crash then finds nothing
+ * to redo. With checkpoints that never come, the same crash leaves all
+ * five records to redo. */
+static void an_idle_store_checkpoints_by_itself(void **state)
 {
     struct fx *f = *state;
-    struct store s;
-    struct sh_error err = {0};
-    struct store_config c = cfg_of(f, true, false);
-    c.wal_writeback_ms = 5;
-    assert_int_equal(store_open(&s, &c, &err), 0);
-    assert_int_equal(writebacks_after(&s, 0, 300), 0); /* no commit yet: none */
-    put_one(&s, 1);
-    assert_true(writebacks_after(&s, 1, 5000) >= 1);
-    uint64_t quiet = writebacks_after(&s, 0, 300); /* one more at most, for a late tick */
-    assert_true(writebacks_after(&s, 0, 300) == quiet);
-    store_close(&s);
-
-    c.wal_writeback_ms = -1;
-    assert_int_equal(store_open(&s, &c, &err), 0);
-    for (uint32_t i = 2; i < 20; i++)
-        put_one(&s, i);
-    assert_int_equal(writebacks_after(&s, 0, 300), 0);
-    store_close(&s);
+    uint32_t intervals[2] = {20, NEVER_MS};
+    uint64_t want[2] = {0, 5};
+    for (int round = 0; round < 2; round++) {
+        idle_ckpt_ms = intervals[round] == NEVER_MS ? 30 : intervals[round];
+        checkpoint_ms = intervals[round];
+        crash_child(f, idle_commits);
+        struct store s;
+        struct sh_error err = {0};
+        struct store_config c = cfg_of(f, true, false);
+        assert_int_equal(store_open(&s, &c, &err), 0);
+        struct store_wal_stats ws;
+        store_wal_stats(&s, &ws);
+        assert_int_equal(ws.replayed, want[round]);
+        uint8_t v[VALUE];
+        value_of(4, v);
+        expect_key(&s, "k00004", v, sizeof v, true);
+        store_close(&s);
+    }
+    checkpoint_ms = NEVER_MS;
 }
 
 int main(void)
@@ -305,8 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_large_commit_is_durable_at_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(a_not_durable_open_replays_and_marks_clean, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(writeback_starts_while_there_are_commits, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(an_idle_store_checkpoints_by_itself, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
