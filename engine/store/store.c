@@ -471,20 +471,22 @@ static int mem_write_commit(struct store_txn *txn)
         return txn->parent->ret != 0 ? txn->parent->ret : 0;
     }
     bool logged = txn->ops_len > 0 || txn->ops_over;
-    int rc = logged ? wal_reserve(store, txn->ops_len, txn->ops_over) : 0;
-    if (rc != 0) { /* no room for the record (ENOSPC): refused, nothing published */
+    bool done = false; /* checkpointed and published by wal_reserve */
+    int rc = logged ? wal_reserve(store, txn->bound, txn->ops_len, txn->ops_over, &done) : 0;
+    if (rc != 0 && !done) { /* no room for the record (ENOSPC), a full map: refused */
         mem_write_abort(txn);
         store_txn_fail(txn, rc);
         return txn->ret;
     }
-    if (logged) {
+    if (logged && !done) {
         wal_publish(store, txn->bound);
+        rc = wal_commit(store, txn->bound, txn->ops, txn->ops_len);
+    }
+    if (rc != 0) {
         /* Published, so readers see it; not logged, it must never be
          * acknowledged: every later sync fails. */
-        int wrc = wal_commit(store, txn->bound, txn->ops, txn->ops_len, txn->ops_over);
-        if (wrc != 0)
-            store_sync_fail(store, wrc);
-    } else {
+        store_sync_fail(store, rc);
+    } else if (!logged) {
         vers_kill(txn); /* it wrote nothing that stays: none of its versions may */
     }
     mem_write_end(txn);
@@ -532,12 +534,10 @@ int store_read_begin(struct store *store, struct store_txn *txn)
     memset(txn, 0, sizeof *txn);
     txn->store = store;
     txn->read_only = true;
-    if (store->wal != NULL)
-        wal_read_begin(store, txn); /* before LMDB's snapshot (store_wal.h) */
-    int rc = mdb_txn_renew(store->read_txn);
+    int rc = store->wal != NULL ? wal_read_begin(store, txn, store->read_txn)
+                                : mdb_txn_renew(store->read_txn);
     if (rc != 0) {
-        if (store->wal != NULL)
-            wal_read_end(txn);
+        txn->txn = NULL;
         store_txn_fail(txn, rc);
         return txn->ret;
     }
@@ -552,12 +552,9 @@ int store_read_begin_own(struct store *store, struct store_txn *txn)
     txn->store = store;
     txn->read_only = true;
     txn->own = true;
-    if (store->wal != NULL)
-        wal_read_begin(store, txn); /* before LMDB's snapshot (store_wal.h) */
-    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
+    int rc = store->wal != NULL ? wal_read_begin(store, txn, NULL)
+                                : mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
     if (rc != 0) {
-        if (store->wal != NULL)
-            wal_read_end(txn);
         txn->txn = NULL;
         store_txn_fail(txn, rc);
         return txn->ret;

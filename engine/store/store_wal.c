@@ -113,7 +113,6 @@ struct store_wal {
     uint32_t ckpt_ms;
     uint8_t *rec;
     size_t rec_cap;
-    bool ring_full; /* wal_reserve found no free segment for the commit to come */
     MDB_txn *wread; /* the write transactions' LMDB reads (reset between) */
     _Atomic int cur_fd;
     /* The memtables (store_mem.h): active takes the commits; frozen, when
@@ -387,8 +386,9 @@ static uint64_t last_txnid(struct store *store)
 
 /* Every key of m, at its newest version, in one LMDB transaction, in key
  * order (neighbouring keys share their pages). Committed with MDB_NOSYNC:
- * ck_write syncs. 0 and *txnid, or an LMDB code (nothing committed). */
-static int mem_apply(struct store *store, struct store_mem *m, uint64_t *txnid)
+ * ck_write syncs. 0 and *txnid (the newest snapshot after it), or an
+ * LMDB code (nothing committed). */
+static int mem_apply(struct store *store, struct store_mem *m, uint64_t publish, uint64_t *txnid)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
@@ -410,8 +410,22 @@ static int mem_apply(struct store *store, struct store_mem *m, uint64_t *txnid)
         mdb_txn_abort(txn);
         return rc;
     }
-    *txnid = (uint64_t)mdb_txn_id(txn);
-    return mdb_txn_commit(txn);
+    /* A commit published by its own checkpoint (publish != 0): readers
+     * take their view and LMDB snapshot under view_mu, so none sees
+     * LMDB with the commit and a bound without it. */
+    struct store_wal *w = store->wal;
+    if (publish != 0)
+        pthread_mutex_lock(&w->view_mu);
+    rc = mdb_txn_commit(txn);
+    if (rc == 0 && publish != 0)
+        wal_publish(store, publish);
+    if (publish != 0)
+        pthread_mutex_unlock(&w->view_mu);
+    /* Not mdb_txn_id(txn): a transaction that changed nothing (only
+     * deletes of absent keys) commits no new snapshot. */
+    if (rc == 0)
+        *txnid = last_txnid(store);
+    return rc;
 }
 
 /* The checkpoint itself, with no other checkpoint running: job's
@@ -419,11 +433,14 @@ static int mem_apply(struct store *store, struct store_mem *m, uint64_t *txnid)
  * pin moved to the new snapshot (none for a clean one). On any thread.
  * MDB_MAP_FULL: nothing changed (the map must grow first); another
  * failure fails the log for good. */
-static int ck_run(struct store *store, const struct wal_job *job, uint64_t gen, bool clean)
+static int ck_run(struct store *store, const struct wal_job *job, uint64_t gen, bool clean,
+                  uint64_t publish)
 {
     struct store_wal *w = store->wal;
     uint64_t txnid = last_txnid(store);
-    int rc = job->mem != NULL && mem_nodes(job->mem) > 0 ? mem_apply(store, job->mem, &txnid) : 0;
+    int rc = job->mem != NULL && mem_nodes(job->mem) > 0
+                 ? mem_apply(store, job->mem, publish, &txnid)
+                 : 0;
     if (rc == MDB_MAP_FULL) {
         atomic_store(&w->grow_wanted, true);
         return rc;
@@ -541,7 +558,7 @@ static void *ck_thread(void *arg)
             break;
         struct wal_job job = w->job;
         pthread_mutex_unlock(&w->mu);
-        int rc = ck_run(w->store, &job, w->gen, false);
+        int rc = ck_run(w->store, &job, w->gen, false, 0);
         if (rc == 0)
             frozen_drop(w);
         pthread_mutex_lock(&w->mu);
@@ -564,18 +581,23 @@ static void ck_wait_idle(struct store_wal *w)
 
 /* A checkpoint of every commit so far, made on the writer thread (write_mu
  * held, or the thread not running): the frozen memtable first, if a
- * checkpoint of it failed, then the active one. */
-static int ck_now(struct store *store, bool clean)
+ * checkpoint of it failed, then the active one. publish != 0: the write
+ * transaction ending now, its versions all in the active memtable and
+ * not yet published; it is published with LMDB's commit of that
+ * memtable, so that a failure before (a full map) leaves it unpublished
+ * and refusable. */
+static int ck_now(struct store *store, bool clean, uint64_t publish)
 {
     struct store_wal *w = store->wal;
     ck_wait_idle(w);
     int failed = atomic_load(&w->failed);
     if (failed != 0)
         return failed; /* a slot written now could overwrite the one on disk */
+    const struct store_mem *holder = w->active;
     struct wal_job job;
     bool now_covered = false; /* a checkpoint at the log's position now is on disk */
     for (int round = 0; round < 2 && freeze(w, &job); round++) {
-        int rc = ck_run(store, &job, w->gen, false);
+        int rc = ck_run(store, &job, w->gen, false, job.mem == holder ? publish : 0);
         if (rc != 0)
             return rc;
         frozen_drop(w);
@@ -588,8 +610,9 @@ static int ck_now(struct store *store, bool clean)
         return 0;
     /* Nothing left in memory: a slot at the log's position now (it frees
      * the ring's segments, and a clean one ends the log). */
+    assert(publish == 0 || atomic_load(&w->committed) == publish);
     job = (struct wal_job){.seg = w->seg, .off = w->off, .lsn = w->lsn};
-    int rc = ck_run(store, &job, w->gen, clean);
+    int rc = ck_run(store, &job, w->gen, clean, 0);
     if (rc == 0)
         w->stats.checkpoints_sync++;
     return rc;
@@ -681,19 +704,30 @@ static int place(struct store_wal *w, uint64_t total, bool *ring_full)
     return seg_prealloc(w, (uint32_t)(w->seg % WAL_SEGMENTS), w->off + total);
 }
 
-int wal_reserve(struct store *store, size_t len, bool overflow)
+int wal_reserve(struct store *store, uint64_t seq, size_t len, bool overflow, bool *done)
 {
     struct store_wal *w = store->wal;
+    *done = false;
     int failed = atomic_load(&w->failed);
     if (failed != 0)
         return failed;
     uint64_t total = REC_HEAD + len;
-    if (overflow || total > w->rec_max)
-        return 0;
-    return place(w, total, &w->ring_full);
+    bool ring_full = false;
+    int rc = overflow || total > w->rec_max ? 0 : place(w, total, &ring_full);
+    if (rc != 0 || (!overflow && total <= w->rec_max && !ring_full))
+        return rc;
+    /* Too large for a record, or no free segment: this commit goes into
+     * LMDB with everything before it, durable now, and needs no record. */
+    if (ring_full)
+        w->stats.ring_full++;
+    else
+        w->stats.large_commits++;
+    rc = ck_now(store, false, seq);
+    *done = atomic_load(&w->committed) == seq;
+    return rc;
 }
 
-int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len, bool overflow)
+int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len)
 {
     struct store_wal *w = store->wal;
     assert(w != NULL);
@@ -701,21 +735,10 @@ int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len
     if (failed != 0)
         return failed;
     uint64_t total = REC_HEAD + len;
-    if (overflow || total > w->rec_max) {
-        w->stats.large_commits++;
-        return ck_now(store, false); /* in LMDB, durable, now: no record needed */
-    }
-    /* wal_reserve made the room (no new space now), or found the ring
-     * full: a checkpoint that ended since must not make it need space. */
-    bool ring_full = w->ring_full;
-    int rc = ring_full ? 0 : place(w, total, &ring_full);
-    w->ring_full = false;
-    if (rc == 0 && ring_full) {
-        w->stats.ring_full++;
-        return ck_now(store, false); /* this checkpoint frees a segment */
-    }
+    assert(total <= w->rec_max);
+    int rc = 0;
     uint32_t slot = (uint32_t)(w->seg % WAL_SEGMENTS);
-    if (rc == 0 && w->rec_cap < total) {
+    if (w->rec_cap < total) {
         uint8_t *r = realloc(w->rec, total);
         if (r == NULL)
             rc = ENOMEM;
@@ -746,9 +769,9 @@ int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len
 
 /* ---- Transactions over the memtables -------------------------------------------------------- */
 
-static void view_take(struct store_wal *w, struct store_txn *txn, bool writer)
+/* With view_mu held. */
+static void view_fill(struct store_wal *w, struct store_txn *txn, bool writer)
 {
-    pthread_mutex_lock(&w->view_mu);
     txn->mem[0] = w->active;
     txn->mem[1] = w->frozen;
     mem_ref(txn->mem[0]);
@@ -757,6 +780,12 @@ static void view_take(struct store_wal *w, struct store_txn *txn, bool writer)
     /* Freezes happen between write transactions, so no commit is half
      * in one memtable and half in the other. */
     txn->bound = atomic_load_explicit(&w->committed, memory_order_acquire) + (writer ? 1 : 0);
+}
+
+static void view_take(struct store_wal *w, struct store_txn *txn, bool writer)
+{
+    pthread_mutex_lock(&w->view_mu);
+    view_fill(w, txn, writer);
     pthread_mutex_unlock(&w->view_mu);
 }
 
@@ -767,9 +796,21 @@ static void view_release(struct store_txn *txn)
     txn->mem[0] = txn->mem[1] = NULL;
 }
 
-void wal_read_begin(struct store *store, struct store_txn *txn)
+int wal_read_begin(struct store *store, struct store_txn *txn, MDB_txn *reuse)
 {
-    view_take(store->wal, txn, false);
+    struct store_wal *w = store->wal;
+    pthread_mutex_lock(&w->view_mu);
+    view_fill(w, txn, false);
+    int rc = reuse != NULL ? mdb_txn_renew(reuse)
+                           : mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn->txn);
+    pthread_mutex_unlock(&w->view_mu);
+    if (rc == 0 && reuse != NULL)
+        txn->txn = reuse;
+    if (rc != 0) {
+        txn->txn = NULL;
+        view_release(txn);
+    }
+    return rc;
 }
 
 void wal_read_end(struct store_txn *txn) { view_release(txn); }
@@ -794,7 +835,7 @@ int wal_write_begin(struct store *store, struct store_txn *txn)
          * once, as LMDB's own full map would be, and not retried. */
         if (atomic_load(&w->grow_wanted) && store->map_size >= store->map_max)
             rc = MDB_MAP_FULL;
-        else if ((rc = ck_now(store, false)) == 0)
+        else if ((rc = ck_now(store, false, 0)) == 0)
             w->stats.checkpoints_waited++;
     }
     if (rc == 0)
@@ -937,7 +978,7 @@ static int redo_grow(struct redo *r)
         return MDB_MAP_FULL;
     struct wal_job at = r->from;
     at.mem = NULL;
-    int rc = ck_run(store, &at, r->ck->gen, false);
+    int rc = ck_run(store, &at, r->ck->gen, false, 0);
     if (rc != 0)
         return rc;
     mdb_txn_abort(w->pin); /* no transaction of this process while the map moves */
@@ -1153,7 +1194,7 @@ int wal_open(struct store *store, const struct store_config *config, const struc
     store->wal_record_max = w->rec_max - REC_HEAD;
     /* Replayed transactions, and the databases' creation, durable with
      * the new checkpoint (ck_write syncs data.mdb first). */
-    rc = ck_now(store, !config->durable);
+    rc = ck_now(store, !config->durable, 0);
     if (rc == 0 && config->durable &&
         (rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &w->wread)) == 0) {
         mdb_txn_reset(w->wread);
@@ -1239,7 +1280,7 @@ void wal_close(struct store *store, bool clean)
         w->thread_on = false;
     }
     if (clean && atomic_load(&w->failed) == 0)
-        (void)ck_now(store, true); /* failing: the next open replays */
+        (void)ck_now(store, true, 0); /* failing: the next open replays */
     store->wal = NULL;
     wal_free(w);
 }

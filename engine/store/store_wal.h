@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <lmdb.h>
 
 #include "sh_error.h"
 
@@ -81,27 +82,36 @@ int wal_open(struct store *store, const struct store_config *config, const struc
 int wal_write_begin(struct store *store, struct store_txn *txn);
 void wal_write_end(struct store *store, struct store_txn *txn);
 
-/* A read transaction's memtables and bound (the last commit published),
- * taken before its LMDB snapshot: a checkpoint drops the frozen memtable
- * only after LMDB holds it. Any thread. */
-void wal_read_begin(struct store *store, struct store_txn *txn);
+/* A read transaction's memtables, bound (the last commit published) and
+ * LMDB snapshot, taken together under one lock: a checkpoint drops the
+ * frozen memtable only after LMDB holds it, and a commit published by its
+ * own checkpoint is published with LMDB's commit, so the snapshot never
+ * lacks what the memtables dropped nor holds what the bound excludes.
+ * reuse: a reset read transaction to renew, or NULL for a new one in
+ * txn->txn. 0 or an LMDB code (nothing held then). Any thread. */
+int wal_read_begin(struct store *store, struct store_txn *txn, MDB_txn *reuse);
 void wal_read_end(struct store_txn *txn);
 
-/* Before the commit is published, with len bytes of ops: the log's room
- * for its record (the next segment, zeros ahead). A full file system
- * fails here (ENOSPC), while the commit can still be refused and nothing
- * is lost; 0 or an errno. */
-int wal_reserve(struct store *store, size_t len, bool overflow);
+/* Before commit seq (txn->bound) is published, with len bytes of ops:
+ * the log's room for its record (the next segment, zeros ahead). A full
+ * file system fails here (ENOSPC), while the commit can still be refused
+ * and nothing is lost. A commit too large for a record (overflow), or
+ * one that finds no free segment in the ring, is checkpointed here with
+ * everything before it and published with LMDB's commit: *done then,
+ * and no wal_publish or wal_commit follows. 0 or an LMDB code or errno;
+ * with *done, a failure came after the publication (the store's sync
+ * then fails for good: the commit is visible but not durable); without,
+ * nothing is published (a full map: grow and retry). */
+int wal_reserve(struct store *store, uint64_t seq, size_t len, bool overflow, bool *done);
 
 /* Makes commit seq (txn->bound) visible to every transaction that begins
  * after. Its versions must all be in the memtable. */
 void wal_publish(struct store *store, uint64_t seq);
 
-/* After wal_publish: appends the commit's ops as one record, or, for a
- * transaction too large for a record (or a full ring), makes a
- * checkpoint of everything at once. Returns 0 or a code (the store's
- * sync then fails for good: the commit is visible but not durable). */
-int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len, bool overflow);
+/* After wal_publish: appends the commit's ops as one record, in the room
+ * wal_reserve made. Returns 0 or a code (the store's sync then fails for
+ * good: the commit is visible but not durable). */
+int wal_commit(struct store *store, uint64_t seq, const uint8_t *ops, size_t len);
 
 /* One fdatasync of the log's current segment. Any thread. */
 int wal_sync(struct store *store);
