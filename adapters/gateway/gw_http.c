@@ -254,9 +254,14 @@ static void header_done(struct gw_http_in *in)
         {"x-tif-nonce", in->req->tif_nonce, sizeof in->req->tif_nonce},
         {"x-tif-signature", in->req->tif_signature, sizeof in->req->tif_signature},
     };
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (strcasecmp(in->field, keep[i].name) == 0)
-            snprintf(keep[i].dst, keep[i].size, "%s", in->value);
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        if (strcasecmp(in->field, keep[i].name) != 0)
+            continue;
+        /* Longer than any valid value: cut, and the signature check fails. */
+        size_t n = in->value_len < keep[i].size - 1 ? in->value_len : keep[i].size - 1;
+        memcpy(keep[i].dst, in->value, n);
+        keep[i].dst[n] = '\0';
+    }
     in->field_len = in->value_len = 0;
 }
 

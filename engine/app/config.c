@@ -50,7 +50,6 @@ static const struct config_key config_keys[] = {
     KEY("engine", "wal_segment_mb", KEY_U32, wal_segment_mb, 1, 1024),
     KEY("engine", "wal_checkpoint_mb", KEY_U32, wal_checkpoint_mb, 1, 1024),
     KEY("engine", "wal_checkpoint_ms", KEY_U32, wal_checkpoint_ms, 10, 600000),
-    KEY("engine", "wal_writeback_ms", KEY_U32, wal_writeback_ms, 0, 10000),
     KEY("engine", "bench_echo", KEY_BOOL, bench_echo, 0, 0),
     KEY("engine", "port_file", KEY_PATH, port_file, 0, 0),
     KEY("engine", "stats_file", KEY_PATH, stats_file, 0, 0),
@@ -154,7 +153,6 @@ void config_defaults(struct config *c)
     c->wal_segment_mb = CONFIG_WAL_SEGMENT_MB_DEFAULT;
     c->wal_checkpoint_mb = CONFIG_WAL_CHECKPOINT_MB_DEFAULT;
     c->wal_checkpoint_ms = CONFIG_WAL_CHECKPOINT_MS_DEFAULT;
-    c->wal_writeback_ms = CONFIG_WAL_WRITEBACK_MS_DEFAULT;
     c->utc_offset_min = CONFIG_UTC_OFFSET_MIN_DEFAULT;
     c->durable = true;
     c->limits = (struct net_limits){

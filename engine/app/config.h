@@ -22,7 +22,6 @@
 #define CONFIG_WAL_SEGMENT_MB_DEFAULT 16u /* engine/store/store_wal.h's defaults */
 #define CONFIG_WAL_CHECKPOINT_MB_DEFAULT 4u
 #define CONFIG_WAL_CHECKPOINT_MS_DEFAULT 1000u
-#define CONFIG_WAL_WRITEBACK_MS_DEFAULT 25u
 #define CONFIG_UTC_OFFSET_MIN_DEFAULT 480
 #define CONFIG_TERMINALS_MAX 256
 #define CONFIG_AUDIT_RETENTION_DAYS_DEFAULT 366u
@@ -40,7 +39,6 @@ struct config {
     uint32_t wal_segment_mb;    /* the write-ahead log: a segment's size, and a */
     uint32_t wal_checkpoint_mb; /* checkpoint after this much log ... */
     uint32_t wal_checkpoint_ms; /* ... or this long */
-    uint32_t wal_writeback_ms;  /* data.mdb's writeback started this often between; 0: not */
     bool bench_echo;            /* the tls_echo benchmark baseline (net_config.bench_echo) */
     char port_file[PATH_MAX];   /* "" = none */
     char stats_file[PATH_MAX];  /* "" = none */

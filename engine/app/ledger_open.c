@@ -34,7 +34,6 @@ int app_ledger_open(const struct config *config, bool create, const char *comman
         .wal_segment_bytes = (uint64_t)config->wal_segment_mb << 20,
         .wal_checkpoint_bytes = (uint64_t)config->wal_checkpoint_mb << 20,
         .wal_checkpoint_ms = config->wal_checkpoint_ms,
-        .wal_writeback_ms = config->wal_writeback_ms > 0 ? (int32_t)config->wal_writeback_ms : -1,
         .quota = config->quota,
         .audit_retention_days = config->audit_retention_days,
     };

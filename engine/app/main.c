@@ -50,7 +50,7 @@ static void usage(FILE *out)
           "\n"
           "configuration sections: [engine] data_dir, listen, map_size_initial_mb,\n"
           "map_size_max_mb, utc_offset_min, durable, wal_segment_mb, wal_checkpoint_mb,\n"
-          "wal_checkpoint_ms, wal_writeback_ms, port_file, stats_file, worker_threads,\n"
+          "wal_checkpoint_ms, port_file, stats_file, worker_threads,\n"
           "bench_echo (a benchmark baseline: answers empty, never touches data); [tls] ca, cert,\n"
           "key, crl; [metrics] listen; [limits] frame_max_bytes, connections_max,\n"
           "inflight_max, batch_max, output_max_bytes, handshake_timeout_ms,\n"

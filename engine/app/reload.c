@@ -29,8 +29,7 @@ static void reload_keep_restart_keys(const struct config *running, struct config
         changed[n++] = "[engine] durable";
     if (running->wal_segment_mb != fresh->wal_segment_mb ||
         running->wal_checkpoint_mb != fresh->wal_checkpoint_mb ||
-        running->wal_checkpoint_ms != fresh->wal_checkpoint_ms ||
-        running->wal_writeback_ms != fresh->wal_writeback_ms)
+        running->wal_checkpoint_ms != fresh->wal_checkpoint_ms)
         changed[n++] = "[engine] wal_*";
     if (running->utc_offset_min != fresh->utc_offset_min)
         changed[n++] = "[engine] utc_offset_min";
@@ -56,7 +55,6 @@ static void reload_keep_restart_keys(const struct config *running, struct config
     fresh->wal_segment_mb = running->wal_segment_mb;
     fresh->wal_checkpoint_mb = running->wal_checkpoint_mb;
     fresh->wal_checkpoint_ms = running->wal_checkpoint_ms;
-    fresh->wal_writeback_ms = running->wal_writeback_ms;
     fresh->utc_offset_min = running->utc_offset_min;
     fresh->bench_echo = running->bench_echo;
     fresh->quota = running->quota;

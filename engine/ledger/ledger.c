@@ -305,7 +305,6 @@ int ledger_open(const struct ledger_config *config, struct ledger **out, struct 
                               .wal_segment_bytes = config->wal_segment_bytes,
                               .wal_checkpoint_bytes = config->wal_checkpoint_bytes,
                               .wal_checkpoint_ms = config->wal_checkpoint_ms,
-                              .wal_writeback_ms = config->wal_writeback_ms,
                               .wal_test_skip_restore = config->wal_test_skip_restore};
     int rc = store_open(&ledger->store, &sc, err);
     if (rc == 0)

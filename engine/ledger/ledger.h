@@ -97,7 +97,6 @@ struct ledger_config {
     uint64_t wal_segment_bytes;
     uint64_t wal_checkpoint_bytes;
     uint32_t wal_checkpoint_ms;
-    int32_t wal_writeback_ms;   /* 0: the default; negative: none (store_config) */
     bool wal_test_skip_restore; /* tests/powercut only: recovery without the meta restore */
     struct ledger_quota quota;  /* the write quotas; zeroed: none */
     /* Audit records of a day more than this many days before the batch's

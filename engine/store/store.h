@@ -152,9 +152,6 @@ struct store_config {
     uint64_t wal_segment_bytes;
     uint64_t wal_checkpoint_bytes;
     uint32_t wal_checkpoint_ms;
-    /* Between checkpoints, data.mdb's writeback is started this often
-     * (store_wal.c, ck_writeback_start); 0: the default; negative: never. */
-    int32_t wal_writeback_ms;
     /* Test only (tests/powercut): recovery does not write the
      * checkpoint's meta pages back, to show what that would cost. */
     bool wal_test_skip_restore;

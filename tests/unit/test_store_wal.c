@@ -5,8 +5,8 @@
  * tests/powercut's) is recovered by redoing its records past the last
  * checkpoint, across a ring that wrapped; nested aborts leave nothing in
  * the log; a commit too large for a record is made durable at once; a
- * read-only open refuses a store whose log was not replayed; between
- * checkpoints, data.mdb's writeback is started only while there are commits.
+ * not-durable open replays the log and marks it clean; an idle store
+ * checkpoints by itself, so that a crash after it has nothing to redo.
  */
 #include <setjmp.h>
 #include <stdarg.h>
