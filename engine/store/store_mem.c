@@ -158,7 +158,10 @@ struct mem_ver *mem_visible(const struct mem_node *node, uint64_t bound)
     return NULL;
 }
 
-void mem_ver_kill(struct mem_ver *v) { atomic_store_explicit(&v->dead, true, memory_order_relaxed); }
+void mem_ver_kill(struct mem_ver *v)
+{
+    atomic_store_explicit(&v->dead, true, memory_order_relaxed);
+}
 
 static unsigned random_height(struct store_mem *m)
 {

@@ -171,7 +171,8 @@ static int walk_open(struct walk *w, struct store_txn *txn, enum store_db db, co
         return rc;
     }
     l->k = (MDB_val){.mv_size = from_len, .mv_data = (void *)from};
-    lmdb_layer_step(w, l, mdb_cursor_get(l->cur, &l->k, &l->v, from_len > 0 ? MDB_SET_RANGE : MDB_FIRST));
+    lmdb_layer_step(w, l,
+                    mdb_cursor_get(l->cur, &l->k, &l->v, from_len > 0 ? MDB_SET_RANGE : MDB_FIRST));
     return 0;
 }
 
@@ -191,9 +192,9 @@ static int walk_next(struct walk *w, MDB_val *k, MDB_val *v, bool *tomb)
     int best = -1;
     for (int i = 0; i < w->n; i++) {
         const struct layer *l = &w->layer[i];
-        if (l->live && (best < 0 || mem_key_cmp(l->k.mv_data, l->k.mv_size,
-                                                w->layer[best].k.mv_data,
-                                                w->layer[best].k.mv_size) < 0))
+        if (l->live &&
+            (best < 0 || mem_key_cmp(l->k.mv_data, l->k.mv_size, w->layer[best].k.mv_data,
+                                     w->layer[best].k.mv_size) < 0))
             best = i;
     }
     if (best < 0 || w->txn->ret != 0)
