@@ -177,7 +177,7 @@ static unsigned random_height(struct store_mem *m)
     return h;
 }
 
-/* The nodes before (db, key) at every level (the writer's thread). */
+/* The nodes before (db, key) at every level. Only loads: any thread. */
 static void find_prev(struct store_mem *m, uint8_t db, const void *key, size_t key_len,
                       struct mem_node **prev)
 {
@@ -258,14 +258,9 @@ struct mem_ver *mem_put(struct store_mem *m, uint8_t db, const void *key, size_t
 
 struct mem_node *mem_seek(struct store_mem *m, uint8_t db, const void *key, size_t key_len)
 {
-    struct mem_node *x = m->head;
-    for (int lvl = MEM_HEIGHT_MAX - 1; lvl >= 0; lvl--) {
-        struct mem_node *n;
-        while ((n = atomic_load_explicit(&x->next[lvl], memory_order_acquire)) != NULL &&
-               node_cmp(n, db, key, key_len) < 0)
-            x = n;
-    }
-    return atomic_load_explicit(&x->next[0], memory_order_acquire);
+    struct mem_node *prev[MEM_HEIGHT_MAX];
+    find_prev(m, db, key, key_len, prev);
+    return atomic_load_explicit(&prev[0]->next[0], memory_order_acquire);
 }
 
 struct mem_node *mem_next(const struct mem_node *node)
